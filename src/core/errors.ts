@@ -1,0 +1,77 @@
+// Typed errors that name the failing step, and docker's exit codes. Pure.
+//
+// Every error the user can see is a MinidockError: `step` names where it happened
+// (`child.pivot_root`, `image.import`), `errno` carries the kernel's code when a syscall
+// failed, `hint` is the one thing the user can do about it. Outer layers wrap with
+// `cause` so the message reads `outer: inner: innermost`.
+
+/** docker's exit codes for failures that are not the container command's own. */
+export const EXIT = {
+  /** minidock itself failed before the command ran (bad flag, missing image, setup error). */
+  RUNTIME: 125,
+  /** the command exists but cannot be invoked (permission denied, not executable). */
+  CANNOT_INVOKE: 126,
+  /** the command was not found. */
+  NOT_FOUND: 127,
+} as const;
+
+export interface ErrorDetails {
+  step?: string;
+  errno?: string;
+  hint?: string;
+  exitCode?: number;
+  cause?: unknown;
+}
+
+export class MinidockError extends Error {
+  readonly step: string | undefined;
+  readonly errno: string | undefined;
+  readonly hint: string | undefined;
+  readonly exitCode: number;
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'MinidockError';
+    this.step = details.step;
+    this.errno = details.errno;
+    this.hint = details.hint;
+    this.exitCode = details.exitCode ?? EXIT.RUNTIME;
+  }
+}
+
+/** A bad flag value or argument: always exit 125, never anything created. */
+export function usageError(message: string, hint?: string): MinidockError {
+  return new MinidockError(message, { step: 'cli.args', hint, exitCode: EXIT.RUNTIME });
+}
+
+/** Wraps a lower-level error with context, keeping its errno, hint and exit code. */
+export function wrapError(message: string, cause: unknown, step?: string): MinidockError {
+  const inner = cause instanceof MinidockError ? cause : undefined;
+  return new MinidockError(`${message}: ${describeError(cause)}`, {
+    step: step ?? inner?.step,
+    errno: inner?.errno ?? errnoOf(cause),
+    hint: inner?.hint,
+    exitCode: inner?.exitCode ?? EXIT.RUNTIME,
+    cause,
+  });
+}
+
+/** The errno name of a Node system error (`ENOENT`), if it is one. */
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/** One line for the user: the message, and the hint in parentheses when there is one. */
+export function describeError(err: unknown): string {
+  if (err instanceof MinidockError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** The full line printed on stderr: `minidock: message (hint)`. */
+export function formatForUser(err: unknown): string {
+  const msg = describeError(err);
+  const hint = err instanceof MinidockError ? err.hint : undefined;
+  return hint ? `minidock: ${msg} (${hint})` : `minidock: ${msg}`;
+}
