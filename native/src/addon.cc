@@ -1,0 +1,196 @@
+// The Node binding: turns the JavaScript calls of src/native/binding.ts into container.c calls.
+// Nothing here runs in the child; clone3 happens inside container_create().
+#include <napi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+extern "C" {
+#include "container.h"
+}
+
+namespace {
+
+const char *ErrnoName(int err) {
+  const char *name = strerrorname_np(err);
+  return name ? name : "EUNKNOWN";
+}
+
+Napi::Object FailureObject(Napi::Env env, const container_failure &f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("step", f.step);
+  o.Set("errno", f.err);
+  o.Set("code", f.err ? ErrnoName(f.err) : "");
+  o.Set("message", f.err ? strerror(f.err) : "");
+  o.Set("detail", f.detail);
+  return o;
+}
+
+Napi::Error SysError(Napi::Env env, const char *step, int err, const char *detail = "") {
+  Napi::Error e = Napi::Error::New(env, std::string(step) + ": " + strerror(err));
+  e.Set("step", step);
+  e.Set("code", ErrnoName(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("detail", detail);
+  return e;
+}
+
+container_handle HandleFrom(const Napi::Object &o) {
+  container_handle h;
+  h.pid = o.Get("pid").As<Napi::Number>().Int32Value();
+  h.pidfd = o.Get("pidfd").As<Napi::Number>().Int32Value();
+  h.gofd = o.Get("gofd").As<Napi::Number>().Int32Value();
+  h.reportfd = o.Get("reportfd").As<Napi::Number>().Int32Value();
+  return h;
+}
+
+void StoreHandle(Napi::Object o, const container_handle &h) {
+  o.Set("pid", h.pid);
+  o.Set("pidfd", h.pidfd);
+  o.Set("gofd", h.gofd);
+  o.Set("reportfd", h.reportfd);
+}
+
+// create(plan: Buffer) -> { pid, pidfd, gofd, reportfd }
+Napi::Value Create(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Buffer<char> buf = info[0].As<Napi::Buffer<char>>();
+  plan p;
+  char err[256];
+  if (plan_parse(buf.Data(), buf.Length(), &p, err, sizeof err) < 0) {
+    Napi::Error e = Napi::Error::New(env, err);
+    e.Set("step", "native.plan");
+    throw e;
+  }
+  container_handle h;
+  container_failure f;
+  memset(&f, 0, sizeof f);
+  int rc = container_create(&p, &h, &f);
+  // The child has its own copy of the plan; ours is no longer needed.
+  plan_free(&p);
+  if (rc < 0) throw SysError(env, f.step, f.err, f.detail);
+  Napi::Object o = Napi::Object::New(env);
+  StoreHandle(o, h);
+  return o;
+}
+
+// start(handle) -> null when the command is running, else the child's failure report.
+Napi::Value Start(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  container_handle h = HandleFrom(o);
+  container_failure f;
+  int rc = container_start(&h, &f);
+  StoreHandle(o, h);
+  if (rc == 0) return env.Null();
+  return FailureObject(env, f);
+}
+
+Napi::Value Abort(const Napi::CallbackInfo &info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  container_handle h = HandleFrom(o);
+  container_abort(&h);
+  StoreHandle(o, h);
+  return info.Env().Undefined();
+}
+
+// Waits for the container's PID 1 on a libuv worker thread, so the event loop keeps relaying
+// the pty and forwarding signals meanwhile. libuv reaps only the children it spawned itself.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    int rc;
+    do rc = waitpid(pid_, &status_, __WALL); while (rc < 0 && errno == EINTR);
+    if (rc < 0) err_ = errno;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_) { deferred_.Reject(SysError(env, "parent.waitpid", err_).Value()); return; }
+    Napi::Object o = Napi::Object::New(env);
+    if (WIFEXITED(status_)) {
+      o.Set("exitCode", WEXITSTATUS(status_));
+      o.Set("signal", env.Null());
+    } else {
+      o.Set("exitCode", env.Null());
+      o.Set("signal", WTERMSIG(status_));
+    }
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  int pid_;
+  int status_ = 0;
+  int err_ = 0;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value Wait(const Napi::CallbackInfo &info) {
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  auto *w = new WaitWorker(info.Env(), pid);
+  Napi::Promise promise = w->Promise();
+  w->Queue();
+  return promise;
+}
+
+// signal(pidfd, sig): pidfd_send_signal cannot reach a process that reused the pid.
+Napi::Value Signal(const Napi::CallbackInfo &info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0 && errno != ESRCH)
+    throw SysError(info.Env(), "parent.pidfd_send_signal", errno);
+  return info.Env().Undefined();
+}
+
+// openPty() -> { master, slave }: the master stays with the CLI, the child opens the slave.
+Napi::Value OpenPty(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) throw SysError(env, "parent.posix_openpt", errno);
+  char name[128];
+  if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
+    int e = errno;
+    close(master);
+    throw SysError(env, "parent.ptsname", e);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("master", master);
+  o.Set("slave", name);
+  return o;
+}
+
+Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  ws.ws_row = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  ws.ws_col = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) throw SysError(info.Env(), "parent.tiocswinsz", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("abort", Napi::Function::New(env, Abort));
+  exports.Set("wait", Napi::Function::New(env, Wait));
+  exports.Set("signal", Napi::Function::New(env, Signal));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(minidock, Init)

@@ -1,0 +1,452 @@
+/* Creates a container: clone3() into new namespaces, then the child builds its root filesystem
+ * and execs the user's command as PID 1. Plain C, shared by the Node addon and (later) the
+ * detached-container monitor.
+ *
+ * The handshake between parent and child, over two pipes:
+ *
+ *   parent (Node's main thread)              child (new namespaces, only this thread exists)
+ *   ─────────────────────────                ──────────────────────────────────────────────
+ *   pipe(go), pipe(report, O_CLOEXEC)
+ *   block all signals
+ *   clone3(CLONE_NEW{NS,UTS,IPC,PID,NET,USER}) ──►  reset every signal to SIG_DFL, unblock
+ *   restore signal mask                          PR_SET_PDEATHSIG(SIGKILL)
+ *   write /proc/PID/{uid,gid}_map                read(go) ... blocks
+ *   (Node: move a veth in, cgroups, ...)
+ *   write(go, 1 byte) ──────────────────────►    unshare(CLONE_NEWCGROUP), sethostname,
+ *                                                mounts, pivot_root, stdio, close fds,
+ *   read(report) ... blocks                      chdir, setgid/setuid, execve
+ *                   ◄──────────────────────      on failure: write {step, errno, detail}, _exit
+ *   EOF with no bytes: execve succeeded          (report is O_CLOEXEC: execve closes it)
+ *
+ * Why this shape:
+ * - Node is multithreaded. After clone() only the calling thread exists in the child; locks
+ *   held by other threads (malloc's, stdio's) stay locked forever. So the child calls only
+ *   async-signal-safe syscalls and reads the plan that the parent parsed before clone().
+ * - The uid/gid maps must be written from outside the new user namespace (user_namespaces(7)),
+ *   so the child waits for "go" before it needs its capabilities.
+ * - The cgroup namespace is created after "go" rather than by clone3: cgroup_namespaces(7) roots
+ *   the namespace at the cgroup the process is in when it is created, and the parent can place
+ *   the child in its own cgroup only after clone (clone3's CLONE_INTO_CGROUP is cgroup v2 only).
+ * - Every mount happens inside the child's mount namespace, so none is ever visible on the host
+ *   and all of them vanish with the container: a crash cannot leak a mount.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---------- helpers that are safe in the child: no malloc, no stdio, no locks ---------- */
+
+static size_t str_len(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+
+/* Appends `s` to buf (capacity cap, always NUL-terminated); returns the new length. */
+static size_t str_append(char *buf, size_t len, size_t cap, const char *s) {
+  while (*s && len + 1 < cap) buf[len++] = *s++;
+  buf[len] = '\0';
+  return len;
+}
+
+static size_t append_uint(char *buf, size_t len, size_t cap, unsigned long v) {
+  char tmp[24];
+  int i = 0;
+  do { tmp[i++] = (char)('0' + v % 10); v /= 10; } while (v);
+  while (i && len + 1 < cap) buf[len++] = tmp[--i];
+  buf[len] = '\0';
+  return len;
+}
+
+static int write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w; n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* The child's failure report, read by container_start(). Fixed size: one write, one read. */
+static void report(int fd, const char *step, int err, const char *detail) {
+  struct container_failure f;
+  memset(&f, 0, sizeof f);
+  f.err = err;
+  str_append(f.step, 0, sizeof f.step, step);
+  if (detail) str_append(f.detail, 0, sizeof f.detail, detail);
+  write_all(fd, &f, sizeof f);
+}
+
+#define FAIL(step, detail) do { report(rfd, step, errno, detail); _exit(CONTAINER_SETUP_FAILED); } while (0)
+
+/* Opens `rel` (absolute inside the container) under `rootfd` one component at a time with
+ * O_NOFOLLOW, creating missing directories (and the last component as a file when `file`).
+ * A symlink anywhere on the path is refused (ELOOP/ENOTDIR): an image must not be able to
+ * redirect one of our mounts outside its root filesystem. Returns an O_PATH fd. */
+static int open_in_root(int rootfd, const char *rel, int file) {
+  char comp[256];
+  int dirfd = dup(rootfd);
+  if (dirfd < 0) return -1;
+  const char *c = rel;
+  for (;;) {
+    while (*c == '/') c++;
+    if (!*c) return dirfd; /* rel was "/" */
+    size_t n = 0;
+    while (c[n] && c[n] != '/') n++;
+    if (n >= sizeof comp) { close(dirfd); errno = ENAMETOOLONG; return -1; }
+    memcpy(comp, c, n);
+    comp[n] = '\0';
+    c += n;
+    while (*c == '/') c++;
+    int last = *c == '\0';
+    int fd;
+    if (last && file) {
+      fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT) {
+        int made = openat(dirfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (made >= 0) close(made);
+        fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      }
+      struct stat st;
+      if (fd >= 0 && (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))) {
+        close(fd);
+        fd = -1;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : ELOOP;
+      }
+    } else {
+      fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && mkdirat(dirfd, comp, 0755) == 0)
+        fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+    }
+    close(dirfd);
+    if (fd < 0) return -1;
+    if (last) return fd;
+    dirfd = fd;
+  }
+}
+
+/* "/proc/self/fd/N": mount(2) on it reaches exactly the inode we opened. The host's /proc is
+ * still mounted in our namespace at this point (pivot_root comes later). */
+static void fd_path(char *buf, size_t cap, int fd) {
+  size_t n = str_append(buf, 0, cap, "/proc/self/fd/");
+  append_uint(buf, n, cap, (unsigned long)fd);
+}
+
+/* Splits "/a/b/name" into an O_PATH fd for "/a/b" under root and the final name. */
+static int open_parent_in_root(int rootfd, const char *rel, char *name, size_t cap) {
+  char parent[4096];
+  size_t n = str_append(parent, 0, sizeof parent, rel);
+  while (n > 1 && parent[n - 1] == '/') parent[--n] = '\0';
+  size_t slash = n;
+  while (slash > 0 && parent[slash - 1] != '/') slash--;
+  str_append(name, 0, cap, parent + slash);
+  parent[slash] = '\0';
+  return open_in_root(rootfd, parent[0] ? parent : "/", 0);
+}
+
+static void run_op(int rootfd, const struct plan_op *op, int rfd) {
+  char target[64], name[256];
+  int fd;
+  switch (op->kind) {
+  case OP_MKDIR:
+    fd = open_in_root(rootfd, op->dst, 0);
+    if (fd < 0) FAIL("child.mkdir", op->dst);
+    close(fd);
+    return;
+  case OP_SYMLINK:
+    fd = open_parent_in_root(rootfd, op->dst, name, sizeof name);
+    if (fd < 0) FAIL("child.symlink", op->dst);
+    if (symlinkat(op->src, fd, name) < 0 && errno != EEXIST) FAIL("child.symlink", op->dst);
+    close(fd);
+    return;
+  case OP_MOUNT:
+    fd = open_in_root(rootfd, op->dst, 0);
+    if (fd < 0) FAIL("child.mount.target", op->dst);
+    fd_path(target, sizeof target, fd);
+    if (mount(op->src, target, op->fstype, op->flags, op->data) < 0) FAIL("child.mount", op->dst);
+    close(fd);
+    return;
+  case OP_BIND:
+    fd = open_in_root(rootfd, op->dst, op->file);
+    if (fd < 0) FAIL("child.bind.target", op->dst);
+    fd_path(target, sizeof target, fd);
+    if (mount(op->src, target, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0) FAIL("child.bind", op->dst);
+    if (op->flags & ~MS_REC) {
+      /* Bind mounts ignore flags such as MS_RDONLY; they take effect on a remount. Reopen the
+       * target: the old fd still names the directory below the new mount. */
+      close(fd);
+      fd = open_in_root(rootfd, op->dst, op->file);
+      if (fd < 0) FAIL("child.bind.target", op->dst);
+      fd_path(target, sizeof target, fd);
+      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (op->flags & ~MS_REC), NULL) < 0)
+        FAIL("child.bind.remount", op->dst);
+    }
+    close(fd);
+    return;
+  }
+}
+
+/* execvpe() is not async-signal-safe (it may allocate), so search $PATH by hand with a stack
+ * buffer, the way a shell does: ENOENT moves on; the first EACCES is remembered and reported if
+ * nothing else runs. */
+static void exec_command(const struct plan *p, int rfd) {
+  const char *file = p->argv[0];
+  if (!*file) { errno = ENOENT; FAIL("child.exec", file); }
+  for (const char *c = file; *c; c++)
+    if (*c == '/') { execve(file, p->argv, p->envp); FAIL("child.exec", file); }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char **e = p->envp; *e; e++)
+    if (!strncmp(*e, "PATH=", 5)) path = *e + 5;
+  int saw_eacces = 0;
+  char buf[4096];
+  for (const char *dir = path;; dir++) {
+    size_t n = 0;
+    while (dir[n] && dir[n] != ':') n++;
+    size_t len = 0;
+    if (n == 0) len = str_append(buf, 0, sizeof buf, "."); /* an empty entry means cwd */
+    else { if (n >= sizeof buf - 2) n = sizeof buf - 2; memcpy(buf, dir, n); buf[n] = '\0'; len = n; }
+    len = str_append(buf, len, sizeof buf, "/");
+    str_append(buf, len, sizeof buf, file);
+    execve(buf, p->argv, p->envp);
+    if (errno == EACCES) saw_eacces = 1;
+    else if (errno != ENOENT && errno != ENOTDIR) FAIL("child.exec", file);
+    dir += n;
+    if (!*dir) break;
+  }
+  errno = saw_eacces ? EACCES : ENOENT;
+  FAIL(saw_eacces ? "child.exec" : "child.exec.path", file);
+}
+
+static int sys_pivot_root(const char *new_root, const char *put_old) {
+  return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+/* Everything the child does. Never returns. */
+static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
+  /* Node's handlers are addresses in a process image the child must not run, and signals
+   * Node ignores (SIGPIPE) would stay ignored across execve: give the command the defaults. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+
+  /* The container dies with the CLI that runs it in the foreground. A parent that died before
+   * prctl took effect is caught below: its end of "go" closes and read() returns EOF. (getppid()
+   * cannot tell: in a new PID namespace it is always 0.) */
+  close(gowfd);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) FAIL("child.pdeathsig", NULL);
+
+  char go;
+  ssize_t r;
+  do r = read(gofd, &go, 1); while (r < 0 && errno == EINTR);
+  if (r != 1) _exit(CONTAINER_SETUP_FAILED); /* the parent gave up: nothing to report to */
+  close(gofd);
+
+  if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
+  if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
+
+  /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
+  if (p->overlay) {
+    if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0) FAIL("child.mount.overlay", p->rootfs);
+  } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+    FAIL("child.mount.rootfs", p->rootfs); /* pivot_root needs a mount point */
+  }
+  int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) FAIL("child.open.rootfs", p->rootfs);
+  /* proc and sysfs are mounted before pivot_root on purpose: the kernel lets a user namespace
+   * mount them only while a full instance is visible in the mount namespace (mount_too_revealing
+   * in fs/namespace.c), and the host's goes away with the old root. */
+  for (size_t i = 0; i < p->nops; i++) run_op(rootfd, &p->ops[i], rfd);
+  close(rootfd);
+
+  int ttyfd = -1;
+  if (p->tty) {
+    ttyfd = open(p->tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (ttyfd < 0) FAIL("child.open.tty", p->tty);
+  }
+
+  /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+   * the container's tree (the trick pivot_root(2) documents; no put_old directory needed). */
+  if (chdir(p->rootfs) < 0) FAIL("child.chdir.rootfs", p->rootfs);
+  if (sys_pivot_root(".", ".") < 0) FAIL("child.pivot_root", p->rootfs);
+  if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
+  if (chdir("/") < 0) FAIL("child.chdir", "/");
+
+  /* A session of its own; with a tty, the pty becomes its controlling terminal. */
+  if (setsid() < 0) FAIL("child.setsid", NULL);
+  if (ttyfd >= 0) {
+    for (int i = 0; i < 3; i++)
+      if (dup2(ttyfd, i) < 0) FAIL("child.dup2", p->tty);
+    if (ioctl(0, TIOCSCTTY, 0) < 0) FAIL("child.tiocsctty", p->tty);
+  } else {
+    /* dup2 in two rounds via fds above the report pipe, so fd 1 -> 0 style swaps cannot clobber. */
+    int tmp[3];
+    for (int i = 0; i < 3; i++) {
+      tmp[i] = fcntl(p->stdio[i], F_DUPFD_CLOEXEC, 3);
+      if (tmp[i] < 0) FAIL("child.stdio", NULL);
+    }
+    for (int i = 0; i < 3; i++)
+      if (dup2(tmp[i], i) < 0) FAIL("child.stdio", NULL);
+  }
+  /* Node may leave stdio non-blocking; a command expects the blocking default. */
+  for (int i = 0; i < 3; i++) {
+    int fl = fcntl(i, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(i, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  /* Only stdio survives execve: every other descriptor Node or the caller had open becomes
+   * close-on-exec (CVE-2024-21626 leaked one into a container). The report pipe is already. */
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) FAIL("child.close_range", NULL);
+
+  /* docker creates a missing working directory; a path through a symlink stays inside the
+   * container because / is now the container's root. */
+  if (chdir(p->cwd) < 0) {
+    if (errno != ENOENT) FAIL("child.chdir.cwd", p->cwd);
+    int fd = open_in_root(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), p->cwd, 0);
+    if (fd < 0 || fchdir(fd) < 0) FAIL("child.chdir.cwd", p->cwd);
+  }
+
+  if (setgroups(p->ngroups, p->groups) < 0) FAIL("child.setgroups", NULL);
+  if (setresgid(p->gid, p->gid, p->gid) < 0) FAIL("child.setgid", NULL);
+  if (setresuid(p->uid, p->uid, p->uid) < 0) FAIL("child.setuid", NULL);
+
+  exec_command(p, rfd);
+}
+
+/* ---------- parent side ---------- */
+
+static int write_file(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int rc = write_all(fd, data, str_len(data));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+int container_create(const struct plan *p, struct container_handle *h, struct container_failure *f) {
+  int go[2], rep[2];
+  memset(h, 0, sizeof *h);
+  h->pidfd = -1;
+  if (pipe2(go, O_CLOEXEC) < 0) { snprintf(f->step, sizeof f->step, "parent.pipe"); f->err = errno; return -1; }
+  if (pipe2(rep, O_CLOEXEC) < 0) {
+    f->err = errno; snprintf(f->step, sizeof f->step, "parent.pipe");
+    close(go[0]); close(go[1]);
+    return -1;
+  }
+
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  int pidfd = -1;
+  args.flags = (p->clone_flags & ~(p->late_cgroupns ? CLONE_NEWCGROUP : 0)) | CLONE_PIDFD;
+  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  args.exit_signal = SIGCHLD;
+  /* With no stack, clone3 behaves like fork(): the child continues here on a copy of ours. */
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) child_main(p, go[0], go[1], rep[1]);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(go[0]);
+  close(rep[1]);
+  if (pid < 0) {
+    close(go[1]); close(rep[0]);
+    f->err = clone_errno;
+    snprintf(f->step, sizeof f->step, "parent.clone3");
+    return -1;
+  }
+  h->pid = (int)pid;
+  h->pidfd = pidfd;
+  h->gofd = go[1];
+  h->reportfd = rep[0];
+
+  if (p->clone_flags & CLONE_NEWUSER) {
+    char path[64];
+    const char *step = NULL;
+    snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+    if (p->uid_map && write_file(path, p->uid_map) < 0) step = "parent.uid_map";
+    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+    if (!step && p->gid_map && write_file(path, p->gid_map) < 0) step = "parent.gid_map";
+    if (step) {
+      f->err = errno;
+      snprintf(f->step, sizeof f->step, "%s", step);
+      snprintf(f->detail, sizeof f->detail, "%s", step[7] == 'u' ? p->uid_map : p->gid_map);
+      container_abort(h);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int container_start(struct container_handle *h, struct container_failure *f) {
+  memset(f, 0, sizeof *f);
+  char go = 'g';
+  int rc = write_all(h->gofd, &go, 1);
+  close(h->gofd);
+  h->gofd = -1;
+  if (rc < 0) {
+    f->err = errno;
+    snprintf(f->step, sizeof f->step, "parent.go");
+    close(h->reportfd);
+    h->reportfd = -1;
+    return -1;
+  }
+  size_t got = 0;
+  while (got < sizeof *f) {
+    ssize_t r = read(h->reportfd, (char *)f + got, sizeof *f - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(h->reportfd);
+  h->reportfd = -1;
+  if (got == 0) return 0; /* EOF: the report pipe was closed by a successful execve */
+  if (got < sizeof *f) {
+    memset(f, 0, sizeof *f);
+    snprintf(f->step, sizeof f->step, "child.unknown");
+    snprintf(f->detail, sizeof f->detail, "the child died before exec without a report");
+  }
+  f->step[sizeof f->step - 1] = '\0';
+  f->detail[sizeof f->detail - 1] = '\0';
+  return -1;
+}
+
+void container_abort(struct container_handle *h) {
+  if (h->gofd >= 0) close(h->gofd); /* EOF on "go": the child exits by itself */
+  if (h->reportfd >= 0) close(h->reportfd);
+  h->gofd = h->reportfd = -1;
+  if (h->pid > 0) {
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, __WALL);
+  }
+  if (h->pidfd >= 0) close(h->pidfd);
+  h->pidfd = -1;
+  h->pid = 0;
+}

@@ -1,0 +1,34 @@
+/* Creating a container from a parsed plan: the parent-side API of container.c. */
+#ifndef MINIDOCK_CONTAINER_H
+#define MINIDOCK_CONTAINER_H
+
+#include "plan.h"
+
+/* Exit status of a child that failed before execve (its report says why). */
+#define CONTAINER_SETUP_FAILED 125
+
+/* What the child writes on the report pipe when a step fails. */
+struct container_failure {
+  char step[48];    /* e.g. "child.pivot_root" */
+  int err;          /* errno */
+  char detail[200]; /* the path or value involved */
+};
+
+struct container_handle {
+  int pid;      /* in the caller's PID namespace */
+  int pidfd;    /* for signals that cannot hit a recycled pid */
+  int gofd;     /* write end of "go" */
+  int reportfd; /* read end of the child's failure report */
+};
+
+/* Clones the child into the plan's namespaces and writes its id maps. The child then waits for
+ * container_start(). Returns 0, or -1 with `f` filled in and nothing left behind. */
+int container_create(const struct plan *p, struct container_handle *h, struct container_failure *f);
+
+/* Lets the child run and waits until it has exec'd (0) or reported a failure (-1, `f`). */
+int container_start(struct container_handle *h, struct container_failure *f);
+
+/* Kills and reaps a created child that will not be started. */
+void container_abort(struct container_handle *h);
+
+#endif

@@ -1,0 +1,155 @@
+/* Parses the key/value plan that TypeScript serialises (see plan.h). Runs in the parent only. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "plan.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+struct flag_name { const char *name; unsigned long bit; };
+
+static const struct flag_name ns_names[] = {
+  {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}, {"pid", CLONE_NEWPID},
+  {"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {NULL, 0}};
+
+static const struct flag_name mount_names[] = {
+  {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
+  {"rec", MS_REC}, {"strictatime", MS_STRICTATIME}, {"relatime", MS_RELATIME}, {NULL, 0}};
+
+/* "a,b,c" -> OR of the named bits; returns -1 on an unknown name. */
+static int parse_flags(const char *s, const struct flag_name *names, unsigned long *out) {
+  *out = 0;
+  while (*s) {
+    const char *end = strchr(s, ',');
+    size_t n = end ? (size_t)(end - s) : strlen(s);
+    int found = 0;
+    for (const struct flag_name *f = names; f->name; f++)
+      if (strlen(f->name) == n && strncmp(f->name, s, n) == 0) { *out |= f->bit; found = 1; }
+    if (!found && n) return -1;
+    s += n + (end ? 1 : 0);
+  }
+  return 0;
+}
+
+/* True when any "/"-separated component of `path` is "..". */
+static int has_dotdot(const char *path) {
+  for (const char *c = path; *c; ) {
+    while (*c == '/') c++;
+    size_t n = strcspn(c, "/");
+    if (n == 2 && c[0] == '.' && c[1] == '.') return 1;
+    c += n;
+  }
+  return 0;
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
+  char *end;
+  if (!*s) return -1;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*end || v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t errlen) {
+  memset(p, 0, sizeof *p);
+  p->stdio[0] = 0; p->stdio[1] = 1; p->stdio[2] = 2;
+  p->cwd = "/";
+  if (len == 0 || buf[len - 1] != '\0') {
+    snprintf(err, errlen, "plan: not NUL-terminated");
+    return -1;
+  }
+  /* First pass: count list entries so one allocation holds strings and arrays. */
+  size_t nargs = 0, nenv = 0, nops = 0, ngroups = 0, nstr = 0;
+  for (const char *k = buf; k < buf + len; ) {
+    const char *v = k + strlen(k) + 1;
+    if (v >= buf + len) { snprintf(err, errlen, "plan: key \"%s\" has no value", k); return -1; }
+    if (!strcmp(k, "arg")) nargs++;
+    else if (!strcmp(k, "env")) nenv++;
+    else if (!strcmp(k, "op")) nops++;
+    else if (!strcmp(k, "group")) ngroups++;
+    nstr++;
+    k = v + strlen(v) + 1;
+  }
+  size_t size = len + (nargs + 1 + nenv + 1) * sizeof(char *) + nops * sizeof(struct plan_op)
+              + ngroups * sizeof(gid_t) + 16;
+  char *block = calloc(1, size);
+  if (!block) { snprintf(err, errlen, "plan: out of memory"); return -1; }
+  p->block = block;
+  p->argv = (char **)block;
+  p->envp = p->argv + nargs + 1;
+  p->ops = (struct plan_op *)(p->envp + nenv + 1);
+  p->groups = (gid_t *)(p->ops + nops);
+  char *strings = (char *)(p->groups + ngroups);
+  memcpy(strings, buf, len);
+
+  struct plan_op *op = NULL;
+  unsigned long num;
+  for (char *k = strings; k < strings + len; ) {
+    char *v = k + strlen(k) + 1;
+    char *next = v + strlen(v) + 1;
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); plan_free(p); return -1; } while (0)
+    if (!strcmp(k, "ns")) {
+      if (parse_flags(v, ns_names, &p->clone_flags)) BAD("plan: bad ns \"%s\"", v);
+    } else if (!strcmp(k, "late_cgroupns")) p->late_cgroupns = v[0] == '1';
+    else if (!strcmp(k, "uid_map")) p->uid_map = v;
+    else if (!strcmp(k, "gid_map")) p->gid_map = v;
+    else if (!strcmp(k, "hostname")) p->hostname = v;
+    else if (!strcmp(k, "rootfs")) p->rootfs = v;
+    else if (!strcmp(k, "overlay")) p->overlay = v;
+    else if (!strcmp(k, "tty")) p->tty = v;
+    else if (!strcmp(k, "cwd")) p->cwd = v;
+    else if (!strcmp(k, "stdin") || !strcmp(k, "stdout") || !strcmp(k, "stderr")) {
+      if (parse_ulong(v, 1 << 20, &num)) BAD("plan: bad %s fd \"%s\"", k, v);
+      p->stdio[k[3] == 'i' ? 0 : k[3] == 'o' ? 1 : 2] = (int)num;
+    } else if (!strcmp(k, "uid") || !strcmp(k, "gid")) {
+      if (parse_ulong(v, 0xfffffffeUL, &num)) BAD("plan: bad %s \"%s\"", k, v);
+      if (k[0] == 'u') p->uid = (uid_t)num; else p->gid = (gid_t)num;
+    } else if (!strcmp(k, "group")) {
+      if (parse_ulong(v, 0xfffffffeUL, &num)) BAD("plan: bad group \"%s\"", v);
+      p->groups[p->ngroups++] = (gid_t)num;
+    } else if (!strcmp(k, "arg")) {
+      size_t i = 0; while (p->argv[i]) i++;
+      p->argv[i] = v;
+    } else if (!strcmp(k, "env")) {
+      size_t i = 0; while (p->envp[i]) i++;
+      p->envp[i] = v;
+    } else if (!strcmp(k, "op")) {
+      op = &p->ops[p->nops++];
+      if (!strcmp(v, "mount")) op->kind = OP_MOUNT;
+      else if (!strcmp(v, "bind")) op->kind = OP_BIND;
+      else if (!strcmp(v, "symlink")) op->kind = OP_SYMLINK;
+      else if (!strcmp(v, "mkdir")) op->kind = OP_MKDIR;
+      else BAD("plan: unknown op \"%s\"", v);
+    } else if (op && !strcmp(k, "src")) op->src = v;
+    else if (op && !strcmp(k, "dst")) {
+      /* The child resolves dst component by component under the rootfs; ".." would climb. */
+      if (v[0] != '/' || has_dotdot(v))
+        BAD("plan: dst \"%s\" must be absolute and free of \"..\"", v);
+      op->dst = v;
+    } else if (op && !strcmp(k, "type")) op->fstype = v;
+    else if (op && !strcmp(k, "data")) op->data = v;
+    else if (op && !strcmp(k, "flags")) {
+      if (parse_flags(v, mount_names, &op->flags)) BAD("plan: bad mount flags \"%s\"", v);
+    } else if (op && !strcmp(k, "file")) op->file = v[0] == '1';
+    else BAD("plan: unknown key \"%s\"", k);
+#undef BAD
+    k = next;
+  }
+  if (!p->argv[0]) { snprintf(err, errlen, "plan: no command"); plan_free(p); return -1; }
+  if (!p->rootfs || p->rootfs[0] != '/') { snprintf(err, errlen, "plan: rootfs must be absolute"); plan_free(p); return -1; }
+  for (size_t i = 0; i < p->nops; i++)
+    if (!p->ops[i].dst || (p->ops[i].kind != OP_MKDIR && !p->ops[i].src)) {
+      snprintf(err, errlen, "plan: op %zu lacks src or dst", i); plan_free(p); return -1;
+    }
+  return 0;
+}
+
+void plan_free(struct plan *p) {
+  free(p->block);
+  p->block = NULL;
+}

@@ -1,0 +1,51 @@
+/* The child plan: what the cloned child does, prepared in full before clone().
+ *
+ * TypeScript builds the plan (src/runtime/child-plan.ts) and serialises it as a flat list of
+ * NUL-terminated key/value strings ("hostname\0web\0arg\0python3\0..."). plan_parse() runs in
+ * the parent, where malloc is allowed, and leaves every pointer pointing into one heap block,
+ * so the child (a copy-on-write image of the parent) reads it without allocating. */
+#ifndef MINIDOCK_PLAN_H
+#define MINIDOCK_PLAN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum op_kind { OP_MOUNT = 1, OP_BIND, OP_SYMLINK, OP_MKDIR };
+
+/* One step of building the container's filesystem, with its target relative to the rootfs. */
+struct plan_op {
+  enum op_kind kind;
+  const char *src;    /* OP_MOUNT: fs source name; OP_BIND: host path; OP_SYMLINK: link text */
+  const char *dst;    /* path inside the rootfs, no "..", resolved without following symlinks */
+  const char *fstype; /* OP_MOUNT only */
+  const char *data;   /* OP_MOUNT only: fs options such as "mode=755" */
+  unsigned long flags;/* MS_* flags */
+  int file;           /* OP_BIND: the target is a file, not a directory */
+};
+
+struct plan {
+  unsigned long clone_flags; /* CLONE_NEW* given to clone3 */
+  int late_cgroupns;         /* unshare(CLONE_NEWCGROUP) after "go": see child.c */
+  const char *uid_map, *gid_map;
+  const char *hostname;
+  const char *rootfs;        /* host path of the container's root mount point */
+  const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
+  const char *tty;           /* host path of the pty slave, or NULL */
+  int stdio[3];              /* parent's fds that become 0, 1, 2 (ignored for a tty) */
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups;
+  size_t ngroups;
+  char **argv;               /* NULL-terminated */
+  char **envp;               /* NULL-terminated */
+  struct plan_op *ops;
+  size_t nops;
+  void *block;               /* the single allocation holding everything above */
+};
+
+/* Parses `len` bytes at `buf`. Returns 0, or -1 with `err` (size errlen) saying what is wrong. */
+int plan_parse(const char *buf, size_t len, struct plan *out, char *err, size_t errlen);
+void plan_free(struct plan *p);
+
+#endif
