@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -153,6 +154,19 @@ Napi::Value Signal(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// pidfdOpen(pid) -> fd. Opening first and then checking the start time makes a later signal
+// race-free: if the pid was recycled before the open, the start time will not match.
+Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    if (errno == ESRCH) return info.Env().Null();
+    throw SysError(info.Env(), "parent.pidfd_open", errno);
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // openPty() -> { master, slave }: the master stays with the CLI, the child opens the slave.
 Napi::Value OpenPty(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -180,6 +194,16 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// flock(fd): blocks until this process holds the exclusive lock on fd's file. Used for short
+// critical sections in the state store (name reservation); the kernel drops it if we die.
+Napi::Value Flock(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int rc;
+  do rc = flock(fd, LOCK_EX); while (rc < 0 && errno == EINTR);
+  if (rc < 0) throw SysError(info.Env(), "state.flock", errno);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("start", Napi::Function::New(env, Start));
@@ -188,6 +212,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signal", Napi::Function::New(env, Signal));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("flock", Napi::Function::New(env, Flock));
   return exports;
 }
 

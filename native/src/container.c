@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -47,6 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -238,6 +240,24 @@ static void exec_command(const struct plan *p, int rfd) {
   FAIL(saw_eacces ? "child.exec" : "child.exec.path", file);
 }
 
+/* A new network namespace starts with "lo" down; docker's containers have it up. */
+static int bring_up_lo(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  str_append(ifr.ifr_name, 0, sizeof ifr.ifr_name, "lo");
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int saved = errno;
+  close(s);
+  errno = saved;
+  return rc;
+}
+
 static int sys_pivot_root(const char *new_root, const char *put_old) {
   return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
@@ -269,10 +289,13 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
 
+  if (p->lo_up && bring_up_lo() < 0) FAIL("child.net.lo_up", "lo");
+
   /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
   if (p->overlay) {
-    if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0) FAIL("child.mount.overlay", p->rootfs);
+    /* nodev: a device node shipped in an image must never open a host device. */
+    if (mount("overlay", p->rootfs, "overlay", MS_NODEV, p->overlay) < 0) FAIL("child.mount.overlay", p->rootfs);
   } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
     FAIL("child.mount.rootfs", p->rootfs); /* pivot_root needs a mount point */
   }

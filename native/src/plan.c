@@ -99,6 +99,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (!strcmp(k, "uid_map")) p->uid_map = v;
     else if (!strcmp(k, "gid_map")) p->gid_map = v;
     else if (!strcmp(k, "hostname")) p->hostname = v;
+    else if (!strcmp(k, "lo_up")) p->lo_up = v[0] == '1';
     else if (!strcmp(k, "rootfs")) p->rootfs = v;
     else if (!strcmp(k, "overlay")) p->overlay = v;
     else if (!strcmp(k, "tty")) p->tty = v;

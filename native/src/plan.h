@@ -28,6 +28,7 @@ struct plan {
   int late_cgroupns;         /* unshare(CLONE_NEWCGROUP) after "go": see child.c */
   const char *uid_map, *gid_map;
   const char *hostname;
+  int lo_up;                 /* bring up "lo" in the new network namespace */
   const char *rootfs;        /* host path of the container's root mount point */
   const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
   const char *tty;           /* host path of the pty slave, or NULL */

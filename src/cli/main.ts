@@ -1,0 +1,136 @@
+// The minidock command line: commander wiring, one lazily imported module per command, and the
+// only place that turns errors into exit codes. Importing a command's code only when it runs
+// keeps `minidock run` from paying for `ps` or `import`.
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, formatForUser, MinidockError } from '../core/errors.js';
+import { readConfig } from '../core/config.js';
+
+const config = readConfig();
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function fail(err: unknown): never {
+  process.stderr.write(formatForUser(err) + '\n');
+  const cleanup = (err as { cleanup?: Error[] } | null)?.cleanup;
+  if (cleanup?.length) process.stderr.write(`minidock: cleanup also failed: ${cleanup.map((e) => e.message).join('; ')}\n`);
+  if (config.debug && err instanceof Error) process.stderr.write(`${err.stack}\n${err.cause ? `cause: ${String((err.cause as Error).stack ?? err.cause)}\n` : ''}`);
+  process.exit(err instanceof MinidockError ? err.exitCode : EXIT.RUNTIME);
+}
+
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exit(code ?? 0);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
+const program = new Command('minidock')
+  .description('A small daemonless container runtime: docker run, without the daemon')
+  .version('0.1.0')
+  .enablePositionalOptions()
+  .showSuggestionAfterError(true)
+  .exitOverride()
+  .configureOutput({ outputError: (str, write) => write(`minidock: ${str.replace(/^error: /, '')}`) });
+
+program
+  .command('run')
+  .description('Run a command in a new container, in the foreground')
+  .argument('<image>', 'image name[:tag], a root filesystem directory, or a tarball (.tar, .tar.gz, .tar.xz)')
+  .argument('[command...]', 'command and arguments (default: the image\'s CMD)')
+  .helpOption('--help', 'display help for command') // -h is --hostname, as in docker
+  .passThroughOptions()
+  .option('--name <name>', 'assign a name to the container')
+  .option('-h, --hostname <name>', 'container host name (default: --name, else the short id)')
+  .option('-e, --env <K=V>', 'set an environment variable (K alone copies it from this environment)', collect, [])
+  .option('--env-file <file>', 'read environment variables from a file', collect, [])
+  .option('-w, --workdir <dir>', 'working directory inside the container (created if missing)')
+  .option('-u, --user <uid[:gid]>', 'user name or uid, and optionally group name or gid')
+  .option('-i, --interactive', 'keep stdin attached', false)
+  .option('-t, --tty', 'allocate a pseudo-terminal', false)
+  .option('--rm', 'remove the container when it exits', false)
+  .addOption(new Option('--network <mode>', 'network mode').default('none'))
+  .action(action(async (image: string, command: string[], opts) => {
+    const { runContainer } = await import('../runtime/run.js');
+    return runContainer(
+      {
+        image,
+        command,
+        name: opts.name,
+        hostname: opts.hostname,
+        env: opts.env,
+        envFiles: opts.envFile,
+        workdir: opts.workdir,
+        user: opts.user,
+        interactive: opts.interactive,
+        tty: opts.tty,
+        rm: opts.rm,
+        network: opts.network,
+      },
+      { root: config.root },
+    );
+  }));
+
+program
+  .command('ps')
+  .description('List containers')
+  .option('-a, --all', 'show all containers (default shows just running)', false)
+  .option('-q, --quiet', 'only display container ids', false)
+  .option('--no-trunc', "don't truncate output")
+  .action(action(async (opts) => {
+    const { psCommand } = await import('./ps.js');
+    process.stdout.write(psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc }));
+  }));
+
+program
+  .command('rm')
+  .description('Remove one or more containers')
+  .argument('<container...>', 'names or ids (unique prefixes accepted)')
+  .option('-f, --force', 'kill a running container first', false)
+  .action(action(async (refs: string[], opts) => {
+    const { rmCommand } = await import('./ps.js');
+    return rmCommand(config.root, refs, opts.force);
+  }));
+
+program
+  .command('images')
+  .description('List images')
+  .argument('[repository]', 'only images with this name')
+  .option('-q, --quiet', 'only show image ids', false)
+  .option('--no-trunc', "don't truncate output")
+  .action(action(async (repo: string | undefined, opts) => {
+    const { imagesCommand } = await import('./images.js');
+    process.stdout.write(imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc }));
+  }));
+
+program
+  .command('import')
+  .description('Import a root filesystem (tarball or directory) as an image')
+  .argument('<source>', 'FILE.tar, FILE.tar.gz, FILE.tar.xz or a directory')
+  .argument('[name]', 'NAME[:TAG] to give the image')
+  .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, USER, WORKDIR', collect, [])
+  .action(action(async (source: string, name: string | undefined, opts) => {
+    const { importCommand } = await import('./images.js');
+    process.stdout.write(await importCommand(config.root, source, name, opts.change));
+  }));
+
+program
+  .command('rmi')
+  .description('Remove one or more images')
+  .argument('<image...>', 'names or ids')
+  .action(action(async (refs: string[]) => {
+    const { rmiCommand } = await import('./images.js');
+    return rmiCommand(config.root, refs);
+  }));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with code 0; usage errors are minidock's own: 125.
+    process.exit(err.exitCode === 0 ? 0 : EXIT.RUNTIME);
+  }
+  fail(err);
+}

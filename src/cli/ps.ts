@@ -1,0 +1,45 @@
+// `minidock ps` and `minidock rm`: reading and removing containers.
+import { formatForUser } from '../core/errors.js';
+import { native } from '../native/binding.js';
+import { StateStore } from '../runtime/state.js';
+import { commandText, createdText, renderTable, statusText } from '../runtime/format.js';
+import { removeContainer } from '../runtime/remove.js';
+
+export function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean }): string {
+  const store = new StateStore(root);
+  const now = Date.now();
+  const records = store
+    .list()
+    .filter((c) => o.all || c.state?.status === 'running')
+    .sort((a, b) => (b.spec?.createdAt ?? 0) - (a.spec?.createdAt ?? 0));
+  const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
+  if (o.quiet) return records.map((c) => id(c.id) + '\n').join('');
+  const rows = records.map((c) => [
+    id(c.id),
+    c.spec?.image.ref ?? '',
+    c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
+    c.spec ? createdText(c.spec.createdAt, now) : '',
+    c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
+    '',
+    c.spec?.name ?? '',
+  ]);
+  return renderTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows);
+}
+
+/** Removes each container, printing what it removed as docker does; goes on past failures. */
+export async function rmCommand(root: string, refs: string[], force: boolean): Promise<number> {
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      await removeContainer(store, api, store.resolve(ref), force);
+      process.stdout.write(`${ref}\n`);
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  // docker rm exits 1 when any removal failed.
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+// Loads the native addon (native/build/Release/minidock.node) with typed signatures. The only
+// file that imports the .node binary; everything else takes a NativeApi so tests can fake it.
+import { createRequire } from 'node:module';
+import { MinidockError } from '../core/errors.js';
+
+/** The child's failure report: the step that failed, its errno and the path or value involved. */
+export interface ChildFailure {
+  step: string;
+  errno: number;
+  code: string;
+  message: string;
+  detail: string;
+}
+
+/** A created, not yet started, container child. */
+export interface ChildHandle {
+  pid: number;
+  pidfd: number;
+  gofd: number;
+  reportfd: number;
+}
+
+export interface WaitResult {
+  exitCode: number | null;
+  signal: number | null;
+}
+
+export interface NativeApi {
+  create(plan: Buffer): ChildHandle;
+  start(h: ChildHandle): ChildFailure | null;
+  abort(h: ChildHandle): void;
+  wait(pid: number): Promise<WaitResult>;
+  signal(pidfd: number, sig: number): void;
+  openPty(): { master: number; slave: string };
+  setWinsize(fd: number, rows: number, cols: number): void;
+  flock(fd: number): void;
+  /** null when the process is already gone. */
+  pidfdOpen(pid: number): number | null;
+}
+
+let loaded: NativeApi | undefined;
+
+export function native(): NativeApi {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  try {
+    // dist/src/native/binding.js -> ../../../native/build/Release
+    loaded = require('../../../native/build/Release/minidock.node') as NativeApi;
+  } catch (err) {
+    throw new MinidockError('the native helper is not built', {
+      step: 'native.load',
+      hint: 'run bin/setup, or npm run build:native',
+      cause: err,
+    });
+  }
+  return loaded;
+}

@@ -1,0 +1,154 @@
+// Builds the child plan (namespaces, id maps, mounts, argv, env, cwd) from a container spec, and
+// serialises it for the native helper. Pure: the same plan is what runs, what the tests compare
+// and what `--explain` prints.
+import type { ContainerSpec } from '../spec/container-spec.js';
+import { MinidockError } from '../core/errors.js';
+
+/** Host paths of one container's files, laid out by the state store. */
+export interface ContainerPaths {
+  dir: string;
+  /** The overlay's mount point; the container's / after pivot_root. */
+  rootfs: string;
+  upper: string;
+  work: string;
+  hostname: string;
+  hosts: string;
+  resolvConf: string;
+}
+
+export type PlanOp =
+  | { op: 'mount'; src: string; dst: string; type: string; flags?: string; data?: string }
+  | { op: 'bind'; src: string; dst: string; file: boolean; flags?: string }
+  | { op: 'symlink'; src: string; dst: string }
+  | { op: 'mkdir'; dst: string };
+
+export interface ChildPlan {
+  ns: string[];
+  lateCgroupns: boolean;
+  uidMap: string;
+  gidMap: string;
+  hostname: string;
+  loUp: boolean;
+  rootfs: string;
+  overlay: string;
+  tty?: string;
+  stdio: [number, number, number];
+  ops: PlanOp[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  argv: string[];
+  env: string[];
+}
+
+/** Device nodes a container gets, bind-mounted from the host: mknod is not allowed inside a user
+ *  namespace, and an image's own device nodes are never used (they are not in /dev's tmpfs). */
+export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
+
+/** The same namespaces docker creates, user and cgroup included. */
+export const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'] as const;
+
+/** The filesystem a container sees besides its image: docker's (runc's) default mounts. */
+export function planMounts(paths: ContainerPaths, tty?: string): PlanOp[] {
+  const ops: PlanOp[] = [
+    { op: 'mount', src: 'proc', dst: '/proc', type: 'proc', flags: 'nosuid,nodev,noexec' },
+    { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'ro,nosuid,nodev,noexec' },
+    // Not nodev: the bind-mounted device nodes below must work.
+    { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
+    ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
+    // A private devpts instance: the container sees its own ptys, never the host's.
+    { op: 'mount', src: 'devpts', dst: '/dev/pts', type: 'devpts', flags: 'nosuid,noexec', data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+    { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
+    { op: 'mount', src: 'shm', dst: '/dev/shm', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=1777,size=65536k' },
+    { op: 'mount', src: 'mqueue', dst: '/dev/mqueue', type: 'mqueue', flags: 'nosuid,nodev,noexec' },
+    { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
+    { op: 'symlink', src: '/proc/self/fd/0', dst: '/dev/stdin' },
+    { op: 'symlink', src: '/proc/self/fd/1', dst: '/dev/stdout' },
+    { op: 'symlink', src: '/proc/self/fd/2', dst: '/dev/stderr' },
+  ];
+  if (tty) ops.push({ op: 'bind', src: tty, dst: '/dev/console', file: true });
+  ops.push(
+    { op: 'bind', src: paths.hostname, dst: '/etc/hostname', file: true },
+    { op: 'bind', src: paths.hosts, dst: '/etc/hosts', file: true },
+    { op: 'bind', src: paths.resolvConf, dst: '/etc/resolv.conf', file: true },
+  );
+  return ops;
+}
+
+export function buildChildPlan(
+  spec: ContainerSpec,
+  paths: ContainerPaths,
+  io: { stdio: [number, number, number]; tty?: string },
+): ChildPlan {
+  for (const dir of [spec.image.rootfs, paths.upper, paths.work]) {
+    // overlay's option string uses ',' and ':' as separators and has no escaping we rely on.
+    if (/[,:\\]/.test(dir)) {
+      throw new MinidockError(`path ${JSON.stringify(dir)} cannot be used as an overlay layer: it contains "," ":" or "\\"`, {
+        step: 'plan.overlay',
+        hint: 'move the image or MINIDOCK_ROOT to a path without those characters',
+      });
+    }
+  }
+  return {
+    ns: [...NAMESPACES],
+    lateCgroupns: true,
+    uidMap: spec.idMap.uidMap,
+    gidMap: spec.idMap.gidMap,
+    hostname: spec.hostname,
+    loUp: true,
+    rootfs: paths.rootfs,
+    overlay: `lowerdir=${spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
+    tty: io.tty,
+    stdio: io.stdio,
+    ops: planMounts(paths, io.tty),
+    cwd: spec.cwd,
+    uid: spec.user.uid,
+    gid: spec.user.gid,
+    groups: spec.user.additionalGids,
+    argv: spec.argv,
+    env: spec.env,
+  };
+}
+
+/** The key/value wire format read by native/src/plan.c. */
+export function serializePlan(plan: ChildPlan): Buffer {
+  const kv: string[] = [];
+  const put = (k: string, v: string | number | boolean): void => {
+    const s = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
+    if (s.includes('\0')) {
+      throw new MinidockError(`${k} contains a NUL byte: ${JSON.stringify(s)}`, { step: 'plan.serialize' });
+    }
+    kv.push(k, s);
+  };
+  put('ns', plan.ns.join(','));
+  put('late_cgroupns', plan.lateCgroupns);
+  put('uid_map', plan.uidMap);
+  put('gid_map', plan.gidMap);
+  put('hostname', plan.hostname);
+  put('lo_up', plan.loUp);
+  put('rootfs', plan.rootfs);
+  put('overlay', plan.overlay);
+  if (plan.tty) put('tty', plan.tty);
+  put('stdin', plan.stdio[0]);
+  put('stdout', plan.stdio[1]);
+  put('stderr', plan.stdio[2]);
+  for (const op of plan.ops) {
+    put('op', op.op);
+    if ('src' in op) put('src', op.src);
+    put('dst', op.dst);
+    if (op.op === 'mount') {
+      put('type', op.type);
+      if (op.data) put('data', op.data);
+    }
+    if ((op.op === 'mount' || op.op === 'bind') && op.flags) put('flags', op.flags);
+    if (op.op === 'bind') put('file', op.file);
+  }
+  put('cwd', plan.cwd);
+  put('uid', plan.uid);
+  put('gid', plan.gid);
+  for (const g of plan.groups) put('group', g);
+  for (const a of plan.argv) put('arg', a);
+  for (const e of plan.env) put('env', e);
+  return Buffer.from(kv.join('\0') + '\0');
+}

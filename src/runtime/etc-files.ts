@@ -1,0 +1,39 @@
+// The /etc/hostname, /etc/hosts and /etc/resolv.conf a container gets, as docker writes them. Pure.
+
+export function hostnameFile(hostname: string): string {
+  return `${hostname}\n`;
+}
+
+export function hostsFile(hostname: string, ip?: string): string {
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
+  if (ip) lines.push(`${ip}\t${hostname}`);
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The host's resolv.conf minus loopback nameservers: a resolver on 127.0.0.x (systemd-resolved's
+ * 127.0.0.53) is the host's loopback, unreachable from the container's network namespace. When
+ * none is left, docker falls back to public resolvers; so does this.
+ */
+export function resolvConf(hostText: string): string {
+  const kept: string[] = [];
+  let servers = 0;
+  for (const line of hostText.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (m) {
+      if (/^127\./.test(m[1]!) || m[1] === '::1') continue;
+      servers++;
+    }
+    kept.push(line);
+  }
+  let out = kept.join('\n').replace(/\n+$/, '');
+  if (servers === 0) out += (out ? '\n' : '') + 'nameserver 8.8.8.8\nnameserver 8.8.4.4';
+  return out + '\n';
+}

@@ -1,0 +1,48 @@
+// `minidock rm`: removes containers, killing a running one first with -f. Side-effecting.
+import { closeSync } from 'node:fs';
+import { MinidockError } from '../core/errors.js';
+import type { NativeApi } from '../native/binding.js';
+import { isSameProcess } from './proc.js';
+import type { ContainerRecord, StateStore } from './state.js';
+
+/** Sends `sig` to the container's PID 1 only if that pid still is PID 1 (pid + start time,
+ *  checked after opening a pidfd, so the signal cannot reach a process that reused the pid).
+ *  Returns false when the container's process is already gone. */
+export function signalContainer(api: NativeApi, rec: ContainerRecord, sig: number): boolean {
+  const { pid, pidStart } = rec.state ?? {};
+  if (!pid || pidStart === undefined) return false;
+  const fd = api.pidfdOpen(pid);
+  if (fd === null) return false;
+  try {
+    if (!isSameProcess(pid, pidStart)) return false;
+    api.signal(fd, sig);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function waitGone(pid: number, start: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (isSameProcess(pid, start)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean): Promise<void> {
+  const label = rec.spec?.name ?? rec.id;
+  if (rec.state?.status === 'running') {
+    if (!force) {
+      throw new MinidockError(`cannot remove container "/${label}": container is running`, {
+        step: 'rm.running',
+        hint: 'stop the container before removing or force remove with rm -f',
+      });
+    }
+    if (signalContainer(api, rec, 9) && !(await waitGone(rec.state.pid!, rec.state.pidStart!, 10_000))) {
+      throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
+    }
+  }
+  store.remove(rec);
+}

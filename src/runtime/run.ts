@@ -1,0 +1,271 @@
+// `minidock run`: builds the container spec, creates the container and runs it in the
+// foreground. Orchestrates and owns the rollback; the decisions live in pure modules
+// (spec/*, child-plan, exit-status), the kernel work in the native helper.
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, MinidockError, usageError } from '../core/errors.js';
+import { Rollback } from '../core/rollback.js';
+import { IDENTITY_MAP, type ContainerSpec } from '../spec/container-spec.js';
+import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
+import { commandFor } from '../spec/image-change.js';
+import { looksLikePath } from '../spec/image-ref.js';
+import { generateName, shortId, validateContainerName } from '../spec/name.js';
+import { parseUserSpec, resolveUser } from '../spec/user.js';
+import { parseWorkdir } from '../spec/workdir.js';
+import { native, type ChildHandle, type NativeApi } from '../native/binding.js';
+import { ImageStore, type ResolvedImage } from '../image/store.js';
+import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan.js';
+import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
+import { childFailureError, exitCodeOf } from './exit-status.js';
+import { processStartTime } from './proc.js';
+import { StateStore } from './state.js';
+
+export interface RunOptions {
+  image: string;
+  command: string[];
+  name?: string;
+  hostname?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  interactive: boolean;
+  tty: boolean;
+  rm: boolean;
+  network: string;
+}
+
+export interface RunDeps {
+  root: string;
+  native?: NativeApi;
+  callerEnv?: NodeJS.ProcessEnv;
+}
+
+/** Checks everything that needs no image and no state, so bad flags fail before any work. */
+export function validateRunOptions(o: RunOptions): void {
+  if (o.name !== undefined) validateContainerName(o.name);
+  if (o.workdir !== undefined) parseWorkdir(o.workdir);
+  if (o.user !== undefined) parseUserSpec(o.user);
+  if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
+    throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
+  }
+  if (o.network !== 'none') {
+    throw usageError(`network mode "${o.network}" is not supported yet`, 'use --network none');
+  }
+}
+
+/** Reads a file of the image, refusing one whose path leaves the image through a symlink. */
+function readImageFile(rootfs: string, rel: string): string | null {
+  try {
+    const real = realpathSync(join(rootfs, rel));
+    const base = realpathSync(rootfs);
+    if (!real.startsWith(base + '/')) return null;
+    return readFileSync(real, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv): Promise<ContainerSpec> {
+  const id = randomBytes(32).toString('hex');
+  const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
+  const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
+  const user = resolveUser(
+    parseUserSpec(o.user ?? image.config.User ?? '0'),
+    readImageFile(image.rootfs, 'etc/passwd'),
+    readImageFile(image.rootfs, 'etc/group'),
+  );
+  const cliEnv: Array<[string, string]> = [];
+  for (const file of o.envFiles) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw usageError(`env file ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`, 'check the --env-file path');
+    }
+    cliEnv.push(...parseEnvFile(text, file, callerEnv));
+  }
+  for (const e of o.env) {
+    const kv = parseEnvFlag(e, callerEnv);
+    if (kv) cliEnv.push(kv);
+  }
+  const env = containerEnv({ hostname, home: user.home, tty: o.tty, imageEnv: image.config.Env ?? [], cliEnv });
+  checkEnvSize(env);
+  return {
+    id,
+    name,
+    hostname,
+    image: { ref: image.ref, id: image.id, rootfs: image.rootfs },
+    argv: commandFor(image.config, o.command),
+    env,
+    cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
+    user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    tty: o.tty,
+    interactive: o.interactive,
+    network: 'none',
+    autoRemove: o.rm,
+    idMap: IDENTITY_MAP,
+    createdAt: Date.now(),
+  };
+}
+
+function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths): void {
+  let hostResolv = '';
+  try {
+    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    /* no resolver configured on the host */
+  }
+  writeFileSync(paths.hostname, hostnameFile(spec.hostname));
+  writeFileSync(paths.hosts, hostsFile(spec.hostname));
+  writeFileSync(paths.resolvConf, resolvConf(hostResolv));
+}
+
+/** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
+export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+  validateRunOptions(o);
+  const api = deps.native ?? native();
+  const callerEnv = deps.callerEnv ?? process.env;
+  const images = new ImageStore(deps.root);
+  const image = await images.resolve(o.image, looksLikePath(o.image));
+  const store = new StateStore(deps.root, api.flock);
+
+  // Two runs may pick the same generated name: try a few, as docker does.
+  let spec: ContainerSpec | undefined;
+  let paths: ContainerPaths | undefined;
+  for (let attempt = 0; !paths; attempt++) {
+    spec = await buildSpec(o, image, callerEnv);
+    try {
+      paths = store.create(spec);
+    } catch (err) {
+      if (o.name !== undefined || attempt >= 5 || !(err instanceof MinidockError) || err.step !== 'state.name') throw err;
+    }
+  }
+  const s = spec!;
+  // The state directory is undone last and by a decision below (docker keeps a container whose
+  // command could not be invoked); everything after it goes on the rollback stack.
+  const rollback = new Rollback();
+
+  const opened: number[] = [];
+  let pty: { master: number; slave: string } | undefined;
+  let handle: ChildHandle | undefined;
+  try {
+    writeEtcFiles(s, paths);
+    if (o.tty) {
+      pty = api.openPty();
+      const master = pty.master;
+      rollback.add('pty', () => closeSync(master));
+    }
+    let stdin = 0;
+    if (!o.interactive) {
+      // docker attaches stdin only with -i; without it the command reads end-of-file.
+      stdin = openSync('/dev/null', 'r');
+      opened.push(stdin);
+    }
+    const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave });
+    handle = api.create(serializePlan(plan));
+    const h = handle;
+    rollback.add('child', () => api.abort(h));
+    const failure = api.start(h);
+    for (const fd of opened) closeSync(fd);
+    opened.length = 0;
+    if (failure) {
+      await api.wait(h.pid);
+      throw childFailureError(failure, s.argv[0] ?? '');
+    }
+  } catch (err) {
+    for (const fd of opened) closeSync(fd);
+    const failures = await rollback.unwind();
+    const invoked = err instanceof MinidockError && (err.exitCode === EXIT.NOT_FOUND || err.exitCode === EXIT.CANNOT_INVOKE);
+    try {
+      if (invoked && !o.rm) store.writeState(s.id, { status: 'created', exitCode: err.exitCode, note: err.message });
+      else store.remove({ id: s.id, spec: s });
+    } catch (undoErr) {
+      failures.push(undoErr as Error);
+    }
+    if (failures.length && err instanceof Error) (err as Error & { cleanup?: Error[] }).cleanup = failures;
+    throw err;
+  }
+
+  const h = handle!;
+  const startedAt = Date.now();
+  store.writeState(s.id, { status: 'running', pid: h.pid, pidStart: processStartTime(h.pid), startedAt });
+
+  const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
+  const stopSignals = forwardSignals(api, h.pidfd, !!pty);
+  const result = await api.wait(h.pid);
+  stopSignals();
+  if (stopRelay) await stopRelay();
+  if (pty) closeSync(pty.master);
+  closeSync(h.pidfd);
+
+  const exitCode = exitCodeOf(result);
+  if (o.rm) {
+    store.remove({ id: s.id, spec: s });
+  } else {
+    store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
+  }
+  return exitCode;
+}
+
+/** docker's --sig-proxy: signals sent to the CLI go to the container's PID 1. With a tty, ^C
+ *  travels through the pty instead, as a keystroke. */
+function forwardSignals(api: NativeApi, pidfd: number, tty: boolean): () => void {
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  if (!tty) signals.push('SIGINT');
+  const numbers: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12 };
+  const handlers = signals.map((sig) => {
+    const fn = (): void => api.signal(pidfd, numbers[sig]!);
+    process.on(sig, fn);
+    return [sig, fn] as const;
+  });
+  return () => handlers.forEach(([sig, fn]) => process.off(sig, fn));
+}
+
+/** Copies between the user's terminal and the pty master in raw mode, and passes window sizes.
+ *  Returns a function that waits for the container's last output, then restores the terminal. */
+function relayPty(api: NativeApi, master: number, interactive: boolean): () => Promise<void> {
+  // Lazy: only -t needs the tty module and its streams.
+  const ttyMod = import('node:tty');
+  const fs = import('node:fs');
+  const stdin = process.stdin;
+  const raw = interactive && stdin.isTTY;
+  const resize = (): void => {
+    if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
+  };
+  resize();
+  process.stdout.on('resize', resize);
+  let done: () => void;
+  const drained = new Promise<void>((r) => (done = r));
+  let onInput: ((d: Buffer) => void) | undefined;
+  void Promise.all([ttyMod, fs]).then(([{ ReadStream }, { writeSync }]) => {
+    const out = new ReadStream(master);
+    out.on('data', (d: Buffer) => process.stdout.write(d));
+    // EIO on the master means every slave descriptor is closed: the container is gone.
+    out.on('error', () => done());
+    out.on('end', () => done());
+    out.on('close', () => done());
+    if (interactive) {
+      if (raw) stdin.setRawMode(true);
+      onInput = (d: Buffer): void => {
+        for (let off = 0; off < d.length; ) {
+          try {
+            off += writeSync(master, d, off);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+          }
+        }
+      };
+      stdin.on('data', onInput);
+      stdin.resume();
+    }
+  });
+  return async () => {
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 500))]);
+    process.stdout.off('resize', resize);
+    if (onInput) stdin.off('data', onInput);
+    if (raw) stdin.setRawMode(false);
+    stdin.pause();
+  };
+}

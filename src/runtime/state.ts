@@ -1,0 +1,181 @@
+// The state store under MINIDOCK_ROOT: one directory per container (spec, state, overlay layers,
+// /etc files), a name index, and a lock. Side-effecting (fs); JSON is written atomically.
+//
+//   $ROOT/containers/<id>/config.json   the ContainerSpec, written once
+//   $ROOT/containers/<id>/state.json    status, pid, exit code, times (rewritten atomically)
+//   $ROOT/containers/<id>/{rootfs,upper,work,hostname,hosts,resolv.conf}
+//   $ROOT/names/<name>                  holds the id: O_EXCL creation makes names unique
+//   $ROOT/lock                          flock'd around name reservation and removal
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { MinidockError, errnoOf } from '../core/errors.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
+import type { ContainerPaths } from './child-plan.js';
+import { isSameProcess } from './proc.js';
+
+export type Status = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  status: Status;
+  pid?: number;
+  /** /proc/PID/stat start time: a pid alone may be recycled. */
+  pidStart?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  exitCode?: number;
+  /** Why the exit code is what it is when minidock did not see the exit itself. */
+  note?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  spec?: ContainerSpec;
+  state?: ContainerState;
+  /** Set when config.json or state.json cannot be read: shown as "Broken", removable with rm -f. */
+  broken?: string;
+}
+
+export class StateStore {
+  readonly containersDir: string;
+  readonly namesDir: string;
+
+  constructor(readonly root: string, private readonly lockFn?: (fd: number) => void) {
+    this.containersDir = join(root, 'containers');
+    this.namesDir = join(root, 'names');
+  }
+
+  paths(id: string): ContainerPaths {
+    const dir = join(this.containersDir, id);
+    return {
+      dir,
+      rootfs: join(dir, 'rootfs'),
+      upper: join(dir, 'upper'),
+      work: join(dir, 'work'),
+      hostname: join(dir, 'hostname'),
+      hosts: join(dir, 'hosts'),
+      resolvConf: join(dir, 'resolv.conf'),
+    };
+  }
+
+  /** Runs `fn` holding $ROOT/lock. Critical sections are a few file operations long. */
+  withLock<T>(fn: () => T): T {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const fd = openSync(join(this.root, 'lock'), 'a', 0o600);
+    try {
+      this.lockFn?.(fd);
+      return fn();
+    } finally {
+      closeSync(fd); // closing the descriptor releases the flock
+    }
+  }
+
+  /**
+   * Creates the container's directory and reserves its name; both or neither. Refuses a name in
+   * use (docker's wording). A name whose container directory is gone (a crash in `rm`) is stale
+   * and taken over.
+   */
+  create(spec: ContainerSpec): ContainerPaths {
+    const paths = this.paths(spec.id);
+    return this.withLock(() => {
+      mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+      mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+      const nameFile = join(this.namesDir, spec.name);
+      const owner = this.readName(spec.name);
+      if (owner !== undefined) {
+        if (existsSync(join(this.containersDir, owner))) {
+          throw new MinidockError(
+            `the container name "/${spec.name}" is already in use by container "${owner}"`,
+            { step: 'state.name', hint: 'remove (or rename) that container to reuse the name' },
+          );
+        }
+        unlinkSync(nameFile);
+      }
+      mkdirSync(paths.dir, { mode: 0o711 });
+      try {
+        for (const d of [paths.rootfs, paths.upper, paths.work]) mkdirSync(d, { mode: 0o755 });
+        writeFileAtomic(join(paths.dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
+        writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created' } satisfies ContainerState) + '\n');
+        const fd = openSync(nameFile, 'wx', 0o600);
+        try { writeSync(fd, spec.id); } finally { closeSync(fd); }
+      } catch (err) {
+        rmSync(paths.dir, { recursive: true, force: true });
+        throw err;
+      }
+      return paths;
+    });
+  }
+
+  writeState(id: string, state: ContainerState): void {
+    writeFileAtomic(join(this.paths(id).dir, 'state.json'), JSON.stringify(state) + '\n');
+  }
+
+  read(id: string): ContainerRecord {
+    const dir = this.paths(id).dir;
+    try {
+      const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as ContainerSpec;
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerState;
+      if (typeof spec?.id !== 'string' || typeof state?.status !== 'string') throw new Error('missing fields');
+      return { id, spec, state: reconcile(state) };
+    } catch (err) {
+      return { id, broken: errnoOf(err) ?? (err as Error).message };
+    }
+  }
+
+  list(): ContainerRecord[] {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.containersDir);
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return [];
+      throw err;
+    }
+    return ids.filter((n) => /^[0-9a-f]{64}$/.test(n)).map((id) => this.read(id));
+  }
+
+  /** Finds a container by name, full id or unique id prefix, as docker does. */
+  resolve(ref: string): ContainerRecord {
+    if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref)) {
+      const byName = this.readName(ref);
+      if (byName && existsSync(this.paths(byName).dir)) return this.read(byName);
+      if (/^[0-9a-f]+$/.test(ref)) {
+        const all = this.list().filter((c) => c.id.startsWith(ref));
+        if (all.length === 1) return all[0]!;
+        if (all.length > 1) {
+          throw new MinidockError(`multiple containers match the id prefix "${ref}" (${all.length} of them)`, {
+            step: 'state.resolve',
+            hint: 'give more characters of the id, or the name',
+          });
+        }
+      }
+    }
+    throw new MinidockError(`no such container: ${ref}`, { step: 'state.resolve', hint: 'minidock ps -a lists them' });
+  }
+
+  /** Deletes the container's directory, then its name: a crash in between leaves a stale name,
+   *  which create() recognises and takes over. */
+  remove(rec: ContainerRecord): void {
+    this.withLock(() => {
+      rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
+      const name = rec.spec?.name;
+      if (name && this.readName(name) === rec.id) unlinkSync(join(this.namesDir, name));
+    });
+  }
+
+  private readName(name: string): string | undefined {
+    try {
+      return readFileSync(join(this.namesDir, name), 'utf8').trim();
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+}
+
+/** A "running" container whose PID 1 is gone was ended while nobody watched (its CLI was
+ *  killed, taking the container with it): show it exited, with docker's 255 for "unknown". */
+function reconcile(state: ContainerState): ContainerState {
+  if (state.status !== 'running') return state;
+  if (state.pid && state.pidStart !== undefined && isSameProcess(state.pid, state.pidStart)) return state;
+  return { ...state, status: 'exited', exitCode: state.exitCode ?? 255, note: 'exited while no minidock process watched it' };
+}

@@ -1,0 +1,38 @@
+// The fully specified container: everything `run` decided from flags, image config and
+// defaults, recorded in the container's state before anything is created. Pure types.
+
+export type NetworkMode = 'none';
+
+export interface IdMapping {
+  /** Contents for /proc/PID/uid_map, e.g. "0 0 4294967295" (identity: container root = host root). */
+  uidMap: string;
+  gidMap: string;
+}
+
+/** The identity mapping. Issue #6 makes a remapped range the default; the plan already takes it. */
+export const IDENTITY_MAP: IdMapping = { uidMap: '0 0 4294967295', gidMap: '0 0 4294967295' };
+
+export interface ContainerSpec {
+  id: string;
+  name: string;
+  hostname: string;
+  image: {
+    /** What the user typed: a name, a directory or a tarball. */
+    ref: string;
+    /** The image store id, or undefined for a directory used in place. */
+    id?: string;
+    /** The read-only lower layer. */
+    rootfs: string;
+  };
+  /** argv[0] is searched in the container's $PATH. */
+  argv: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  tty: boolean;
+  interactive: boolean;
+  network: NetworkMode;
+  autoRemove: boolean;
+  idMap: IdMapping;
+  createdAt: number;
+}
