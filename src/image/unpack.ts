@@ -1,13 +1,20 @@
 // Unpacks a root filesystem tarball (.tar, .tar.gz/.tgz, .tar.xz) into a new directory, safely.
 // Side-effecting: the one file that imports the tar library.
 //
-// Safety comes from two layers. node-tar (without preservePaths) strips leading "/", refuses
-// entries with ".." and never writes through a symlink that an earlier entry planted. On top of
-// that this filter drops device nodes and FIFOs (a container must not get host devices from an
-// image) and bounds the total size, so a decompression bomb ends with a clear error.
+// Two passes. node-tar's parser reads the headers first: a file that is not a tar archive, or
+// one that expands past the size limit (a decompression bomb), fails here with a clear error
+// before anything is written. GNU tar then extracts. node-tar's own extractor is built for npm
+// packages and rewrites absolute symlink targets, which a root filesystem is full of
+// (/bin/sh -> /bin/busybox must stay as it is: it is resolved inside the container's root).
+// GNU tar keeps them, strips a leading "/" from member names, skips members with "..", and
+// creates symlinks that point outside the tree as placeholders until the end of the archive,
+// so no later member can be written through one (tar(1), "--absolute-names" off). Owners are
+// numeric (no lookup in the host's passwd). Device nodes and FIFOs are deleted afterwards: a
+// container gets its /dev from minidock, never from an image.
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { MinidockError } from '../core/errors.js';
 
@@ -16,62 +23,70 @@ export const MAX_IMAGE_BYTES = 16 * 1024 ** 3;
 export interface UnpackResult {
   bytes: number;
   entries: number;
-  skipped: string[];
+}
+
+const isXz = (file: string): boolean => /\.(txz|tar\.xz)$/.test(file);
+
+/** The archive's decompressed byte stream: node-tar handles gzip itself, xz goes through xz(1). */
+function openArchive(file: string): { stream: Readable; done: Promise<void> } {
+  const input = createReadStream(file);
+  if (!isXz(file)) return { stream: input, done: Promise.resolve() };
+  const xz = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  xz.stderr.on('data', (d) => (stderr += d));
+  input.pipe(xz.stdin);
+  xz.stdin.on('error', () => { /* xz exited early; its status says why */ });
+  const done = new Promise<void>((resolve, reject) => {
+    xz.on('error', reject);
+    xz.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`xz: ${stderr.trim() || `exit ${code}`}`))));
+  });
+  return { stream: xz.stdout, done };
+}
+
+export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Promise<UnpackResult> {
+  const result: UnpackResult = { bytes: 0, entries: 0 };
+  let invalid: string | undefined;
+  const parser = new tar.Parser({
+    strict: true,
+    onwarn: (code, message) => { invalid ??= `${code}: ${message}`; },
+  });
+  parser.on('entry', (entry: tar.ReadEntry) => {
+    result.entries++;
+    result.bytes += entry.size ?? 0;
+    entry.resume();
+  });
+  const { stream, done } = openArchive(file);
+  try {
+    await Promise.all([pipeline(stream, parser), done]);
+  } catch (err) {
+    invalid ??= (err as Error).message;
+  }
+  if (invalid || result.entries === 0) {
+    throw new MinidockError(`cannot unpack ${file}: not a tar archive, or a truncated one${invalid ? ` (${invalid})` : ''}`, {
+      step: 'image.scan',
+      hint: 'give a .tar, .tar.gz or .tar.xz of a root filesystem',
+    });
+  }
+  if (result.bytes > maxBytes) {
+    throw new MinidockError(`cannot unpack ${file}: it expands to ${result.bytes} bytes, more than the limit of ${maxBytes}`, { step: 'image.scan' });
+  }
+  return result;
+}
+
+function runTool(cmd: string, args: string[], step: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', (err) => reject(new MinidockError(`${cmd}: ${err.message}`, { step, cause: err })));
+    p.on('close', (code) =>
+      code === 0 ? resolve() : reject(new MinidockError(`${cmd} failed: ${stderr.trim().split('\n').slice(-3).join('; ')}`, { step })));
+  });
 }
 
 export async function unpackTarball(file: string, dest: string, maxBytes = MAX_IMAGE_BYTES): Promise<UnpackResult> {
-  const result: UnpackResult = { bytes: 0, entries: 0, skipped: [] };
-  let tooBig = false;
-  const extractor = tar.x({
-    cwd: dest,
-    preservePaths: false,
-    preserveOwner: true,
-    strict: true,
-    filter: (path, entry) => {
-      const type = (entry as tar.ReadEntry).type;
-      if (type === 'CharacterDevice' || type === 'BlockDevice' || type === 'FIFO') {
-        result.skipped.push(path);
-        return false;
-      }
-      result.entries++;
-      result.bytes += (entry as tar.ReadEntry).size ?? 0;
-      if (result.bytes > maxBytes) {
-        tooBig = true;
-        return false;
-      }
-      return true;
-    },
-  });
-  const input = createReadStream(file);
-  try {
-    if (/\.(txz|tar\.xz)$/.test(file)) {
-      // node-tar reads gzip itself; xz goes through the system's xz (xz-utils).
-      const xz = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let stderr = '';
-      xz.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<number>((resolve, reject) => {
-        xz.on('error', reject);
-        xz.on('close', (code) => resolve(code ?? 1));
-      });
-      await Promise.all([pipeline(input, xz.stdin), pipeline(xz.stdout, extractor)]);
-      const code = await exited;
-      if (code !== 0) throw new Error(`xz: ${stderr.trim() || `exit ${code}`}`);
-    } else {
-      await pipeline(input, extractor);
-    }
-  } catch (err) {
-    const msg = (err as Error).message ?? String(err);
-    throw new MinidockError(`cannot unpack ${file}: ${/TAR_BAD_ARCHIVE|invalid|unexpected end|zlib|incorrect header/i.test(msg) ? 'not a tar archive, or a truncated one' : msg}`, {
-      step: 'image.unpack',
-      hint: 'give a .tar, .tar.gz or .tar.xz of a root filesystem',
-      cause: err,
-    });
-  }
-  if (tooBig) {
-    throw new MinidockError(`cannot unpack ${file}: it expands to more than ${maxBytes} bytes`, { step: 'image.unpack' });
-  }
-  if (result.entries === 0) {
-    throw new MinidockError(`cannot unpack ${file}: not a tar archive, or an empty one`, { step: 'image.unpack' });
-  }
+  const result = await scanTarball(file, maxBytes);
+  await runTool('tar', ['-x', '-f', file, '-C', dest, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-xattrs', '--delay-directory-restore'], 'image.extract');
+  await runTool('find', [dest, '(', '-type', 'b', '-o', '-type', 'c', '-o', '-type', 'p', ')', '-delete'], 'image.devices');
   return result;
 }

@@ -2,7 +2,7 @@
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -196,14 +196,15 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   const result = await api.wait(h.pid);
   stopSignals();
-  if (stopRelay) await stopRelay();
-  if (pty) closeSync(pty.master);
+  if (stopRelay) await stopRelay(); // also closes the pty master, which its stream owns
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
   if (o.rm) {
     store.remove({ id: s.id, spec: s });
-  } else {
+  } else if (existsSync(paths.dir)) {
+    // (`rm -f` from another shell removes the container under us; docker's client then just
+    // reports the exit code too.)
     store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
   }
   return exitCode;
@@ -239,8 +240,9 @@ function relayPty(api: NativeApi, master: number, interactive: boolean): () => P
   let done: () => void;
   const drained = new Promise<void>((r) => (done = r));
   let onInput: ((d: Buffer) => void) | undefined;
+  let out: import('node:tty').ReadStream | undefined;
   void Promise.all([ttyMod, fs]).then(([{ ReadStream }, { writeSync }]) => {
-    const out = new ReadStream(master);
+    out = new ReadStream(master);
     out.on('data', (d: Buffer) => process.stdout.write(d));
     // EIO on the master means every slave descriptor is closed: the container is gone.
     out.on('error', () => done());
@@ -267,5 +269,7 @@ function relayPty(api: NativeApi, master: number, interactive: boolean): () => P
     if (onInput) stdin.off('data', onInput);
     if (raw) stdin.setRawMode(false);
     stdin.pause();
+    if (out) out.destroy();
+    else closeSync(master);
   };
 }

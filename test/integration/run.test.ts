@@ -1,0 +1,272 @@
+// minidock run against the real kernel: isolation proven from inside the container, docker's
+// exit codes, bad input, and after every test a leak check (mounts, processes, state).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, lstatSync, mkdtempSync, readlinkSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { hostname as hostHostname } from 'node:os';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
+
+// Setup runs at the top level, not in a uvu hook: uvu swallows an exception thrown by a hook
+// (its runner returns from a finally block), so a failing setup would look like a quiet run.
+requireRootAndImages();
+const root = newRoot('run');
+const imp = mdk(root, ['import', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox']);
+if (imp.code !== 0) throw new Error(`importing the busybox image failed: ${imp.stderr}`);
+const imageRootfs = join(root, 'images', imp.stdout.trim().replace(/^sha256:/, ''), 'rootfs');
+const before: Snapshot = snapshot(root);
+
+const suiteRun = suite('run');
+suiteRun.after(() => removeRoot(root));
+
+/** A test whose last assertion is that it left nothing behind (mounts, processes, state). */
+function Run(name: string, fn: () => void | Promise<void>): void {
+  suiteRun(name, async () => {
+    await fn();
+    assert.equal(snapshot(root), before, 'nothing leaked');
+  });
+}
+
+const run = (...args: string[]) => mdk(root, ['run', '--rm', ...args]);
+
+Run('the command is PID 1 and /proc shows only the container', () => {
+  const r = run('busybox', 'sh', '-c', 'echo $$; cat /proc/1/cmdline | tr "\\0" " "; echo; ls -d /proc/[0-9]* | wc -l');
+  assert.is(r.code, 0, r.stderr);
+  const [pid, cmdline, count] = r.stdout.trim().split('\n');
+  assert.is(pid, '1');
+  assert.is(cmdline!.trim(), 'sh -c echo $$; cat /proc/1/cmdline | tr "\\0" " "; echo; ls -d /proc/[0-9]* | wc -l');
+  // sh itself, and the pipeline's ls (plus wc and cat while they run)
+  assert.ok(Number(count) <= 4, `saw ${count} processes`);
+});
+
+Run('the hostname is the container\'s and the host\'s is unchanged', () => {
+  const host = hostHostname();
+  assert.is(run('-h', 'box1', 'busybox', 'hostname').stdout, 'box1\n');
+  assert.is(run('busybox', 'cat', '/etc/hostname').stdout.trim().length, 12, 'default hostname is the short id');
+  assert.is(run('--name', 'named-one', 'busybox', 'hostname').stdout, 'named-one\n');
+  assert.is(hostHostname(), host);
+});
+
+Run('the mount table shows the overlay root and none of the host\'s mounts', () => {
+  const r = run('busybox', 'cat', '/proc/self/mountinfo');
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const rootLine = lines.find((l) => l.split(' ')[4] === '/');
+  assert.ok(rootLine && / - overlay overlay /.test(rootLine), rootLine);
+  assert.match(rootLine!, /nodev/);
+  const targets = lines.map((l) => l.split(' ')[4]);
+  for (const t of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/etc/hosts', '/etc/resolv.conf', '/etc/hostname']) {
+    assert.ok(targets.includes(t), `${t} mounted`);
+  }
+  assert.not.ok(targets.includes('/work') || targets.includes(root), 'host mounts are not visible');
+  assert.ok(lines.length < 25, `only the container's mounts (${lines.length})`);
+  assert.match(lines.find((l) => l.split(' ')[4] === '/sys')!, / ro,/);
+});
+
+Run('an IPC object made on the host is invisible inside', () => {
+  const id = sh('ipcmk -M 4096').match(/(\d+)/)![1]!;
+  try {
+    assert.match(readFileSync('/proc/sysvipc/shm', 'utf8'), new RegExp(`\\s${id}\\s`));
+    const r = run('busybox', 'cat', '/proc/sysvipc/shm');
+    assert.is(r.stdout.trim().split('\n').length, 1, 'only the header line');
+  } finally {
+    sh(`ipcrm -m ${id}`);
+  }
+});
+
+Run('--network none: only lo, and it is up', () => {
+  const r = run('--network', 'none', 'busybox', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags');
+  assert.is(r.code, 0, r.stderr);
+  const [ifaces, , flags] = r.stdout.trim().split('\n');
+  assert.is(ifaces, 'lo');
+  assert.ok((Number(flags) & 1) === 1, 'IFF_UP');
+});
+
+Run('user namespace map, cgroup namespace root, and all seven namespaces differ from the host', () => {
+  const ns = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'];
+  const r = run('busybox', 'sh', '-c', `cat /proc/self/uid_map /proc/self/gid_map; cat /proc/self/cgroup; for n in ${ns.join(' ')}; do readlink /proc/self/ns/$n; done`);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0]!.trim().split(/\s+/), ['0', '0', '4294967295']);
+  assert.equal(lines[1]!.trim().split(/\s+/), ['0', '0', '4294967295']);
+  const cgroupLines = lines.slice(2, lines.length - ns.length);
+  assert.ok(cgroupLines.length > 0);
+  for (const l of cgroupLines) assert.ok(l.endsWith(':/'), `at its cgroup root: ${l}`);
+  const inside = lines.slice(-ns.length);
+  ns.forEach((n, i) => {
+    const host = readlinkSync(`/proc/self/ns/${n}`);
+    assert.ok(inside[i]!.startsWith(`${n}:[`), inside[i]);
+    assert.is.not(inside[i], host, `${n} namespace differs`);
+  });
+});
+
+Run('writes inside do not reach the image; a kept container keeps them in its own layer', () => {
+  const r = mdk(root, ['run', '--name', 'writer', 'busybox', 'sh', '-c', 'echo x > /bin/newfile && rm /bin/ls && echo y > /root/z']);
+  assert.is(r.code, 0, r.stderr);
+  // lstat, not exists: the image's /bin/ls is a symlink to /bin/busybox, meaningful only inside.
+  assert.not.ok(existsSync(join(imageRootfs, 'bin/newfile')));
+  assert.ok(lstatSync(join(imageRootfs, 'bin/ls')).isSymbolicLink());
+  const id = readFileSync(join(root, 'names', 'writer'), 'utf8');
+  assert.is(readFileSync(join(root, 'containers', id, 'upper/bin/newfile'), 'utf8'), 'x\n');
+  const again = run('busybox', 'ls', '/bin/ls');
+  assert.is(again.code, 0, 'a new container sees the image unchanged');
+  assert.is(mdk(root, ['rm', 'writer']).code, 0);
+});
+
+Run('exit codes: 0, 3, 125, 126, 127, 137', async () => {
+  assert.is(run('busybox', 'true').code, 0);
+  assert.is(run('busybox', 'sh', '-c', 'exit 3').code, 3);
+  const r125 = run('no-such-image', 'true');
+  assert.is(r125.code, 125);
+  assert.match(r125.stderr, /^minidock: image "no-such-image" not found/);
+  const r126 = run('busybox', '/etc');
+  assert.is(r126.code, 126, r126.stderr);
+  assert.match(r126.stderr, /exec: "\/etc": permission denied/);
+  const r127 = run('busybox', 'no-such-command');
+  assert.is(r127.code, 127);
+  assert.match(r127.stderr, /exec: "no-such-command": executable file not found in \$PATH/);
+  assert.is(run('busybox', '/no/such/file').code, 127);
+
+  // 137: the container's PID 1 killed from the host (inside its own namespace PID 1 cannot be).
+  const child = mdkSpawn(root, ['run', '--rm', '--name', 'sleeper', 'busybox', 'sleep', '30']);
+  const code = new Promise<number | null>((r) => child.on('close', r));
+  let pid = 0;
+  for (let i = 0; i < 200 && !pid; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      const id = readFileSync(join(root, 'names', 'sleeper'), 'utf8');
+      pid = JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8')).pid ?? 0;
+    } catch { /* not there yet */ }
+  }
+  assert.ok(pid > 0, 'container started');
+  assert.is(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), 'sleep\x0030\x00');
+  process.kill(pid, 'SIGKILL');
+  assert.is(await code, 137);
+});
+
+Run('a command that cannot be invoked leaves a Created container, as docker does', () => {
+  const r = mdk(root, ['run', '--name', 'broken-cmd', 'busybox', 'no-such-command']);
+  assert.is(r.code, 127);
+  const ps = mdk(root, ['ps', '-a']);
+  assert.match(ps.stdout, /broken-cmd/);
+  assert.match(ps.stdout, /Created/);
+  assert.is(mdk(root, ['rm', 'broken-cmd']).code, 0);
+});
+
+Run('bad input: a clear one-line error, exit 125, nothing left behind', () => {
+  const junk = join(root, '..', `junk-${process.pid}.tar`);
+  writeFileSync(junk, 'this is not a tar archive at all, just text\n'.repeat(40));
+  const dup = mdk(root, ['run', '--name', 'taken', 'busybox', 'true']);
+  assert.is(dup.code, 0);
+  const cases: Array<[string[], RegExp]> = [
+    [['nope-image'], /image "nope-image" not found/],
+    [[junk], /not a tar archive/],
+    [[junk.replace('.tar', '.missing.tar')], /not found: no such file or directory/],
+    [['-e', '=v', 'busybox', 'true'], /invalid environment variable "=v": empty name/],
+    [['-e', '', 'busybox', 'true'], /invalid environment variable/],
+    [['--env-file', '/no/such/env', 'busybox', 'true'], /env file \/no\/such\/env cannot be read/],
+    [['-u', 'bob', 'busybox', 'true'], /unable to find user bob/],
+    [['-u', '', 'busybox', 'true'], /invalid user spec/],
+    [['-w', 'relative', 'busybox', 'true'], /working directory 'relative' is invalid/],
+    [['--name', 'taken', 'busybox', 'true'], /name "\/taken" is already in use/],
+    [['--name', 'a b', 'busybox', 'true'], /invalid container name/],
+    [['--network', 'bogus', 'busybox', 'true'], /network mode "bogus"/],
+    [['--bogus-flag', 'busybox'], /unknown option '--bogus-flag'/],
+    [[], /missing required argument 'image'/],
+  ];
+  try {
+    for (const [args, msg] of cases) {
+      const r = mdk(root, ['run', ...args]);
+      assert.is(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg, args.join(' '));
+      assert.is(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+    }
+    // No command and no CMD in the image.
+    const imp = mdk(root, ['import', BUSYBOX_TAR, 'nocmd']);
+    assert.is(imp.code, 0, imp.stderr);
+    const r = mdk(root, ['run', 'nocmd']);
+    assert.is(r.code, 125);
+    assert.match(r.stderr, /no command specified/);
+    assert.is(mdk(root, ['rmi', 'nocmd']).code, 0);
+    // Only the one container made on purpose exists.
+    assert.is(readdirSync(join(root, 'containers')).length, 1);
+  } finally {
+    mdk(root, ['rm', 'taken']);
+  }
+});
+
+Run('user, environment and working directory reach the command', () => {
+  const envFile = join(root, '..', `env-${process.pid}`);
+  writeFileSync(envFile, '# comment\r\nFROM_FILE=1\r\n\r\nSHARED=file\n');
+  const r = run('-u', '1000:1001', '-e', 'A=b=c', '-e', 'SHARED=flag', '-e', 'CALLER', '--env-file', envFile, '-w', '/tmp/deep/dir',
+    'busybox', 'sh', '-c', 'id -u; id -g; pwd; echo $A; echo $FROM_FILE; echo $SHARED; echo $CALLER; echo $HOSTNAME; echo $PATH');
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.slice(0, 7), ['1000', '1001', '/tmp/deep/dir', 'b=c', '1', 'flag', '']);
+  assert.is(lines[7]!.length, 12);
+  assert.is(lines[8], '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  const withCaller = mdk(root, ['run', '--rm', '-e', 'CALLER', 'busybox', 'sh', '-c', 'echo $CALLER'], { env: { CALLER: 'from-env' } });
+  assert.is(withCaller.stdout, 'from-env\n');
+  const root2 = run('-u', 'root', 'busybox', 'sh', '-c', 'id -u; echo $HOME');
+  assert.is(root2.stdout, '0\n/root\n');
+});
+
+Run('stdin: closed without -i, passed through with -i', () => {
+  assert.is(mdk(root, ['run', '--rm', 'busybox', 'cat'], { input: 'ignored\n' }).stdout, '');
+  assert.is(mdk(root, ['run', '--rm', '-i', 'busybox', 'cat'], { input: 'hello\n' }).stdout, 'hello\n');
+});
+
+Run('only stdio is open in the container, whatever the caller had open', () => {
+  // The shell opens fds 5 and 7 without close-on-exec; the container must not see them.
+  const r = sh(`MINIDOCK_ROOT=${root} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
+  assert.equal(r.trim().split('\n').sort(), ['0', '1', '2', '3'].sort(), 'ls itself holds 3 for the directory');
+});
+
+Run('a tarball or a directory can be given as the image', () => {
+  assert.is(run(BUSYBOX_TAR, 'echo', 'from-tar').stdout, 'from-tar\n');
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-test-dir-'));
+  try {
+    sh(`tar -xf ${BUSYBOX_TAR} -C ${dir}`);
+    assert.is(run(dir, 'echo', 'from-dir').stdout, 'from-dir\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const bad of ['/', imageRootfs]) {
+    const refused = run(bad, 'true');
+    assert.is(refused.code, 125);
+    assert.match(refused.stderr, /refusing to use .* as a root filesystem: it is the host's or minidock's own/);
+  }
+});
+
+Run('ps and rm: docker\'s columns, names, ids and prefixes', () => {
+  assert.is(mdk(root, ['run', '--name', 'first', 'busybox', 'sh', '-c', 'exit 4']).code, 4);
+  const ps = mdk(root, ['ps', '-a']);
+  assert.is(ps.code, 0);
+  const [header, row] = ps.stdout.split('\n');
+  assert.match(header!, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+  assert.match(row!, /^[0-9a-f]{12}\s+busybox\s+"sh -c 'exit 4'"\s+.* ago\s+Exited \(4\) .* ago\s+first$/);
+  assert.is(mdk(root, ['ps']).stdout.split('\n').length, 2, 'ps without -a: header only');
+  const id = readFileSync(join(root, 'names', 'first'), 'utf8');
+  assert.is(mdk(root, ['ps', '-aq']).stdout, `${id.slice(0, 12)}\n`);
+  assert.is(mdk(root, ['ps', '-aq', '--no-trunc']).stdout, `${id}\n`);
+  const missing = mdk(root, ['rm', 'nobody']);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /no such container: nobody/);
+  assert.is(mdk(root, ['rm', id.slice(0, 6)]).code, 0);
+  assert.is(mdk(root, ['ps', '-aq']).stdout, '');
+});
+
+Run('rm refuses a running container, rm -f kills it', async () => {
+  const child = mdkSpawn(root, ['run', '--name', 'runner', 'busybox', 'sleep', '30']);
+  const code = new Promise<number | null>((r) => child.on('close', r));
+  for (let i = 0; i < 200 && !/runner/.test(mdk(root, ['ps']).stdout); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.match(mdk(root, ['ps']).stdout, /Up .*runner/);
+  const refused = mdk(root, ['rm', 'runner']);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /container is running/);
+  assert.is(mdk(root, ['rm', '-f', 'runner']).code, 0);
+  assert.is(await code, 137);
+});
+
+suiteRun.run();
