@@ -1,9 +1,9 @@
 // The image store: root filesystems under $ROOT/images/<id>/rootfs with their config, and the
 // name:tag index. Side-effecting (fs). An image is never modified after import: containers use
 // it as overlay's read-only lower layer.
-import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
+import { randomHex } from '../runtime/ids.js';
 import { spawnSync } from 'node:child_process';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
@@ -132,6 +132,7 @@ export class ImageStore {
     // The id is the digest of the archive and its config: importing the same file twice is free.
     const digest = await sha256File(path);
     const cfg = Array.isArray(config) ? {} : config;
+    const { createHash } = await import('node:crypto');
     const id = createHash('sha256').update(digest).update(JSON.stringify(cfg)).digest('hex');
     if (existsSync(join(this.dir, id, 'image.json'))) return this.meta(id);
     const { unpackTarball } = await import('./unpack.js');
@@ -140,7 +141,7 @@ export class ImageStore {
 
   private importDirectory(path: string, config: ImageConfig): ImageMeta {
     refuseHostDirs(path, this.root);
-    const id = randomBytes(32).toString('hex');
+    const id = randomHex(32);
     let size = 0;
     // commit() is async for tarballs; a directory copy is one cp process.
     const work = this.staging(id);
@@ -160,7 +161,7 @@ export class ImageStore {
     const tmp = join(this.root, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
     mkdirSync(this.dir, { recursive: true, mode: 0o711 });
-    const dir = join(tmp, `image-${id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    const dir = join(tmp, `image-${id.slice(0, 12)}-${randomHex(4)}`);
     mkdirSync(dir);
     const rootfs = join(dir, 'rootfs');
     mkdirSync(rootfs, { mode: 0o755 });
@@ -241,7 +242,8 @@ function refuseHostDirs(real: string, root: string): void {
   }
 }
 
-function sha256File(path: string): Promise<string> {
+async function sha256File(path: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path)

@@ -1,7 +1,6 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
@@ -19,6 +18,7 @@ import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan
 import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
 import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
+import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 
 export interface RunOptions {
@@ -68,7 +68,7 @@ function readImageFile(rootfs: string, rel: string): string | null {
 }
 
 export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv): Promise<ContainerSpec> {
-  const id = randomBytes(32).toString('hex');
+  const id = randomHex(32);
   const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
   const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
   const user = resolveUser(
