@@ -4,7 +4,7 @@
 import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { randomHex } from '../runtime/ids.js';
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import type { ImageConfig } from '../spec/image-change.js';
@@ -254,6 +254,8 @@ async function sha256File(path: string): Promise<string> {
 }
 
 function run(cmd: string, args: string[]): string {
+  // Loaded on use: node:child_process costs ~5 ms to load, and `run` of a stored image needs none.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     throw new MinidockError(`${cmd} failed: ${(r.stderr || r.error?.message || '').trim()}`, { step: `image.${cmd}` });

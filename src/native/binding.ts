@@ -43,15 +43,21 @@ let loaded: NativeApi | undefined;
 export function native(): NativeApi {
   if (loaded) return loaded;
   const require = createRequire(import.meta.url);
-  try {
-    // dist/src/native/binding.js -> ../../../native/build/Release
-    loaded = require('../../../native/build/Release/minidock.node') as NativeApi;
-  } catch (err) {
-    throw new MinidockError('the native helper is not built', {
-      step: 'native.load',
-      hint: 'run bin/setup, or npm run build:native',
-      cause: err,
-    });
+  // This file runs from the bundle (dist/bundle/*.js, what bin/minidock.js loads) or from tsc's
+  // output (dist/src/native/binding.js, what unit tests load): the addon is two or three up.
+  const candidates = ['../../native/build/Release/minidock.node', '../../../native/build/Release/minidock.node'];
+  let firstError: unknown;
+  for (const path of candidates) {
+    try {
+      loaded = require(path) as NativeApi;
+      return loaded;
+    } catch (err) {
+      firstError ??= err;
+    }
   }
-  return loaded;
+  throw new MinidockError('the native helper is not built', {
+    step: 'native.load',
+    hint: 'run bin/setup, or npm run build:native',
+    cause: firstError,
+  });
 }

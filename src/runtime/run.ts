@@ -5,6 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeFileS
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
+import { trace } from '../core/trace.js';
 import { IDENTITY_MAP, type ContainerSpec } from '../spec/container-spec.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
@@ -127,8 +128,10 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   validateRunOptions(o);
   const api = deps.native ?? native();
   const callerEnv = deps.callerEnv ?? process.env;
+  trace('run: modules loaded');
   const images = new ImageStore(deps.root);
   const image = await images.resolve(o.image, looksLikePath(o.image));
+  trace('image resolved');
   const store = new StateStore(deps.root, api.flock);
 
   // Two runs may pick the same generated name: try a few, as docker does.
@@ -143,6 +146,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     }
   }
   const s = spec!;
+  trace('spec built, state dir and name created');
   // The state directory is undone last and by a decision below (docker keeps a container whose
   // command could not be invoked); everything after it goes on the rollback stack.
   const rollback = new Rollback();
@@ -164,10 +168,13 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
       opened.push(stdin);
     }
     const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave });
+    trace('etc files written, plan built');
     handle = api.create(serializePlan(plan));
+    trace('child cloned, id maps written');
     const h = handle;
     rollback.add('child', () => api.abort(h));
     const failure = api.start(h);
+    trace('child set up and exec\'d (or failed)');
     for (const fd of opened) closeSync(fd);
     opened.length = 0;
     if (failure) {
@@ -194,7 +201,9 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
 
   const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
+  trace('state written: running');
   const result = await api.wait(h.pid);
+  trace('container exited');
   stopSignals();
   if (stopRelay) await stopRelay(); // also closes the pty master, which its stream owns
   closeSync(h.pidfd);
@@ -207,6 +216,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     // reports the exit code too.)
     store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
   }
+  trace('state written or removed');
   return exitCode;
 }
 
