@@ -39,11 +39,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/sched.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -258,6 +262,55 @@ static int bring_up_lo(void) {
   return rc;
 }
 
+static void set_sockaddr(struct sockaddr *sa, in_addr_t addr) {
+  struct sockaddr_in *in = (struct sockaddr_in *)sa;
+  memset(in, 0, sizeof *in);
+  in->sin_family = AF_INET;
+  in->sin_addr.s_addr = addr;
+}
+
+/* Configures eth0, the veth end the parent created inside our network namespace: address,
+ * netmask, up, default route. The same as `ip addr add`, `ip link set up` and `ip route add
+ * default`, done with ioctls so that no process has to be started inside the namespace. */
+static int configure_eth0(const struct plan *p, const char **step) {
+  in_addr_t addr, gw, mask = p->eth_prefix ? htonl(~0U << (32 - p->eth_prefix)) : 0;
+  if (inet_pton(AF_INET, p->eth_addr, &addr) != 1 || (p->eth_gw && inet_pton(AF_INET, p->eth_gw, &gw) != 1)) {
+    errno = EINVAL;
+    *step = "child.net.parse";
+    return -1;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) { *step = "child.net.socket"; return -1; }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  str_append(ifr.ifr_name, 0, sizeof ifr.ifr_name, "eth0");
+  int rc = 0;
+  set_sockaddr(&ifr.ifr_addr, addr);
+  if ((rc = ioctl(s, SIOCSIFADDR, &ifr)) < 0) *step = "child.net.addr";
+  if (!rc) {
+    set_sockaddr(&ifr.ifr_netmask, mask);
+    if ((rc = ioctl(s, SIOCSIFNETMASK, &ifr)) < 0) *step = "child.net.netmask";
+  }
+  if (!rc && (rc = ioctl(s, SIOCGIFFLAGS, &ifr)) < 0) *step = "child.net.flags";
+  if (!rc) {
+    ifr.ifr_flags |= IFF_UP;
+    if ((rc = ioctl(s, SIOCSIFFLAGS, &ifr)) < 0) *step = "child.net.up";
+  }
+  if (!rc && p->eth_gw) {
+    struct rtentry rt;
+    memset(&rt, 0, sizeof rt);
+    set_sockaddr(&rt.rt_dst, 0);
+    set_sockaddr(&rt.rt_genmask, 0);
+    set_sockaddr(&rt.rt_gateway, gw);
+    rt.rt_flags = RTF_UP | RTF_GATEWAY;
+    if ((rc = ioctl(s, SIOCADDRT, &rt)) < 0) *step = "child.net.route";
+  }
+  int saved = errno;
+  close(s);
+  errno = saved;
+  return rc;
+}
+
 static int sys_pivot_root(const char *new_root, const char *put_old) {
   return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
@@ -290,6 +343,10 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
 
   if (p->lo_up && bring_up_lo() < 0) FAIL("child.net.lo_up", "lo");
+  if (p->eth_addr) {
+    const char *step = "child.net";
+    if (configure_eth0(p, &step) < 0) FAIL(step, p->eth_addr);
+  }
 
   /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
@@ -383,6 +440,25 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     return -1;
   }
 
+  /* --network container:NAME / host: the child must start in an existing network namespace.
+   * A network namespace belongs to a thread, not a process, so the calling thread may enter it
+   * just for clone3 and return: no other Node thread is affected. (A user or mount namespace
+   * could not be joined like this; setns(2) refuses them in a multithreaded process.) */
+  int own_netns = -1, target_netns = -1;
+  if (p->netns) {
+    own_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    target_netns = open(p->netns, O_RDONLY | O_CLOEXEC);
+    if (own_netns < 0 || target_netns < 0 || setns(target_netns, CLONE_NEWNET) < 0) {
+      f->err = errno;
+      snprintf(f->step, sizeof f->step, "parent.setns.net");
+      snprintf(f->detail, sizeof f->detail, "%s", p->netns);
+      if (own_netns >= 0) close(own_netns);
+      if (target_netns >= 0) close(target_netns);
+      close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
+      return -1;
+    }
+  }
+
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -397,6 +473,13 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   if (pid == 0) child_main(p, go[0], go[1], rep[1]);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (own_netns >= 0) {
+    /* Returning cannot fail for a namespace we were in a moment ago, short of the kernel
+     * running out of memory; if it does, this thread must not go on in the wrong one. */
+    if (setns(own_netns, CLONE_NEWNET) < 0) abort();
+    close(own_netns);
+    close(target_netns);
+  }
   close(go[0]);
   close(rep[1]);
   if (pid < 0) {

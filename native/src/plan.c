@@ -100,6 +100,13 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (!strcmp(k, "gid_map")) p->gid_map = v;
     else if (!strcmp(k, "hostname")) p->hostname = v;
     else if (!strcmp(k, "lo_up")) p->lo_up = v[0] == '1';
+    else if (!strcmp(k, "netns")) p->netns = v;
+    else if (!strcmp(k, "eth_addr")) p->eth_addr = v;
+    else if (!strcmp(k, "eth_gw")) p->eth_gw = v;
+    else if (!strcmp(k, "eth_prefix")) {
+      if (parse_ulong(v, 32, &num)) BAD("plan: bad eth_prefix \"%s\"", v);
+      p->eth_prefix = (unsigned)num;
+    }
     else if (!strcmp(k, "rootfs")) p->rootfs = v;
     else if (!strcmp(k, "overlay")) p->overlay = v;
     else if (!strcmp(k, "tty")) p->tty = v;

@@ -29,6 +29,10 @@ struct plan {
   const char *uid_map, *gid_map;
   const char *hostname;
   int lo_up;                 /* bring up "lo" in the new network namespace */
+  const char *netns;         /* join this network namespace (a /proc/PID/ns/net path) instead */
+  const char *eth_addr;      /* IPv4 address for eth0 (the veth end the parent moved in) */
+  unsigned eth_prefix;       /* its prefix length */
+  const char *eth_gw;        /* default route via this gateway */
   const char *rootfs;        /* host path of the container's root mount point */
   const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
   const char *tty;           /* host path of the pty slave, or NULL */

@@ -62,7 +62,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-i, --interactive', 'keep stdin attached', false)
       .option('-t, --tty', 'allocate a pseudo-terminal', false)
       .option('--rm', 'remove the container when it exits', false)
-      .addOption(new Option('--network <mode>', 'network mode').default('none'))
+      .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
+      .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
+      .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
       .action(action(async (image: string, command: string[], opts) => {
         trace('cli: argv parsed');
         const { runContainer } = await import('../runtime/run.js');
@@ -80,6 +82,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             tty: opts.tty,
             rm: opts.rm,
             network: opts.network,
+            publish: opts.publish,
+            publishAll: opts.publishAll,
           },
           { root: config.root },
         );
@@ -136,6 +140,54 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         const { rmiCommand } = await import('./images.js');
         return rmiCommand(config.root, refs);
       })),
+  port: (p) =>
+    p
+      .command('port')
+      .description("List a container's published ports")
+      .argument('<container>', 'name or id')
+      .argument('[port]', 'PORT[/PROTO]: only this container port')
+      .action(action(async (ref: string, port: string | undefined) => {
+        const { portCommand } = await import('./ps.js');
+        process.stdout.write(portCommand(config.root, ref, port));
+      })),
+  network: (p) => {
+    const net = p.command('network').description('Manage networks');
+    net
+      .command('create')
+      .description('Create a bridge network')
+      .argument('<name>', 'network name')
+      .option('--subnet <cidr>', 'IPv4 subnet, e.g. 10.90.0.0/24 (default: a free private block)')
+      .option('--gateway <ip>', "the bridge's address (default: the subnet's first)")
+      .action(action(async (name: string, opts) => {
+        const { networkCreate } = await import('./network.js');
+        process.stdout.write(await networkCreate(config.root, name, opts.subnet, opts.gateway));
+      }));
+    net
+      .command('ls')
+      .description('List networks')
+      .option('-q, --quiet', 'only display network ids', false)
+      .action(action(async (opts) => {
+        const { networkLs } = await import('./network.js');
+        process.stdout.write(networkLs(config.root, opts.quiet));
+      }));
+    net
+      .command('inspect')
+      .description('Show networks as JSON, with their containers')
+      .argument('<name...>', 'network names')
+      .action(action(async (names: string[]) => {
+        const { networkInspect } = await import('./network.js');
+        process.stdout.write(networkInspect(config.root, names));
+      }));
+    net
+      .command('rm')
+      .description('Remove networks (refused while containers are attached)')
+      .argument('<name...>', 'network names')
+      .action(action(async (names: string[]) => {
+        const { networkRm } = await import('./network.js');
+        return networkRm(config.root, names);
+      }));
+    return net;
+  },
 };
 
 const wanted = process.argv[2];

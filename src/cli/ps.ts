@@ -4,6 +4,8 @@ import { native } from '../native/binding.js';
 import { StateStore } from '../runtime/state.js';
 import { commandText, createdText, renderTable, statusText } from '../runtime/format.js';
 import { removeContainer } from '../runtime/remove.js';
+import { formatPorts } from '../spec/ports.js';
+import { MinidockError } from '../core/errors.js';
 
 export function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean }): string {
   const store = new StateStore(root);
@@ -20,7 +22,7 @@ export function psCommand(root: string, o: { all: boolean; quiet: boolean; noTru
     c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
     c.spec ? createdText(c.spec.createdAt, now) : '',
     c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
-    '',
+    c.state?.status === 'running' && c.state.net ? formatPorts(c.state.net.attachment.ports) : '',
     c.spec?.name ?? '',
   ]);
   return renderTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows);
@@ -42,4 +44,18 @@ export async function rmCommand(root: string, refs: string[], force: boolean): P
   }
   // docker rm exits 1 when any removal failed.
   return failed ? 1 : 0;
+}
+
+/** `minidock port NAME [PORT]`: docker's `80/tcp -> 0.0.0.0:8080` lines. */
+export function portCommand(root: string, ref: string, only: string | undefined): string {
+  const rec = new StateStore(root).resolve(ref);
+  const ports = rec.state?.status === 'running' ? rec.state.net?.attachment.ports ?? [] : [];
+  const want = only === undefined ? undefined : only.includes('/') ? only : `${only}/tcp`;
+  const lines = ports
+    .filter((p) => want === undefined || `${p.containerPort}/${p.proto}` === want)
+    .map((p) => (want ? `${p.hostIp}:${p.hostPort}` : `${p.containerPort}/${p.proto} -> ${p.hostIp}:${p.hostPort}`));
+  if (want && lines.length === 0) {
+    throw new MinidockError(`no public port '${want}' published for ${ref}`, { step: 'port', exitCode: 1 });
+  }
+  return lines.map((l) => l + '\n').join('');
 }

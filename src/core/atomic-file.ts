@@ -21,3 +21,14 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
   const dir = openSync(dirname(path), 'r');
   try { fsyncSync(dir); } finally { closeSync(dir); }
 }
+
+/** Creates `path` holding `data`, failing with EEXIST if it exists: O_EXCL makes a name, lease
+ *  or reservation file a race-free claim between concurrent minidock processes. */
+export function createExclusive(path: string, data: string): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -22,8 +22,17 @@ export type PlanOp =
   | { op: 'symlink'; src: string; dst: string }
   | { op: 'mkdir'; dst: string };
 
+/** How the child's network is set up, decided by run from the network spec. */
+export type ChildNet =
+  | { kind: 'own' }                                   // a new namespace with lo (none, bridge)
+  | { kind: 'own'; eth: { ip: string; prefix: number; gateway: string } }
+  | { kind: 'join'; netns: string }                   // another container's namespace
+  | { kind: 'host' };
+
 export interface ChildPlan {
   ns: string[];
+  netns?: string;
+  eth?: { ip: string; prefix: number; gateway: string };
   lateCgroupns: boolean;
   uidMap: string;
   gidMap: string;
@@ -50,10 +59,16 @@ export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as
 export const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'] as const;
 
 /** The filesystem a container sees besides its image: docker's (runc's) default mounts. */
-export function planMounts(paths: ContainerPaths, tty?: string): PlanOp[] {
+export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true): PlanOp[] {
   const ops: PlanOp[] = [
     { op: 'mount', src: 'proc', dst: '/proc', type: 'proc', flags: 'nosuid,nodev,noexec' },
-    { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'ro,nosuid,nodev,noexec' },
+    // sysfs shows the network namespace of whoever mounts it, and the kernel lets a user
+    // namespace mount it only over a network namespace it owns. In the host's or another
+    // container's namespace (--network host / container:NAME) that is not ours, so the host's
+    // /sys is bound read-only instead, as runc does in the same situation.
+    ownNetns
+      ? { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'ro,nosuid,nodev,noexec' }
+      : { op: 'bind', src: '/sys', dst: '/sys', file: false, flags: 'rec,ro,nosuid,nodev,noexec' },
     // Not nodev: the bind-mounted device nodes below must work.
     { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
     ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
@@ -80,6 +95,7 @@ export function buildChildPlan(
   spec: ContainerSpec,
   paths: ContainerPaths,
   io: { stdio: [number, number, number]; tty?: string },
+  net: ChildNet = { kind: 'own' },
 ): ChildPlan {
   for (const dir of [spec.image.rootfs, paths.upper, paths.work]) {
     // overlay's option string uses ',' and ':' as separators and has no escaping we rely on.
@@ -90,18 +106,23 @@ export function buildChildPlan(
       });
     }
   }
+  const ownNet = net.kind === 'own';
   return {
-    ns: [...NAMESPACES],
+    // Without a network namespace of its own the child stays in the host's (host) or is cloned
+    // inside the other container's (join): the parent enters it just for clone3.
+    ns: NAMESPACES.filter((n) => n !== 'net' || ownNet),
+    netns: net.kind === 'join' ? net.netns : undefined,
+    eth: net.kind === 'own' && 'eth' in net ? net.eth : undefined,
     lateCgroupns: true,
     uidMap: spec.idMap.uidMap,
     gidMap: spec.idMap.gidMap,
     hostname: spec.hostname,
-    loUp: true,
+    loUp: ownNet,
     rootfs: paths.rootfs,
     overlay: `lowerdir=${spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
     tty: io.tty,
     stdio: io.stdio,
-    ops: planMounts(paths, io.tty),
+    ops: planMounts(paths, io.tty, ownNet),
     cwd: spec.cwd,
     uid: spec.user.uid,
     gid: spec.user.gid,
@@ -127,6 +148,12 @@ export function serializePlan(plan: ChildPlan): Buffer {
   put('gid_map', plan.gidMap);
   put('hostname', plan.hostname);
   put('lo_up', plan.loUp);
+  if (plan.netns) put('netns', plan.netns);
+  if (plan.eth) {
+    put('eth_addr', plan.eth.ip);
+    put('eth_prefix', plan.eth.prefix);
+    put('eth_gw', plan.eth.gateway);
+  }
   put('rootfs', plan.rootfs);
   put('overlay', plan.overlay);
   if (plan.tty) put('tty', plan.tty);

@@ -44,5 +44,14 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
       throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
     }
   }
+  // The CLI that ran the container normally releases its rules and leases when it exits; if
+  // that CLI was killed, this is where they go. Idempotent, so both doing it is fine.
+  if (rec.state?.net) {
+    const { releaseNetwork, refreshNetworkHosts } = await import('./run-network.js');
+    await releaseNetwork(rec.state.net, store.root, api);
+    store.remove(rec);
+    await refreshNetworkHosts(store, store.root, api, rec.state.net.attachment.network);
+    return;
+  }
   store.remove(rec);
 }

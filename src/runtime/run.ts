@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
 import { trace } from '../core/trace.js';
-import { IDENTITY_MAP, type ContainerSpec } from '../spec/container-spec.js';
+import { IDENTITY_MAP, type ContainerSpec, type NetworkSpec } from '../spec/container-spec.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
 import { looksLikePath } from '../spec/image-ref.js';
@@ -21,6 +21,7 @@ import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
+import { applyNetwork, parseNetworkOption, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
 export interface RunOptions {
   image: string;
@@ -35,6 +36,8 @@ export interface RunOptions {
   tty: boolean;
   rm: boolean;
   network: string;
+  publish: string[];
+  publishAll: boolean;
 }
 
 export interface RunDeps {
@@ -51,9 +54,6 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
   }
-  if (o.network !== 'none') {
-    throw usageError(`network mode "${o.network}" is not supported yet`, 'use --network none');
-  }
 }
 
 /** Reads a file of the image, refusing one whose path leaves the image through a symlink. */
@@ -68,7 +68,7 @@ function readImageFile(rootfs: string, rel: string): string | null {
   }
 }
 
-export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv): Promise<ContainerSpec> {
+export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv, network: NetworkSpec): Promise<ContainerSpec> {
   const id = randomHex(32);
   const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
   const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
@@ -104,14 +104,14 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     tty: o.tty,
     interactive: o.interactive,
-    network: 'none',
+    network,
     autoRemove: o.rm,
     idMap: IDENTITY_MAP,
     createdAt: Date.now(),
   };
 }
 
-function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths): void {
+function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: PreparedNet): void {
   let hostResolv = '';
   try {
     hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
@@ -119,8 +119,8 @@ function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths): void {
     /* no resolver configured on the host */
   }
   writeFileSync(paths.hostname, hostnameFile(spec.hostname));
-  writeFileSync(paths.hosts, hostsFile(spec.hostname));
-  writeFileSync(paths.resolvConf, resolvConf(hostResolv));
+  writeFileSync(paths.hosts, net.hostsText ?? hostsFile(spec.hostname, net.leased?.attachment.ip));
+  writeFileSync(paths.resolvConf, net.resolvText ?? resolvConf(hostResolv));
 }
 
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
@@ -132,13 +132,21 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   const images = new ImageStore(deps.root);
   const image = await images.resolve(o.image, looksLikePath(o.image));
   trace('image resolved');
+  let exposed: import('../spec/ports.js').PortBinding[] = [];
+  if (o.publishAll && image.config.ExposedPorts) {
+    exposed = (await import('../spec/ports.js')).exposedToBindings(image.config.ExposedPorts);
+  }
+  const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length
+    ? { spec: { mode: 'none' as const }, warning: undefined }
+    : await parseNetworkOption(o.network, o.publish, exposed);
+  if (warning) process.stderr.write(`WARNING: ${warning}\n`);
   const store = new StateStore(deps.root, api.flock);
 
   // Two runs may pick the same generated name: try a few, as docker does.
   let spec: ContainerSpec | undefined;
   let paths: ContainerPaths | undefined;
   for (let attempt = 0; !paths; attempt++) {
-    spec = await buildSpec(o, image, callerEnv);
+    spec = await buildSpec(o, image, callerEnv, network);
     try {
       paths = store.create(spec);
     } catch (err) {
@@ -154,8 +162,17 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   const opened: number[] = [];
   let pty: { master: number; slave: string } | undefined;
   let handle: ChildHandle | undefined;
+  let net: PreparedNet | undefined;
   try {
-    writeEtcFiles(s, paths);
+    net = await prepareNetwork(s, store, deps.root, api);
+    const leased = net.leased;
+    if (leased) {
+      // Recorded before anything reaches the kernel, so rm can always undo it.
+      store.writeState(s.id, { ...store.read(s.id).state!, net: leased });
+      rollback.add('network', () => releaseNetwork(leased, deps.root, api));
+    }
+    trace('network leased');
+    writeEtcFiles(s, paths, net);
     if (o.tty) {
       pty = api.openPty();
       const master = pty.master;
@@ -167,12 +184,16 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
       stdin = openSync('/dev/null', 'r');
       opened.push(stdin);
     }
-    const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave });
+    const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave }, net.child);
     trace('etc files written, plan built');
     handle = api.create(serializePlan(plan));
     trace('child cloned, id maps written');
     const h = handle;
     rollback.add('child', () => api.abort(h));
+    await applyNetwork(net, h.pid);
+    // Peers by name before the command runs, not a moment after (user-defined networks).
+    if (net.leased) await refreshNetworkHosts(store, deps.root, api, net.leased.attachment.network);
+    trace('network applied');
     const failure = api.start(h);
     trace('child set up and exec\'d (or failed)');
     for (const fd of opened) closeSync(fd);
@@ -197,7 +218,8 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
 
   const h = handle!;
   const startedAt = Date.now();
-  store.writeState(s.id, { status: 'running', pid: h.pid, pidStart: processStartTime(h.pid), startedAt });
+  store.writeState(s.id, { status: 'running', pid: h.pid, pidStart: processStartTime(h.pid), startedAt, net: net!.leased });
+  const netName = net!.leased?.attachment.network;
 
   const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
@@ -209,6 +231,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
+  await releaseNetwork(net!.leased, deps.root, api);
   if (o.rm) {
     store.remove({ id: s.id, spec: s });
   } else if (existsSync(paths.dir)) {
@@ -216,6 +239,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     // reports the exit code too.)
     store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
   }
+  if (netName) await refreshNetworkHosts(store, deps.root, api, netName);
   trace('state written or removed');
   return exitCode;
 }

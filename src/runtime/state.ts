@@ -6,13 +6,15 @@
 //   $ROOT/containers/<id>/{rootfs,upper,work,hostname,hosts,resolv.conf}
 //   $ROOT/names/<name>                  holds the id: O_EXCL creation makes names unique
 //   $ROOT/lock                          flock'd around name reservation and removal
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError, errnoOf } from '../core/errors.js';
-import { writeFileAtomic } from '../core/atomic-file.js';
+import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
+import { FileLock } from '../core/file-lock.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
 import type { ContainerPaths } from './child-plan.js';
-import { isSameProcess } from './proc.js';
+import { isSameProcess, processStartTime } from './proc.js';
+import type { Leased } from '../network/setup.js';
 
 export type Status = 'created' | 'running' | 'exited';
 
@@ -26,6 +28,11 @@ export interface ContainerState {
   exitCode?: number;
   /** Why the exit code is what it is when minidock did not see the exit itself. */
   note?: string;
+  /** The minidock process creating the container: while it lives, a 'created' container's
+   *  leases are in use, not stale. */
+  creator?: { pid: number; start: number };
+  /** The network attachment, recorded before it is applied so rm can always undo it. */
+  net?: Leased;
 }
 
 export interface ContainerRecord {
@@ -40,9 +47,12 @@ export class StateStore {
   readonly containersDir: string;
   readonly namesDir: string;
 
-  constructor(readonly root: string, private readonly lockFn?: (fd: number) => void) {
+  private readonly lock: FileLock;
+
+  constructor(readonly root: string, flock?: (fd: number) => void) {
     this.containersDir = join(root, 'containers');
     this.namesDir = join(root, 'names');
+    this.lock = new FileLock(join(root, 'lock'), flock);
   }
 
   paths(id: string): ContainerPaths {
@@ -60,14 +70,7 @@ export class StateStore {
 
   /** Runs `fn` holding $ROOT/lock. Critical sections are a few file operations long. */
   withLock<T>(fn: () => T): T {
-    mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    const fd = openSync(join(this.root, 'lock'), 'a', 0o600);
-    try {
-      this.lockFn?.(fd);
-      return fn();
-    } finally {
-      closeSync(fd); // closing the descriptor releases the flock
-    }
+    return this.lock.run(fn);
   }
 
   /**
@@ -95,9 +98,9 @@ export class StateStore {
       try {
         for (const d of [paths.rootfs, paths.upper, paths.work]) mkdirSync(d, { mode: 0o755 });
         writeFileAtomic(join(paths.dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
-        writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created' } satisfies ContainerState) + '\n');
-        const fd = openSync(nameFile, 'wx', 0o600);
-        try { writeSync(fd, spec.id); } finally { closeSync(fd); }
+        const creator = { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
+        writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created', creator } satisfies ContainerState) + '\n');
+        createExclusive(nameFile, spec.id);
       } catch (err) {
         rmSync(paths.dir, { recursive: true, force: true });
         throw err;
@@ -150,6 +153,16 @@ export class StateStore {
       }
     }
     throw new MinidockError(`no such container: ${ref}`, { step: 'state.resolve', hint: 'minidock ps -a lists them' });
+  }
+
+  /** True while the container's processes, or the minidock creating it, are alive: its address
+   *  and ports are in use. Anything else holding a lease is stale. */
+  isLive(id: string): boolean {
+    const rec = this.read(id);
+    if (!rec.state) return false;
+    if (rec.state.status === 'running') return true; // read() already checked pid + start time
+    const c = rec.state.creator;
+    return rec.state.status === 'created' && !!c && isSameProcess(c.pid, c.start);
   }
 
   /** Deletes the container's directory, then its name: a crash in between leaves a stale name,

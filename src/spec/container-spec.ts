@@ -1,7 +1,15 @@
 // The fully specified container: everything `run` decided from flags, image config and
 // defaults, recorded in the container's state before anything is created. Pure types.
 
-export type NetworkMode = 'none';
+import type { PortBinding } from './ports.js';
+
+/** docker's --network: none (own namespace, lo only), host (the host's), bridge (the default
+ *  network or a user-defined one, by name), container (another container's namespace). */
+export type NetworkSpec =
+  | { mode: 'none' }
+  | { mode: 'host' }
+  | { mode: 'bridge'; network: string; ports: PortBinding[] }
+  | { mode: 'container'; container: string };
 
 export interface IdMapping {
   /** Contents for /proc/PID/uid_map, e.g. "0 0 4294967295" (identity: container root = host root). */
@@ -31,7 +39,7 @@ export interface ContainerSpec {
   user: { uid: number; gid: number; additionalGids: number[] };
   tty: boolean;
   interactive: boolean;
-  network: NetworkMode;
+  network: NetworkSpec;
   autoRemove: boolean;
   idMap: IdMapping;
   createdAt: number;

@@ -2,6 +2,8 @@
 // Integration tests need root and the sample images from bin/setup; without them they fail
 // with a message saying so, never pass silently.
 import { spawn, spawnSync } from 'node:child_process';
+import * as assert from 'uvu/assert';
+import type { Test } from 'uvu';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const BIN = join(REPO, 'bin/minidock.js');
 export const BUSYBOX_TAR = join(REPO, 'images/busybox/out/busybox.tar');
+export const PYTHON_TAR = join(REPO, 'images/python3/out/python3.tar');
 
 export interface Result {
   code: number;
@@ -17,9 +20,9 @@ export interface Result {
   stderr: string;
 }
 
-export function requireRootAndImages(): void {
+export function requireRootAndImages(...extra: string[]): void {
   if (process.getuid?.() !== 0) throw new Error('integration tests need root (run them as root, as CI does)');
-  if (!existsSync(BUSYBOX_TAR)) throw new Error(`${BUSYBOX_TAR} is missing: run bin/setup first`);
+  for (const tar of [BUSYBOX_TAR, ...extra]) if (!existsSync(tar)) throw new Error(`${tar} is missing: run bin/setup first`);
 }
 
 /** A fresh MINIDOCK_ROOT for one test file. */
@@ -33,8 +36,39 @@ function envFor(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
   return env;
 }
 
+/**
+ * The network namespace every CLI call of this test process runs in: bridges, veths, sysctls
+ * and iptables rules are per network namespace, so the tests never touch the host's (or a
+ * user's containers). `ip netns exec` also remounts /sys for it, so /sys/class/net is right.
+ */
+export const TEST_NETNS = `mdkt${process.pid}`;
+let netnsReady = false;
+
+export function ensureTestNetns(): void {
+  if (netnsReady) return;
+  sh(`ip netns add ${TEST_NETNS} && ip -n ${TEST_NETNS} link set lo up`);
+  netnsReady = true;
+  // Deleting the namespace takes its bridge, veths and rules with it, whatever a test left.
+  process.on('exit', () => spawnSync('ip', ['netns', 'del', TEST_NETNS]));
+}
+
+/** Quotes a string for sh: no expansion of $, `, \ or anything else inside. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Runs a command inside the test network namespace. */
+export function inNetns(cmd: string): string {
+  ensureTestNetns();
+  return sh(`ip netns exec ${TEST_NETNS} sh -c ${shQuote(cmd)}`);
+}
+
+function cliArgv(args: string[]): [string, string[]] {
+  ensureTestNetns();
+  return ['ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', BIN, ...args]];
+}
+
 export function mdk(root: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Result {
-  const r = spawnSync(process.execPath, ['--', BIN, ...args], {
+  const [cmd, argv] = cliArgv(args);
+  const r = spawnSync(cmd, argv, {
     env: envFor(root, opts.env),
     input: opts.input ?? '',
     encoding: 'utf8',
@@ -44,8 +78,9 @@ export function mdk(root: string, args: string[], opts: { input?: string; env?: 
 }
 
 /** Starts the CLI without waiting for it. */
-export function mdkSpawn(root: string, args: string[]) {
-  return spawn(process.execPath, ['--', BIN, ...args], { env: envFor(root), stdio: ['ignore', 'pipe', 'pipe'] });
+export function mdkSpawn(root: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const [cmd, argv] = cliArgv(args);
+  return spawn(cmd, argv, { env: envFor(root, env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** What a container could leave behind on the host. */
@@ -56,6 +91,12 @@ export interface Snapshot {
   containers: string[];
   names: string[];
   tmp: string[];
+  /** Host-side veths in the test namespace (mdk + 12 hex of an id). */
+  veths: string[];
+  /** iptables rules tagged with a container id (network-wide rules carry minidock:net:NAME). */
+  containerRules: string[];
+  leases: string[];
+  ports: string[];
 }
 
 const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
@@ -77,8 +118,35 @@ export function containerProcesses(root: string): string[] {
   return found.sort();
 }
 
+function listLeases(root: string): string[] {
+  const dir = join(root, 'networks');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => list(join(dir, n, 'leases')).map((ip) => `${n}/${ip}`)).sort();
+}
+
+function netState(): { veths: string[]; containerRules: string[] } {
+  if (!netnsReady) return { veths: [], containerRules: [] };
+  const veths = inNetns('ip -o link show').split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => /^mdk[0-9a-f]{12}$/.test(n));
+  const containerRules = inNetns('iptables-save').split('\n').filter((l) => /minidock:[0-9a-f]{64}/.test(l));
+  return { veths: veths.sort(), containerRules };
+}
+
+/** The kernel destroys a dead container's veth pair with its namespace, a moment after PID 1
+ *  exits: give it up to 2 s before calling a veth a leak. */
+export function settledNetState(): { veths: string[]; containerRules: string[] } {
+  let s = netState();
+  for (let i = 0; i < 40 && s.veths.length; i++) {
+    spawnSync('sleep', ['0.05']);
+    s = netState();
+  }
+  return s;
+}
+
 export function snapshot(root: string): Snapshot {
   return {
+    ...settledNetState(),
+    leases: listLeases(root),
+    ports: list(join(root, 'ports')),
     // minidock mounts nothing on the host: every container mount lives in the container's own
     // mount namespace. Any host mount naming this test's root would be a leak. (The rest of the
     // host's table is not compared: other software may mount meanwhile.)
@@ -98,4 +166,28 @@ export function sh(cmd: string): string {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Ends a process this test started, by its pid. Refuses anything but a positive integer:
+ *  kill(0) or kill(-1) would signal the whole process group or every process. */
+export function killPid(pid: string | number): void {
+  const n = typeof pid === 'number' ? pid : Number(pid.trim());
+  if (!Number.isInteger(n) || n <= 1) throw new Error(`refusing to signal pid ${JSON.stringify(pid)}`);
+  try {
+    process.kill(n, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Registers a test whose last assertion is that it left nothing behind: no host mount, no
+ *  container process, state directory, name, lease, veth or tagged rule beyond `before`.
+ *  (Checked in the test body, not a hook: uvu swallows a throwing hook.) */
+export function leakChecked(suite: Test, root: string, before: Snapshot) {
+  return (name: string, fn: () => void | Promise<void>): void => {
+    suite(name, async () => {
+      await fn();
+      assert.equal(snapshot(root), before, 'nothing leaked');
+    });
+  };
 }

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdtempSync, readlinkSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, TEST_NETNS, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
 
 // Setup runs at the top level, not in a uvu hook: uvu swallows an exception thrown by a hook
 // (its runner returns from a finally block), so a failing setup would look like a quiet run.
@@ -20,13 +20,7 @@ const before: Snapshot = snapshot(root);
 const suiteRun = suite('run');
 suiteRun.after(() => removeRoot(root));
 
-/** A test whose last assertion is that it left nothing behind (mounts, processes, state). */
-function Run(name: string, fn: () => void | Promise<void>): void {
-  suiteRun(name, async () => {
-    await fn();
-    assert.equal(snapshot(root), before, 'nothing leaked');
-  });
-}
+const Run = leakChecked(suiteRun, root, before);
 
 const run = (...args: string[]) => mdk(root, ['run', '--rm', ...args]);
 
@@ -171,7 +165,9 @@ Run('bad input: a clear one-line error, exit 125, nothing left behind', () => {
     [['-w', 'relative', 'busybox', 'true'], /working directory 'relative' is invalid/],
     [['--name', 'taken', 'busybox', 'true'], /name "\/taken" is already in use/],
     [['--name', 'a b', 'busybox', 'true'], /invalid container name/],
-    [['--network', 'bogus', 'busybox', 'true'], /network mode "bogus"/],
+    [['--network', 'bogus', 'busybox', 'true'], /network bogus not found/],
+    [['-p', 'abc:80', 'busybox', 'true'], /invalid port "abc"/],
+    [['-p', '8080:80', '-p', '8080:81', 'busybox', 'true'], /duplicate host port 8080\/tcp/],
     [['--bogus-flag', 'busybox'], /unknown option '--bogus-flag'/],
     [[], /missing required argument 'image'/],
   ];
@@ -219,7 +215,7 @@ Run('stdin: closed without -i, passed through with -i', () => {
 
 Run('only stdio is open in the container, whatever the caller had open', () => {
   // The shell opens fds 5 and 7 without close-on-exec; the container must not see them.
-  const r = sh(`MINIDOCK_ROOT=${root} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
+  const r = sh(`MINIDOCK_ROOT=${root} ip netns exec ${TEST_NETNS} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
   assert.equal(r.trim().split('\n').sort(), ['0', '1', '2', '3'].sort(), 'ls itself holds 3 for the directory');
 });
 
