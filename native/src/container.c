@@ -110,7 +110,11 @@ static void report(int fd, const char *step, int err, const char *detail) {
  * O_NOFOLLOW, creating missing directories (and the last component as a file when `file`).
  * A symlink anywhere on the path is refused (ELOOP/ENOTDIR): an image must not be able to
  * redirect one of our mounts outside its root filesystem. Returns an O_PATH fd. */
-static int open_in_root(int rootfd, const char *rel, int file) {
+#define WALK_FILE 1     /* the last component is a file */
+#define WALK_NOCREATE 2 /* create nothing: ENOENT if any component is missing */
+
+static int open_in_root(int rootfd, const char *rel, int how) {
+  int file = how & WALK_FILE, create = !(how & WALK_NOCREATE);
   char comp[256];
   int dirfd = dup(rootfd);
   if (dirfd < 0) return -1;
@@ -129,7 +133,7 @@ static int open_in_root(int rootfd, const char *rel, int file) {
     int fd;
     if (last && file) {
       fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0 && errno == ENOENT) {
+      if (fd < 0 && errno == ENOENT && create) {
         int made = openat(dirfd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (made >= 0) close(made);
         fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -142,7 +146,7 @@ static int open_in_root(int rootfd, const char *rel, int file) {
       }
     } else {
       fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0 && errno == ENOENT && mkdirat(dirfd, comp, 0755) == 0)
+      if (fd < 0 && errno == ENOENT && create && mkdirat(dirfd, comp, 0755) == 0)
         fd = openat(dirfd, comp, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
     }
     close(dirfd);
@@ -187,14 +191,17 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
     close(fd);
     return;
   case OP_MOUNT:
-    fd = open_in_root(rootfd, op->dst, 0);
+    fd = open_in_root(rootfd, op->dst, op->optional ? WALK_NOCREATE : 0);
+    if (fd < 0 && op->optional && errno == ENOENT) return;
     if (fd < 0) FAIL("child.mount.target", op->dst);
     fd_path(target, sizeof target, fd);
     if (mount(op->src, target, op->fstype, op->flags, op->data) < 0) FAIL("child.mount", op->dst);
     close(fd);
     return;
-  case OP_BIND:
-    fd = open_in_root(rootfd, op->dst, op->file);
+  case OP_BIND: {
+    int how = (op->file ? WALK_FILE : 0) | (op->optional ? WALK_NOCREATE : 0);
+    fd = open_in_root(rootfd, op->dst, how);
+    if (fd < 0 && op->optional && errno == ENOENT) return;
     if (fd < 0) FAIL("child.bind.target", op->dst);
     fd_path(target, sizeof target, fd);
     if (mount(op->src, target, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0) FAIL("child.bind", op->dst);
@@ -202,7 +209,7 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
       /* Bind mounts ignore flags such as MS_RDONLY; they take effect on a remount. Reopen the
        * target: the old fd still names the directory below the new mount. */
       close(fd);
-      fd = open_in_root(rootfd, op->dst, op->file);
+      fd = open_in_root(rootfd, op->dst, how);
       if (fd < 0) FAIL("child.bind.target", op->dst);
       fd_path(target, sizeof target, fd);
       if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (op->flags & ~MS_REC), NULL) < 0)
@@ -210,6 +217,7 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
     }
     close(fd);
     return;
+  }
   }
 }
 

@@ -144,6 +144,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (op && !strcmp(k, "flags")) {
       if (parse_flags(v, mount_names, &op->flags)) BAD("plan: bad mount flags \"%s\"", v);
     } else if (op && !strcmp(k, "file")) op->file = v[0] == '1';
+    else if (op && !strcmp(k, "optional")) op->optional = v[0] == '1';
     else BAD("plan: unknown key \"%s\"", k);
 #undef BAD
     k = next;

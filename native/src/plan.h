@@ -21,6 +21,7 @@ struct plan_op {
   const char *data;   /* OP_MOUNT only: fs options such as "mode=755" */
   unsigned long flags;/* MS_* flags */
   int file;           /* OP_BIND: the target is a file, not a directory */
+  int optional;       /* skip when the target does not exist (never create it: e.g. in /proc) */
 };
 
 struct plan {

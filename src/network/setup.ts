@@ -29,12 +29,15 @@ export async function ensureNetworkConfig(store: NetworkStore, name: string, env
     throw new MinidockError(`network ${name} not found`, { step: 'net.resolve', hint: 'minidock network ls lists them; minidock network create adds one' });
   }
   const { parseSubnet, pickDefaultSubnet } = await import('./subnet.js');
-  const routes = hostRoutes().map((r) => r.cidr).filter((c) => c !== '0.0.0.0/0');
+  const bridge = env.bridge ?? 'mdk0';
+  // A route on our own bridge is no clash: its state was lost (the state root deleted) while the
+  // bridge lived on, and this network takes it over.
+  const routes = hostRoutes().filter((r) => r.cidr !== '0.0.0.0/0' && r.dev !== bridge).map((r) => r.cidr);
   const info = parseSubnet(env.subnet ?? pickDefaultSubnet(routes), undefined, routes);
   const net: NetworkConfig = {
     name,
     id: (await import('../runtime/ids.js')).randomHex(32),
-    bridge: env.bridge ?? 'mdk0',
+    bridge,
     ...info,
     createdAt: Date.now(),
   };
@@ -181,8 +184,9 @@ export async function lease(
   return { attachment, rules: planPortRules(attachment) };
 }
 
-/** Puts the container on the bridge: veth (its end born in the child's namespace) and DNAT rules. */
-export async function apply(runner: CommandRunner, l: Leased, pid: number): Promise<void> {
+/** Puts the container on the bridge: the veth pair, its container end born in the child's
+ *  namespace. Before the child is let go, so that eth0 exists when it configures it. */
+export async function attach(runner: CommandRunner, l: Leased, pid: number): Promise<void> {
   try {
     await check(runner, 'net.veth', 'ip', ['-batch', '-'], planAttachIp(l.attachment, pid).join('\n') + '\n');
   } catch (err) {
@@ -191,6 +195,12 @@ export async function apply(runner: CommandRunner, l: Leased, pid: number): Prom
     }
     throw err;
   }
+}
+
+/** The DNAT rules for the published ports. Only once the container's eth0 has its address: a
+ *  connection forwarded earlier finds no one answering ARP for it, and the host's neighbour
+ *  entry then waits a full ARP retry (1 s) before anything gets through. */
+export async function publish(runner: CommandRunner, l: Leased): Promise<void> {
   if (l.rules.length) await check(runner, 'net.ports', 'iptables-restore', ['--noflush'], restoreScript(l.rules, 'A'));
 }
 

@@ -17,8 +17,8 @@ export interface ContainerPaths {
 }
 
 export type PlanOp =
-  | { op: 'mount'; src: string; dst: string; type: string; flags?: string; data?: string }
-  | { op: 'bind'; src: string; dst: string; file: boolean; flags?: string }
+  | { op: 'mount'; src: string; dst: string; type: string; flags?: string; data?: string; optional?: boolean }
+  | { op: 'bind'; src: string; dst: string; file: boolean; flags?: string; optional?: boolean }
   | { op: 'symlink'; src: string; dst: string }
   | { op: 'mkdir'; dst: string };
 
@@ -58,6 +58,27 @@ export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as
 /** The same namespaces docker creates, user and cgroup included. */
 export const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'] as const;
 
+/** Kernel interfaces docker makes read-only in a container: with them writable, container root
+ *  (which is host root under the identity map) could change host-wide settings such as
+ *  kernel.core_pattern, whose handler the host runs as root. */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
+/** Paths docker hides: files get /dev/null on top, directories an empty read-only tmpfs. */
+export const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug'] as const;
+export const MASKED_DIRS = ['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'] as const;
+
+/** Read-only and masked paths, applied after /proc and /sys are mounted. A path this kernel
+ *  does not have is skipped (`optional`): nothing is ever created inside /proc or /sys. */
+export function planProcHardening(rootfs: string): PlanOp[] {
+  return [
+    // Bound onto itself from the container's new /proc (still below rootfs before pivot_root),
+    // then remounted read-only.
+    ...READONLY_PATHS.map((p): PlanOp => ({ op: 'bind', src: `${rootfs}${p}`, dst: p, file: p === '/proc/sysrq-trigger', flags: 'rec,ro,nosuid,nodev,noexec', optional: true })),
+    ...MASKED_FILES.map((p): PlanOp => ({ op: 'bind', src: '/dev/null', dst: p, file: true, optional: true })),
+    ...MASKED_DIRS.map((p): PlanOp => ({ op: 'mount', src: 'tmpfs', dst: p, type: 'tmpfs', flags: 'ro,nosuid,nodev,noexec', data: 'size=0', optional: true })),
+  ];
+}
+
 /** The filesystem a container sees besides its image: docker's (runc's) default mounts. */
 export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true): PlanOp[] {
   const ops: PlanOp[] = [
@@ -69,6 +90,7 @@ export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true)
     ownNetns
       ? { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'ro,nosuid,nodev,noexec' }
       : { op: 'bind', src: '/sys', dst: '/sys', file: false, flags: 'rec,ro,nosuid,nodev,noexec' },
+    ...planProcHardening(paths.rootfs),
     // Not nodev: the bind-mounted device nodes below must work.
     { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
     ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
@@ -170,6 +192,7 @@ export function serializePlan(plan: ChildPlan): Buffer {
     }
     if ((op.op === 'mount' || op.op === 'bind') && op.flags) put('flags', op.flags);
     if (op.op === 'bind') put('file', op.file);
+    if ((op.op === 'mount' || op.op === 'bind') && op.optional) put('optional', true);
   }
   put('cwd', plan.cwd);
   put('uid', plan.uid);

@@ -18,8 +18,9 @@ export function hostsFile(hostname: string, ip?: string): string {
 }
 
 /**
- * The host's resolv.conf minus loopback nameservers: a resolver on 127.0.0.x (systemd-resolved's
- * 127.0.0.53) is the host's loopback, unreachable from the container's network namespace. When
+ * The host's resolv.conf minus loopback and IPv6 nameservers: a resolver on 127.0.0.x
+ * (systemd-resolved's 127.0.0.53) is the host's loopback, unreachable from the container's
+ * network namespace, and minidock's networks are IPv4 only, as docker's are by default. When
  * none is left, docker falls back to public resolvers; so does this.
  */
 export function resolvConf(hostText: string): string {
@@ -28,7 +29,8 @@ export function resolvConf(hostText: string): string {
   for (const line of hostText.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (m) {
-      if (/^127\./.test(m[1]!) || m[1] === '::1') continue;
+      // Loopback resolvers are the host's; IPv6 ones unreachable (containers are IPv4-only).
+      if (/^127\./.test(m[1]!) || m[1]!.includes(':')) continue;
       servers++;
     }
     kept.push(line);

@@ -44,7 +44,8 @@ export async function prepareNetwork(spec: ContainerSpec, store: StateStore, roo
   const n = spec.network;
   if (n.mode === 'none') return { child: { kind: 'own' } };
   if (n.mode === 'host') {
-    return { child: { kind: 'host' }, hostsText: readText('/etc/hosts') };
+    // The host's network: its resolvers, even one on 127.0.0.53, are reachable as they are.
+    return { child: { kind: 'host' }, hostsText: readText('/etc/hosts'), resolvText: readText('/etc/resolv.conf') };
   }
   if (n.mode === 'container') {
     const other = store.resolve(n.container);
@@ -85,11 +86,20 @@ export async function reclaimNetwork(store: StateStore, id: string): Promise<voi
   await deleteRules(realRunner, recorded ?? (await rulesOwnedBy(realRunner, id)));
 }
 
-export async function applyNetwork(prepared: PreparedNet, pid: number): Promise<void> {
+/** Before the child is let go: its end of the veth pair, for it to configure as eth0. */
+export async function attachNetwork(prepared: PreparedNet, pid: number): Promise<void> {
   if (!prepared.leased) return;
-  const { apply } = await import('../network/setup.js');
+  const { attach } = await import('../network/setup.js');
   const { realRunner } = await import('../network/runner.js');
-  await apply(realRunner, prepared.leased, pid);
+  await attach(realRunner, prepared.leased, pid);
+}
+
+/** After the command started: the published ports (see publish() for why not earlier). */
+export async function publishPorts(prepared: PreparedNet): Promise<void> {
+  if (!prepared.leased) return;
+  const { publish } = await import('../network/setup.js');
+  const { realRunner } = await import('../network/runner.js');
+  await publish(realRunner, prepared.leased);
 }
 
 /**

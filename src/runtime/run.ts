@@ -21,7 +21,7 @@ import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
-import { applyNetwork, parseNetworkOption, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
+import { attachNetwork, parseNetworkOption, publishPorts, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
 export interface RunOptions {
   image: string;
@@ -190,7 +190,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     trace('child cloned, id maps written');
     const h = handle;
     rollback.add('child', () => api.abort(h));
-    await applyNetwork(net, h.pid);
+    await attachNetwork(net, h.pid);
     // Peers by name before the command runs, not a moment after (user-defined networks).
     if (net.leased) await refreshNetworkHosts(store, deps.root, api, net.leased.attachment.network);
     trace('network applied');
@@ -202,6 +202,8 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
       await api.wait(h.pid);
       throw childFailureError(failure, s.argv[0] ?? '');
     }
+    await publishPorts(net);
+    trace('ports published');
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();

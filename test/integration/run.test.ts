@@ -219,6 +219,23 @@ Run('only stdio is open in the container, whatever the caller had open', () => {
   assert.equal(r.trim().split('\n').sort(), ['0', '1', '2', '3'].sort(), 'ls itself holds 3 for the directory');
 });
 
+Run('/proc/sys and other kernel interfaces are read-only, docker\'s masked paths are hidden', () => {
+  const hostCore = readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+  const r = run('busybox', 'sh', '-c',
+    'echo "|/tmp/x" > /proc/sys/kernel/core_pattern; echo "write=$?"; cat /proc/keys | wc -c; ls /proc/acpi | wc -l; ' +
+    'grep -E " /proc/(sys|irq|bus|fs) " /proc/self/mountinfo | cut -d" " -f5,6');
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.is(lines[0], 'write=1', 'core_pattern is not writable');
+  assert.match(r.stderr, /Read-only file system/);
+  assert.is(lines[1]!.trim(), '0', '/proc/keys reads empty');
+  assert.is(lines[2]!.trim(), '0', '/proc/acpi is an empty directory');
+  for (const p of ['/proc/sys', '/proc/irq', '/proc/bus', '/proc/fs']) {
+    assert.ok(lines.some((l) => l.startsWith(`${p} ro,`)), `${p} mounted read-only: ${r.stdout}`);
+  }
+  assert.is(readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), hostCore, "the host's core_pattern is unchanged");
+});
+
 Run('a tarball or a directory can be given as the image', () => {
   assert.is(run(BUSYBOX_TAR, 'echo', 'from-tar').stdout, 'from-tar\n');
   const dir = mkdtempSync(join(tmpdir(), 'mdk-test-dir-'));
