@@ -36,7 +36,9 @@ if (!process.env.MDK_BENCH_NETNS) {
   const ns = `mdkbench${process.pid}`;
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), ...args], {
+  // nsenter --net rather than `ip netns exec`: the latter remounts /sys for the namespace, which
+  // hides /sys/fs/cgroup from podman's runtime.
+  const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...args], {
     stdio: 'inherit',
     env: { ...process.env, MDK_BENCH_NETNS: ns },
   });
@@ -154,7 +156,8 @@ if (podman) {
         async (h) => { await h.done; sh(podman, ['rm', '-f', '-t', '0', name]); });
     }, `flags: ${flags.join(' ')}`);
   } else {
-    console.log(`podman: skipped (${(imp.stderr || bimp.stderr || probe.stderr).trim().split('\n').pop()})`);
+    const why = [imp, bimp, probe].find((r) => r.status !== 0);
+    console.log(`podman: skipped (${why.stderr.trim().split('\n').pop()})`);
   }
 } else {
   console.log('podman: not installed (bench/startup.mjs --install-peers installs it)');

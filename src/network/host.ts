@@ -1,5 +1,5 @@
 // Facts about the host's network read from /proc and /sys, and sysctl writes. Side-effecting.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { intToIp } from './ipv4.js';
 
 /** The host's IPv4 routes as CIDRs, from /proc/net/route (little-endian hex). */
@@ -28,7 +28,12 @@ export function uplinkMtu(): number {
   return Number.isFinite(mtu) && mtu >= 576 ? mtu : 1500;
 }
 
-export const linkExists = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
+/** Whether a link exists in this process's network namespace. /proc/net/dev follows the
+ *  process's namespace; /sys/class/net follows whoever mounted /sys (entering a namespace with
+ *  nsenter --net keeps the host's /sys). */
+export function linkExists(name: string): boolean {
+  return readFileSync('/proc/self/net/dev', 'utf8').split('\n').some((l) => l.trim().startsWith(`${name}:`));
+}
 
 export function writeSysctl(path: string, value: string): void {
   try {
