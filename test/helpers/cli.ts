@@ -170,11 +170,11 @@ export function sh(cmd: string): string {
 
 /** Ends a process this test started, by its pid. Refuses anything but a positive integer:
  *  kill(0) or kill(-1) would signal the whole process group or every process. */
-export function killPid(pid: string | number): void {
+export function killPid(pid: string | number, signal: NodeJS.Signals = 'SIGTERM'): void {
   const n = typeof pid === 'number' ? pid : Number(pid.trim());
   if (!Number.isInteger(n) || n <= 1) throw new Error(`refusing to signal pid ${JSON.stringify(pid)}`);
   try {
-    process.kill(n, 'SIGTERM');
+    process.kill(n, signal);
   } catch {
     /* already gone */
   }

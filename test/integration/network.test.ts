@@ -280,4 +280,68 @@ T('port conflicts are refused before the container starts', async () => {
   }
 });
 
+T('--network host: the host\'s interfaces and resolver', () => {
+  const r = run(['--network', 'host', 'busybox', 'cat', '/proc/net/dev', '/etc/resolv.conf']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /lanh:/, "the test host's uplink is visible");
+  assert.not.match(r.stdout, /eth0:/);
+  assert.ok(r.stdout.endsWith(readFileSync('/etc/resolv.conf', 'utf8')), "resolv.conf is the host's, unchanged");
+});
+
+T('-P publishes exposed ports on free host ports; a range publishes each port', async () => {
+  assert.is(mdk(root, ['import', '-c', 'EXPOSE 80', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'exposing']).code, 0);
+  const c = await start(['-P', '-p', '18100-18101:7000-7001', '--name', 'pub', 'exposing', 'sh', '-c',
+    'mkdir /w && echo exposed > /w/index.html && (httpd -p 7000 -h /w; httpd -p 7001 -h /w; exec httpd -f -p 80 -h /w)']);
+  try {
+    const ports = mdk(root, ['port', 'pub']).stdout;
+    const random = /80\/tcp -> 0\.0\.0\.0:(\d+)/.exec(ports);
+    assert.ok(random, ports);
+    assert.ok(Number(random![1]) > 1024, 'a free host port was chosen');
+    assert.match(ports, /7000\/tcp -> 0\.0\.0\.0:18100\n/);
+    assert.match(ports, /7001\/tcp -> 0\.0\.0\.0:18101\n/);
+    for (const port of [random![1], '18100', '18101']) {
+      let body = '';
+      for (let i = 0; i < 40 && !body; i++) {
+        body = curl(`http://127.0.0.1:${port}/`).body;
+        if (!body) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.is(body, 'exposed\n', `port ${port}`);
+    }
+  } finally {
+    await c.stop();
+  }
+  assert.is(mdk(root, ['rmi', 'exposing']).code, 0);
+});
+
+T('a killed CLI leaves leases and rules that the next run reclaims', async () => {
+  const child = mdkSpawn(root, ['run', '--name', 'orphan', '-p', '18110:80', 'busybox', 'sleep', '60'], ENV);
+  const done = new Promise((r) => child.on('close', r));
+  let id = '';
+  for (let i = 0; i < 200 && !id; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      id = readFileSync(join(root, 'names', 'orphan'), 'utf8');
+      if (JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8')).status !== 'running') id = '';
+    } catch { /* not yet */ }
+  }
+  assert.ok(id, 'started');
+  for (let i = 0; i < 100 && !inNetns('iptables-save').includes(`minidock:${id}`); i++) await new Promise((r) => setTimeout(r, 20));
+  killPid(child.pid!, 'SIGKILL'); // what a crash looks like
+  await done;
+  // The container died with its CLI (PR_SET_PDEATHSIG); its lease, port and DNAT rule are left.
+  assert.match(inNetns('iptables-save'), new RegExp(`minidock:${id}`));
+  // PID 1 is killed by PR_SET_PDEATHSIG as the CLI dies; its exit takes a moment to complete.
+  let ps = '';
+  for (let i = 0; i < 100 && !/Exited \(255\).*orphan/.test(ps); i++) {
+    ps = mdk(root, ['ps', '-a']).stdout;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(ps, /Exited \(255\).*orphan/);
+  // The same host port is free for the next container: the stale owner's rule goes first.
+  const again = run(['-p', '18110:80', 'busybox', 'true']);
+  assert.is(again.code, 0, again.stderr);
+  assert.not.match(inNetns('iptables-save'), new RegExp(`minidock:${id}`));
+  assert.is(mdk(root, ['rm', 'orphan']).code, 0);
+});
+
 Net.run();
