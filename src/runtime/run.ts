@@ -177,6 +177,8 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
       pty = api.openPty();
       const master = pty.master;
       rollback.add('pty', () => closeSync(master));
+      // The size goes on before the command runs: its first look at the terminal must not see 0x0.
+      if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
     }
     let stdin = 0;
     if (!o.interactive) {

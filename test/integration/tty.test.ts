@@ -1,0 +1,61 @@
+// run -it against a real terminal: script(1) gives the CLI a pty of its own, as a user's terminal
+// would. The container gets its own pty (its /dev/console); typed input, Ctrl-C, the window size
+// and resizes must all reach it.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { BIN, BUSYBOX_TAR, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, shQuote, snapshot } from '../helpers/cli.js';
+
+requireRootAndImages();
+const root = newRoot('tty');
+const imp = mdk(root, ['import', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox']);
+if (imp.code !== 0) throw new Error(`importing busybox failed: ${imp.stderr}`);
+const before = snapshot(root);
+const Tty = suite('tty');
+Tty.after(() => removeRoot(root));
+const T = leakChecked(Tty, root, before);
+
+/** Runs `shell` (which may call $MD, the CLI) under script(1); writes `input` chunks at the given
+ *  delays. Resolves with what the terminal showed (CRs removed) and script's exit code. */
+function underTerminal(shell: string, input: Array<[number, string]> = []): Promise<{ out: string; code: number | null }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MD: `${process.execPath} -- ${BIN}` };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const p = spawn('script', ['-qfec', shell, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  for (const [ms, text] of input) setTimeout(() => p.stdin.write(text), ms);
+  const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) =>
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ out: out.replace(/\r/g, ''), code });
+    }));
+}
+
+const inner = (cmd: string): string => shQuote(cmd);
+
+T('the container has its own terminal, with the window size of the user\'s, following resizes', async () => {
+  const r = await underTerminal(
+    `stty rows 40 cols 100; (sleep 1.5; stty -F /dev/tty rows 30 cols 90) & $MD run --rm -it --network none busybox sh -c ${inner('tty; stty size; sleep 3; stty size')}`,
+  );
+  assert.is(r.code, 0, r.out);
+  const lines = r.out.split('\n').map((l) => l.replace(/\0/g, '').trim()).filter(Boolean);
+  assert.equal(lines, ['/dev/console', '40 100', '30 90']);
+});
+
+T('typed input reaches an interactive shell, and its exit code comes back', async () => {
+  const r = await underTerminal(`$MD run --rm -it --network none busybox sh`, [[1200, 'echo typed-$((6*7))\n'], [1700, 'exit 5\n']]);
+  assert.is(r.code, 5, r.out);
+  assert.match(r.out, /typed-42/);
+});
+
+T('Ctrl-C travels through the pty to the container', async () => {
+  const r = await underTerminal(
+    `$MD run --rm -it --network none busybox sh -c ${inner('trap "echo got-int; exit 3" INT; sleep 30 & wait')}`,
+    [[1500, '\x03']],
+  );
+  assert.is(r.code, 3, r.out);
+  assert.match(r.out, /got-int/);
+});
+
+Tty.run();
