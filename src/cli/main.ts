@@ -2,7 +2,7 @@
 // only place that turns errors into exit codes. Importing a command's code only when it runs
 // keeps `minidock run` from paying for `ps` or `import`.
 import { createRequire } from 'node:module';
-import { EXIT, formatForUser, MinidockError } from '../core/errors.js';
+import { EXIT, formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
 
@@ -62,6 +62,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-i, --interactive', 'keep stdin attached', false)
       .option('-t, --tty', 'allocate a pseudo-terminal', false)
       .option('--rm', 'remove the container when it exits', false)
+      .option('-d, --detach', 'run in the background and print the container id', false)
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
@@ -81,6 +82,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             interactive: opts.interactive,
             tty: opts.tty,
             rm: opts.rm,
+            detach: opts.detach,
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,
@@ -140,6 +142,80 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         const { rmiCommand } = await import('./images.js');
         return rmiCommand(config.root, refs);
       })),
+  cleanup: (p) =>
+    p
+      .command('cleanup', { hidden: true })
+      .description("Finish a detached container after its exit (run by minidock-shim)")
+      .argument('<id>')
+      .action(action(async (id: string) => (await import('./lifecycle.js')).cleanupCommand(config.root, id))),
+  logs: (p) =>
+    p
+      .command('logs')
+      .description('Show what a detached container wrote to stdout and stderr')
+      .argument('<container>')
+      .option('-f, --follow', 'follow the output until the container stops', false)
+      .option('-n, --tail <lines>', 'only the last N lines ("all" for everything)')
+      .option('-t, --timestamps', 'show when each line was written', false)
+      .action(action(async (ref: string, opts) =>
+        (await import('./lifecycle.js')).logsCommand(config.root, ref, { follow: opts.follow, tail: opts.tail, timestamps: opts.timestamps }))),
+  stop: (p) =>
+    p
+      .command('stop')
+      .description('Stop containers: SIGTERM, then SIGKILL after a grace period')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+      .action(action(async (refs: string[], opts) => {
+        if (!/^\d+$/.test(opts.time)) throw usageError(`invalid timeout "${opts.time}"`, 'a whole number of seconds');
+        return (await import('./lifecycle.js')).stopCommand(config.root, refs, Number(opts.time));
+      })),
+  kill: (p) =>
+    p
+      .command('kill')
+      .description('Send a signal to containers (default SIGKILL)')
+      .argument('<container...>')
+      .option('-s, --signal <signal>', 'signal name or number', 'KILL')
+      .action(action(async (refs: string[], opts) => (await import('./lifecycle.js')).killCommand(config.root, refs, opts.signal))),
+  wait: (p) =>
+    p
+      .command('wait')
+      .description('Wait for containers to stop, then print their exit codes')
+      .argument('<container...>')
+      .action(action(async (refs: string[]) => (await import('./lifecycle.js')).waitCommand(config.root, refs))),
+  start: (p) =>
+    p
+      .command('start')
+      .description('Start stopped containers (same name, network and published ports)')
+      .argument('<container...>')
+      .option('-a, --attach', 'run in the foreground, attached to its output', false)
+      .action(action(async (refs: string[], opts) => (await import('./lifecycle.js')).startCommand(config.root, refs, opts.attach))),
+  restart: (p) =>
+    p
+      .command('restart')
+      .description('Stop, then start containers')
+      .argument('<container...>')
+      .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+      .action(action(async (refs: string[], opts) => {
+        const l = await import('./lifecycle.js');
+        const stopped = await l.stopCommand(config.root, refs, Number(opts.time));
+        return stopped || l.startCommand(config.root, refs, false);
+      })),
+  exec: (p) =>
+    p
+      .command('exec')
+      .description('Run a command in a running container')
+      .argument('<container>')
+      .argument('<command...>')
+      .passThroughOptions()
+      .option('-i, --interactive', 'keep stdin attached', false)
+      .option('-t, --tty', 'allocate a pseudo-terminal', false)
+      .option('-d, --detach', 'run the command in the background', false)
+      .option('-e, --env <K=V>', 'set an environment variable', collect, [])
+      .option('-w, --workdir <dir>', 'working directory inside the container')
+      .option('-u, --user <user[:group]>', 'user name or uid, and optionally group')
+      .action(action(async (ref: string, command: string[], opts) =>
+        (await import('./lifecycle.js')).execCommand(config.root, ref, command, {
+          interactive: opts.interactive, tty: opts.tty, detach: opts.detach, env: opts.env, workdir: opts.workdir, user: opts.user,
+        }))),
   port: (p) =>
     p
       .command('port')

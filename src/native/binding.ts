@@ -61,3 +61,13 @@ export function native(): NativeApi {
     cause: firstError,
   });
 }
+
+/** The shim binary (native/src/shim.c), found the same way as the addon. */
+export function shimPath(): string {
+  const { existsSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  for (const rel of ['../../native/build/Release/minidock-shim', '../../../native/build/Release/minidock-shim']) {
+    const p = new URL(rel, import.meta.url).pathname;
+    if (existsSync(p)) return p;
+  }
+  throw new MinidockError('the minidock-shim helper is not built', { step: 'native.shim', hint: 'run bin/setup, or npm run build:native' });
+}

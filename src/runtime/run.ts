@@ -1,7 +1,7 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -35,6 +35,7 @@ export interface RunOptions {
   interactive: boolean;
   tty: boolean;
   rm: boolean;
+  detach: boolean;
   network: string;
   publish: string[];
   publishAll: boolean;
@@ -155,64 +156,95 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   }
   const s = spec!;
   trace('spec built, state dir and name created');
-  // The state directory is undone last and by a decision below (docker keeps a container whose
-  // command could not be invoked); everything after it goes on the rollback stack.
-  const rollback = new Rollback();
+  return startContainer(store, s, paths, { detach: o.detach, fresh: true }, deps.root, api);
+}
 
+export interface StartMode {
+  /** Hand the container to minidock-shim and return once it runs (run -d, start). */
+  detach: boolean;
+  /** A container this command just created: a failure removes it (or keeps it Created, as docker
+   *  does when its command cannot be invoked). A restarted one is only marked exited. */
+  fresh: boolean;
+}
+
+/** Starts a created (or exited) container: network, child, then either waits for it in the
+ *  foreground and returns its exit code, or leaves it to the shim and returns 0. */
+export async function startContainer(store: StateStore, s: ContainerSpec, paths: ContainerPaths, mode: StartMode, root: string, api: NativeApi): Promise<number> {
+  const rollback = new Rollback();
   const opened: number[] = [];
   let pty: { master: number; slave: string } | undefined;
   let handle: ChildHandle | undefined;
+  let shim: import('./detached.js').ShimSession | undefined;
   let net: PreparedNet | undefined;
   try {
-    net = await prepareNetwork(s, store, deps.root, api);
+    // A restarted container must not read back as exited from its previous run's record.
+    rmSync(join(paths.dir, 'exit.json'), { force: true });
+    net = await prepareNetwork(s, store, root, api);
     const leased = net.leased;
     if (leased) {
       // Recorded before anything reaches the kernel, so rm can always undo it.
       store.writeState(s.id, { ...store.read(s.id).state!, net: leased });
-      rollback.add('network', () => releaseNetwork(leased, deps.root, api));
+      rollback.add('network', () => releaseNetwork(leased, root, api));
     }
     trace('network leased');
     writeEtcFiles(s, paths, net);
-    if (o.tty) {
-      pty = api.openPty();
-      const master = pty.master;
-      rollback.add('pty', () => closeSync(master));
-      // The size goes on before the command runs: its first look at the terminal must not see 0x0.
-      if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
+    let pid: number;
+    let failure: import('../native/binding.js').ChildFailure | null;
+    if (mode.detach) {
+      const { startShim } = await import('./detached.js');
+      // The shim gives the child its stdio (pipes to the log, or a pty it allocates: "@tty").
+      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined }, net.child);
+      shim = await startShim(paths.dir, serializePlan(plan), s.id);
+      const sh = shim;
+      rollback.add('shim', () => sh.abort());
+      pid = shim.pid;
+      trace('shim started, child cloned');
+      await attachNetwork(net, pid);
+      if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
+      failure = await shim.go();
+    } else {
+      if (s.tty) {
+        pty = api.openPty();
+        const master = pty.master;
+        rollback.add('pty', () => closeSync(master));
+        // The size goes on before the command runs: its first look at the terminal must not see 0x0.
+        if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
+      }
+      let stdin = 0;
+      if (!s.interactive) {
+        // docker attaches stdin only with -i; without it the command reads end-of-file.
+        stdin = openSync('/dev/null', 'r');
+        opened.push(stdin);
+      }
+      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave }, net.child);
+      trace('etc files written, plan built');
+      handle = api.create(serializePlan(plan));
+      trace('child cloned, id maps written');
+      const h = handle;
+      rollback.add('child', () => api.abort(h));
+      pid = h.pid;
+      await attachNetwork(net, pid);
+      // Peers by name before the command runs, not a moment after (user-defined networks).
+      if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
+      trace('network applied');
+      failure = api.start(h);
+      for (const fd of opened) closeSync(fd);
+      opened.length = 0;
+      if (failure) await api.wait(h.pid);
     }
-    let stdin = 0;
-    if (!o.interactive) {
-      // docker attaches stdin only with -i; without it the command reads end-of-file.
-      stdin = openSync('/dev/null', 'r');
-      opened.push(stdin);
-    }
-    const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave }, net.child);
-    trace('etc files written, plan built');
-    handle = api.create(serializePlan(plan));
-    trace('child cloned, id maps written');
-    const h = handle;
-    rollback.add('child', () => api.abort(h));
-    await attachNetwork(net, h.pid);
-    // Peers by name before the command runs, not a moment after (user-defined networks).
-    if (net.leased) await refreshNetworkHosts(store, deps.root, api, net.leased.attachment.network);
-    trace('network applied');
-    const failure = api.start(h);
     trace('child set up and exec\'d (or failed)');
-    for (const fd of opened) closeSync(fd);
-    opened.length = 0;
-    if (failure) {
-      await api.wait(h.pid);
-      throw childFailureError(failure, s.argv[0] ?? '');
-    }
+    if (failure) throw childFailureError(failure, s.argv[0] ?? '');
     await publishPorts(net);
     trace('ports published');
+    const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid };
+    store.writeState(s.id, state);
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
     const invoked = err instanceof MinidockError && (err.exitCode === EXIT.NOT_FOUND || err.exitCode === EXIT.CANNOT_INVOKE);
     try {
-      if (invoked && !o.rm) store.writeState(s.id, { status: 'created', exitCode: err.exitCode, note: err.message });
-      else store.remove({ id: s.id, spec: s });
+      if (mode.fresh && !(invoked && !s.autoRemove)) store.remove({ id: s.id, spec: s });
+      else store.writeState(s.id, { status: mode.fresh ? 'created' : 'exited', exitCode: invoked ? err.exitCode : 125, note: (err as Error).message, finishedAt: Date.now() });
     } catch (undoErr) {
       failures.push(undoErr as Error);
     }
@@ -220,12 +252,16 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     throw err;
   }
 
+  if (shim) {
+    // The shim owns the container now; it runs `minidock cleanup` when PID 1 exits.
+    shim.release();
+    process.stdout.write(`${s.id}\n`);
+    return 0;
+  }
   const h = handle!;
-  const startedAt = Date.now();
-  store.writeState(s.id, { status: 'running', pid: h.pid, pidStart: processStartTime(h.pid), startedAt, net: net!.leased });
+  const startedAt = store.read(s.id).state?.startedAt ?? Date.now();
   const netName = net!.leased?.attachment.network;
-
-  const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
+  const stopRelay = pty ? relayPty(api, pty.master, s.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   trace('state written: running');
   const result = await api.wait(h.pid);
@@ -235,15 +271,15 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
-  await releaseNetwork(net!.leased, deps.root, api);
-  if (o.rm) {
+  await releaseNetwork(net!.leased, root, api);
+  if (s.autoRemove) {
     store.remove({ id: s.id, spec: s });
   } else if (existsSync(paths.dir)) {
     // (`rm -f` from another shell removes the container under us; docker's client then just
     // reports the exit code too.)
     store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
   }
-  if (netName) await refreshNetworkHosts(store, deps.root, api, netName);
+  if (netName) await refreshNetworkHosts(store, root, api, netName);
   trace('state written or removed');
   return exitCode;
 }
@@ -264,7 +300,7 @@ function forwardSignals(api: NativeApi, pidfd: number, tty: boolean): () => void
 
 /** Copies between the user's terminal and the pty master in raw mode, and passes window sizes.
  *  Returns a function that waits for the container's last output, then restores the terminal. */
-function relayPty(api: NativeApi, master: number, interactive: boolean): () => Promise<void> {
+export function relayPty(api: NativeApi, master: number, interactive: boolean): () => Promise<void> {
   // Lazy: only -t needs the tty module and its streams.
   const ttyMod = import('node:tty');
   const fs = import('node:fs');

@@ -33,6 +33,8 @@ export interface ContainerState {
   creator?: { pid: number; start: number };
   /** The network attachment, recorded before it is applied so rm can always undo it. */
   net?: Leased;
+  /** The minidock-shim process of a detached container. */
+  monitorPid?: number;
 }
 
 export interface ContainerRecord {
@@ -119,7 +121,7 @@ export class StateStore {
       const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as ContainerSpec;
       const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerState;
       if (typeof spec?.id !== 'string' || typeof state?.status !== 'string') throw new Error('missing fields');
-      return { id, spec, state: reconcile(state) };
+      return { id, spec, state: reconcile(state, dir) };
     } catch (err) {
       return { id, broken: errnoOf(err) ?? (err as Error).message };
     }
@@ -187,8 +189,20 @@ export class StateStore {
 
 /** A "running" container whose PID 1 is gone was ended while nobody watched (its CLI was
  *  killed, taking the container with it): show it exited, with docker's 255 for "unknown". */
-function reconcile(state: ContainerState): ContainerState {
+function reconcile(state: ContainerState, dir: string): ContainerState {
   if (state.status !== 'running') return state;
+  // A detached container's shim records the exit at once; `minidock cleanup` then finalises
+  // the state. In between, the record is the truth.
+  const exit = readExit(dir);
+  if (exit) return { ...state, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
   if (state.pid && state.pidStart !== undefined && isSameProcess(state.pid, state.pidStart)) return state;
   return { ...state, status: 'exited', exitCode: state.exitCode ?? 255, note: 'exited while no minidock process watched it' };
+}
+
+function readExit(dir: string): { exitCode: number; finishedAt: number } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'exit.json'), 'utf8')) as { exitCode: number; finishedAt: number };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,374 @@
+/* minidock-shim: the small process that stays with a detached container, and the helper that
+ * runs `exec` inside one. Single-threaded C, started fresh by the CLI (never forked from Node).
+ *
+ *   minidock-shim run DIR [-- EXIT-COMMAND...]
+ *     Creates the container described by DIR/plan.bin (the same plan the addon uses), talking to
+ *     the CLI over fd 3 (shim -> CLI) and fd 4 (CLI -> shim):
+ *
+ *       shim                              CLI
+ *       container_create()  ── "pid N" ─►  moves the veth in, records state
+ *                           ◄─ "go" ────
+ *       container_start()   ── "ok" ──►   publishes ports, prints the id, exits
+ *                              (or "fail STEP ERRNO DETAIL")
+ *
+ *     Then it owns the container: its stdout and stderr (pipes, or a pty with -t) go to
+ *     DIR/container.log in the CRI log format, one line per line of output:
+ *       2026-11-22T04:20:01.123456789Z stdout F the line
+ *     (F = full line, P = partial: a line longer than the buffer, or output without a final
+ *     newline). When PID 1 exits it writes DIR/exit.json atomically and execs EXIT-COMMAND
+ *     (`minidock cleanup ID`: network teardown, final state, --rm), as podman's conmon does.
+ *
+ *   minidock-shim exec [-u UID:GID[:G1,G2..]] [-w DIR] [-e K=V]... [-d] -- CMD ARGS...
+ *     fd 3 is a pidfd of the container's PID 1, opened by the CLI after it checked the pid's
+ *     start time (so a recycled pid cannot be entered). setns(pidfd, all seven flags) joins
+ *     every namespace of that process in one call; joining a user or mount namespace needs a
+ *     single-threaded process, which this is. The command then runs as a child (entering a PID
+ *     namespace takes effect for children only); its status becomes ours.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TO_CLI 3
+#define FROM_CLI 4
+
+static void die(const char *what) {
+  fprintf(stderr, "minidock-shim: %s: %s\n", what, strerror(errno));
+  exit(125);
+}
+
+static char *read_file(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) < 0) { close(fd); return NULL; }
+  char *buf = malloc((size_t)st.st_size + 1);
+  size_t got = 0;
+  while (buf && got < (size_t)st.st_size) {
+    ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  *len = got;
+  return buf;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0 && write(TO_CLI, line, (size_t)n) < 0) { /* the CLI is gone; the container goes on */ }
+}
+
+/* ---------- the log ---------- */
+
+struct stream {
+  int fd;
+  const char *name;
+  char buf[16384];
+  size_t len;
+};
+
+static int logfd = -1;
+
+static void log_line(const char *stream, const char *data, size_t n, char tag) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char head[96];
+  int h = snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
+  /* One write per line (O_APPEND): a reader never sees half a line interleaved with another. */
+  char *out = malloc((size_t)h + n + 1);
+  if (!out) return;
+  memcpy(out, head, (size_t)h);
+  memcpy(out + h, data, n);
+  out[(size_t)h + n] = '\n';
+  if (write(logfd, out, (size_t)h + n + 1) < 0) { /* a full disk loses log lines, not the container */ }
+  free(out);
+}
+
+/* Reads what is available; logs complete lines, keeps a partial one unless `flush`. Returns 0 at
+ * EOF (or EIO: a pty whose last slave closed). */
+static int pump(struct stream *s, int flush) {
+  ssize_t r = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+  if (r > 0) s->len += (size_t)r;
+  size_t start = 0;
+  for (size_t i = 0; i < s->len; i++) {
+    if (s->buf[i] == '\n') {
+      size_t end = i;
+      if (end > start && s->buf[end - 1] == '\r') end--; /* a pty turns \n into \r\n */
+      log_line(s->name, s->buf + start, end - start, 'F');
+      start = i + 1;
+    }
+  }
+  memmove(s->buf, s->buf + start, s->len - start);
+  s->len -= start;
+  if (s->len == sizeof s->buf || (s->len && (flush || r <= 0))) {
+    log_line(s->name, s->buf, s->len, 'P');
+    s->len = 0;
+  }
+  if (r < 0 && errno == EINTR) return 1;
+  return r > 0;
+}
+
+static void write_exit(const char *dir, int status) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  char path[4096], tmp[4096], body[160];
+  snprintf(path, sizeof path, "%s/exit.json", dir);
+  snprintf(tmp, sizeof tmp, "%s/.exit.json.tmp", dir);
+  int n = WIFEXITED(status)
+    ? snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":%lld}\n", WEXITSTATUS(status), ms)
+    : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":%lld}\n", 128 + WTERMSIG(status), WTERMSIG(status), ms);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  if (write(fd, body, (size_t)n) == n) fsync(fd);
+  close(fd);
+  rename(tmp, path);
+}
+
+static int cmd_run(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "usage: minidock-shim run DIR [-- EXIT-COMMAND...]\n"); return 125; }
+  const char *dir = argv[2];
+  char **exit_cmd = NULL;
+  for (int i = 3; i < argc; i++)
+    if (!strcmp(argv[i], "--")) { exit_cmd = &argv[i + 1]; break; }
+
+  char path[4096];
+  size_t len;
+  snprintf(path, sizeof path, "%s/plan.bin", dir);
+  char *raw = read_file(path, &len);
+  if (!raw) die("read plan.bin");
+  struct plan p;
+  char err[256];
+  if (plan_parse(raw, len, &p, err, sizeof err) < 0) { say("fail native.plan 0 %s\n", err); return 125; }
+
+  snprintf(path, sizeof path, "%s/container.log", dir);
+  logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (logfd < 0) die("open container.log");
+
+  /* The container's stdio: stdin reads EOF; stdout/stderr are pipes to us, or with a tty one
+   * pty whose master we keep. */
+  struct stream out = {.fd = -1, .name = "stdout"}, errs = {.fd = -1, .name = "stderr"};
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  char ttyname_buf[128];
+  if (p.tty) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, ttyname_buf, sizeof ttyname_buf))
+      die("allocate a pty");
+    /* The plan says "@tty" where the pty's path goes (the CLI cannot know it): tty and the
+     * /dev/console bind. */
+    p.tty = ttyname_buf;
+    for (size_t i = 0; i < p.nops; i++)
+      if (p.ops[i].src && !strcmp(p.ops[i].src, "@tty")) p.ops[i].src = ttyname_buf;
+    out.fd = master;
+  } else {
+    int o[2], e[2];
+    if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) die("pipe");
+    out.fd = o[0];
+    errs.fd = e[0];
+    p.stdio[0] = devnull;
+    p.stdio[1] = o[1];
+    p.stdio[2] = e[1];
+  }
+
+  /* SIGCHLD through a signalfd: no handler ever runs asynchronously. Blocked before clone, so
+   * the child starts with it blocked too; container.c resets the child's mask. */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC);
+  if (sfd < 0) die("signalfd");
+
+  struct container_handle h;
+  struct container_failure f;
+  memset(&f, 0, sizeof f);
+  if (container_create(&p, &h, &f) < 0) {
+    say("fail %s %d %s\n", f.step, f.err, f.detail);
+    return 125;
+  }
+  say("pid %d\n", h.pid);
+  char go[8] = {0};
+  ssize_t r;
+  do r = read(FROM_CLI, go, sizeof go - 1); while (r < 0 && errno == EINTR);
+  if (r <= 0 || strncmp(go, "go", 2)) {
+    container_abort(&h); /* the CLI died or gave up: nothing may be left running */
+    return 125;
+  }
+  if (container_start(&h, &f) < 0) {
+    say("fail %s %d %s\n", f.step, f.err, f.detail);
+    waitpid(h.pid, NULL, __WALL);
+    return 125;
+  }
+  say("ok\n");
+  close(TO_CLI);
+  close(FROM_CLI);
+  /* Our copies of the write ends would keep the pipes open after the container exits. */
+  if (!p.tty) { close(p.stdio[1]); close(p.stdio[2]); }
+  close(devnull);
+
+  struct pollfd fds[3] = {{.fd = out.fd, .events = POLLIN}, {.fd = errs.fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  int status = 0, exited = 0;
+  while (!exited) {
+    if (poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; i++)
+      if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(i ? &errs : &out, 0))
+        fds[i].fd = -1; /* EOF: stop polling it */
+    if (fds[2].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) < 0) { /* spurious */ }
+      if (waitpid(h.pid, &status, WNOHANG | __WALL) == h.pid) exited = 1;
+    }
+  }
+  /* Whatever PID 1 wrote just before it died is still in the pipes: drain without blocking. */
+  for (int i = 0; i < 2; i++) {
+    struct stream *s = i ? &errs : &out;
+    if (s->fd < 0) continue;
+    fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
+    while (pump(s, 1)) {}
+  }
+  write_exit(dir, status);
+  close(logfd);
+  if (exit_cmd && exit_cmd[0]) {
+    execvp(exit_cmd[0], exit_cmd);
+    fprintf(stderr, "minidock-shim: exec %s: %s\n", exit_cmd[0], strerror(errno));
+  }
+  return 0;
+}
+
+/* ---------- exec ---------- */
+
+static int cmd_exec(int argc, char **argv) {
+  const char *cwd = NULL, *user = NULL;
+  int detach = 0, i = 2;
+  char **env = calloc((size_t)argc + 1, sizeof *env);
+  size_t nenv = 0;
+  for (; i < argc && strcmp(argv[i], "--"); i++) {
+    if (!strcmp(argv[i], "-w") && i + 1 < argc) cwd = argv[++i];
+    else if (!strcmp(argv[i], "-u") && i + 1 < argc) user = argv[++i];
+    else if (!strcmp(argv[i], "-e") && i + 1 < argc) env[nenv++] = argv[++i];
+    else if (!strcmp(argv[i], "-d")) detach = 1;
+    else { fprintf(stderr, "minidock-shim exec: unknown option %s\n", argv[i]); return 125; }
+  }
+  if (i + 1 >= argc) { fprintf(stderr, "usage: minidock-shim exec [opts] -- CMD...\n"); return 125; }
+  char **cmd = &argv[i + 1];
+
+  /* One call joins all seven namespaces of the process the pidfd names (Linux 5.8+). */
+  int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
+  if (setns(3, flags) < 0) {
+    /* A container in the host's network (--network host) or another's shares that namespace:
+     * retry without CLONE_NEWNET; the pidfd still puts us in the right one when it differs. */
+    if (errno != EINVAL || setns(3, flags & ~CLONE_NEWNET) < 0) {
+      fprintf(stderr, "minidock: exec: cannot enter the container's namespaces: %s\n", strerror(errno));
+      return 125;
+    }
+  }
+  close(3);
+
+  uid_t uid = 0;
+  gid_t gid = 0, groups[64];
+  size_t ngroups = 0;
+  if (user) {
+    char *end;
+    uid = (uid_t)strtoul(user, &end, 10);
+    if (*end == ':') gid = (gid_t)strtoul(end + 1, &end, 10);
+    while (*end == ':' || *end == ',') {
+      if (ngroups < 64) groups[ngroups++] = (gid_t)strtoul(end + 1, &end, 10);
+      else break;
+    }
+  }
+
+  int rep[2];
+  if (pipe2(rep, O_CLOEXEC) < 0) die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(rep[0]);
+    if (detach) setsid();
+    /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
+    if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
+    if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+      dprintf(rep[1], "setuid %d %s", errno, user ? user : "");
+      _exit(125);
+    }
+    syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (size_t k = 0; k < nenv; k++)
+      if (!strncmp(env[k], "PATH=", 5)) path = env[k] + 5;
+    if (strchr(cmd[0], '/')) execve(cmd[0], cmd, env);
+    else {
+      char buf[4096];
+      int eacces = 0;
+      for (const char *d = path; *d;) {
+        size_t n = strcspn(d, ":");
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)(n ? n : 1), n ? d : ".", cmd[0]);
+        execve(buf, cmd, env);
+        if (errno == EACCES) eacces = 1;
+        d += n + (d[n] == ':');
+      }
+      errno = eacces ? EACCES : ENOENT;
+      dprintf(rep[1], "path %d %s", errno, cmd[0]);
+      _exit(127);
+    }
+    dprintf(rep[1], "exec %d %s", errno, cmd[0]);
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  close(rep[1]);
+  char report[512] = {0};
+  ssize_t got = read(rep[0], report, sizeof report - 1);
+  close(rep[0]);
+  if (got > 0) {
+    char what[16];
+    int e = 0, off = 0;
+    sscanf(report, "%15s %d %n", what, &e, &off);
+    const char *arg = report + off;
+    if (!strcmp(what, "path"))
+      fprintf(stderr, "minidock: exec: \"%s\": executable file not found in $PATH\n", arg);
+    else
+      fprintf(stderr, "minidock: exec: %s \"%s\": %s\n", what, arg, strerror(e));
+  }
+  if (detach && got <= 0) return 0;
+  /* Signals sent to us (the CLI forwards its own) go to the command. */
+  int status;
+  for (;;) {
+    if (waitpid(pid, &status, 0) == pid) break;
+    if (errno != EINTR) die("waitpid");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "run")) return cmd_run(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "exec")) return cmd_exec(argc, argv);
+  fprintf(stderr, "usage: minidock-shim run DIR [-- EXIT-COMMAND...] | exec [opts] -- CMD...\n");
+  return 125;
+}

@@ -1,0 +1,263 @@
+// The lifecycle commands after run: cleanup (the shim's exit command), logs, stop, kill, wait,
+// start, restart and exec. Each works on detached and foreground containers alike where it can.
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, MinidockError, formatForUser, usageError } from '../core/errors.js';
+import { native, shimPath, type NativeApi } from '../native/binding.js';
+import { StateStore, type ContainerRecord } from '../runtime/state.js';
+import { isSameProcess } from '../runtime/proc.js';
+import { signalContainer } from '../runtime/remove.js';
+import { readExitRecord } from '../runtime/detached.js';
+import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `minidock cleanup ID`: run by the shim when a detached container's PID 1 exits. */
+export async function cleanupCommand(root: string, id: string): Promise<number> {
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  const rec = store.read(id);
+  if (!rec.spec || !rec.state) return 0; // removed meanwhile (rm -f)
+  const exit = readExitRecord(store.paths(id).dir);
+  await releaseNetwork(rec.state.net, root, api);
+  if (rec.spec.autoRemove) store.remove(rec);
+  else {
+    store.writeState(id, {
+      status: 'exited',
+      startedAt: rec.state.startedAt,
+      finishedAt: exit?.finishedAt ?? Date.now(),
+      exitCode: exit?.exitCode ?? 255,
+    });
+  }
+  const netName = rec.state.net?.attachment.network;
+  if (netName) await refreshNetworkHosts(store, root, api, netName);
+  return 0;
+}
+
+/** Signal names and numbers as docker's kill -s takes them. */
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
+  PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23,
+  XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
+};
+
+export function parseSignal(s: string): number {
+  if (/^[0-9]+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+    throw usageError(`invalid signal: ${s}`, 'valid signals are 1 through 64, or names such as TERM');
+  }
+  const name = s.toUpperCase().replace(/^SIG/, '');
+  const rt = /^RTMIN(\+(\d+))?$/.exec(name);
+  if (rt) return 34 + Number(rt[2] ?? 0);
+  const n = SIGNALS[name];
+  if (!n) throw usageError(`invalid signal: ${s}`, 'e.g. TERM, KILL, HUP, USR1 or a number 1-64');
+  return n;
+}
+
+function running(rec: ContainerRecord): boolean {
+  return rec.state?.status === 'running';
+}
+
+async function waitStopped(store: StateStore, rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  const { pid, pidStart } = rec.state ?? {};
+  while (pid && pidStart !== undefined && isSameProcess(pid, pidStart)) {
+    if (Date.now() >= until) return false;
+    await sleep(20);
+  }
+  // A detached container's shim writes its exit record just after PID 1 is reaped.
+  if (rec.state?.monitorPid) {
+    for (let i = 0; i < 100 && !existsSync(join(store.paths(rec.id).dir, 'exit.json')); i++) await sleep(10);
+  }
+  return true;
+}
+
+/** Runs `fn` on each container; prints the reference on success, the error otherwise; exit 1
+ *  when any failed (docker's behaviour for stop, kill, rm, start, wait). */
+async function each(refs: string[], fn: (store: StateStore, rec: ContainerRecord, api: NativeApi) => Promise<string | void>, root: string): Promise<number> {
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      const out = await fn(store, store.resolve(ref), api);
+      process.stdout.write(`${out ?? ref}\n`);
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/** `stop`: SIGTERM, a grace period, then SIGKILL. PID 1 ignores signals it has no handler
+ *  for, so without a handler (or --init) the grace period always runs out. */
+export function stopCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
+  return each(refs, async (store, rec, api) => {
+    if (!running(rec)) return;
+    signalContainer(api, rec, 15);
+    if (!(await waitStopped(store, rec, timeoutS * 1000))) {
+      signalContainer(api, rec, 9);
+      await waitStopped(store, rec, 10_000);
+    }
+  }, root);
+}
+
+export function killCommand(root: string, refs: string[], signal: string): Promise<number> {
+  const sig = parseSignal(signal);
+  return each(refs, async (store, rec, api) => {
+    if (!running(rec) || !signalContainer(api, rec, sig)) {
+      throw new MinidockError(`cannot kill container: ${rec.spec?.name ?? rec.id}: container is not running`, { step: 'kill', exitCode: 1 });
+    }
+    if (sig === 9) await waitStopped(store, rec, 10_000);
+  }, root);
+}
+
+export function waitCommand(root: string, refs: string[]): Promise<number> {
+  return each(refs, async (store, rec) => {
+    let r = rec;
+    while (running(r)) {
+      await sleep(50);
+      r = store.read(r.id);
+    }
+    return String(r.state?.exitCode ?? 0);
+  }, root);
+}
+
+export async function startCommand(root: string, refs: string[], attach: boolean): Promise<number> {
+  const { startContainer } = await import('../runtime/run.js');
+  if (attach && refs.length !== 1) throw usageError('you cannot start and attach multiple containers at once');
+  let code = 0;
+  const rc = await each(refs, async (store, rec, api) => {
+    if (!rec.spec) throw new MinidockError(`container ${rec.id} is broken: ${rec.broken}`, { step: 'start' });
+    if (running(rec)) return;
+    code = await startContainer(store, rec.spec, store.paths(rec.id), { detach: !attach, fresh: false }, root, api);
+  }, root);
+  return attach ? code : rc;
+}
+
+/** `logs`: what a detached container wrote, from its CRI-format log (see native/src/shim.c). */
+export async function logsCommand(root: string, ref: string, o: { follow: boolean; tail?: string; timestamps: boolean }): Promise<number> {
+  const store = new StateStore(root);
+  const rec = store.resolve(ref);
+  const file = join(store.paths(rec.id).dir, 'container.log');
+  let tail = Infinity;
+  if (o.tail !== undefined && o.tail !== 'all') {
+    if (!/^\d+$/.test(o.tail)) throw usageError(`invalid --tail "${o.tail}"`, 'a number of lines, or all');
+    tail = Number(o.tail);
+  }
+  const emit = (lines: string[]): void => {
+    for (const line of lines) {
+      const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(line);
+      if (!m) continue;
+      const text = `${o.timestamps ? `${m[1]} ` : ''}${m[4]}${m[3] === 'F' ? '\n' : ''}`;
+      (m[2] === 'stderr' ? process.stderr : process.stdout).write(text);
+    }
+  };
+  let offset = 0;
+  let pending = '';
+  const readNew = (): string[] => {
+    if (!existsSync(file)) return [];
+    const size = statSync(file).size;
+    if (size <= offset) return [];
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(size - offset);
+    try {
+      readFully(fd, buf, offset);
+    } finally {
+      closeSync(fd);
+    }
+    offset = size;
+    const parts = (pending + buf.toString('utf8')).split('\n');
+    pending = parts.pop() ?? '';
+    return parts;
+  };
+  const first = readNew();
+  emit(tail === Infinity ? first : tail === 0 ? [] : first.slice(-tail));
+  if (!o.follow) return 0;
+  // Follow until the container has stopped and its last lines are out.
+  for (;;) {
+    const r = store.read(rec.id);
+    const more = readNew();
+    emit(more);
+    if (r.state?.status !== 'running' && !more.length) return 0;
+    await sleep(100);
+  }
+}
+
+/** Fills `buf` from `fd` at `position`: readSync may return fewer bytes than asked for. */
+function readFully(fd: number, buf: Buffer, position: number): void {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n <= 0) break;
+    got += n;
+  }
+}
+
+/** `exec`: runs a command in a running container through `minidock-shim exec`, a fresh
+ *  single-threaded process that joins all seven namespaces from a pidfd (see shim.c). */
+export async function execCommand(root: string, ref: string, argv: string[], o: { interactive: boolean; tty: boolean; detach: boolean; env: string[]; workdir?: string; user?: string }): Promise<number> {
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  const rec = store.resolve(ref);
+  const name = rec.spec?.name ?? rec.id;
+  if (!running(rec) || !rec.spec) {
+    throw new MinidockError(`container ${name} is not running`, { step: 'exec', hint: 'minidock start it first' });
+  }
+  const { pid, pidStart } = rec.state!;
+  const pidfd = api.pidfdOpen(pid!);
+  if (pidfd === null || !isSameProcess(pid!, pidStart!)) {
+    if (pidfd !== null) closeSync(pidfd);
+    throw new MinidockError(`container ${name} is not running`, { step: 'exec' });
+  }
+  const { parseEnvFlag, splitEnvEntry } = await import('../spec/env.js');
+  const env = new Map(rec.spec.env.map((e) => splitEnvEntry(e)));
+  for (const e of o.env) {
+    const kv = parseEnvFlag(e, process.env);
+    if (kv) env.set(kv[0], kv[1]);
+  }
+  let user = `${rec.spec.user.uid}:${rec.spec.user.gid}${rec.spec.user.additionalGids.map((g) => `:${g}`).join('')}`;
+  if (o.user !== undefined) {
+    const { parseUserSpec, resolveUser } = await import('../spec/user.js');
+    const read = (f: string): string | null => {
+      try { return readFileSync(`/proc/${pid}/root/etc/${f}`, 'utf8'); } catch { return null; }
+    };
+    const u = resolveUser(parseUserSpec(o.user), read('passwd'), read('group'));
+    user = `${u.uid}:${u.gid}${u.additionalGids.map((g) => `:${g}`).join('')}`;
+  }
+  if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
+  const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), '--', ...argv];
+  const { spawn } = await import('node:child_process');
+  let pty: { master: number; slave: string } | undefined;
+  let slaveFd: number | undefined;
+  if (o.tty) {
+    pty = api.openPty();
+    if (process.stdout.isTTY) api.setWinsize(pty.master, process.stdout.rows, process.stdout.columns);
+    slaveFd = openSync(pty.slave, 'r+');
+  }
+  const stdin = slaveFd ?? (o.interactive ? 'inherit' : 'ignore');
+  const child = spawn(shimPath(), args, {
+    stdio: [stdin, slaveFd ?? 'inherit', slaveFd ?? 'inherit', pidfd],
+    detached: o.detach,
+  });
+  // Listen before any await: a command that fails at once may be gone by the next tick.
+  const exited = new Promise<number>((resolve) => child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15))));
+  closeSync(pidfd);
+  if (slaveFd !== undefined) closeSync(slaveFd);
+  if (o.detach) {
+    child.unref();
+    return 0;
+  }
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  const sigs: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+  const handlers = sigs.map((s) => [s, forward(s)] as const);
+  for (const [s, f] of handlers) process.on(s, f);
+  const { relayPty } = await import('../runtime/run.js');
+  const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
+  const code = await exited;
+  for (const [s, f] of handlers) process.off(s, f);
+  if (stopRelay) await stopRelay();
+  return code === 125 ? EXIT.RUNTIME : code;
+}
