@@ -156,7 +156,9 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   }
   const s = spec!;
   trace('spec built, state dir and name created');
-  return startContainer(store, s, paths, { detach: o.detach, fresh: true }, deps.root, api);
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true }, deps.root, api);
+  if (o.detach) process.stdout.write(`${s.id}\n`);
+  return code;
 }
 
 export interface StartMode {
@@ -255,7 +257,6 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   if (shim) {
     // The shim owns the container now; it runs `minidock cleanup` when PID 1 exits.
     shim.release();
-    process.stdout.write(`${s.id}\n`);
     return 0;
   }
   const h = handle!;

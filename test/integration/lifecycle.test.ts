@@ -1,0 +1,168 @@
+// Detached containers and what follows them, against the real kernel: run -d, logs, exec into
+// every namespace, stop's grace period, kill, wait, start with the same ports, rm -f, --rm, and
+// a recycled pid that stop must not touch.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BUSYBOX_TAR, PYTHON_TAR, TEST_NETNS, inNetns, killPid, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot,
+} from '../helpers/cli.js';
+
+requireRootAndImages(PYTHON_TAR);
+const root = newRoot('life');
+for (const [tar, name, extra] of [[BUSYBOX_TAR, 'busybox', ['-c', 'CMD ["sh"]']], [PYTHON_TAR, 'python3', ['-c', 'CMD ["python3"]', '-c', 'ENV PYTHONUNBUFFERED=1']]] as const) {
+  const imp = mdk(root, ['import', ...extra, tar, name]);
+  if (imp.code !== 0) throw new Error(`importing ${name} failed: ${imp.stderr}`);
+}
+const ENV = { MINIDOCK_BRIDGE: 'mdktbr1', MINIDOCK_SUBNET: '10.127.0.0/24' };
+const md = (...args: string[]) => mdk(root, args, { env: ENV });
+const before = snapshot(root);
+const Life = suite('lifecycle');
+Life.after(() => removeRoot(root));
+const T = leakChecked(Life, root, before);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const state = (name: string) => {
+  const id = readFileSync(join(root, 'names', name), 'utf8');
+  return { id, ...JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8')) };
+};
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (ok()) return;
+  throw new Error(`timed out waiting for ${what}`);
+}
+const curl = (url: string): string => {
+  try {
+    return inNetns(`curl -s -m 2 ${url}`);
+  } catch {
+    return '';
+  }
+};
+
+T('run -d prints the id, returns at once, and the container outlives the CLI', async () => {
+  const r = md('run', '-d', '--name', 'bg', 'busybox', 'sh', '-c', 'echo started; sleep 30');
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^[0-9a-f]{64}\n$/);
+  const s = state('bg');
+  assert.is(s.status, 'running');
+  // (busybox sh execs its last command: PID 1 is now sleep.)
+  assert.is(readFileSync(`/proc/${s.pid}/cmdline`, 'utf8'), 'sleep\x0030\x00');
+  assert.match(readFileSync(`/proc/${s.pid}/status`, 'utf8'), /NSpid:\s+\d+\s+1\n/, 'it is PID 1 of its namespace');
+  assert.match(md('ps').stdout, /Up .* bg\n/);
+  // The shim is a small C process, not another node.
+  assert.match(readFileSync(`/proc/${s.monitorPid}/cmdline`, 'utf8'), /minidock-shim\0run\0/);
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.monitorPid}/status`, 'utf8'))![1]);
+  assert.ok(rss < 4096, `shim RSS ${rss} kB`);
+  assert.is(md('logs', 'bg').stdout, 'started\n');
+  assert.is(md('rm', '-f', 'bg').code, 0);
+});
+
+T('exit codes of detached containers are recorded: 0, 3, and 137 after kill', async () => {
+  md('run', '-d', '--name', 'ok0', 'busybox', 'true');
+  md('run', '-d', '--name', 'ok3', 'busybox', 'sh', '-c', 'exit 3');
+  md('run', '-d', '--name', 'k9', 'busybox', 'sleep', '30');
+  assert.is(md('kill', 'k9').code, 0);
+  assert.is(md('wait', 'ok0', 'ok3', 'k9').stdout, '0\n3\n137\n');
+  const ps = md('ps', '-a').stdout;
+  for (const [n, c] of [['ok0', 0], ['ok3', 3], ['k9', 137]] as const) assert.match(ps, new RegExp(`Exited \\(${c}\\) .* ${n}\\n`));
+  assert.is(md('rm', 'ok0', 'ok3', 'k9').code, 0);
+});
+
+T('logs: stdout and stderr, -t, --tail and -f', async () => {
+  md('run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 1; echo late; printf partial');
+  const follow = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'logs', '-f', 'talker'], {
+    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let followed = '';
+  follow.stdout.on('data', (d) => (followed += d));
+  const done = new Promise((r) => follow.on('close', r));
+  await done; // -f ends by itself once the container has stopped
+  assert.is(followed, 'out1\nout2\nout3\nlate\npartial');
+  const all = md('logs', 'talker');
+  assert.is(all.stdout, 'out1\nout2\nout3\nlate\npartial');
+  assert.is(all.stderr, 'err1\nerr2\nerr3\n');
+  assert.is(md('logs', '--tail', '2', 'talker').stdout, 'late\npartial');
+  assert.match(md('logs', '-t', 'talker').stdout.split('\n')[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out1$/);
+  assert.is(md('rm', 'talker').code, 0);
+});
+
+T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and options', async () => {
+  md('run', '-d', '--name', 'target', 'busybox', 'sleep', '30');
+  const ns = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'];
+  const r = md('exec', 'target', 'sh', '-c', ns.map((n) => `readlink /proc/self/ns/${n}; readlink /proc/1/ns/${n}`).join('; '));
+  assert.is(r.code, 0, r.stderr);
+  const links = r.stdout.trim().split('\n');
+  for (let i = 0; i < ns.length; i++) {
+    assert.is(links[2 * i], links[2 * i + 1], `${ns[i]}: exec's namespace is PID 1's`);
+    assert.is.not(links[2 * i], readlinkSync(`/proc/self/ns/${ns[i]}`), "and not the host's");
+  }
+  assert.is(md('exec', 'target', 'sh', '-c', 'exit 4').code, 4);
+  const missing = md('exec', 'target', 'no-such-command');
+  assert.is(missing.code, 127);
+  assert.match(missing.stderr, /exec: "no-such-command": executable file not found in \$PATH/);
+  assert.is(md('exec', '-e', 'X=y', '-w', '/tmp', '-u', '1000:1000', 'target', 'sh', '-c', 'echo $X $(pwd) $(id -u):$(id -g)').stdout, 'y /tmp 1000:1000\n');
+  assert.is(md('exec', '-i', 'target', 'cat').stdout, '', 'stdin of the CLI (empty) reaches cat');
+  assert.is(mdk(root, ['exec', '-i', 'target', 'cat'], { input: 'piped\n', env: ENV }).stdout, 'piped\n');
+  assert.is(md('rm', '-f', 'target').code, 0);
+  const gone = md('exec', 'target', 'true');
+  assert.is(gone.code, 125);
+  assert.match(gone.stderr, /no such container: target/);
+});
+
+T('stop: a PID 1 that ignores SIGTERM is killed after the grace period; one that handles it stops at once', async () => {
+  md('run', '-d', '--name', 'stubborn', 'busybox', 'sleep', '60');
+  let t0 = Date.now();
+  assert.is(md('stop', '-t', '1', 'stubborn').code, 0);
+  const slow = Date.now() - t0;
+  assert.ok(slow >= 1000 && slow < 4000, `took ${slow} ms`);
+  assert.is(md('wait', 'stubborn').stdout, '137\n');
+  md('run', '-d', '--name', 'polite', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done');
+  await sleep(300);
+  t0 = Date.now();
+  assert.is(md('stop', '-t', '5', 'polite').code, 0);
+  assert.ok(Date.now() - t0 < 2000, 'handled SIGTERM quickly');
+  assert.is(md('wait', 'polite').stdout, '0\n');
+  assert.is(md('rm', 'stubborn', 'polite').code, 0);
+});
+
+T('start after exit reuses the name, the network and the published port; rm -f on a running one', async () => {
+  md('run', '-d', '--name', 'svc', '-p', '18200:80', 'python3', 'python3', '-m', 'http.server', '80');
+  await until('first answer', () => /Directory listing/.test(curl('http://127.0.0.1:18200/')));
+  assert.is(md('stop', '-t', '1', 'svc').code, 0);
+  assert.is(curl('http://127.0.0.1:18200/'), '');
+  assert.is(md('start', 'svc').stdout, 'svc\n');
+  await until('answer after start', () => /Directory listing/.test(curl('http://127.0.0.1:18200/')));
+  assert.match(md('ps').stdout, /0\.0\.0\.0:18200->80\/tcp\s+svc/);
+  assert.match(md('logs', 'svc').stdout, /Serving HTTP on 0\.0\.0\.0 port 80[\s\S]*Serving HTTP on 0\.0\.0\.0 port 80/);
+  assert.is(md('rm', '-f', 'svc').code, 0);
+});
+
+T('run -d --rm: the container and its network go when it exits', async () => {
+  const r = md('run', '-d', '--rm', '--name', 'short', '-p', '18201:80', 'busybox', 'sleep', '0.3');
+  assert.is(r.code, 0, r.stderr);
+  await until('removal', () => !md('ps', '-a').stdout.includes('short'));
+});
+
+T('stop never signals a process that took over a dead container\'s pid', async () => {
+  md('run', '-d', '--name', 'victim', 'busybox', 'sleep', '60');
+  const s = state('victim');
+  // Pretend the container died and its pid went to a stranger: point its record at a process of
+  // ours with the old start time.
+  const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const file = join(root, 'containers', s.id, 'state.json');
+  const saved = readFileSync(file, 'utf8');
+  writeFileSync(file, JSON.stringify({ ...s, pid: stranger.pid }));
+  try {
+    md('stop', '-t', '1', 'victim');
+    md('kill', 'victim');
+    assert.is(stranger.exitCode, null);
+    assert.is(stranger.signalCode, null, 'the stranger was not signalled');
+    assert.ok(readFileSync(`/proc/${stranger.pid}/cmdline`, 'utf8').startsWith('sleep'));
+  } finally {
+    killPid(stranger.pid!);
+    writeFileSync(file, saved);
+  }
+  assert.is(md('rm', '-f', 'victim').code, 0);
+});
+
+Life.run();
