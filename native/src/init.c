@@ -47,7 +47,9 @@
  *   ENOEXEC, ...). A bad command line prints the usage and exits 125, as does an internal failure
  *   (fork, signalfd). Messages are written with a single write(2): no stdio buffering.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>

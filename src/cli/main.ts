@@ -63,6 +63,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-t, --tty', 'allocate a pseudo-terminal', false)
       .option('--rm', 'remove the container when it exits', false)
       .option('-d, --detach', 'run in the background and print the container id', false)
+      .option('--init', 'run a tiny init as PID 1 that reaps zombies and forwards signals', false)
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
@@ -83,6 +84,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             tty: opts.tty,
             rm: opts.rm,
             detach: opts.detach,
+            init: opts.init,
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,

@@ -62,12 +62,17 @@ export function native(): NativeApi {
   });
 }
 
-/** The shim binary (native/src/shim.c), found the same way as the addon. */
-export function shimPath(): string {
+function findBuilt(file: string, what: string): string {
   const { existsSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  for (const rel of ['../../native/build/Release/minidock-shim', '../../../native/build/Release/minidock-shim']) {
+  for (const rel of [`../../native/build/${file}`, `../../../native/build/${file}`]) {
     const p = new URL(rel, import.meta.url).pathname;
     if (existsSync(p)) return p;
   }
-  throw new MinidockError('the minidock-shim helper is not built', { step: 'native.shim', hint: 'run bin/setup, or npm run build:native' });
+  throw new MinidockError(`${what} is not built`, { step: 'native.find', hint: 'run bin/setup, or npm run build:native' });
 }
+
+/** The shim binary (native/src/shim.c), found the same way as the addon. */
+export const shimPath = (): string => findBuilt('Release/minidock-shim', 'the minidock-shim helper');
+
+/** The static init for --init (native/src/init.c, built by native/init.mk). */
+export const initPath = (): string => findBuilt('minidock-init', 'minidock-init');

@@ -55,6 +55,9 @@ export interface ChildPlan {
  *  namespace, and an image's own device nodes are never used (they are not in /dev's tmpfs). */
 export const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'] as const;
 
+/** Where --init's binary appears in the container (docker uses /sbin/docker-init). */
+export const INIT_PATH = '/sbin/minidock-init';
+
 /** The same namespaces docker creates, user and cgroup included. */
 export const NAMESPACES = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'] as const;
 
@@ -116,7 +119,7 @@ export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true)
 export function buildChildPlan(
   spec: ContainerSpec,
   paths: ContainerPaths,
-  io: { stdio: [number, number, number]; tty?: string },
+  io: { stdio: [number, number, number]; tty?: string; init?: string },
   net: ChildNet = { kind: 'own' },
 ): ChildPlan {
   for (const dir of [spec.image.rootfs, paths.upper, paths.work]) {
@@ -144,12 +147,17 @@ export function buildChildPlan(
     overlay: `lowerdir=${spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
     tty: io.tty,
     stdio: io.stdio,
-    ops: planMounts(paths, io.tty, ownNet),
+    ops: [
+      ...planMounts(paths, io.tty, ownNet),
+      // --init: the host's static init, read-only, so nothing in the container can rewrite it
+      // through /proc/1/exe (the CVE-2019-5736 kind of escape).
+      ...(io.init ? [{ op: 'bind', src: io.init, dst: INIT_PATH, file: true, flags: 'ro,nosuid,nodev' } as PlanOp] : []),
+    ],
     cwd: spec.cwd,
     uid: spec.user.uid,
     gid: spec.user.gid,
     groups: spec.user.additionalGids,
-    argv: spec.argv,
+    argv: io.init ? [INIT_PATH, '--', ...spec.argv] : spec.argv,
     env: spec.env,
   };
 }

@@ -13,7 +13,7 @@ import { looksLikePath } from '../spec/image-ref.js';
 import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
-import { native, type ChildHandle, type NativeApi } from '../native/binding.js';
+import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
 import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan.js';
 import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
@@ -36,6 +36,7 @@ export interface RunOptions {
   tty: boolean;
   rm: boolean;
   detach: boolean;
+  init: boolean;
   network: string;
   publish: string[];
   publishAll: boolean;
@@ -107,6 +108,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     interactive: o.interactive,
     network,
     autoRemove: o.rm,
+    init: o.init || undefined,
     idMap: IDENTITY_MAP,
     createdAt: Date.now(),
   };
@@ -195,7 +197,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     if (mode.detach) {
       const { startShim } = await import('./detached.js');
       // The shim gives the child its stdio (pipes to the log, or a pty it allocates: "@tty").
-      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined }, net.child);
+      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined }, net.child);
       shim = await startShim(paths.dir, serializePlan(plan), s.id);
       const sh = shim;
       rollback.add('shim', () => sh.abort());
@@ -218,7 +220,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         stdin = openSync('/dev/null', 'r');
         opened.push(stdin);
       }
-      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave }, net.child);
+      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined }, net.child);
       trace('etc files written, plan built');
       handle = api.create(serializePlan(plan));
       trace('child cloned, id maps written');

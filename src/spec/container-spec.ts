@@ -41,6 +41,8 @@ export interface ContainerSpec {
   interactive: boolean;
   network: NetworkSpec;
   autoRemove: boolean;
+  /** --init: minidock-init runs as PID 1, reaping zombies and forwarding signals to argv. */
+  init?: boolean;
   idMap: IdMapping;
   createdAt: number;
 }

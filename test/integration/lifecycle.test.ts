@@ -165,4 +165,22 @@ T('stop never signals a process that took over a dead container\'s pid', async (
   assert.is(md('rm', '-f', 'victim').code, 0);
 });
 
+T('--init: PID 1 reaps zombies and forwards SIGTERM, so stop is immediate; its binary is read-only', async () => {
+  md('run', '-d', '--init', '--name', 'inited', 'busybox', 'sh', '-c', '(sleep 0.1 &); (sleep 0.1 &); sleep 60');
+  await sleep(600);
+  const ps = md('exec', 'inited', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; grep -l "^State:.*Z" /proc/[0-9]*/status | wc -l');
+  const [cmdline, zombies] = ps.stdout.trim().split('\n');
+  assert.match(cmdline!, /^\/sbin\/minidock-init -- sh -c /);
+  assert.is(zombies!.trim(), '0', 'orphans were reaped');
+  const write = md('exec', 'inited', 'sh', '-c', 'echo x >> /proc/1/exe');
+  assert.is.not(write.code, 0);
+  assert.match(write.stderr, /Read-only file system|Text file busy|Permission denied/);
+  assert.match(md('ps').stdout, /"sh -c '\(sleep 0\.1 &…"/, "ps shows the user's command (truncated as docker does), not the init");
+  const t0 = Date.now();
+  assert.is(md('stop', 'inited').code, 0);
+  assert.ok(Date.now() - t0 < 2000, `stopped in ${Date.now() - t0} ms, not after the 10 s grace period`);
+  assert.is(md('wait', 'inited').stdout, '143\n', "sh died of the forwarded SIGTERM");
+  assert.is(md('rm', 'inited').code, 0);
+});
+
 Life.run();
