@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -269,7 +270,7 @@ static int cmd_run(int argc, char **argv) {
 
 static int cmd_exec(int argc, char **argv) {
   const char *cwd = NULL, *user = NULL;
-  int detach = 0, i = 2;
+  int detach = 0, tty = 0, i = 2;
   char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t nenv = 0;
   for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -277,6 +278,7 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "-u") && i + 1 < argc) user = argv[++i];
     else if (!strcmp(argv[i], "-e") && i + 1 < argc) env[nenv++] = argv[++i];
     else if (!strcmp(argv[i], "-d")) detach = 1;
+    else if (!strcmp(argv[i], "-t")) tty = 1;
     else { fprintf(stderr, "minidock-shim exec: unknown option %s\n", argv[i]); return 125; }
   }
   if (i + 1 >= argc) { fprintf(stderr, "usage: minidock-shim exec [opts] -- CMD...\n"); return 125; }
@@ -313,7 +315,11 @@ static int cmd_exec(int argc, char **argv) {
   if (pid < 0) die("fork");
   if (pid == 0) {
     close(rep[0]);
-    if (detach) setsid();
+    /* With -t the command gets a session of its own and the pty (its stdin) as controlling
+     * terminal, as in run. Left in the caller's session, an interactive shell would take the
+     * user's terminal for its job control and stop the CLI relaying to it. */
+    if (detach || tty) setsid();
+    if (tty && ioctl(0, TIOCSCTTY, 0) < 0) { dprintf(rep[1], "tiocsctty %d pty", errno); _exit(125); }
     /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
     if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {

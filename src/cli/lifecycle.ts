@@ -228,7 +228,7 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
     user = `${u.uid}:${u.gid}${u.additionalGids.map((g) => `:${g}`).join('')}`;
   }
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
-  const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), '--', ...argv];
+  const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []), '--', ...argv];
   const { spawn } = await import('node:child_process');
   let pty: { master: number; slave: string } | undefined;
   let slaveFd: number | undefined;

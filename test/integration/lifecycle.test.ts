@@ -183,4 +183,16 @@ T('--init: PID 1 reaps zombies and forwards SIGTERM, so stop is immediate; its b
   assert.is(md('rm', 'inited').code, 0);
 });
 
+T('in the foreground, signals the CLI receives reach PID 1 (docker\'s --sig-proxy)', async () => {
+  const cli = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'run', '--rm', '--name', 'proxied',
+    'busybox', 'sh', '-c', 'trap "exit 42" TERM; trap "exit 43" HUP; while :; do sleep 0.1; done'], {
+    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '', ...ENV }, stdio: 'ignore',
+  });
+  const code = new Promise<number | null>((r) => cli.on('close', r));
+  await until('running', () => { try { return state('proxied').status === 'running'; } catch { return false; } });
+  await sleep(200);
+  killPid(cli.pid!, 'SIGTERM'); // `ip netns exec` execs node: this pid is the CLI's
+  assert.is(await code, 42);
+});
+
 Life.run();
