@@ -99,9 +99,25 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-a, --all', 'show all containers (default shows just running)', false)
       .option('-q, --quiet', 'only display container ids', false)
       .option('--no-trunc', "don't truncate output")
+      .option('-f, --filter <key=value>', 'status=, name=, id=, exited=, ancestor= (repeatable)', collect, [])
       .action(action(async (opts) => {
         const { psCommand } = await import('./ps.js');
-        process.stdout.write(psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc }));
+        process.stdout.write(await psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc, filter: opts.filter }));
+      })),
+  inspect: (p) =>
+    p
+      .command('inspect')
+      .description('Show containers as JSON (state, namespaces, network, ports)')
+      .argument('<container...>')
+      .option('-f, --format <template>', "Go template, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings}}'")
+      .action(action(async (refs: string[], opts) => (await import('./ps.js')).inspectCommand(config.root, refs, opts.format))),
+  top: (p) =>
+    p
+      .command('top')
+      .description("List a container's processes, with host and container pids")
+      .argument('<container>')
+      .action(action(async (ref: string) => {
+        process.stdout.write(await (await import('./ps.js')).topCommand(config.root, ref));
       })),
   rm: (p) =>
     p

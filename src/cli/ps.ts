@@ -7,12 +7,17 @@ import { removeContainer } from '../runtime/remove.js';
 import { formatPorts } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
 
-export function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean }): string {
+export async function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean; filter: string[] }): Promise<string> {
   const store = new StateStore(root);
   const now = Date.now();
+  const pf = o.filter.length ? await import('../runtime/ps-filter.js') : undefined;
+  const f = pf?.parsePsFilters(o.filter);
+  // docker: a status filter shows stopped containers without -a.
+  const all = o.all || (f !== undefined && pf!.filterShowsAll(f));
   const records = store
     .list()
-    .filter((c) => o.all || c.state?.status === 'running')
+    .filter((c) => all || c.state?.status === 'running')
+    .filter((c) => f === undefined || pf!.matchesFilter(f, c))
     .sort((a, b) => (b.spec?.createdAt ?? 0) - (a.spec?.createdAt ?? 0));
   const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
   if (o.quiet) return records.map((c) => id(c.id) + '\n').join('');
@@ -58,4 +63,38 @@ export function portCommand(root: string, ref: string, only: string | undefined)
     throw new MinidockError(`no public port '${want}' published for ${ref}`, { step: 'port', exitCode: 1 });
   }
   return lines.map((l) => l + '\n').join('');
+}
+
+/** `minidock inspect [--format T] NAME...`: docker's JSON, or one template line per container. */
+export async function inspectCommand(root: string, refs: string[], format: string | undefined): Promise<number> {
+  const { inspectContainer } = await import('../runtime/inspect.js');
+  const { readNamespaceInodes } = await import('../runtime/top.js');
+  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
+  tpl?.checkTemplate(format!);
+  const store = new StateStore(root);
+  const out: object[] = [];
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      const rec = store.resolve(ref);
+      const pid = rec.state?.status === 'running' ? rec.state.pid : undefined;
+      out.push(inspectContainer(rec, { nsInodes: pid ? readNamespaceInodes(pid) : undefined, logPath: `${store.paths(rec.id).dir}/container.log` }));
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  if (tpl) for (const o of out) process.stdout.write(tpl.renderTemplate(format!, o) + '\n');
+  else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+  return failed ? 1 : 0;
+}
+
+/** `minidock top NAME`: the container's processes, with host and container pids. */
+export async function topCommand(root: string, ref: string): Promise<string> {
+  const rec = new StateStore(root).resolve(ref);
+  if (rec.state?.status !== 'running' || !rec.state.pid) {
+    throw new MinidockError(`container ${ref} is not running`, { step: 'top', exitCode: 1 });
+  }
+  const { containerProcesses, renderTop } = await import('../runtime/top.js');
+  return renderTop(containerProcesses(rec.state.pid));
 }

@@ -4,7 +4,7 @@
 //                                   removing, paused, dead) are accepted and match nothing.
 //   name=REGEXP                     the name, with or without its leading "/", matched by a
 //                                   regular expression anywhere in it (`web`, `^web$`, `^/web`).
-//   id=PREFIX                       the start of the container id.
+//   id=PREFIX                       the start of the container id (any case: ids are hex).
 //   exited=CODE                     exited containers with that exit code.
 //   ancestor=IMAGE                  made from that image: the reference as given at run
 //                                   (`busybox` and `busybox:latest` are the same), or the image

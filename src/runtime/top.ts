@@ -68,6 +68,13 @@ export function commandLine(cmdline: string, comm: string): string {
   return cmd === '' ? `[${comm.trim()}]` : cmd;
 }
 
+/** One row of top from what /proc/PID/{status,cmdline,comm} hold: the container pid is the
+ *  innermost (last) NSpid field, 0 on kernels without NSpid. */
+export function toContainerProcess(hostPid: number, status: string, cmdline: string, comm: string): ContainerProcess {
+  const st = parseProcStatus(status);
+  return { hostPid, containerPid: st.nspid[st.nspid.length - 1] ?? 0, ppid: st.ppid, uid: st.uid, cmd: commandLine(cmdline, comm) };
+}
+
 /** Every process in `pid1`'s pid namespace, by host pid. Processes that end while being read,
  *  or that may not be inspected, are skipped. */
 export function containerProcesses(pid1: number): ContainerProcess[] {
@@ -88,16 +95,10 @@ export function containerProcesses(pid1: number): ContainerProcess[] {
     const hostPid = Number(entry);
     try {
       if (readlinkSync(`/proc/${entry}/ns/pid`) !== target) continue;
-      const status = parseProcStatus(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const comm = cmdline === '' ? readFileSync(`/proc/${entry}/comm`, 'utf8') : '';
-      out.push({
-        hostPid,
-        containerPid: status.nspid[status.nspid.length - 1] ?? 0,
-        ppid: status.ppid,
-        uid: status.uid,
-        cmd: commandLine(cmdline, comm),
-      });
+      out.push(toContainerProcess(hostPid, status, cmdline, comm));
     } catch {
       // gone, or not ours to read
     }

@@ -195,4 +195,39 @@ T('in the foreground, signals the CLI receives reach PID 1 (docker\'s --sig-prox
   assert.is(await code, 42);
 });
 
+T('inspect (JSON and --format), top and ps -f on a live container', async () => {
+  md('run', '-d', '--name', 'seen', '-p', '18210:80', 'busybox', 'sh', '-c', 'sleep 60 & sleep 61');
+  md('run', '-d', '--name', 'gone', 'busybox', 'true');
+  assert.is(md('wait', 'gone').stdout, '0\n');
+  const s = state('seen');
+  const [info] = JSON.parse(md('inspect', 'seen').stdout);
+  assert.is(info.Id, s.id);
+  assert.is(info.Name, '/seen');
+  assert.is(info.State.Status, 'running');
+  assert.is(info.State.Pid, s.pid);
+  assert.is(info.NetworkSettings.IPAddress, s.net.attachment.ip);
+  assert.equal(info.NetworkSettings.Ports['80/tcp'], [{ HostIp: '0.0.0.0', HostPort: '18210' }]);
+  for (const n of ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup']) {
+    const inode = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${s.pid}/ns/${n}`))![1]);
+    assert.is(info.Namespaces[n], inode, `${n} inode of PID 1`);
+  }
+  assert.is(md('inspect', '--format', '{{.State.Pid}} {{.NetworkSettings.IPAddress}}', 'seen').stdout, `${s.pid} ${s.net.attachment.ip}\n`);
+  assert.is(md('inspect', '-f', '{{.State.ExitCode}} {{.State.Status}}', 'gone').stdout, '0 exited\n');
+  const badTpl = md('inspect', '-f', '{{.State.Pid', 'seen');
+  assert.is(badTpl.code, 125);
+  assert.match(badTpl.stderr, /template parsing error/);
+  const top = md('top', 'seen').stdout.trim().split('\n');
+  assert.match(top[0]!, /PID/);
+  // sh forked `sleep 60` and then exec'd `sleep 61` (busybox runs a last command in place).
+  assert.is(top.length, 3, `header and two sleeps: ${top.join(' | ')}`);
+  assert.match(top[1]!, new RegExp(`^${s.pid}\\s+1\\s+\\d+\\s+0\\s+sleep 61$`), 'PID 1 with its host pid');
+  assert.match(top[2]!, new RegExp(`^\\d+\\s+2\\s+${s.pid}\\s+0\\s+sleep`), 'its child, as pid 2 inside');
+  assert.is(md('ps', '-q', '-f', 'status=exited').stdout, `${state('gone').id.slice(0, 12)}\n`);
+  assert.is(md('ps', '-q', '-f', 'name=see').stdout, `${s.id.slice(0, 12)}\n`);
+  const bad = md('ps', '-f', 'bogus=1');
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /invalid filter 'bogus'/);
+  assert.is(md('rm', '-f', 'seen', 'gone').code, 0);
+});
+
 Life.run();
