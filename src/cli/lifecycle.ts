@@ -9,6 +9,7 @@ import { isSameProcess } from '../runtime/proc.js';
 import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
 import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
+import { canStart, canStop, check } from '../runtime/status.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -95,7 +96,8 @@ async function each(refs: string[], fn: (store: StateStore, rec: ContainerRecord
  *  for, so without a handler (or --init) the grace period always runs out. */
 export function stopCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
   return each(refs, async (store, rec, api) => {
-    if (!running(rec)) return;
+    check('stop', rec);
+    if (!canStop(rec)) return;
     signalContainer(api, rec, 15);
     if (!(await waitStopped(store, rec, timeoutS * 1000))) {
       signalContainer(api, rec, 9);
@@ -107,7 +109,8 @@ export function stopCommand(root: string, refs: string[], timeoutS: number): Pro
 export function killCommand(root: string, refs: string[], signal: string): Promise<number> {
   const sig = parseSignal(signal);
   return each(refs, async (store, rec, api) => {
-    if (!running(rec) || !signalContainer(api, rec, sig)) {
+    check('kill', rec);
+    if (!signalContainer(api, rec, sig)) {
       throw new MinidockError(`cannot kill container: ${rec.spec?.name ?? rec.id}: container is not running`, { step: 'kill', exitCode: 1 });
     }
     if (sig === 9) await waitStopped(store, rec, 10_000);
@@ -127,14 +130,21 @@ export function waitCommand(root: string, refs: string[]): Promise<number> {
 
 export async function startCommand(root: string, refs: string[], attach: boolean): Promise<number> {
   const { startContainer } = await import('../runtime/run.js');
-  if (attach && refs.length !== 1) throw usageError('you cannot start and attach multiple containers at once');
-  let code = 0;
-  const rc = await each(refs, async (store, rec, api) => {
-    if (!rec.spec) throw new MinidockError(`container ${rec.id} is broken: ${rec.broken}`, { step: 'start' });
-    if (running(rec)) return;
-    code = await startContainer(store, rec.spec, store.paths(rec.id), { detach: !attach, fresh: false }, root, api);
+  if (attach) {
+    // Attached, docker prints only the container's output and returns its exit code.
+    if (refs.length !== 1) throw usageError('you cannot start and attach multiple containers at once');
+    const api = native();
+    const store = new StateStore(root, api.flock);
+    const rec = store.resolve(refs[0]!);
+    check('start', rec);
+    if (!canStart(rec) || !rec.spec) throw new MinidockError(`container ${refs[0]} is already running`, { step: 'start', exitCode: 1 });
+    return startContainer(store, rec.spec, store.paths(rec.id), { detach: false, fresh: false }, root, api);
+  }
+  return each(refs, async (store, rec, api) => {
+    check('start', rec);
+    if (!canStart(rec) || !rec.spec) return;
+    await startContainer(store, rec.spec, store.paths(rec.id), { detach: true, fresh: false }, root, api);
   }, root);
-  return attach ? code : rc;
 }
 
 /** `logs`: what a detached container wrote, from its CRI-format log (see native/src/shim.c). */
@@ -203,9 +213,8 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   const store = new StateStore(root, api.flock);
   const rec = store.resolve(ref);
   const name = rec.spec?.name ?? rec.id;
-  if (!running(rec) || !rec.spec) {
-    throw new MinidockError(`container ${name} is not running`, { step: 'exec', hint: 'minidock start it first' });
-  }
+  check('exec', rec, 'minidock start it first');
+  if (!rec.spec) throw new MinidockError(`container ${name} is not running`, { step: 'exec' });
   const { pid, pidStart } = rec.state!;
   const pidfd = api.pidfdOpen(pid!);
   if (pidfd === null || !isSameProcess(pid!, pidStart!)) {

@@ -6,6 +6,7 @@ import { commandText, createdText, renderTable, statusText } from '../runtime/fo
 import { removeContainer } from '../runtime/remove.js';
 import { formatPorts } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
+import { check } from '../runtime/status.js';
 
 export async function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean; filter: string[] }): Promise<string> {
   const store = new StateStore(root);
@@ -92,9 +93,8 @@ export async function inspectCommand(root: string, refs: string[], format: strin
 /** `minidock top NAME`: the container's processes, with host and container pids. */
 export async function topCommand(root: string, ref: string): Promise<string> {
   const rec = new StateStore(root).resolve(ref);
-  if (rec.state?.status !== 'running' || !rec.state.pid) {
-    throw new MinidockError(`container ${ref} is not running`, { step: 'top', exitCode: 1 });
-  }
+  check('top', rec);
+  if (!rec.state?.pid) throw new MinidockError(`container ${ref} is not running`, { step: 'top', exitCode: 1 });
   const { containerProcesses, renderTop } = await import('../runtime/top.js');
   return renderTop(containerProcesses(rec.state.pid));
 }

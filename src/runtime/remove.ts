@@ -4,6 +4,7 @@ import { MinidockError } from '../core/errors.js';
 import type { NativeApi } from '../native/binding.js';
 import { isSameProcess } from './proc.js';
 import type { ContainerRecord, StateStore } from './state.js';
+import { check } from './status.js';
 
 /** Sends `sig` to the container's PID 1 only if that pid still is PID 1 (pid + start time,
  *  checked after opening a pidfd, so the signal cannot reach a process that reused the pid).
@@ -33,13 +34,8 @@ async function waitGone(pid: number, start: number, timeoutMs: number): Promise<
 
 export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean): Promise<void> {
   const label = rec.spec?.name ?? rec.id;
+  check(force ? 'remove-force' : 'remove', rec);
   if (rec.state?.status === 'running') {
-    if (!force) {
-      throw new MinidockError(`cannot remove container "/${label}": container is running`, {
-        step: 'rm.running',
-        hint: 'stop the container before removing or force remove with rm -f',
-      });
-    }
     if (signalContainer(api, rec, 9) && !(await waitGone(rec.state.pid!, rec.state.pidStart!, 10_000))) {
       throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
     }

@@ -230,4 +230,38 @@ T('inspect (JSON and --format), top and ps -f on a live container', async () => 
   assert.is(md('rm', '-f', 'seen', 'gone').code, 0);
 });
 
+T('exec -d, kill -s by name, restart, start -a, and exec into a foreground container', async () => {
+  md('run', '-d', '--name', 'multi', 'busybox', 'sh', '-c', 'trap "exit 10" USR1; while :; do sleep 0.1; done');
+  assert.is(md('exec', '-d', 'multi', 'sh', '-c', 'echo detached > /tmp/mark').code, 0);
+  await until('exec -d ran', () => md('exec', 'multi', 'cat', '/tmp/mark').stdout === 'detached\n');
+  const bad = md('kill', '-s', 'SIGBOGUS', 'multi');
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /invalid signal: SIGBOGUS/);
+  assert.is(md('kill', '-s', 'usr1', 'multi').code, 0);
+  assert.is(md('wait', 'multi').stdout, '10\n');
+  const notRunning = md('kill', 'multi');
+  assert.is(notRunning.code, 1);
+  assert.match(notRunning.stderr, /cannot kill container: multi: container is not running/);
+  assert.is(md('restart', '-t', '1', 'multi').code, 0);
+  await until('running again', () => state('multi').status === 'running');
+  assert.is(md('exec', 'multi', 'cat', '/tmp/mark').stdout, 'detached\n', 'its writable layer survived the restart');
+  assert.is(md('rm', '-f', 'multi').code, 0);
+
+  md('run', '--name', 'again', 'busybox', 'sh', '-c', 'echo run-$RANDOM-ok');
+  const attached = md('start', '-a', 'again');
+  assert.is(attached.code, 0, attached.stderr);
+  assert.match(attached.stdout, /^run-\d+-ok\n$/, 'start -a runs it in the foreground');
+  assert.is(md('rm', 'again').code, 0);
+
+  // exec works on a container run in the foreground, too.
+  const fg = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'run', '--rm', '--name', 'fore', 'busybox', 'sleep', '30'], {
+    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '', ...ENV }, stdio: 'ignore',
+  });
+  const fgDone = new Promise((r) => fg.on('close', r));
+  await until('foreground running', () => { try { return state('fore').status === 'running'; } catch { return false; } });
+  assert.is(md('exec', 'fore', 'hostname').stdout, 'fore\n');
+  assert.is(md('rm', '-f', 'fore').code, 0);
+  await fgDone;
+});
+
 Life.run();
