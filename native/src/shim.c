@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -268,6 +269,56 @@ static int cmd_run(int argc, char **argv) {
 
 /* ---------- exec ---------- */
 
+/* The exec'd command's pid, for the forwarding handler (kill(2) is async-signal-safe). */
+static volatile pid_t exec_child;
+static void forward_signal(int sig) {
+  if (exec_child > 0) kill(exec_child, sig);
+}
+
+static int copy_some(int from, int to) {
+  char buf[8192];
+  ssize_t n = read(from, buf, sizeof buf);
+  if (n <= 0) return n < 0 && errno == EINTR ? 1 : 0;
+  for (ssize_t off = 0; off < n;) {
+    ssize_t w = write(to, buf + off, (size_t)(n - off));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return 0;
+    off += w;
+  }
+  return 1;
+}
+
+/* Copies the user's terminal (our fds 0 and 1) to and from the pty master until the command
+ * exits, passing window size changes on (SIGWINCH reaches us: we share the CLI's foreground
+ * process group). Returns the command's wait status. */
+static int relay_pty(int master, pid_t pid) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  struct pollfd fds[3] = {{.fd = 0, .events = POLLIN}, {.fd = master, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+  int status = 0, exited = 0;
+  while (!exited) {
+    if (poll(fds, 3, -1) < 0) { if (errno == EINTR) continue; break; }
+    if (fds[0].revents & (POLLIN | POLLHUP)) if (!copy_some(0, master)) fds[0].fd = -1;
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) if (!copy_some(master, 1)) fds[1].fd = -1;
+    if (fds[2].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGWINCH) {
+        struct winsize ws;
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+      }
+      if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+    }
+  }
+  /* The command's last words may still be in the pty. */
+  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+  while (copy_some(master, 1)) {}
+  return status;
+}
+
 static int cmd_exec(int argc, char **argv) {
   const char *cwd = NULL, *user = NULL;
   int detach = 0, tty = 0, i = 2;
@@ -296,6 +347,20 @@ static int cmd_exec(int argc, char **argv) {
   }
   close(3);
 
+  /* -t: the pty comes from the container's own devpts (its /dev/ptmx), as docker's does, so the
+   * command sees /dev/pts/N inside. We keep the master and relay it to our stdin/stdout: the
+   * user's terminal, which the CLI has put in raw mode. */
+  int master = -1, slave = -1;
+  if (tty) {
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || unlockpt(master) < 0) { fprintf(stderr, "minidock: exec: open the container's /dev/ptmx: %s\n", strerror(errno)); return 125; }
+    /* TIOCGPTPEER opens the slave through the master, not by a path the container controls. */
+    slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    if (slave < 0) { fprintf(stderr, "minidock: exec: open the pty: %s\n", strerror(errno)); return 125; }
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+
   uid_t uid = 0;
   gid_t gid = 0, groups[64];
   size_t ngroups = 0;
@@ -319,7 +384,10 @@ static int cmd_exec(int argc, char **argv) {
      * terminal, as in run. Left in the caller's session, an interactive shell would take the
      * user's terminal for its job control and stop the CLI relaying to it. */
     if (detach || tty) setsid();
-    if (tty && ioctl(0, TIOCSCTTY, 0) < 0) { dprintf(rep[1], "tiocsctty %d pty", errno); _exit(125); }
+    if (tty) {
+      for (int k = 0; k < 3; k++) dup2(slave, k);
+      if (ioctl(0, TIOCSCTTY, 0) < 0) { dprintf(rep[1], "tiocsctty %d pty", errno); _exit(125); }
+    }
     /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
     if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
@@ -349,6 +417,14 @@ static int cmd_exec(int argc, char **argv) {
     _exit(errno == ENOENT ? 127 : 126);
   }
   close(rep[1]);
+  /* Signals for us (the CLI passes on SIGTERM and SIGHUP) are for the command. */
+  exec_child = pid;
+  struct sigaction fw;
+  memset(&fw, 0, sizeof fw);
+  fw.sa_handler = forward_signal;
+  fw.sa_flags = SA_RESTART;
+  int forwarded[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t k = 0; k < sizeof forwarded / sizeof *forwarded; k++) sigaction(forwarded[k], &fw, NULL);
   char report[512] = {0};
   ssize_t got = read(rep[0], report, sizeof report - 1);
   close(rep[0]);
@@ -363,11 +439,15 @@ static int cmd_exec(int argc, char **argv) {
       fprintf(stderr, "minidock: exec: %s \"%s\": %s\n", what, arg, strerror(e));
   }
   if (detach && got <= 0) return 0;
-  /* Signals sent to us (the CLI forwards its own) go to the command. */
   int status;
-  for (;;) {
-    if (waitpid(pid, &status, 0) == pid) break;
-    if (errno != EINTR) die("waitpid");
+  if (tty) {
+    close(slave);
+    status = relay_pty(master, pid);
+  } else {
+    for (;;) {
+      if (waitpid(pid, &status, 0) == pid) break;
+      if (errno != EINTR) die("waitpid");
+    }
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

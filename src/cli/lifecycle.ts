@@ -239,34 +239,30 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
   const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []), '--', ...argv];
   const { spawn } = await import('node:child_process');
-  let pty: { master: number; slave: string } | undefined;
-  let slaveFd: number | undefined;
-  if (o.tty) {
-    pty = api.openPty();
-    if (process.stdout.isTTY) api.setWinsize(pty.master, process.stdout.rows, process.stdout.columns);
-    slaveFd = openSync(pty.slave, 'r+');
-  }
-  const stdin = slaveFd ?? (o.interactive ? 'inherit' : 'ignore');
+  // With -t the shim allocates the pty inside the container and relays it to our terminal,
+  // which goes raw here so keystrokes (^C included) reach the container unchanged.
+  const raw = o.tty && o.interactive && process.stdin.isTTY;
+  if (raw) process.stdin.setRawMode(true);
   const child = spawn(shimPath(), args, {
-    stdio: [stdin, slaveFd ?? 'inherit', slaveFd ?? 'inherit', pidfd],
+    stdio: [o.interactive || o.tty ? 'inherit' : 'ignore', 'inherit', 'inherit', pidfd],
     detached: o.detach,
   });
   // Listen before any await: a command that fails at once may be gone by the next tick.
   const exited = new Promise<number>((resolve) => child.on('close', (c, sig) => resolve(c ?? 128 + (sig === 'SIGKILL' ? 9 : 15))));
   closeSync(pidfd);
-  if (slaveFd !== undefined) closeSync(slaveFd);
   if (o.detach) {
     child.unref();
     return 0;
   }
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-  const sigs: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+  // A terminal's ^C already reaches the whole foreground group (helper and command): only
+  // signals sent to the CLI alone are passed on.
+  const sigs: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+  process.on('SIGINT', () => { /* the command gets it from the terminal; stay to report its exit */ });
   const handlers = sigs.map((s) => [s, forward(s)] as const);
   for (const [s, f] of handlers) process.on(s, f);
-  const { relayPty } = await import('../runtime/run.js');
-  const stopRelay = pty ? relayPty(api, pty.master, o.interactive) : undefined;
   const code = await exited;
   for (const [s, f] of handlers) process.off(s, f);
-  if (stopRelay) await stopRelay();
+  if (raw) process.stdin.setRawMode(false);
   return code === 125 ? EXIT.RUNTIME : code;
 }

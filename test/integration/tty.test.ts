@@ -64,9 +64,8 @@ T('exec -it: a shell in a running container, on a terminal of its own', async ()
   try {
     const r = await underTerminal(`stty rows 33 cols 77; $MD exec -it shellhost sh`, [[1200, 'tty; stty size; echo pid1=$(cat /proc/1/cmdline)\n'], [1700, 'exit 6\n']]);
     assert.is(r.code, 6, r.out);
-    // The pty is allocated on the host's devpts, which the container's /dev/pts does not show,
-    // so `tty` cannot name it (docker allocates it inside; see the issue notes). It is still the
-    // shell's terminal: its size is the user's, and input and output flow.
+    // The pty comes from the container's own devpts, as docker's does.
+    assert.match(r.out, /\n\/dev\/pts\/0\n/);
     assert.match(r.out, /\n33 77\n/);
     assert.match(r.out, /pid1=sleep60/);
   } finally {
