@@ -234,6 +234,17 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         (await import('./lifecycle.js')).execCommand(config.root, ref, command, {
           interactive: opts.interactive, tty: opts.tty, detach: opts.detach, env: opts.env, workdir: opts.workdir, user: opts.user,
         }))),
+  gc: (p) =>
+    p
+      .command('gc')
+      .description('Reconcile state with the kernel after crashes: finish or undo half-done work, free leases, rules and files nobody owns')
+      .action(action(async () => {
+        const { gc } = await import('../runtime/gc.js');
+        const r = await gc(config.root, (await import('../native/binding.js')).native());
+        process.stdout.write(
+          `undone ${r.undone.length} half-made container(s), finalized ${r.finalized.length}; freed ${r.leases} lease(s), ${r.ports} port lease(s), ` +
+          `${r.rules} rule(s), ${r.veths} veth(s), ${r.files} file(s)\n`);
+      })),
   port: (p) =>
     p
       .command('port')

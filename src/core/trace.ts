@@ -9,3 +9,14 @@ export function trace(step: string): void {
   process.stderr.write(`trace: ${now.toFixed(1).padStart(7)} ms  +${(now - last).toFixed(1).padStart(5)}  ${step}\n`);
   last = now;
 }
+
+/**
+ * A named point in a command where a test may crash it: MINIDOCK_TEST_CRASH_AT=<name> makes
+ * the process SIGKILL itself there, as a power cut or an OOM kill would, so the tests can prove
+ * that `minidock gc` (or the next command) leaves nothing behind whatever the moment.
+ */
+const crashAt = process.env.MINIDOCK_TEST_CRASH_AT;
+export function checkpoint(name: string): void {
+  trace(name);
+  if (crashAt === name) process.kill(process.pid, 'SIGKILL');
+}

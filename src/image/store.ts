@@ -161,7 +161,8 @@ export class ImageStore {
     const tmp = join(this.root, 'tmp');
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
     mkdirSync(this.dir, { recursive: true, mode: 0o711 });
-    const dir = join(tmp, `image-${id.slice(0, 12)}-${randomHex(4)}`);
+    // The creator's pid in the name lets `minidock gc` remove what a killed import left.
+    const dir = join(tmp, `image-${id.slice(0, 12)}-${process.pid}-${randomHex(4)}`);
     mkdirSync(dir);
     const rootfs = join(dir, 'rootfs');
     mkdirSync(rootfs, { mode: 0o755 });

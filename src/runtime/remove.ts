@@ -5,6 +5,7 @@ import type { NativeApi } from '../native/binding.js';
 import { isSameProcess } from './proc.js';
 import type { ContainerRecord, StateStore } from './state.js';
 import { check } from './status.js';
+import { checkpoint } from '../core/trace.js';
 
 /** Sends `sig` to the container's PID 1 only if that pid still is PID 1 (pid + start time,
  *  checked after opening a pidfd, so the signal cannot reach a process that reused the pid).
@@ -39,12 +40,14 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
     if (signalContainer(api, rec, 9) && !(await waitGone(rec.state.pid!, rec.state.pidStart!, 10_000))) {
       throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
     }
+    checkpoint('rm.killed');
   }
   // The CLI that ran the container normally releases its rules and leases when it exits; if
   // that CLI was killed, this is where they go. Idempotent, so both doing it is fine.
   if (rec.state?.net) {
     const { releaseNetwork, refreshNetworkHosts } = await import('./run-network.js');
     await releaseNetwork(rec.state.net, store.root, api);
+    checkpoint('rm.net-released');
     store.remove(rec);
     await refreshNetworkHosts(store, store.root, api, rec.state.net.attachment.network);
     return;

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, wr
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
-import { trace } from '../core/trace.js';
+import { checkpoint, trace } from '../core/trace.js';
 import { IDENTITY_MAP, type ContainerSpec, type NetworkSpec } from '../spec/container-spec.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
@@ -157,7 +157,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
     }
   }
   const s = spec!;
-  trace('spec built, state dir and name created');
+  checkpoint('run.state-created');
   const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);
   return code;
@@ -190,7 +190,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       store.writeState(s.id, { ...store.read(s.id).state!, net: leased });
       rollback.add('network', () => releaseNetwork(leased, root, api));
     }
-    trace('network leased');
+    checkpoint('run.net-leased');
     writeEtcFiles(s, paths, net);
     let pid: number;
     let failure: import('../native/binding.js').ChildFailure | null;
@@ -202,9 +202,10 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       const sh = shim;
       rollback.add('shim', () => sh.abort());
       pid = shim.pid;
-      trace('shim started, child cloned');
+      checkpoint('run.child-created');
       await attachNetwork(net, pid);
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
+      checkpoint('run.veth-attached');
       failure = await shim.go();
     } else {
       if (s.tty) {
@@ -223,14 +224,14 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined }, net.child);
       trace('etc files written, plan built');
       handle = api.create(serializePlan(plan));
-      trace('child cloned, id maps written');
+      checkpoint('run.child-created');
       const h = handle;
       rollback.add('child', () => api.abort(h));
       pid = h.pid;
       await attachNetwork(net, pid);
       // Peers by name before the command runs, not a moment after (user-defined networks).
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
-      trace('network applied');
+      checkpoint('run.veth-attached');
       failure = api.start(h);
       for (const fd of opened) closeSync(fd);
       opened.length = 0;
@@ -239,9 +240,10 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     trace('child set up and exec\'d (or failed)');
     if (failure) throw childFailureError(failure, s.argv[0] ?? '');
     await publishPorts(net);
-    trace('ports published');
+    checkpoint('run.ports-published');
     const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid };
     store.writeState(s.id, state);
+    checkpoint('run.running');
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
@@ -266,15 +268,16 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   const netName = net!.leased?.attachment.network;
   const stopRelay = pty ? relayPty(api, pty.master, s.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
-  trace('state written: running');
+  checkpoint('run.running');
   const result = await api.wait(h.pid);
-  trace('container exited');
+  checkpoint('run.exited');
   stopSignals();
   if (stopRelay) await stopRelay(); // also closes the pty master, which its stream owns
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
   await releaseNetwork(net!.leased, root, api);
+  checkpoint('run.net-released');
   if (s.autoRemove) {
     store.remove({ id: s.id, spec: s });
   } else if (existsSync(paths.dir)) {

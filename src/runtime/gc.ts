@@ -1,0 +1,159 @@
+// `minidock gc`: reconciles the state store with the kernel after crashes. Whatever a killed
+// minidock left (a half-made container, leases, DNAT rules, a veth, staging files) is finished
+// or undone here; nothing minidock did not create is touched (it goes by the records, the
+// minidock:<id> rule tags and the mdk<id> veth names). Idempotent: a second run finds nothing.
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NativeApi } from '../native/binding.js';
+import { checkpoint } from '../core/trace.js';
+import { isSameProcess } from './proc.js';
+import { StateStore, type ContainerRecord } from './state.js';
+import { readExitRecord } from './detached.js';
+
+export interface GcReport {
+  /** Containers a crashed run left half-made: removed, processes and all. */
+  undone: string[];
+  /** Stopped containers whose cleanup never ran: network released, exit recorded. */
+  finalized: string[];
+  leases: number;
+  ports: number;
+  rules: number;
+  veths: number;
+  files: number;
+}
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+/** Processes of a container, found by its overlay upper layer in their mount table (works even
+ *  when no pid was recorded), plus its shim (by its command line). */
+function processesOf(dir: string): number[] {
+  const pids: number[] = [];
+  const self = readlinkSync('/proc/self/ns/mnt');
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'latin1');
+      if (cmd.includes('minidock-shim') && cmd.includes(`\0${dir}\0`)) { pids.push(Number(p)); continue; }
+      if (readlinkSync(`/proc/${p}/ns/mnt`) === self) continue;
+      if (readFileSync(`/proc/${p}/mountinfo`, 'utf8').includes(`upperdir=${dir}/upper`)) pids.push(Number(p));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
+}
+
+async function killAndWait(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (let i = 0; i < 200 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+export async function gc(root: string, api: NativeApi): Promise<GcReport> {
+  const report: GcReport = { undone: [], finalized: [], leases: 0, ports: 0, rules: 0, veths: 0, files: 0 };
+  const store = new StateStore(root, api.flock);
+  const { releaseNetwork, reclaimNetwork } = await import('./run-network.js');
+
+  // 1. Containers: finish or undo what a crash interrupted.
+  for (const rec of store.list()) {
+    if (!rec.spec || !rec.state) continue; // broken: shown by ps, removed by rm -f
+    const st = rec.state;
+    const dir = store.paths(rec.id).dir;
+    const creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
+    if (st.status === 'created' && !creatorAlive && st.exitCode === undefined) {
+      // A run that died before its container was running: undo all of it, as its own rollback
+      // would have. (A container docker keeps as Created has the exit code of its failed exec.)
+      await killAndWait(processesOf(dir));
+      await releaseNetwork(st.net, root, api);
+      checkpoint('gc.released');
+      store.remove(rec);
+      report.undone.push(rec.id);
+    } else if (st.status === 'exited' && (st.net || rawStatus(dir) === 'running')) {
+      // Stopped, but nobody recorded it: its CLI was killed, or its shim's cleanup never ran.
+      await killAndWait(processesOf(dir).filter((p) => !isShimOfLive(rec, p)));
+      await releaseNetwork(st.net, root, api);
+      checkpoint('gc.released');
+      const exit = readExitRecord(dir);
+      if (rec.spec.autoRemove) store.remove(rec);
+      else store.writeState(rec.id, { status: 'exited', startedAt: st.startedAt, finishedAt: exit?.finishedAt ?? st.finishedAt ?? Date.now(), exitCode: exit?.exitCode ?? st.exitCode ?? 255, note: st.note });
+      report.finalized.push(rec.id);
+    }
+  }
+
+  // 2. Leases and host ports whose owner is gone (their rules first: an address must not be
+  //    reused while a rule still sends traffic to it).
+  const { NetworkStore } = await import('../network/store.js');
+  const nets = new NetworkStore(root, api.flock);
+  nets.withLock(() => {
+    for (const net of nets.list()) {
+      for (const [ip, owner] of nets.leases(net.name)) {
+        if (store.isLive(owner)) continue;
+        nets.release(net.name, ip, owner);
+        report.leases++;
+      }
+    }
+    for (const l of nets.portLeases()) {
+      if (store.isLive(l.owner)) continue;
+      nets.releasePorts(l.owner);
+      report.ports++;
+    }
+  });
+
+  // 3. Rules and veths tagged with a container that is not live.
+  const { realRunner, check } = await import('../network/runner.js');
+  const save = await realRunner.run('iptables-save', []);
+  if (save.code === 0) {
+    const owners = new Set([...save.stdout.matchAll(/minidock:([0-9a-f]{64})/g)].map((m) => m[1]!));
+    for (const owner of owners) {
+      if (store.isLive(owner)) continue;
+      const before = (save.stdout.match(new RegExp(`minidock:${owner}`, 'g')) ?? []).length;
+      await reclaimNetwork(store, owner); // its recorded rules, or those the kernel shows by tag
+      report.rules += before;
+    }
+  }
+  const live = store.list().filter((c) => store.isLive(c.id)).map((c) => c.id.slice(0, 12));
+  const veths = readFileSync('/proc/self/net/dev', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':')[0]!.trim())
+    .filter((n) => /^mdk[0-9a-f]{12}$/.test(n) && !live.includes(n.slice(3)));
+  if (veths.length) {
+    await check(realRunner, 'gc.veths', 'ip', ['-batch', '-'], veths.map((v) => `link del ${v}`).join('\n') + '\n');
+    report.veths = veths.length;
+  }
+
+  // 4. Files: names without a container, staging directories and temporary files of dead
+  //    processes (their names carry the pid that made them).
+  const namesDir = join(root, 'names');
+  if (existsSync(namesDir)) {
+    for (const n of readdirSync(namesDir)) {
+      const id = readFileSync(join(namesDir, n), 'utf8').trim();
+      if (!existsSync(join(root, 'containers', id))) { unlinkSync(join(namesDir, n)); report.files++; }
+    }
+  }
+  for (const dir of [join(root, 'tmp'), join(root, 'images'), join(root, 'containers'), ...store.list().map((c) => store.paths(c.id).dir)]) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) {
+      const m = /^(?:\..*\.(\d+)\.tmp|image-[0-9a-f]+-(\d+)-[0-9a-f]+)$/.exec(f);
+      const pid = m ? Number(m[1] ?? m[2]) : 0;
+      if (pid && !alive(pid) && statSync(join(dir, f), { throwIfNoEntry: false })) {
+        rmSync(join(dir, f), { recursive: true, force: true });
+        report.files++;
+      }
+    }
+  }
+  return report;
+}
+
+/** The raw status in state.json (read() turns a dead 'running' into 'exited'). */
+function rawStatus(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { status?: string }).status;
+  } catch {
+    return undefined;
+  }
+}
+
+function isShimOfLive(rec: ContainerRecord, pid: number): boolean {
+  return rec.state?.monitorPid === pid && rec.state.status === 'running';
+}
