@@ -172,8 +172,9 @@ export class StateStore {
   remove(rec: ContainerRecord): void {
     this.withLock(() => {
       rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
-      const name = rec.spec?.name;
-      if (name && this.readName(name) === rec.id) unlinkSync(join(this.namesDir, name));
+      // A broken record has no readable spec to name it: find its name by the id it holds.
+      const names = rec.spec?.name ? [rec.spec.name] : existsSync(this.namesDir) ? readdirSync(this.namesDir) : [];
+      for (const name of names) if (this.readName(name) === rec.id) unlinkSync(join(this.namesDir, name));
     });
   }
 

@@ -87,4 +87,23 @@ T('gc removes what nobody owns: a stale lease, port lease and tagged rule of a c
   assert.not.match(inNetns('iptables-save'), /18399/);
 });
 
+T('a truncated state file: ps -a shows the container as broken (exit 0), rm -f removes it', async () => {
+  assert.is(md(['run', '--name', 'healthy', 'busybox', 'true']).code, 0);
+  assert.is(md(['run', '-d', '--name', 'crash', 'busybox', 'true']).code, 0);
+  await settle(); // waits for it and its shim's cleanup; gc finds nothing to do
+  assert.is(md(['run', '-d', '--name', 'crash', 'busybox', 'true']).code, 0);
+  md(['wait', 'crash']);
+  const id = readFileSync(join(root, 'names', 'crash'), 'utf8');
+  for (let i = 0; i < 200 && readdirSync('/proc').some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(id); } catch { return false; } }); i++) await sleep(20);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(root, 'containers', id, 'state.json'), '{"status": "runn'); // cut off mid-write
+  const ps = md(['ps', '-a']);
+  assert.is(ps.code, 0);
+  assert.match(ps.stdout, new RegExp(`${id.slice(0, 12)} .*Broken`));
+  assert.match(ps.stdout, /Exited \(0\).*healthy/, 'the others are listed as usual');
+  assert.is(md(['exec', 'crash', 'true']).code, 1, 'a broken container refuses everything but rm');
+  assert.is(md(['rm', '-f', 'crash']).code, 0);
+  assert.is(md(['rm', 'healthy']).code, 0);
+});
+
 Crash.run();
