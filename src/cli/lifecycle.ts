@@ -23,7 +23,7 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
   await releaseNetwork(rec.state.net, root, api);
   if (rec.spec.autoRemove) store.remove(rec);
   else {
-    store.writeState(id, {
+    store.writeStateIfPresent(id, {
       status: 'exited',
       startedAt: rec.state.startedAt,
       finishedAt: exit?.finishedAt ?? Date.now(),

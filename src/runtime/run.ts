@@ -1,7 +1,7 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -280,10 +280,10 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   checkpoint('run.net-released');
   if (s.autoRemove) {
     store.remove({ id: s.id, spec: s });
-  } else if (existsSync(paths.dir)) {
-    // (`rm -f` from another shell removes the container under us; docker's client then just
-    // reports the exit code too.)
-    store.writeState(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
+  } else {
+    // (`rm -f` from another shell may have removed the container under us; docker's client then
+    // just reports the exit code too.)
+    store.writeStateIfPresent(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
   }
   if (netName) await refreshNetworkHosts(store, root, api, netName);
   trace('state written or removed');

@@ -115,6 +115,16 @@ export class StateStore {
     writeFileAtomic(join(this.paths(id).dir, 'state.json'), JSON.stringify(state) + '\n');
   }
 
+  /** Writes the state unless the container was removed meanwhile; under the lock that remove()
+   *  holds, so a late writer (the shim's cleanup racing rm -f) can never resurrect a container. */
+  writeStateIfPresent(id: string, state: ContainerState): boolean {
+    return this.withLock(() => {
+      if (!existsSync(this.paths(id).dir)) return false;
+      this.writeState(id, state);
+      return true;
+    });
+  }
+
   read(id: string): ContainerRecord {
     const dir = this.paths(id).dir;
     try {
@@ -171,7 +181,7 @@ export class StateStore {
    *  which create() recognises and takes over. */
   remove(rec: ContainerRecord): void {
     this.withLock(() => {
-      rmSync(this.paths(rec.id).dir, { recursive: true, force: true });
+      rmSync(this.paths(rec.id).dir, { recursive: true, force: true, maxRetries: 3 });
       // A broken record has no readable spec to name it: find its name by the id it holds.
       const names = rec.spec?.name ? [rec.spec.name] : existsSync(this.namesDir) ? readdirSync(this.namesDir) : [];
       for (const name of names) if (this.readName(name) === rec.id) unlinkSync(join(this.namesDir, name));
