@@ -10,6 +10,7 @@ import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
 import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
 import { canStart, canStop, check } from '../runtime/status.js';
+import { checkpoint } from '../core/trace.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -99,6 +100,7 @@ export function stopCommand(root: string, refs: string[], timeoutS: number): Pro
     check('stop', rec);
     if (!canStop(rec)) return;
     signalContainer(api, rec, 15);
+    checkpoint('stop.signalled');
     if (!(await waitStopped(store, rec, timeoutS * 1000))) {
       signalContainer(api, rec, 9);
       await waitStopped(store, rec, 10_000);

@@ -9,6 +9,7 @@ import { cidrOverlaps, intToIp } from '../network/ipv4.js';
 import { parseSubnet } from '../network/subnet.js';
 import { CHAINS, planChains, planNetwork, type NetworkConfig } from '../network/plan.js';
 import { randomHex } from '../runtime/ids.js';
+import { checkpoint } from '../core/trace.js';
 import { StateStore } from '../runtime/state.js';
 import { renderTable } from '../runtime/format.js';
 
@@ -93,8 +94,11 @@ export async function networkRm(root: string, names: string[]): Promise<number> 
             step: 'net.rm', hint: `remove its containers first: ${attached.map((m) => m.name ?? m.id.slice(0, 12)).join(', ')}`,
           });
         }
+        // Each step is idempotent, so a network rm killed half-way is finished by running it again.
         await deleteRules(realRunner, planNetwork(net).rules);
+        checkpoint('netrm.rules-removed');
         if (linkExists(net.bridge)) await check(realRunner, 'net.rm.bridge', 'ip', ['link', 'del', net.bridge]);
+        checkpoint('netrm.bridge-deleted');
         store.delete(name);
         if (store.list().length === 0) await removeChains();
       });

@@ -75,6 +75,26 @@ for (const step of ['rm.killed', 'rm.net-released']) {
   });
 }
 
+T('stop killed after SIGTERM: the container still ends, its shim records it, gc finds nothing', async () => {
+  assert.is(md(['run', '-d', '--name', 'crash', '-p', '18300:80', 'busybox', 'sh', '-c', 'trap "exit 0" TERM; while :; do sleep 0.1; done']).code, 0);
+  await sleep(300);
+  assert.is(md(['stop', 'crash'], 'stop.signalled').code, 137);
+  assert.is(md(['wait', 'crash']).stdout, '0\n', 'the signal was delivered before the CLI died');
+  await settle();
+});
+
+for (const step of ['netrm.rules-removed', 'netrm.bridge-deleted']) {
+  T(`network rm killed at ${step}: running it again finishes the job`, () => {
+    assert.is(md(['network', 'create', '--subnet', '10.135.0.0/24', 'crashnet']).code, 0);
+    const bridge = JSON.parse(md(['network', 'inspect', 'crashnet']).stdout)[0].Options['com.docker.network.bridge.name'];
+    assert.is(md(['network', 'rm', 'crashnet'], step).code, 137);
+    const again = md(['network', 'rm', 'crashnet']);
+    assert.is(again.code, 0, again.stderr);
+    assert.not.match(inNetns('ip -o link show'), new RegExp(bridge));
+    assert.not.match(inNetns('iptables-save'), /minidock:net:crashnet/);
+  });
+}
+
 T('gc removes what nobody owns: a stale lease, port lease and tagged rule of a container that never existed', async () => {
   const ghost = 'f'.repeat(64);
   const { writeFileSync, mkdirSync } = await import('node:fs');
