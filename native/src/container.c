@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -319,6 +320,37 @@ static int configure_eth0(const struct plan *p, const char **step) {
   return rc;
 }
 
+int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
+                     const gid_t *groups, size_t ngroups, const char **step) {
+  if (has_caps) {
+    /* The bounding set limits what execve can ever grant (file capabilities, setuid root):
+     * drop every capability outside the set. Needs CAP_SETPCAP, which we still have. */
+    for (int c = 0; c <= 63; c++) {
+      if (caps & (1ULL << c)) continue;
+      if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) { *step = "child.caps.bounding"; return -1; }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) { *step = "child.caps.ambient"; return -1; }
+  }
+  if (setgroups(ngroups, groups) < 0) { *step = "child.setgroups"; return -1; }
+  if (setresgid(gid, gid, gid) < 0) { *step = "child.setgid"; return -1; }
+  if (setresuid(uid, uid, uid) < 0) { *step = "child.setuid"; return -1; }
+  if (has_caps) {
+    /* Root keeps exactly the set in permitted and effective, nothing inheritable; any other uid
+     * lost all of them with setresuid, as execve would have. */
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (uid == 0) {
+      data[0].effective = data[0].permitted = (unsigned)(caps & 0xffffffffULL);
+      data[1].effective = data[1].permitted = (unsigned)(caps >> 32);
+    }
+    if (syscall(SYS_capset, &hdr, data) < 0) { *step = "child.caps.set"; return -1; }
+  }
+  /* With no_new_privs, setuid bits and file capabilities in the image grant nothing. */
+  if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { *step = "child.no_new_privs"; return -1; }
+  return 0;
+}
+
 static int sys_pivot_root(const char *new_root, const char *put_old) {
   return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
@@ -418,9 +450,9 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
     if (fd < 0 || fchdir(fd) < 0) FAIL("child.chdir.cwd", p->cwd);
   }
 
-  if (setgroups(p->ngroups, p->groups) < 0) FAIL("child.setgroups", NULL);
-  if (setresgid(p->gid, p->gid, p->gid) < 0) FAIL("child.setgid", NULL);
-  if (setresuid(p->uid, p->uid, p->uid) < 0) FAIL("child.setuid", NULL);
+  const char *pstep = "child.privileges";
+  if (apply_privileges(p->caps, p->has_caps, p->no_new_privs, p->uid, p->gid, p->groups, p->ngroups, &pstep) < 0)
+    FAIL(pstep, NULL);
 
   exec_command(p, rfd);
 }

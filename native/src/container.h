@@ -28,6 +28,12 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
 /* Lets the child run and waits until it has exec'd (0) or reported a failure (-1, `f`). */
 int container_start(struct container_handle *h, struct container_failure *f);
 
+/* The last step before execve, shared by the child and `minidock-shim exec`: bounding set
+ * reduced to `caps`, ambient cleared, then the ids, then permitted/effective = `caps` for root
+ * (a non-root uid loses them by setresuid), then no_new_privs. Returns 0, or -1 with *step. */
+int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
+                     const gid_t *groups, size_t ngroups, const char **step);
+
 /* Kills and reaps a created child that will not be started. */
 void container_abort(struct container_handle *h);
 

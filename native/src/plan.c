@@ -101,6 +101,12 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (!strcmp(k, "hostname")) p->hostname = v;
     else if (!strcmp(k, "lo_up")) p->lo_up = v[0] == '1';
     else if (!strcmp(k, "netns")) p->netns = v;
+    else if (!strcmp(k, "caps")) {
+      char *end;
+      p->caps = strtoull(v, &end, 16);
+      if (*end || !*v) BAD("plan: bad caps \"%s\"", v);
+      p->has_caps = 1;
+    } else if (!strcmp(k, "nnp")) p->no_new_privs = v[0] == '1';
     else if (!strcmp(k, "eth_addr")) p->eth_addr = v;
     else if (!strcmp(k, "eth_gw")) p->eth_gw = v;
     else if (!strcmp(k, "eth_prefix")) {

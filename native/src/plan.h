@@ -39,6 +39,9 @@ struct plan {
   const char *tty;           /* host path of the pty slave, or NULL */
   int stdio[3];              /* parent's fds that become 0, 1, 2 (ignored for a tty) */
   const char *cwd;
+  unsigned long long caps;   /* capability mask kept in bounding, permitted and effective */
+  int has_caps;              /* 0: keep everything (the plan did not say) */
+  int no_new_privs;          /* PR_SET_NO_NEW_PRIVS before execve */
   uid_t uid;
   gid_t gid;
   gid_t *groups;

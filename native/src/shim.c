@@ -321,7 +321,8 @@ static int relay_pty(int master, pid_t pid) {
 
 static int cmd_exec(int argc, char **argv) {
   const char *cwd = NULL, *user = NULL;
-  int detach = 0, tty = 0, i = 2;
+  int detach = 0, tty = 0, i = 2, has_caps = 0, nnp = 0;
+  unsigned long long caps = 0;
   char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t nenv = 0;
   for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -330,6 +331,8 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "-e") && i + 1 < argc) env[nenv++] = argv[++i];
     else if (!strcmp(argv[i], "-d")) detach = 1;
     else if (!strcmp(argv[i], "-t")) tty = 1;
+    else if (!strcmp(argv[i], "--caps") && i + 1 < argc) { caps = strtoull(argv[++i], NULL, 16); has_caps = 1; }
+    else if (!strcmp(argv[i], "--nnp")) nnp = 1;
     else { fprintf(stderr, "minidock-shim exec: unknown option %s\n", argv[i]); return 125; }
   }
   if (i + 1 >= argc) { fprintf(stderr, "usage: minidock-shim exec [opts] -- CMD...\n"); return 125; }
@@ -390,8 +393,10 @@ static int cmd_exec(int argc, char **argv) {
     }
     /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
-    if (setgroups(ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-      dprintf(rep[1], "setuid %d %s", errno, user ? user : "");
+    /* The same privileges as the container's PID 1: exec must not be a way around them. */
+    const char *pstep = "privileges";
+    if (apply_privileges(caps, has_caps, nnp, uid, gid, groups, ngroups, &pstep) < 0) {
+      dprintf(rep[1], "%s %d %s", pstep, errno, user ? user : "");
       _exit(125);
     }
     syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);

@@ -64,6 +64,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--rm', 'remove the container when it exits', false)
       .option('-d, --detach', 'run in the background and print the container id', false)
       .option('--init', 'run a tiny init as PID 1 that reaps zombies and forwards signals', false)
+      .option('--cap-add <cap>', 'add a capability to docker\'s default set (or ALL)', collect, [])
+      .option('--cap-drop <cap>', 'drop a capability (or ALL)', collect, [])
+      .option('--privileged', 'every capability and no no_new_privs: gives the container root\'s powers over what it can reach', false)
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
@@ -85,6 +88,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             rm: opts.rm,
             detach: opts.detach,
             init: opts.init,
+            capAdd: opts.capAdd,
+            capDrop: opts.capDrop,
+            privileged: opts.privileged,
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,

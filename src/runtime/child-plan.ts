@@ -47,6 +47,8 @@ export interface ChildPlan {
   uid: number;
   gid: number;
   groups: number[];
+  caps?: string;
+  noNewPrivs: boolean;
   argv: string[];
   env: string[];
 }
@@ -157,6 +159,8 @@ export function buildChildPlan(
     uid: spec.user.uid,
     gid: spec.user.gid,
     groups: spec.user.additionalGids,
+    caps: spec.caps,
+    noNewPrivs: spec.noNewPrivs ?? false,
     argv: io.init ? [INIT_PATH, '--', ...spec.argv] : spec.argv,
     env: spec.env,
   };
@@ -206,6 +210,8 @@ export function serializePlan(plan: ChildPlan): Buffer {
   put('uid', plan.uid);
   put('gid', plan.gid);
   for (const g of plan.groups) put('group', g);
+  if (plan.caps !== undefined) put('caps', plan.caps);
+  put('nnp', plan.noNewPrivs);
   for (const a of plan.argv) put('arg', a);
   for (const e of plan.env) put('env', e);
   return Buffer.from(kv.join('\0') + '\0');

@@ -13,6 +13,7 @@ import { looksLikePath } from '../spec/image-ref.js';
 import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
+import { capabilityMask } from '../spec/caps.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
 import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan.js';
@@ -37,6 +38,9 @@ export interface RunOptions {
   rm: boolean;
   detach: boolean;
   init: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
   network: string;
   publish: string[];
   publishAll: boolean;
@@ -53,6 +57,7 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.name !== undefined) validateContainerName(o.name);
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
   if (o.user !== undefined) parseUserSpec(o.user);
+  capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }); // names checked early
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
   }
@@ -109,6 +114,8 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     network,
     autoRemove: o.rm,
     init: o.init || undefined,
+    caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
+    noNewPrivs: !o.privileged,
     idMap: IDENTITY_MAP,
     createdAt: Date.now(),
   };

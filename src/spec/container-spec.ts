@@ -43,6 +43,10 @@ export interface ContainerSpec {
   autoRemove: boolean;
   /** --init: minidock-init runs as PID 1, reaping zombies and forwarding signals to argv. */
   init?: boolean;
+  /** Capabilities kept (hex mask; docker's default set unless --cap-add/--cap-drop/--privileged). */
+  caps?: string;
+  /** no_new_privs: setuid bits and file capabilities grant nothing. On unless --privileged. */
+  noNewPrivs?: boolean;
   idMap: IdMapping;
   createdAt: number;
 }

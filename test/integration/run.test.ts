@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, lstatSync, mkdtempSync, readlinkSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, TEST_NETNS, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
@@ -234,6 +235,59 @@ Run('/proc/sys and other kernel interfaces are read-only, docker\'s masked paths
     assert.ok(lines.some((l) => l.startsWith(`${p} ro,`)), `${p} mounted read-only: ${r.stdout}`);
   }
   assert.is(readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), hostCore, "the host's core_pattern is unchanged");
+});
+
+/** CapInh, CapPrm, CapEff, CapBnd, CapAmb and NoNewPrivs from a /proc/PID/status text. */
+const privileges = (status: string): Record<string, string> =>
+  Object.fromEntries([...status.matchAll(/^(Cap\w+|NoNewPrivs):\s+(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+const DOCKER_DEFAULT = { CapInh: '0000000000000000', CapPrm: '00000000a80425fb', CapEff: '00000000a80425fb', CapBnd: '00000000a80425fb', CapAmb: '0000000000000000', NoNewPrivs: '1' };
+
+Run("docker's default capabilities and no_new_privs, in run and in exec", async () => {
+  assert.equal(privileges(run('busybox', 'cat', '/proc/self/status').stdout), DOCKER_DEFAULT);
+  assert.is(mdk(root, ['run', '-d', '--name', 'privs', 'busybox', 'sleep', '30']).code, 0);
+  try {
+    assert.equal(privileges(mdk(root, ['exec', 'privs', 'cat', '/proc/self/status']).stdout), DOCKER_DEFAULT, 'exec gets no more');
+    const user = privileges(mdk(root, ['exec', '-u', '1000', 'privs', 'cat', '/proc/self/status']).stdout);
+    assert.is(user.CapEff, '0000000000000000');
+    assert.is(user.CapBnd, '00000000a80425fb');
+  } finally {
+    mdk(root, ['rm', '-f', 'privs']);
+  }
+  const user = privileges(run('-u', '1000', 'busybox', 'cat', '/proc/self/status').stdout);
+  assert.equal([user.CapPrm, user.CapEff, user.CapBnd], ['0000000000000000', '0000000000000000', '00000000a80425fb']);
+  assert.is(privileges(run('--cap-drop', 'ALL', 'busybox', 'cat', '/proc/self/status').stdout).CapEff, '0000000000000000');
+  assert.is(privileges(run('--cap-add', 'NET_ADMIN', 'busybox', 'cat', '/proc/self/status').stdout).CapEff, '00000000a80435fb');
+  const bad = run('--cap-add', 'BOGUS', 'busybox', 'true');
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /^minidock: unknown capability "BOGUS"/);
+});
+
+Run('what the default set denies: mount, sethostname; a setuid binary gives nothing under no_new_privs', () => {
+  const denied = run('busybox', 'sh', '-c', 'mount -t tmpfs none /mnt 2>&1; echo mount=$?; hostname evil 2>&1; echo hostname=$?');
+  assert.match(denied.stdout, /mount=\d*[1-9]/);
+  assert.match(denied.stdout, /hostname=\d*[1-9]/);
+  assert.match(denied.stdout, /Operation not permitted|Permission denied/);
+  // A setuid-root probe that prints its effective uid (busybox drops setuid itself, so it cannot
+  // serve), installed by root and run by nobody through exec: under no_new_privs it stays
+  // nobody; with --privileged (no no_new_privs) the bit works and it prints 0.
+  const probeDir = mkdtempSync(join(tmpdir(), 'mdk-probe-'));
+  writeFileSync(join(probeDir, 'euid.c'), '#include <stdio.h>\n#include <unistd.h>\nint main(void){printf("%u\\n", geteuid());return 0;}\n');
+  sh(`gcc -static -Os -o ${probeDir}/euid ${probeDir}/euid.c`);
+  const probe = readFileSync(join(probeDir, 'euid'));
+  rmSync(probeDir, { recursive: true, force: true });
+  for (const [flags, want] of [[[], '65534\n'], [['--privileged'], '0\n']] as const) {
+    assert.is(mdk(root, ['run', '-d', ...flags, '--name', 'suid', 'busybox', 'sleep', '30']).code, 0);
+    try {
+      const install = spawnSync('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'exec', '-i', 'suid', 'sh', '-c', 'cat > /tmp/euid && chmod 4755 /tmp/euid'], {
+        input: probe, env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '' },
+      });
+      assert.is(install.status, 0, String(install.stderr));
+      assert.is(mdk(root, ['exec', '-u', '65534', 'suid', '/tmp/euid']).stdout, want, flags.join(' ') || 'default');
+    } finally {
+      mdk(root, ['rm', '-f', 'suid']);
+    }
+  }
+  assert.is(run('--cap-add', 'SYS_ADMIN', 'busybox', 'sh', '-c', 'hostname granted && hostname').stdout, 'granted\n');
 });
 
 Run('a tarball or a directory can be given as the image', () => {

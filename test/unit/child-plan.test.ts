@@ -149,6 +149,8 @@ const base = (over: Partial<ChildPlan>): ChildPlan => ({
   uid: 1000,
   gid: 100,
   groups: [10, 27],
+  caps: undefined,
+  noNewPrivs: false,
   argv: ['sh', '-c', 'echo "hi there"'],
   env: ['PATH=/usr/bin:/bin', 'A=b=c'],
   ...over,
@@ -255,6 +257,7 @@ const tail: Array<[string, string]> = [
   ['gid', '100'],
   ['group', '10'],
   ['group', '27'],
+  ['nnp', '0'],
   ['arg', 'sh'],
   ['arg', '-c'],
   ['arg', 'echo "hi there"'],
@@ -334,9 +337,15 @@ test('serializePlan: a mkdir op has no src; empty strings and empty lists surviv
   assert.equal(kv.slice(kv.findIndex(([k]) => k === 'op')), [
     ['op', 'mkdir'], ['dst', '/data'],
     ['op', 'bind'], ['src', '/h'], ['dst', '/c'], ['file', '0'],
-    ['cwd', '/app'], ['uid', '1000'], ['gid', '100'],
+    ['cwd', '/app'], ['uid', '1000'], ['gid', '100'], ['nnp', '0'],
     ['arg', 'true'], ['arg', ''],
   ]);
+});
+
+test('serializePlan: the capability mask and no_new_privs', () => {
+  const kv = pairs(serializePlan({ ...base({}), caps: 'a80425fb', noNewPrivs: true }));
+  const at = kv.findIndex(([k]) => k === 'caps');
+  assert.equal(kv.slice(at, at + 2), [['caps', 'a80425fb'], ['nnp', '1']]);
 });
 
 test('serializePlan: the Buffer is UTF-8 and NUL-framed byte for byte', () => {
