@@ -18,7 +18,9 @@ import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { MinidockError } from '../core/errors.js';
 
-export const MAX_IMAGE_BYTES = 16 * 1024 ** 3;
+/** Unpacked size past which an archive is refused (a decompression bomb): 16 GiB, or
+ *  MINIDOCK_MAX_IMAGE_BYTES. */
+export const MAX_IMAGE_BYTES = Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) > 0 ? Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) : 16 * 1024 ** 3;
 
 export interface UnpackResult {
   bytes: number;
@@ -60,6 +62,10 @@ export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Pro
     await Promise.all([pipeline(stream, parser), done]);
   } catch (err) {
     invalid ??= (err as Error).message;
+  }
+  if (invalid && /decompression ratio/.test(invalid)) {
+    // node-tar's own guard for gzip: an archive that inflates more than 1000 times its size.
+    throw new MinidockError(`cannot unpack ${file}: it inflates more than 1000 times its size, like a decompression bomb`, { step: 'image.scan' });
   }
   if (invalid || result.entries === 0) {
     throw new MinidockError(`cannot unpack ${file}: not a tar archive, or a truncated one${invalid ? ` (${invalid})` : ''}`, {

@@ -107,4 +107,35 @@ for (const [name, script] of corpus) {
   });
 }
 
+T('decompression bombs are refused before anything is written: by ratio (gzip) and by size (xz)', () => {
+  // 64 MiB of zeros compress to ~64 KiB (gzip) or ~10 KiB (xz).
+  sh(`cd ${work} && head -c 67108864 /dev/zero > zeros && tar -czf bomb.tar.gz zeros && tar -cJf bomb.tar.xz zeros && rm zeros`);
+  const gz = mdk(root, ['import', join(work, 'bomb.tar.gz'), 'bomb']);
+  assert.is(gz.code, 125);
+  assert.match(gz.stderr, /^minidock: cannot unpack .*bomb\.tar\.gz: it inflates more than 1000 times its size, like a decompression bomb\n$/);
+  const xz = mdk(root, ['import', join(work, 'bomb.tar.xz'), 'bomb'], { env: { MINIDOCK_MAX_IMAGE_BYTES: String(16 * 1024 * 1024) } });
+  assert.is(xz.code, 125);
+  assert.match(xz.stderr, /^minidock: cannot unpack .*bomb\.tar\.xz: it expands to 67108864 bytes, more than the limit of 16777216\n$/);
+  assert.equal(readdirSync(join(root, 'tmp')).filter((f) => f.startsWith('image-')), []);
+});
+
+T("the host's binaries are unchanged after a hostile container writes at every /proc/*/exe, through 50 execs", async () => {
+  const { createHash } = await import('node:crypto');
+  const { REPO } = await import('../helpers/cli.js');
+  const binaries = [process.execPath, join(REPO, 'native/build/Release/minidock.node'), join(REPO, 'native/build/Release/minidock-shim'),
+    join(REPO, 'native/build/minidock-init'), '/usr/sbin/ip', '/usr/sbin/xtables-nft-multi'].filter((b) => existsSync(b));
+  const hash = () => binaries.map((b) => createHash('sha256').update(readFileSync(b)).digest('hex'));
+  const hashes = hash();
+  // The attacker: every process it can see, its /proc/PID/exe opened for writing, over and over
+  // while execs come and go (CVE-2019-5736 overwrote runc this way).
+  const attack = 'while :; do for e in /proc/[0-9]*/exe; do (echo pwned >> $e) 2>/dev/null; done; done';
+  assert.is(mdk(root, ['run', '-d', '--init', '--name', 'attacker', BUSYBOX_TAR, 'sh', '-c', attack]).code, 0);
+  try {
+    for (let i = 0; i < 50; i++) mdk(root, ['exec', 'attacker', 'true']);
+  } finally {
+    mdk(root, ['rm', '-f', 'attacker']);
+  }
+  assert.equal(hash(), hashes, binaries.join(', '));
+});
+
 Hostile.run();
