@@ -55,6 +55,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -213,7 +214,19 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
       fd = open_in_root(rootfd, op->dst, how);
       if (fd < 0) FAIL("child.bind.target", op->dst);
       fd_path(target, sizeof target, fd);
-      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | (op->flags & ~MS_REC), NULL) < 0)
+      /* Inside a user namespace the flags the source mount already has (nosuid, nodev, noexec,
+       * atime) are locked: a remount must repeat them or the kernel refuses it (EPERM). */
+      unsigned long keep = 0;
+      struct statvfs sv;
+      if (fstatvfs(fd, &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+        if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+        if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+      }
+      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | keep | (op->flags & ~MS_REC), NULL) < 0)
         FAIL("child.bind.remount", op->dst);
     }
     close(fd);
@@ -416,6 +429,9 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   if (sys_pivot_root(".", ".") < 0) FAIL("child.pivot_root", p->rootfs);
   if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
   if (chdir("/") < 0) FAIL("child.chdir", "/");
+  /* --read-only: the root goes read-only only now, after every mount point was made in it. */
+  if (p->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL) < 0)
+    FAIL("child.remount.root.ro", "/");
 
   /* A session of its own; with a tty, the pty becomes its controlling terminal. */
   if (setsid() < 0) FAIL("child.setsid", NULL);

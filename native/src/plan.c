@@ -115,6 +115,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     }
     else if (!strcmp(k, "rootfs")) p->rootfs = v;
     else if (!strcmp(k, "overlay")) p->overlay = v;
+    else if (!strcmp(k, "readonly_root")) p->readonly_root = v[0] == '1';
     else if (!strcmp(k, "tty")) p->tty = v;
     else if (!strcmp(k, "cwd")) p->cwd = v;
     else if (!strcmp(k, "stdin") || !strcmp(k, "stdout") || !strcmp(k, "stderr")) {

@@ -66,6 +66,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--init', 'run a tiny init as PID 1 that reaps zombies and forwards signals', false)
       .option('--cap-add <cap>', 'add a capability to docker\'s default set (or ALL)', collect, [])
       .option('--cap-drop <cap>', 'drop a capability (or ALL)', collect, [])
+      .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host file or directory (repeatable)', collect, [])
+      .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
+      .option('--read-only', 'mount the root filesystem read-only', false)
       .option('--privileged', 'every capability and no no_new_privs: gives the container root\'s powers over what it can reach', false)
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
@@ -91,6 +94,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             capAdd: opts.capAdd,
             capDrop: opts.capDrop,
             privileged: opts.privileged,
+            volumes: opts.volume,
+            tmpfs: opts.tmpfs,
+            readOnly: opts.readOnly,
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,

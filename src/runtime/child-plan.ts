@@ -40,6 +40,7 @@ export interface ChildPlan {
   loUp: boolean;
   rootfs: string;
   overlay: string;
+  readOnlyRoot?: boolean;
   tty?: string;
   stdio: [number, number, number];
   ops: PlanOp[];
@@ -154,7 +155,11 @@ export function buildChildPlan(
       // --init: the host's static init, read-only, so nothing in the container can rewrite it
       // through /proc/1/exe (the CVE-2019-5736 kind of escape).
       ...(io.init ? [{ op: 'bind', src: io.init, dst: INIT_PATH, file: true, flags: 'ro,nosuid,nodev' } as PlanOp] : []),
+      // The user's mounts last: their targets are resolved inside the rootfs like every other.
+      ...(spec.volumes ?? []).map((v): PlanOp => ({ op: 'bind', src: v.src, dst: v.dst, file: v.file, flags: v.ro ? 'rec,ro' : 'rec' })),
+      ...(spec.tmpfs ?? []).map((t): PlanOp => ({ op: 'mount', src: 'tmpfs', dst: t.dst, type: 'tmpfs', flags: `nosuid,nodev,noexec${t.ro ? ',ro' : ''}`, data: t.data })),
     ],
+    readOnlyRoot: spec.readOnly ?? false,
     cwd: spec.cwd,
     uid: spec.user.uid,
     gid: spec.user.gid,
@@ -190,6 +195,7 @@ export function serializePlan(plan: ChildPlan): Buffer {
   }
   put('rootfs', plan.rootfs);
   put('overlay', plan.overlay);
+  if (plan.readOnlyRoot) put('readonly_root', true);
   if (plan.tty) put('tty', plan.tty);
   put('stdin', plan.stdio[0]);
   put('stdout', plan.stdio[1]);

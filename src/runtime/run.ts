@@ -1,7 +1,7 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -14,6 +14,7 @@ import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask } from '../spec/caps.js';
+import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
 import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan.js';
@@ -41,6 +42,9 @@ export interface RunOptions {
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
+  volumes: string[];
+  tmpfs: string[];
+  readOnly: boolean;
   network: string;
   publish: string[];
   publishAll: boolean;
@@ -53,11 +57,13 @@ export interface RunDeps {
 }
 
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
-export function validateRunOptions(o: RunOptions): void {
+export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
+  for (const v of o.volumes) parseVolume(v, stateRoot);
   if (o.name !== undefined) validateContainerName(o.name);
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
   if (o.user !== undefined) parseUserSpec(o.user);
   capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }); // names checked early
+  checkDestinations([...o.volumes.map((v) => v.split(':')[1] ?? ''), ...o.tmpfs.map((t) => parseTmpfs(t).dst)].map((d) => d.replace(/\/+$/, '')));
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
   }
@@ -75,7 +81,23 @@ function readImageFile(rootfs: string, rel: string): string | null {
   }
 }
 
-export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv, network: NetworkSpec): Promise<ContainerSpec> {
+/** A -v spec with its host path checked: it must exist (docker would create it; an error is
+ *  safer) and be a directory or a regular file; it is used as it resolves now. */
+function resolveVolume(spec: string, stateRoot: string): { src: string; dst: string; ro: boolean; file: boolean } {
+  const v = parseVolume(spec, stateRoot);
+  let real: string;
+  try {
+    real = realpathSync(v.src);
+  } catch {
+    throw usageError(`invalid volume spec "${spec}": source path ${v.src} does not exist`, 'create it first');
+  }
+  const again = parseVolume(`${real}:${v.dst}${v.ro ? ':ro' : ''}`, stateRoot); // a symlink to / or /proc is refused too
+  const st = statSync(real);
+  if (!st.isDirectory() && !st.isFile()) throw usageError(`invalid volume spec "${spec}": ${real} is neither a directory nor a regular file`);
+  return { ...again, file: st.isFile() };
+}
+
+export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv, network: NetworkSpec, stateRoot = ''): Promise<ContainerSpec> {
   const id = randomHex(32);
   const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
   const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
@@ -116,6 +138,9 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     init: o.init || undefined,
     caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
     noNewPrivs: !o.privileged,
+    volumes: o.volumes.length ? o.volumes.map((v) => resolveVolume(v, stateRoot)) : undefined,
+    tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
+    readOnly: o.readOnly || undefined,
     idMap: IDENTITY_MAP,
     createdAt: Date.now(),
   };
@@ -135,7 +160,7 @@ function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: Prepared
 
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
 export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
-  validateRunOptions(o);
+  validateRunOptions(o, deps.root);
   const api = deps.native ?? native();
   const callerEnv = deps.callerEnv ?? process.env;
   trace('run: modules loaded');
@@ -156,7 +181,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   let spec: ContainerSpec | undefined;
   let paths: ContainerPaths | undefined;
   for (let attempt = 0; !paths; attempt++) {
-    spec = await buildSpec(o, image, callerEnv, network);
+    spec = await buildSpec(o, image, callerEnv, network, deps.root);
     try {
       paths = store.create(spec);
     } catch (err) {

@@ -47,6 +47,16 @@ for (const path of ['proc', 'sys', 'dev', 'etc/hosts', 'etc/resolv.conf', 'etc/h
   });
 }
 
+T('a -v whose container path is a symlink in the image is refused: nothing is mounted on the victim', () => {
+  const img = imageWithSymlink('data', victim);
+  const src = mkdtempSync(join(work, 'src-'));
+  const r = mdk(root, ['run', '--rm', '--network', 'none', '-v', `${src}:/data`, img, 'true']);
+  assert.is(r.code, 125);
+  assert.match(r.stderr, /child\.bind\.target \/data: .*\((ELOOP|ENOTDIR)\)/);
+  assert.is(victimState(), victimBefore);
+  assert.equal(hostMounts(), []);
+});
+
 T('a symlink under /dev in the image is harmless: /dev is a fresh tmpfs on top of it', () => {
   const img = imageWithSymlink('dev/pts', victim);
   const r = mdk(root, ['run', '--rm', '--network', 'none', img, 'sh', '-c', 'test -d /dev/pts && ! test -L /dev/pts && ls /dev/pts']);

@@ -290,6 +290,41 @@ Run('what the default set denies: mount, sethostname; a setuid binary gives noth
   assert.is(run('--cap-add', 'SYS_ADMIN', 'busybox', 'sh', '-c', 'hostname granted && hostname').stdout, 'granted\n');
 });
 
+Run('-v HOST:CTR[:ro], --tmpfs and --read-only', () => {
+  const host = mkdtempSync(join(tmpdir(), 'mdk-vol-'));
+  writeFileSync(join(host, 'f'), 'hostdata\n');
+  try {
+    const ro = run('-v', `${host}:/data:ro`, 'busybox', 'sh', '-c', 'cat /data/f; echo x > /data/g; echo rc=$?');
+    assert.is(ro.stdout, 'hostdata\nrc=1\n');
+    assert.match(ro.stderr, /Read-only file system/);
+    assert.not.ok(existsSync(join(host, 'g')));
+    assert.is(run('-v', `${host}:/data`, 'busybox', 'sh', '-c', 'echo written > /data/g').code, 0);
+    assert.is(readFileSync(join(host, 'g'), 'utf8'), 'written\n', 'a rw volume writes through to the host');
+    assert.is(run('-v', `${join(host, 'f')}:/etc/motd:ro`, 'busybox', 'cat', '/etc/motd').stdout, 'hostdata\n', 'a single file');
+    const rootRo = run('--read-only', '--tmpfs', '/run', '--tmpfs', '/tmp:size=1m,mode=1777', 'busybox', 'sh', '-c',
+      'touch /x 2>/dev/null; echo root=$?; touch /run/ok /tmp/ok && echo tmpfs-ok; grep " /tmp " /proc/self/mountinfo | cut -d" " -f6');
+    assert.is(rootRo.stdout, 'root=1\ntmpfs-ok\nrw,nosuid,nodev,noexec,relatime\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['-v', 'rel:/d'], /the host path must be absolute/],
+      [['-v', '/nonexistent-mdk:/d'], /source path \/nonexistent-mdk does not exist/],
+      [['-v', `${host}:/proc`], /cannot mount over runtime-managed path \/proc/],
+      [['-v', `${host}:/dev/pts`], /cannot mount over runtime-managed path \/dev\/pts/],
+      [['-v', '/proc:/x'], /refusing to mount \/proc into a container/],
+      [['-v', `${root}:/x`], /refusing to mount .* into a container/],
+      [['-v', `${host}:/d:z`], /invalid mount option "z"/],
+      [['-v', `${host}:/d`, '-v', `${host}:/d/`], /duplicate mount destination \/d/],
+      [['--tmpfs', '/run:exec'], /invalid tmpfs option "exec"/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = run(...args, 'busybox', 'true');
+      assert.is(r.code, 125, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+  } finally {
+    rmSync(host, { recursive: true, force: true });
+  }
+});
+
 Run('a tarball or a directory can be given as the image', () => {
   assert.is(run(BUSYBOX_TAR, 'echo', 'from-tar').stdout, 'from-tar\n');
   const dir = mkdtempSync(join(tmpdir(), 'mdk-test-dir-'));
