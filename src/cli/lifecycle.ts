@@ -1,6 +1,6 @@
 // The lifecycle commands after run: cleanup (the shim's exit command), logs, stop, kill, wait,
 // start, restart and exec. Each works on detached and foreground containers alike where it can.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, formatForUser, usageError } from '../core/errors.js';
 import { native, shimPath, type NativeApi } from '../native/binding.js';
@@ -232,8 +232,19 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   let user = `${rec.spec.user.uid}:${rec.spec.user.gid}${rec.spec.user.additionalGids.map((g) => `:${g}`).join('')}`;
   if (o.user !== undefined) {
     const { parseUserSpec, resolveUser } = await import('../spec/user.js');
+    // Through /proc/PID/root an absolute symlink in the container would resolve against *our*
+    // root (a hostile /etc/passwd -> /etc/shadow would read the host's): refuse symlinks at etc
+    // and at the file, and open with O_NOFOLLOW. (A container swapping /etc between the check
+    // and the open could still race this; openat2's RESOLVE_IN_ROOT, which Node lacks, would not.)
     const read = (f: string): string | null => {
-      try { return readFileSync(`/proc/${pid}/root/etc/${f}`, 'utf8'); } catch { return null; }
+      try {
+        const etc = `/proc/${pid}/root/etc`;
+        if (!lstatSync(etc).isDirectory() || !lstatSync(`${etc}/${f}`).isFile()) return null;
+        const fd = openSync(`${etc}/${f}`, constants.O_RDONLY | constants.O_NOFOLLOW);
+        try { return readFileSync(fd, 'utf8'); } finally { closeSync(fd); }
+      } catch {
+        return null;
+      }
     };
     const u = resolveUser(parseUserSpec(o.user), read('passwd'), read('group'));
     user = `${u.uid}:${u.gid}${u.additionalGids.map((g) => `:${g}`).join('')}`;
