@@ -142,6 +142,7 @@ const base = (over: Partial<ChildPlan>): ChildPlan => ({
   loUp: true,
   rootfs: `${DIR}/rootfs`,
   overlay: OVERLAY,
+  readOnlyRoot: false,
   tty: undefined,
   stdio: [7, 8, 9],
   ops: [proc, sysfs, ...hardening, ...devAndEtc()],
