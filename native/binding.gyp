@@ -5,7 +5,8 @@
       "sources": [
         "src/addon.cc",
         "src/container.c",
-        "src/plan.c"
+        "src/plan.c",
+        "src/seccomp.c"
       ],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include\")"
@@ -40,7 +41,8 @@
       "sources": [
         "src/shim.c",
         "src/container.c",
-        "src/plan.c"
+        "src/plan.c",
+        "src/seccomp.c"
       ],
       "defines": [
         "_GNU_SOURCE"

@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <linux/sched.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -334,7 +335,7 @@ static int configure_eth0(const struct plan *p, const char **step) {
 }
 
 int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
-                     const gid_t *groups, size_t ngroups, const char **step) {
+                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step) {
   if (has_caps) {
     /* The bounding set limits what execve can ever grant (file capabilities, setuid root):
      * drop every capability outside the set. Needs CAP_SETPCAP, which we still have. */
@@ -361,6 +362,8 @@ int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, 
   }
   /* With no_new_privs, setuid bits and file capabilities in the image grant nothing. */
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { *step = "child.no_new_privs"; return -1; }
+  /* Last: from here on only the filter's allowed calls work (execve, write, exit among them). */
+  if (filter && filter->len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter, 0, 0) < 0) { *step = "child.seccomp"; return -1; }
   return 0;
 }
 
@@ -467,7 +470,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   }
 
   const char *pstep = "child.privileges";
-  if (apply_privileges(p->caps, p->has_caps, p->no_new_privs, p->uid, p->gid, p->groups, p->ngroups, &pstep) < 0)
+  if (apply_privileges(p->caps, p->has_caps, p->no_new_privs, p->uid, p->gid, p->groups, p->ngroups, &p->seccomp, &pstep) < 0)
     FAIL(pstep, NULL);
 
   exec_command(p, rfd);

@@ -32,7 +32,11 @@ int container_start(struct container_handle *h, struct container_failure *f);
  * reduced to `caps`, ambient cleared, then the ids, then permitted/effective = `caps` for root
  * (a non-root uid loses them by setresuid), then no_new_privs. Returns 0, or -1 with *step. */
 int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
-                     const gid_t *groups, size_t ngroups, const char **step);
+                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step);
+
+/* Builds the default seccomp program for a capability set (native/src/seccomp.c). Allocates:
+ * call before clone/fork. */
+int seccomp_default_program(struct sock_fprog *out, unsigned long long caps);
 
 /* Kills and reaps a created child that will not be started. */
 void container_abort(struct container_handle *h);

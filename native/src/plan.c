@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #endif
 #include "plan.h"
+#include "container.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -89,6 +90,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
 
   struct plan_op *op = NULL;
   unsigned long num;
+  int want_seccomp = 0;
   for (char *k = strings; k < strings + len; ) {
     char *v = k + strlen(k) + 1;
     char *next = v + strlen(v) + 1;
@@ -107,6 +109,10 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       if (*end || !*v) BAD("plan: bad caps \"%s\"", v);
       p->has_caps = 1;
     } else if (!strcmp(k, "nnp")) p->no_new_privs = v[0] == '1';
+    else if (!strcmp(k, "seccomp")) {
+      if (!strcmp(v, "default")) want_seccomp = 1;
+      else if (strcmp(v, "unconfined")) BAD("plan: bad seccomp \"%s\"", v);
+    }
     else if (!strcmp(k, "eth_addr")) p->eth_addr = v;
     else if (!strcmp(k, "eth_gw")) p->eth_gw = v;
     else if (!strcmp(k, "eth_prefix")) {
@@ -156,6 +162,10 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
 #undef BAD
     k = next;
   }
+  /* Built once every key is read: which calls the filter allows depends on the capabilities. */
+  if (want_seccomp && seccomp_default_program(&p->seccomp, p->has_caps ? p->caps : ~0ULL) < 0) {
+    snprintf(err, errlen, "plan: out of memory for the seccomp filter"); plan_free(p); return -1;
+  }
   if (!p->argv[0]) { snprintf(err, errlen, "plan: no command"); plan_free(p); return -1; }
   if (!p->rootfs || p->rootfs[0] != '/') { snprintf(err, errlen, "plan: rootfs must be absolute"); plan_free(p); return -1; }
   for (size_t i = 0; i < p->nops; i++)
@@ -168,4 +178,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
 void plan_free(struct plan *p) {
   free(p->block);
   p->block = NULL;
+  free(p->seccomp.filter);
+  p->seccomp.filter = NULL;
+  p->seccomp.len = 0;
 }

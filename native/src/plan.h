@@ -8,6 +8,7 @@
 #define MINIDOCK_PLAN_H
 
 #include <stddef.h>
+#include <linux/filter.h>
 #include <sys/types.h>
 
 enum op_kind { OP_MOUNT = 1, OP_BIND, OP_SYMLINK, OP_MKDIR };
@@ -43,6 +44,7 @@ struct plan {
   unsigned long long caps;   /* capability mask kept in bounding, permitted and effective */
   int has_caps;              /* 0: keep everything (the plan did not say) */
   int no_new_privs;          /* PR_SET_NO_NEW_PRIVS before execve */
+  struct sock_fprog seccomp; /* the filter to install last (len 0: none); built in the parent */
   uid_t uid;
   gid_t gid;
   gid_t *groups;

@@ -322,6 +322,8 @@ static int relay_pty(int master, pid_t pid) {
 static int cmd_exec(int argc, char **argv) {
   const char *cwd = NULL, *user = NULL;
   int detach = 0, tty = 0, i = 2, has_caps = 0, nnp = 0;
+  struct sock_fprog filter = {0, NULL};
+  int want_seccomp = 0;
   unsigned long long caps = 0;
   char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t nenv = 0;
@@ -333,9 +335,11 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "-t")) tty = 1;
     else if (!strcmp(argv[i], "--caps") && i + 1 < argc) { caps = strtoull(argv[++i], NULL, 16); has_caps = 1; }
     else if (!strcmp(argv[i], "--nnp")) nnp = 1;
+    else if (!strcmp(argv[i], "--seccomp")) want_seccomp = 1;
     else { fprintf(stderr, "minidock-shim exec: unknown option %s\n", argv[i]); return 125; }
   }
   if (i + 1 >= argc) { fprintf(stderr, "usage: minidock-shim exec [opts] -- CMD...\n"); return 125; }
+  if (want_seccomp && seccomp_default_program(&filter, has_caps ? caps : ~0ULL) < 0) die("build the seccomp filter");
   char **cmd = &argv[i + 1];
 
   /* One call joins all seven namespaces of the process the pidfd names (Linux 5.8+). */
@@ -395,7 +399,7 @@ static int cmd_exec(int argc, char **argv) {
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
     /* The same privileges as the container's PID 1: exec must not be a way around them. */
     const char *pstep = "privileges";
-    if (apply_privileges(caps, has_caps, nnp, uid, gid, groups, ngroups, &pstep) < 0) {
+    if (apply_privileges(caps, has_caps, nnp, uid, gid, groups, ngroups, &filter, &pstep) < 0) {
       dprintf(rep[1], "%s %d %s", pstep, errno, user ? user : "");
       _exit(125);
     }

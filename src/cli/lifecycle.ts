@@ -252,7 +252,7 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
   const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []),
     // exec gets PID 1's privileges, never more: exec must not be a way around them.
-    ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), '--', ...argv];
+    ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []), '--', ...argv];
   const { spawn } = await import('node:child_process');
   // With -t the shim allocates the pty inside the container and relays it to our terminal,
   // which goes raw here so keystrokes (^C included) reach the container unchanged.

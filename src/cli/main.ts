@@ -69,7 +69,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host file or directory (repeatable)', collect, [])
       .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
       .option('--read-only', 'mount the root filesystem read-only', false)
-      .option('--privileged', 'every capability and no no_new_privs: gives the container root\'s powers over what it can reach', false)
+      .option('--security-opt <opt>', 'seccomp=unconfined: run without the default seccomp filter', collect, [])
+      .option('--privileged', 'every capability, no no_new_privs, no seccomp: gives the container root\'s powers over what it can reach', false)
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
@@ -97,6 +98,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             volumes: opts.volume,
             tmpfs: opts.tmpfs,
             readOnly: opts.readOnly,
+            securityOpt: opts.securityOpt,
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,

@@ -50,6 +50,7 @@ export interface ChildPlan {
   groups: number[];
   caps?: string;
   noNewPrivs: boolean;
+  seccomp?: 'default' | 'unconfined';
   argv: string[];
   env: string[];
 }
@@ -166,6 +167,7 @@ export function buildChildPlan(
     groups: spec.user.additionalGids,
     caps: spec.caps,
     noNewPrivs: spec.noNewPrivs ?? false,
+    seccomp: spec.seccomp,
     argv: io.init ? [INIT_PATH, '--', ...spec.argv] : spec.argv,
     env: spec.env,
   };
@@ -218,6 +220,7 @@ export function serializePlan(plan: ChildPlan): Buffer {
   for (const g of plan.groups) put('group', g);
   if (plan.caps !== undefined) put('caps', plan.caps);
   put('nnp', plan.noNewPrivs);
+  if (plan.seccomp) put('seccomp', plan.seccomp);
   for (const a of plan.argv) put('arg', a);
   for (const e of plan.env) put('env', e);
   return Buffer.from(kv.join('\0') + '\0');

@@ -48,6 +48,7 @@ export interface RunOptions {
   network: string;
   publish: string[];
   publishAll: boolean;
+  securityOpt: string[];
 }
 
 export interface RunDeps {
@@ -58,6 +59,9 @@ export interface RunDeps {
 
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
 export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
+  for (const opt of o.securityOpt) {
+    if (opt !== 'seccomp=unconfined') throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined');
+  }
   for (const v of o.volumes) parseVolume(v, stateRoot);
   if (o.name !== undefined) validateContainerName(o.name);
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
@@ -138,6 +142,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     init: o.init || undefined,
     caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
     noNewPrivs: !o.privileged,
+    seccomp: o.privileged || o.securityOpt.includes('seccomp=unconfined') ? 'unconfined' : 'default',
     volumes: o.volumes.length ? o.volumes.map((v) => resolveVolume(v, stateRoot)) : undefined,
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,

@@ -47,6 +47,8 @@ export interface ContainerSpec {
   caps?: string;
   /** no_new_privs: setuid bits and file capabilities grant nothing. On unless --privileged. */
   noNewPrivs?: boolean;
+  /** The seccomp filter: minidock's default (native/src/seccomp.c), or none. */
+  seccomp?: 'default' | 'unconfined';
   /** -v HOST:CTR[:ro] bind mounts, --tmpfs mounts, --read-only root. */
   volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean }>;
   tmpfs?: Array<{ dst: string; data: string; ro: boolean }>;

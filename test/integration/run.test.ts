@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, TEST_NETNS, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, PYTHON_TAR, TEST_NETNS, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
 
 // Setup runs at the top level, not in a uvu hook: uvu swallows an exception thrown by a hook
 // (its runner returns from a finally block), so a failing setup would look like a quiet run.
@@ -323,6 +323,48 @@ Run('-v HOST:CTR[:ro], --tmpfs and --read-only', () => {
   } finally {
     rmSync(host, { recursive: true, force: true });
   }
+});
+
+Run('the default seccomp filter: EPERM for what reaches past the container, ENOSYS for the unknown, no way around it through x32', () => {
+  // Each probe prints the errno name of one raw syscall (python's ctypes; the python3 image).
+  const probe = [
+    'import ctypes, errno',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'def call(nr, *a):',
+    '    r = libc.syscall(nr, *a)',
+    '    print(errno.errorcode.get(ctypes.get_errno(), "OK") if r == -1 else "OK")',
+    'call(272, 0x10000000)', // unshare(CLONE_NEWUSER): a nested user namespace
+    'call(250, 0)',          // keyctl
+    'call(321, 0, 0, 0)',    // bpf
+    'call(175, 0, 0, 0)',    // init_module
+    'call(999)',             // no such syscall
+    'call(435, 0, 0)',       // clone3: ENOSYS so that libc falls back to clone
+    'call(0x40000000 + 39)', // getpid through the x32 entry point
+    'call(39)',              // getpid
+  ].join('\n');
+  const imp = mdk(root, ['import', '-c', 'CMD ["python3"]', PYTHON_TAR, 'python3']);
+  assert.is(imp.code, 0, imp.stderr);
+  const on = run('python3', 'python3', '-c', probe);
+  assert.is(on.code, 0, on.stderr);
+  assert.equal(on.stdout.trim().split('\n'), ['EPERM', 'EPERM', 'EPERM', 'EPERM', 'ENOSYS', 'ENOSYS', 'EPERM', 'OK']);
+  assert.match(run('busybox', 'cat', '/proc/self/status').stdout, /^Seccomp:\s+2$/m);
+  assert.is(mdk(root, ['run', '-d', '--name', 'filtered', 'busybox', 'sleep', '30']).code, 0);
+  try {
+    assert.match(mdk(root, ['exec', 'filtered', 'cat', '/proc/self/status']).stdout, /^Seccomp:\s+2$/m, 'exec is filtered too');
+  } finally {
+    mdk(root, ['rm', '-f', 'filtered']);
+  }
+  // Without the filter the same probe gets past it (the privileges stop the rest): the test can fail.
+  const off = run('--security-opt', 'seccomp=unconfined', 'python3', 'python3', '-c', probe);
+  assert.match(run('--security-opt', 'seccomp=unconfined', 'busybox', 'cat', '/proc/self/status').stdout, /^Seccomp:\s+0$/m);
+  const offLines = off.stdout.trim().split('\n');
+  assert.is(offLines[0], 'OK', 'a nested user namespace needs no capability: only the filter stops it');
+  assert.is.not(offLines[6], 'EPERM', 'the x32 entry point is refused by the filter, not the kernel');
+  assert.match(run('--privileged', 'busybox', 'cat', '/proc/self/status').stdout, /^Seccomp:\s+0$/m);
+  const bad = run('--security-opt', 'apparmor=x', 'busybox', 'true');
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /unsupported --security-opt "apparmor=x"/);
+  assert.is(mdk(root, ['rmi', 'python3']).code, 0);
 });
 
 Run('a tarball or a directory can be given as the image', () => {

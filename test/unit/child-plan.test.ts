@@ -152,6 +152,7 @@ const base = (over: Partial<ChildPlan>): ChildPlan => ({
   groups: [10, 27],
   caps: undefined,
   noNewPrivs: false,
+  seccomp: undefined,
   argv: ['sh', '-c', 'echo "hi there"'],
   env: ['PATH=/usr/bin:/bin', 'A=b=c'],
   ...over,
@@ -343,10 +344,10 @@ test('serializePlan: a mkdir op has no src; empty strings and empty lists surviv
   ]);
 });
 
-test('serializePlan: the capability mask and no_new_privs', () => {
-  const kv = pairs(serializePlan({ ...base({}), caps: 'a80425fb', noNewPrivs: true }));
+test('serializePlan: the capability mask, no_new_privs and the seccomp filter', () => {
+  const kv = pairs(serializePlan({ ...base({}), caps: 'a80425fb', noNewPrivs: true, seccomp: 'default' }));
   const at = kv.findIndex(([k]) => k === 'caps');
-  assert.equal(kv.slice(at, at + 2), [['caps', 'a80425fb'], ['nnp', '1']]);
+  assert.equal(kv.slice(at, at + 3), [['caps', 'a80425fb'], ['nnp', '1'], ['seccomp', 'default']]);
 });
 
 test('serializePlan: the Buffer is UTF-8 and NUL-framed byte for byte', () => {
@@ -383,7 +384,9 @@ const cNames = (table: string): Set<string> => {
   return new Set([...body.matchAll(/\{"(\w+)"/g)].map((m) => m[1]!));
 };
 const cKeys = new Set([...planC.matchAll(/strcmp\(k, "(\w+)"\)/g)].map((m) => m[1]!));
-const cOps = new Set([...planC.matchAll(/strcmp\(v, "(\w+)"\)/g)].map((m) => m[1]!));
+// The seccomp key's values are compared the same way as op names; they are not ops.
+const SECCOMP_VALUES = ['default', 'unconfined'];
+const cOps = new Set([...planC.matchAll(/strcmp\(v, "(\w+)"\)/g)].map((m) => m[1]!).filter((v) => !SECCOMP_VALUES.includes(v)));
 const cMountFlags = cNames('mount_names');
 const cNs = cNames('ns_names');
 
