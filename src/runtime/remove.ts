@@ -1,5 +1,6 @@
 // `minidock rm`: removes containers, killing a running one first with -f. Side-effecting.
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
 import type { NativeApi } from '../native/binding.js';
 import { isSameProcess } from './proc.js';
@@ -39,6 +40,14 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
   if (rec.state?.status === 'running') {
     if (signalContainer(api, rec, 9) && !(await waitGone(rec.state.pid!, rec.state.pidStart!, 10_000))) {
       throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
+    }
+    // A detached container's shim writes exit.json right after reaping PID 1: let it finish
+    // before the directory goes, or the two race (rmdir: directory not empty).
+    if (rec.state.monitorPid) {
+      const exitFile = join(store.paths(rec.id).dir, 'exit.json');
+      for (let i = 0; i < 200 && !existsSync(exitFile) && existsSync(`/proc/${rec.state.monitorPid}`); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
     checkpoint('rm.killed');
   }

@@ -207,7 +207,20 @@ function reconcile(state: ContainerState, dir: string): ContainerState {
   const exit = readExit(dir);
   if (exit) return { ...state, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
   if (state.pid && state.pidStart !== undefined && isSameProcess(state.pid, state.pidStart)) return state;
+  // PID 1 is gone but its shim lives: it reaped PID 1 a moment ago and is about to write
+  // exit.json. Until it has, the container is still exiting, not exited with an unknown code.
+  if (state.monitorPid && shimOf(state.monitorPid, dir)) return state;
   return { ...state, status: 'exited', exitCode: state.exitCode ?? 255, note: 'exited while no minidock process watched it' };
+}
+
+/** True when `pid` is the shim of the container in `dir` (its command line names the dir; a
+ *  recycled pid would not). */
+function shimOf(pid: number, dir: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(`\0${dir}\0`);
+  } catch {
+    return false;
+  }
 }
 
 function readExit(dir: string): { exitCode: number; finishedAt: number } | undefined {
