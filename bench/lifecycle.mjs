@@ -12,30 +12,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inPrivateNetns, options } from './lib/netns.mjs';
 import { formatTable, summarize } from './lib/stats.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = options();
 const RUNS = Number(opt('--runs', '20'));
 const COUNT = Number(opt('--containers', '100'));
 if (process.getuid() !== 0) {
   console.error('bench/lifecycle.mjs: run as root');
   process.exit(1);
 }
-if (!process.env.MDK_BENCH_NETNS) {
-  const ns = `mdkbench${process.pid}`;
-  spawnSync('ip', ['netns', 'add', ns]);
-  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit', env: { ...process.env, MDK_BENCH_NETNS: ns },
-  });
-  spawnSync('ip', ['netns', 'del', ns]);
-  process.exit(r.status ?? 1);
-}
+inPrivateNetns(import.meta.url, 'mdkbench');
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;

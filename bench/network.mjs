@@ -15,14 +15,12 @@ import { request } from 'node:http';
 import { tmpdir, cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inPrivateNetns, options } from './lib/netns.mjs';
 import { formatTable, summarize } from './lib/stats.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = options();
 const RUNS = Number(opt('--runs', '15'));
 const JSON_OUT = opt('--json');
 
@@ -31,20 +29,7 @@ if (process.getuid() !== 0) {
   process.exit(1);
 }
 
-// Re-run inside a private network namespace.
-if (!process.env.MDK_BENCH_NETNS) {
-  const ns = `mdkbench${process.pid}`;
-  spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
-  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  // nsenter --net rather than `ip netns exec`: the latter remounts /sys for the namespace, which
-  // hides /sys/fs/cgroup from podman's runtime.
-  const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, MDK_BENCH_NETNS: ns },
-  });
-  spawnSync('ip', ['netns', 'del', ns]);
-  process.exit(r.status ?? 1);
-}
+inPrivateNetns(import.meta.url, 'mdkbench');
 
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;

@@ -14,28 +14,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inPrivateNetns, options } from './lib/netns.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
+const opt = options();
 const CYCLES = Number(opt('--cycles', '500'));
 const EVERY = Number(opt('--every', '50'));
 const JSON_OUT = opt('--json');
 // The test suite's short variant judges leaks only: timing belongs to benchmarks, not tests.
 const COUNTERS_ONLY = args.includes('--counters-only');
-if (!process.env.MDK_BENCH_NETNS) {
-  const ns = `mdksoak${process.pid}`;
-  spawnSync('ip', ['netns', 'add', ns]);
-  spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(import.meta.url), ...args], {
-    stdio: 'inherit', env: { ...process.env, MDK_BENCH_NETNS: ns },
-  });
-  spawnSync('ip', ['netns', 'del', ns]);
-  process.exit(r.status ?? 1);
-}
+inPrivateNetns(import.meta.url, 'mdksoak');
 
 const root = mkdtempSync(join(tmpdir(), 'minidock-soak-'));
 const env = { ...process.env, MINIDOCK_ROOT: root, MINIDOCK_BRIDGE: 'mdksoak0', MINIDOCK_SUBNET: '10.134.0.0/24' };
