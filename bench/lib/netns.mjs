@@ -21,6 +21,9 @@ export function options(argv = process.argv.slice(2)) {
 export function inPrivateNetns(scriptUrl, prefix) {
   if (process.env.MDK_BENCH_NETNS) return process.env.MDK_BENCH_NETNS;
   const ns = `${prefix}${process.pid}`;
+  // A Ctrl-C reaches the script inside too; it cleans up and exits, and only then may this
+  // process delete the namespace: so this one outlives it instead of dying at the signal.
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
   spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
   spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, fileURLToPath(scriptUrl), ...process.argv.slice(2)], {
