@@ -269,6 +269,11 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         const { portCommand } = await import('./ps.js');
         process.stdout.write(portCommand(config.root, ref, port));
       })),
+  doctor: (p) =>
+    p
+      .command('doctor')
+      .description('Check this host for what breaks containers, and say what to do about each (exit 1 when a check fails)')
+      .action(action(async () => (await import('./doctor.js')).doctorCommand(config.root))),
   network: (p) => {
     const net = p.command('network').description('Manage networks');
     net
