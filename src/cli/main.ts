@@ -124,7 +124,12 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .description('Show containers as JSON (state, namespaces, network, ports)')
       .argument('<container...>')
       .option('-f, --format <template>', "Go template, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings}}'")
-      .action(action(async (refs: string[], opts) => (await import('./ps.js')).inspectCommand(config.root, refs, opts.format))),
+      .option('--net', "draw the container's network path instead (network diagram, cut down to it)", false)
+      .action(action(async (refs: string[], opts) => {
+        if (!opts.net) return (await import('./ps.js')).inspectCommand(config.root, refs, opts.format);
+        const { diagramCommand } = await import('./diagram.js');
+        for (const ref of refs) await diagramCommand(config.root, { container: ref });
+      })),
   top: (p) =>
     p
       .command('top')
@@ -310,6 +315,11 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         const { networkRm } = await import('./network.js');
         return networkRm(config.root, names);
       }));
+    net
+      .command('diagram')
+      .description('Draw the host\'s minidock networking: uplink, NAT, bridges, veth pairs, containers, published ports, with rule counters')
+      .option('--svg <file>', 'also write the diagram as SVG to this file, for a browser (- : SVG on stdout instead of text)')
+      .action(action(async (opts) => (await import('./diagram.js')).diagramCommand(config.root, { svg: opts.svg })));
     return net;
   },
 };
