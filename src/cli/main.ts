@@ -279,6 +279,15 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('doctor')
       .description('Check this host for what breaks containers, and say what to do about each (exit 1 when a check fails)')
       .action(action(async () => (await import('./doctor.js')).doctorCommand(config.root))),
+  trace: (p) =>
+    p
+      .command('trace')
+      .description('Send one TCP connect to a published port and tell its path: the rules it met, the reply, where it stopped (exit 1 unless answered)')
+      .argument('<port>', 'host port to probe, e.g. 8080')
+      .option('--from <where>', 'host (127.0.0.1), lan (a namespace made for the probe), or container:NAME', 'host')
+      .option('--timeout <seconds>', 'how long to wait for an answer', '2')
+      .action(action(async (port: string, opts) =>
+        (await import('./trace.js')).traceCommand(config.root, port, { from: opts.from, timeout: opts.timeout }))),
   network: (p) => {
     const net = p.command('network').description('Manage networks');
     net
