@@ -265,6 +265,8 @@ function cgroups(f: DoctorFacts): Finding[] {
           level: 'ok', check: 'cgroups',
           finding: `${l.mode}: ${v1.length} v1 hierarchies${v2 ? `, cgroup2 at ${v2.mount} (${v2.controllers.filter((c) => V2_NAME[c]).join(' ') || 'no controller of ours'})` : ''}: each limit goes where its controller is (v1 files: memory.limit_in_bytes, cpu.cfs_quota_us)`,
         };
+  // With nothing mounted, one line says it all: the per-controller fixes would contradict it.
+  if (l.mode === 'none') return [summary];
   const lines = CONTROLLERS.map((c): Finding => {
     const check = `cgroup.${c}`;
     const h = hierarchyOf(l, c);
