@@ -50,6 +50,7 @@ container_handle HandleFrom(const Napi::Object &o) {
   h.pidfd = o.Get("pidfd").As<Napi::Number>().Int32Value();
   h.gofd = o.Get("gofd").As<Napi::Number>().Int32Value();
   h.reportfd = o.Get("reportfd").As<Napi::Number>().Int32Value();
+  h.lowerfd = o.Get("lowerfd").As<Napi::Number>().Int32Value();
   return h;
 }
 
@@ -58,6 +59,7 @@ void StoreHandle(Napi::Object o, const container_handle &h) {
   o.Set("pidfd", h.pidfd);
   o.Set("gofd", h.gofd);
   o.Set("reportfd", h.reportfd);
+  o.Set("lowerfd", h.lowerfd);
 }
 
 // create(plan: Buffer) -> { pid, pidfd, gofd, reportfd }

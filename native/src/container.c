@@ -2,17 +2,18 @@
  * and execs the user's command as PID 1. Plain C, shared by the Node addon and (later) the
  * detached-container monitor.
  *
- * The handshake between parent and child, over two pipes:
+ * The handshake between parent and child, over a socket pair ("go") and a pipe ("report"):
  *
  *   parent (Node's main thread)              child (new namespaces, only this thread exists)
  *   ─────────────────────────                ──────────────────────────────────────────────
- *   pipe(go), pipe(report, O_CLOEXEC)
+ *   socketpair(go), pipe(report, O_CLOEXEC)
  *   block all signals
  *   clone3(CLONE_NEW{NS,UTS,IPC,PID,NET,USER}) ──►  reset every signal to SIG_DFL, unblock
  *   restore signal mask                          PR_SET_PDEATHSIG(SIGKILL)
- *   write /proc/PID/{uid,gid}_map                read(go) ... blocks
+ *   write /proc/PID/{uid,gid}_map                recvmsg(go) ... blocks
+ *   idmapped clone of the image (remapped)
  *   (Node: move a veth in, cgroups, ...)
- *   write(go, 1 byte) ──────────────────────►    unshare(CLONE_NEWCGROUP), sethostname,
+ *   sendmsg(go, 1 byte [+ image mount fd]) ──►   unshare(CLONE_NEWCGROUP), sethostname,
  *                                                mounts, pivot_root, stdio, close fds,
  *   read(report) ... blocks                      chdir, setgid/setuid, execve
  *                   ◄──────────────────────      on failure: write {step, errno, detail}, _exit
@@ -29,6 +30,12 @@
  *   the child in its own cgroup only after clone (clone3's CLONE_INTO_CGROUP is cgroup v2 only).
  * - Every mount happens inside the child's mount namespace, so none is ever visible on the host
  *   and all of them vanish with the container: a crash cannot leak a mount.
+ * - With a remapped user namespace (container root = host uid 100000, say), the image's files,
+ *   owned by host root, would look like nobody's inside. The parent makes an idmapped clone of
+ *   the image directory (open_tree + mount_setattr(MOUNT_ATTR_IDMAP) with the child's user
+ *   namespace: only host root may), so host uid N reads as N inside; that detached mount needs
+ *   no path on the host and travels to the child as a file descriptor with "go" (SCM_RIGHTS).
+ *   The child attaches it inside its own mount namespace and uses it as overlay's lower layer.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -372,6 +379,26 @@ static int sys_pivot_root(const char *new_root, const char *put_old) {
 }
 
 /* Everything the child does. Never returns. */
+/* Reads the parent's one-byte "go", and the image mount descriptor riding with it, if any.
+ * Returns -1 when the parent closed its end instead (it gave up). */
+static int recv_go(int gofd, int *fd) {
+  char go;
+  struct iovec iov = {.iov_base = &go, .iov_len = 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl.buf;
+  m.msg_controllen = sizeof ctl.buf;
+  ssize_t r;
+  do r = recvmsg(gofd, &m, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+  if (r != 1) return -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof *fd);
+  return 0;
+}
+
 static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   /* Node's handlers are addresses in a process image the child must not run, and signals
    * Node ignores (SIGPIPE) would stay ignored across execve: give the command the defaults. */
@@ -389,12 +416,14 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   close(gowfd);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) FAIL("child.pdeathsig", NULL);
 
-  char go;
-  ssize_t r;
-  do r = read(gofd, &go, 1); while (r < 0 && errno == EINTR);
-  if (r != 1) _exit(CONTAINER_SETUP_FAILED); /* the parent gave up: nothing to report to */
+  int lowerfd = -1;
+  if (recv_go(gofd, &lowerfd) < 0) _exit(CONTAINER_SETUP_FAILED); /* the parent gave up: nothing to report to */
   close(gofd);
 
+  /* Become the namespace's root now that the maps exist. Until this the child still holds the
+   * host ids it was cloned with (uid 0), which a remapped namespace does not map: the kernel
+   * would refuse it as the owner of anything it creates (overlay refuses to mount at all). */
+  if ((p->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) FAIL("child.setresuid", "0");
   if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
 
@@ -406,6 +435,13 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
 
   /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
+  if (p->lower_mnt) {
+    /* The idmapped image from the parent, attached where overlay's lowerdir says. */
+    if (lowerfd < 0) { errno = EBADF; FAIL("child.idmap.receive", p->lower_mnt); }
+    if (syscall(SYS_move_mount, lowerfd, "", AT_FDCWD, p->lower_mnt, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      FAIL("child.idmap.move_mount", p->lower_mnt);
+    close(lowerfd);
+  }
   if (p->overlay) {
     /* nodev: a device node shipped in an image must never open a host device. */
     if (mount("overlay", p->rootfs, "overlay", MS_NODEV, p->overlay) < 0) FAIL("child.mount.overlay", p->rootfs);
@@ -488,11 +524,43 @@ static int write_file(const char *path, const char *data) {
   return rc;
 }
 
+/* A detached copy of `dir` whose owners read through the child's id map (h->lowerfd). */
+static int idmapped_clone(const char *dir, long pid, struct container_handle *h, struct container_failure *f) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+  const char *step = "parent.idmap.userns";
+  int userns = open(path, O_RDONLY | O_CLOEXEC);
+  if (userns >= 0) {
+    step = "parent.idmap.open_tree";
+    h->lowerfd = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (h->lowerfd >= 0) {
+      struct mount_attr attr;
+      memset(&attr, 0, sizeof attr);
+      attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV;
+      attr.userns_fd = (uint64_t)userns;
+      step = "parent.idmap.mount_setattr";
+      if (syscall(SYS_mount_setattr, h->lowerfd, "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) step = NULL;
+    }
+  }
+  f->err = errno;
+  if (userns >= 0) close(userns);
+  if (!step) return 0;
+  snprintf(f->step, sizeof f->step, "%s", step);
+  snprintf(f->detail, sizeof f->detail, "%s", dir);
+  return -1;
+}
+
 int container_create(const struct plan *p, struct container_handle *h, struct container_failure *f) {
   int go[2], rep[2];
   memset(h, 0, sizeof *h);
-  h->pidfd = -1;
-  if (pipe2(go, O_CLOEXEC) < 0) { snprintf(f->step, sizeof f->step, "parent.pipe"); f->err = errno; return -1; }
+  h->pidfd = h->lowerfd = -1;
+  /* The pty slave must belong to the container's root, or a remapped root cannot open it. */
+  if (p->tty && p->tty_uid >= 0 && chown(p->tty, (uid_t)p->tty_uid, (gid_t)p->tty_gid) < 0) {
+    f->err = errno; snprintf(f->step, sizeof f->step, "parent.chown.tty");
+    snprintf(f->detail, sizeof f->detail, "%s", p->tty);
+    return -1;
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0) { snprintf(f->step, sizeof f->step, "parent.socketpair"); f->err = errno; return -1; }
   if (pipe2(rep, O_CLOEXEC) < 0) {
     f->err = errno; snprintf(f->step, sizeof f->step, "parent.pipe");
     close(go[0]); close(go[1]);
@@ -567,15 +635,44 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
       return -1;
     }
   }
+  if (p->idmap_lower && idmapped_clone(p->idmap_lower, pid, h, f) < 0) {
+    container_abort(h);
+    return -1;
+  }
   return 0;
+}
+
+/* "go": one byte, with the image mount descriptor attached when there is one. */
+static int send_go(int gofd, int fd) {
+  char go = 'g';
+  struct iovec iov = {.iov_base = &go, .iov_len = 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  memset(&ctl, 0, sizeof ctl);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  if (fd >= 0) {
+    m.msg_control = ctl.buf;
+    m.msg_controllen = sizeof ctl.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  ssize_t r;
+  do r = sendmsg(gofd, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  return r == 1 ? 0 : -1;
 }
 
 int container_start(struct container_handle *h, struct container_failure *f) {
   memset(f, 0, sizeof *f);
-  char go = 'g';
-  int rc = write_all(h->gofd, &go, 1);
+  int rc = send_go(h->gofd, h->lowerfd);
   close(h->gofd);
   h->gofd = -1;
+  if (h->lowerfd >= 0) close(h->lowerfd); /* the child has its own reference now */
+  h->lowerfd = -1;
   if (rc < 0) {
     f->err = errno;
     snprintf(f->step, sizeof f->step, "parent.go");
@@ -606,7 +703,8 @@ int container_start(struct container_handle *h, struct container_failure *f) {
 void container_abort(struct container_handle *h) {
   if (h->gofd >= 0) close(h->gofd); /* EOF on "go": the child exits by itself */
   if (h->reportfd >= 0) close(h->reportfd);
-  h->gofd = h->reportfd = -1;
+  if (h->lowerfd >= 0) close(h->lowerfd);
+  h->gofd = h->reportfd = h->lowerfd = -1;
   if (h->pid > 0) {
     kill(h->pid, SIGKILL);
     waitpid(h->pid, NULL, __WALL);

@@ -19,6 +19,7 @@ struct container_handle {
   int pidfd;    /* for signals that cannot hit a recycled pid */
   int gofd;     /* write end of "go" */
   int reportfd; /* read end of the child's failure report */
+  int lowerfd;  /* the idmapped image mount, handed to the child with "go" (-1: none) */
 };
 
 /* Clones the child into the plan's namespaces and writes its id maps. The child then waits for

@@ -59,6 +59,7 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
 int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->stdio[0] = 0; p->stdio[1] = 1; p->stdio[2] = 2;
+  p->tty_uid = p->tty_gid = -1;
   p->cwd = "/";
   if (len == 0 || buf[len - 1] != '\0') {
     snprintf(err, errlen, "plan: not NUL-terminated");
@@ -121,6 +122,12 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     }
     else if (!strcmp(k, "rootfs")) p->rootfs = v;
     else if (!strcmp(k, "overlay")) p->overlay = v;
+    else if (!strcmp(k, "idmap_lower")) p->idmap_lower = v;
+    else if (!strcmp(k, "lower_mnt")) p->lower_mnt = v;
+    else if (!strcmp(k, "tty_uid") || !strcmp(k, "tty_gid")) {
+      if (parse_ulong(v, 0xfffffffeUL, &num)) BAD("plan: bad %s \"%s\"", k, v);
+      if (k[4] == 'u') p->tty_uid = (long)num; else p->tty_gid = (long)num;
+    }
     else if (!strcmp(k, "readonly_root")) p->readonly_root = v[0] == '1';
     else if (!strcmp(k, "tty")) p->tty = v;
     else if (!strcmp(k, "cwd")) p->cwd = v;

@@ -37,6 +37,9 @@ struct plan {
   const char *eth_gw;        /* default route via this gateway */
   const char *rootfs;        /* host path of the container's root mount point */
   const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
+  const char *idmap_lower;   /* host path shown through an idmapped mount (the image's rootfs) */
+  const char *lower_mnt;     /* where the child puts that mount: overlay's lowerdir */
+  long tty_uid, tty_gid;     /* host ids the pty slave is given (-1: leave it) */
   int readonly_root;         /* remount / read-only after pivot_root (--read-only) */
   const char *tty;           /* host path of the pty slave, or NULL */
   int stdio[3];              /* parent's fds that become 0, 1, 2 (ignored for a tty) */

@@ -336,6 +336,19 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "--caps") && i + 1 < argc) { caps = strtoull(argv[++i], NULL, 16); has_caps = 1; }
     else if (!strcmp(argv[i], "--nnp")) nnp = 1;
     else if (!strcmp(argv[i], "--seccomp")) want_seccomp = 1;
+    else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc) {
+      /* The container's cgroup.procs files: the exec'd command counts against its limits.
+       * Joined first, so nothing runs in the container outside them. */
+      const char *procs = argv[++i];
+      char pid[24];
+      int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+      int fd = open(procs, O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, pid, (size_t)n) != n) {
+        fprintf(stderr, "minidock: exec: cannot join the container's cgroup %s: %s\n", procs, strerror(errno));
+        return 125;
+      }
+      close(fd);
+    }
     else { fprintf(stderr, "minidock-shim exec: unknown option %s\n", argv[i]); return 125; }
   }
   if (i + 1 >= argc) { fprintf(stderr, "usage: minidock-shim exec [opts] -- CMD...\n"); return 125; }

@@ -9,6 +9,7 @@ import { isSameProcess } from '../runtime/proc.js';
 import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
 import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
+import { releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
 import { checkpoint } from '../core/trace.js';
 
@@ -22,6 +23,7 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
   if (!rec.spec || !rec.state) return 0; // removed meanwhile (rm -f)
   const exit = readExitRecord(store.paths(id).dir);
   await releaseNetwork(rec.state.net, root, api);
+  const { oomKilled } = await releaseCgroup(rec.state.cgroup);
   if (rec.spec.autoRemove) store.remove(rec);
   else {
     store.writeStateIfPresent(id, {
@@ -29,6 +31,7 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
       startedAt: rec.state.startedAt,
       finishedAt: exit?.finishedAt ?? Date.now(),
       exitCode: exit?.exitCode ?? 255,
+      ...(oomKilled ? { oomKilled } : {}),
     });
   }
   const netName = rec.state.net?.attachment.network;
@@ -252,7 +255,9 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
   const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []),
     // exec gets PID 1's privileges, never more: exec must not be a way around them.
-    ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []), '--', ...argv];
+    ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []),
+    // and its limits: the exec'd command joins the container's cgroups before it enters.
+    ...(rec.state?.cgroup ?? []).flatMap((d) => ['--cgroup', `${d.path}/cgroup.procs`]), '--', ...argv];
   const { spawn } = await import('node:child_process');
   // With -t the shim allocates the pty inside the container and relays it to our terminal,
   // which goes raw here so keystrokes (^C included) reach the container unchanged.

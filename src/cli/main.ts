@@ -70,7 +70,14 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
       .option('--read-only', 'mount the root filesystem read-only', false)
       .option('--security-opt <opt>', 'seccomp=unconfined: run without the default seccomp filter', collect, [])
-      .option('--privileged', 'every capability, no no_new_privs, no seccomp: gives the container root\'s powers over what it can reach', false)
+      .option('--privileged', 'every capability, no no_new_privs, no seccomp, host uids (implies --userns=host): gives the container root\'s powers over what it can reach', false)
+      .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g; at least 6m)')
+      .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap (default: twice --memory)')
+      .option('--cpus <number>', 'CPUs the container may use, e.g. 0.5 (a CFS quota)')
+      .option('-c, --cpu-shares <weight>', 'relative CPU weight (default 1024)')
+      .option('--cpuset-cpus <list>', 'CPUs the container may run on (0-3, 0,1)')
+      .option('--pids-limit <n>', 'at most this many processes and threads (-1: unlimited)')
+      .option('--userns <mode>', 'host: container root is host root (default: root is remapped to host uid 100000, see MINIDOCK_USERNS_REMAP)')
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
@@ -99,6 +106,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             tmpfs: opts.tmpfs,
             readOnly: opts.readOnly,
             securityOpt: opts.securityOpt,
+            userns: opts.userns,
+            resources: { memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit },
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,
@@ -263,6 +272,32 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         process.stdout.write(
           `undone ${r.undone.length} half-made container(s), finalized ${r.finalized.length}; freed ${r.leases} lease(s), ${r.ports} port lease(s), ` +
           `${r.rules} rule(s), ${r.veths} veth(s), ${r.files} file(s)\n`);
+      })),
+  stats: (p) =>
+    p
+      .command('stats')
+      .description("Live resource usage of containers (CPU %, memory, network, block I/O, pids), from their cgroups")
+      .argument('[container...]', 'containers (default: all running)')
+      .option('-a, --all', 'show all containers (default shows just running)', false)
+      .option('--no-stream', 'print one table (two samples a second apart) and exit')
+      .action(action(async (refs: string[], opts) => {
+        return (await import('./resources.js')).statsCommand(config.root, refs, { all: opts.all, noStream: !opts.stream });
+      })),
+  update: (p) =>
+    p
+      .command('update')
+      .description("Change the resource limits of containers; a running one gets them at once")
+      .argument('<container...>')
+      .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g)')
+      .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
+      .option('--cpus <number>', 'CPUs the container may use, e.g. 0.5')
+      .option('-c, --cpu-shares <weight>', 'relative CPU weight')
+      .option('--cpuset-cpus <list>', 'CPUs the container may run on')
+      .option('--pids-limit <n>', 'at most this many processes (-1: unlimited)')
+      .action(action(async (refs: string[], opts) => {
+        return (await import('./resources.js')).updateCommand(config.root, refs, {
+          memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit,
+        });
       })),
   port: (p) =>
     p

@@ -2,13 +2,17 @@
 // serialises it for the native helper. Pure: the same plan is what runs, what the tests compare
 // and what `--explain` prints.
 import type { ContainerSpec } from '../spec/container-spec.js';
+import type { CgroupDir } from '../cgroup/plan.js';
 import { MinidockError } from '../core/errors.js';
+import { hostId, mappedRoot } from '../spec/userns.js';
 
 /** Host paths of one container's files, laid out by the state store. */
 export interface ContainerPaths {
   dir: string;
   /** The overlay's mount point; the container's / after pivot_root. */
   rootfs: string;
+  /** Where the idmapped image is attached in the child's mount namespace (empty on the host). */
+  lower: string;
   upper: string;
   work: string;
   hostname: string;
@@ -40,8 +44,13 @@ export interface ChildPlan {
   loUp: boolean;
   rootfs: string;
   overlay: string;
+  /** Remapped containers: the image shown through an idmapped mount at `lowerMnt`. */
+  idmapLower?: string;
+  lowerMnt?: string;
   readOnlyRoot?: boolean;
   tty?: string;
+  /** Host ids the pty slave is given so that a remapped root can open it (root, tty group). */
+  ttyOwner?: { uid: number; gid: number };
   stdio: [number, number, number];
   ops: PlanOp[];
   cwd: string;
@@ -120,13 +129,38 @@ export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true)
   return ops;
 }
 
+/** The pty's owner as the host must see it for the container to see root:tty (gid 5). */
+function ttyOwner(m: ContainerSpec['idMap']): { uid: number; gid: number } {
+  return { uid: hostId(m.uidMap, 0)!, gid: hostId(m.gidMap, 5) ?? hostId(m.gidMap, 0)! };
+}
+
+/**
+ * What the container sees at /sys/fs/cgroup: its own cgroups as the roots (the cgroup namespace
+ * is created after it joined them), read-only, so it cannot raise its own limits. cgroup2 alone
+ * is mounted there; v1 hierarchies each get a directory named after their controllers in a
+ * small tmpfs, and a hybrid host's cgroup2 goes to "unified", as on the host.
+ */
+export function cgroupMountOps(dirs: readonly CgroupDir[]): PlanOp[] {
+  const ro = 'ro,nosuid,nodev,noexec';
+  const v1 = dirs.filter((d) => d.version === 1);
+  const v2 = dirs.find((d) => d.version === 2);
+  if (!v1.length) return v2 ? [{ op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup', type: 'cgroup2', flags: ro }] : [];
+  const ops: PlanOp[] = [{ op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' }];
+  for (const d of v1) {
+    const names = d.controllers.join(',');
+    ops.push({ op: 'mount', src: 'cgroup', dst: `/sys/fs/cgroup/${names}`, type: 'cgroup', flags: ro, data: names });
+  }
+  if (v2) ops.push({ op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: ro });
+  return ops;
+}
+
 export function buildChildPlan(
   spec: ContainerSpec,
   paths: ContainerPaths,
-  io: { stdio: [number, number, number]; tty?: string; init?: string },
+  io: { stdio: [number, number, number]; tty?: string; init?: string; cgroups?: readonly CgroupDir[] },
   net: ChildNet = { kind: 'own' },
 ): ChildPlan {
-  for (const dir of [spec.image.rootfs, paths.upper, paths.work]) {
+  for (const dir of [spec.image.idmapped ? paths.lower : spec.image.rootfs, paths.upper, paths.work]) {
     // overlay's option string uses ',' and ':' as separators and has no escaping we rely on.
     if (/[,:\\]/.test(dir)) {
       throw new MinidockError(`path ${JSON.stringify(dir)} cannot be used as an overlay layer: it contains "," ":" or "\\"`, {
@@ -148,11 +182,14 @@ export function buildChildPlan(
     hostname: spec.hostname,
     loUp: ownNet,
     rootfs: paths.rootfs,
-    overlay: `lowerdir=${spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
+    overlay: `lowerdir=${spec.image.idmapped ? paths.lower : spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
+    ...(spec.image.idmapped ? { idmapLower: spec.image.rootfs, lowerMnt: paths.lower } : {}),
     tty: io.tty,
+    ...(io.tty && mappedRoot(spec.idMap) ? { ttyOwner: ttyOwner(spec.idMap) } : {}),
     stdio: io.stdio,
     ops: [
       ...planMounts(paths, io.tty, ownNet),
+      ...cgroupMountOps(io.cgroups ?? []),
       // --init: the host's static init, read-only, so nothing in the container can rewrite it
       // through /proc/1/exe (the CVE-2019-5736 kind of escape).
       ...(io.init ? [{ op: 'bind', src: io.init, dst: INIT_PATH, file: true, flags: 'ro,nosuid,nodev' } as PlanOp] : []),
@@ -197,8 +234,16 @@ export function serializePlan(plan: ChildPlan): Buffer {
   }
   put('rootfs', plan.rootfs);
   put('overlay', plan.overlay);
+  if (plan.idmapLower && plan.lowerMnt) {
+    put('idmap_lower', plan.idmapLower);
+    put('lower_mnt', plan.lowerMnt);
+  }
   if (plan.readOnlyRoot) put('readonly_root', true);
   if (plan.tty) put('tty', plan.tty);
+  if (plan.ttyOwner) {
+    put('tty_uid', plan.ttyOwner.uid);
+    put('tty_gid', plan.ttyOwner.gid);
+  }
   put('stdin', plan.stdio[0]);
   put('stdout', plan.stdio[1]);
   put('stderr', plan.stdio[2]);

@@ -54,6 +54,7 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
   const report: GcReport = { undone: [], finalized: [], leases: 0, ports: 0, rules: 0, veths: 0, files: 0 };
   const store = new StateStore(root, api.flock);
   const { releaseNetwork, reclaimNetwork } = await import('./run-network.js');
+  const { releaseCgroup } = await import('./run-cgroup.js');
 
   // 1. Containers: finish or undo what a crash interrupted.
   for (const rec of store.list()) {
@@ -66,17 +67,19 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
       // would have. (A container docker keeps as Created has the exit code of its failed exec.)
       await killAndWait(processesOf(dir));
       await releaseNetwork(st.net, root, api);
+      await releaseCgroup(st.cgroup);
       checkpoint('gc.released');
       store.remove(rec);
       report.undone.push(rec.id);
-    } else if (st.status === 'exited' && (st.net || rawStatus(dir) === 'running')) {
+    } else if (st.status === 'exited' && (st.net || st.cgroup || rawStatus(dir) === 'running')) {
       // Stopped, but nobody recorded it: its CLI was killed, or its shim's cleanup never ran.
       await killAndWait(processesOf(dir).filter((p) => !isShimOfLive(rec, p)));
       await releaseNetwork(st.net, root, api);
+      const { oomKilled } = await releaseCgroup(st.cgroup);
       checkpoint('gc.released');
       const exit = readExitRecord(dir);
       if (rec.spec.autoRemove) store.remove(rec);
-      else store.writeState(rec.id, { status: 'exited', startedAt: st.startedAt, finishedAt: exit?.finishedAt ?? st.finishedAt ?? Date.now(), exitCode: exit?.exitCode ?? st.exitCode ?? 255, note: st.note });
+      else store.writeState(rec.id, { status: 'exited', startedAt: st.startedAt, finishedAt: exit?.finishedAt ?? st.finishedAt ?? Date.now(), exitCode: exit?.exitCode ?? st.exitCode ?? 255, note: st.note, ...(oomKilled || st.oomKilled ? { oomKilled: true } : {}) });
       report.finalized.push(rec.id);
     }
   }

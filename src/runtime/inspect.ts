@@ -143,6 +143,14 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       NetworkMode: networkMode(net),
       PortBindings: net.mode === 'bridge' ? dockerPortMap(net.ports) : {},
       AutoRemove: s.autoRemove,
+      // docker's zero values where no limit was given.
+      Memory: s.resources?.memory ?? 0,
+      MemorySwap: s.resources?.memorySwap ?? 0,
+      NanoCpus: s.resources?.nanoCpus ?? 0,
+      CpuShares: s.resources?.cpuShares ?? 0,
+      CpusetCpus: s.resources?.cpusetCpus ?? '',
+      PidsLimit: s.resources?.pidsLimit ?? null,
+      UsernsMode: s.idMap.uidMap.startsWith('0 0 ') ? 'host' : '',
     },
     Mounts: [],
     Config: {

@@ -51,8 +51,12 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
     }
     checkpoint('rm.killed');
   }
-  // The CLI that ran the container normally releases its rules and leases when it exits; if
-  // that CLI was killed, this is where they go. Idempotent, so both doing it is fine.
+  // The CLI that ran the container normally releases its rules, leases and cgroups when it
+  // exits; if that CLI was killed, this is where they go. Idempotent, so both doing it is fine.
+  if (rec.state?.cgroup?.length) {
+    const { releaseCgroup } = await import('./run-cgroup.js');
+    await releaseCgroup(rec.state.cgroup);
+  }
   if (rec.state?.net) {
     const { releaseNetwork, refreshNetworkHosts } = await import('./run-network.js');
     await releaseNetwork(rec.state.net, store.root, api);

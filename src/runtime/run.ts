@@ -1,12 +1,15 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
 import { checkpoint, trace } from '../core/trace.js';
-import { IDENTITY_MAP, type ContainerSpec, type NetworkSpec } from '../spec/container-spec.js';
+import type { ContainerSpec, NetworkSpec } from '../spec/container-spec.js';
+import { parseResources, type ResourceFlags, type Resources } from '../spec/resources.js';
+import { availableParallelism } from 'node:os';
+import { chooseMapping, isIdentity, mappedRoot, parseRemapSetting, parseUsernsFlag } from '../spec/userns.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
 import { looksLikePath } from '../spec/image-ref.js';
@@ -23,6 +26,7 @@ import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
+import { enterCgroup, planContainerCgroup, releaseCgroup } from './run-cgroup.js';
 import { attachNetwork, parseNetworkOption, publishPorts, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
 export interface RunOptions {
@@ -49,6 +53,10 @@ export interface RunOptions {
   publish: string[];
   publishAll: boolean;
   securityOpt: string[];
+  /** docker's --userns: "host" keeps the identity mapping. */
+  userns?: string;
+  /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
+  resources?: ResourceFlags;
 }
 
 export interface RunDeps {
@@ -57,12 +65,20 @@ export interface RunDeps {
   callerEnv?: NodeJS.ProcessEnv;
 }
 
+/** The limits of `run`'s flags, undefined when none was given. */
+function runResources(o: RunOptions): Resources | undefined {
+  if (!o.resources || !Object.values(o.resources).some((v) => v !== undefined)) return undefined;
+  return parseResources(o.resources, { cpus: availableParallelism() });
+}
+
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
 export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   for (const opt of o.securityOpt) {
     if (opt !== 'seccomp=unconfined') throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined');
   }
   for (const v of o.volumes) parseVolume(v, stateRoot);
+  parseUsernsFlag(o.userns);
+  runResources(o);
   if (o.name !== undefined) validateContainerName(o.name);
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
   if (o.user !== undefined) parseUserSpec(o.user);
@@ -126,11 +142,15 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
   }
   const env = containerEnv({ hostname, home: user.home, tty: o.tty, imageEnv: image.config.Env ?? [], cliEnv });
   checkEnvSize(env);
+  const idMap = chooseMapping(
+    { userns: parseUsernsFlag(o.userns), privileged: o.privileged, hostNetwork: network.mode === 'host' },
+    parseRemapSetting(callerEnv.MINIDOCK_USERNS_REMAP),
+  );
   return {
     id,
     name,
     hostname,
-    image: { ref: image.ref, id: image.id, rootfs: image.rootfs },
+    image: { ref: image.ref, id: image.id, ...(isIdentity(idMap) ? { rootfs: image.rootfs } : await remappedImage(image, idMap, stateRoot, callerEnv)) },
     argv: commandFor(image.config, o.command),
     env,
     cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
@@ -146,9 +166,25 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     volumes: o.volumes.length ? o.volumes.map((v) => resolveVolume(v, stateRoot)) : undefined,
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,
-    idMap: IDENTITY_MAP,
+    resources: runResources(o),
+    idMap,
     createdAt: Date.now(),
   };
+}
+
+/** How a remapped container sees its image with the right owners: through an idmapped mount
+ *  where the kernel and filesystem allow it, else a copy shifted once into the mapped ids. */
+async function remappedImage(image: ResolvedImage, idMap: ContainerSpec['idMap'], stateRoot: string, env: NodeJS.ProcessEnv): Promise<{ rootfs: string; idmapped?: boolean }> {
+  const { canIdmap, shiftedRootfs } = await import('../image/shift.js');
+  const { release } = await import('node:os');
+  if (canIdmap(image.rootfs, release(), env)) return { rootfs: image.rootfs, idmapped: true };
+  if (!image.id) {
+    throw usageError(
+      `the directory ${image.rootfs} cannot be shown to a remapped container: this kernel or filesystem has no idmapped mounts`,
+      'import it first (minidock import DIR NAME), or run with --userns=host',
+    );
+  }
+  return { rootfs: shiftedRootfs(join(stateRoot, 'images', image.id), image.rootfs, idMap) };
 }
 
 function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: PreparedNet): void {
@@ -161,6 +197,9 @@ function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: Prepared
   writeFileSync(paths.hostname, hostnameFile(spec.hostname));
   writeFileSync(paths.hosts, net.hostsText ?? hostsFile(spec.hostname, net.leased?.attachment.ip));
   writeFileSync(paths.resolvConf, net.resolvText ?? resolvConf(hostResolv));
+  // docker makes them the container root's, so it may edit its own /etc/hosts.
+  const owner = mappedRoot(spec.idMap);
+  if (owner) for (const f of [paths.hostname, paths.hosts, paths.resolvConf]) chownSync(f, owner.uid, owner.gid);
 }
 
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
@@ -217,16 +256,20 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   let handle: ChildHandle | undefined;
   let shim: import('./detached.js').ShimSession | undefined;
   let net: PreparedNet | undefined;
+  let cg: import('../cgroup/plan.js').CgroupPlan | undefined;
   try {
     // A restarted container must not read back as exited from its previous run's record.
     rmSync(join(paths.dir, 'exit.json'), { force: true });
     net = await prepareNetwork(s, store, root, api);
     const leased = net.leased;
-    if (leased) {
-      // Recorded before anything reaches the kernel, so rm can always undo it.
-      store.writeState(s.id, { ...store.read(s.id).state!, net: leased });
-      rollback.add('network', () => releaseNetwork(leased, root, api));
-    }
+    const cgroup = await planContainerCgroup(s.id, s.resources);
+    cg = cgroup;
+    // Recorded before anything reaches the kernel, so rm can always undo it.
+    store.writeState(s.id, { ...store.read(s.id).state!, net: leased, cgroup: cgroup.dirs });
+    if (leased) rollback.add('network', () => releaseNetwork(leased, root, api));
+    // Registered before the child, so it unwinds after the child is dead (a cgroup with
+    // processes cannot be removed).
+    rollback.add('cgroup', async () => { await releaseCgroup(cgroup.dirs); });
     checkpoint('run.net-leased');
     writeEtcFiles(s, paths, net);
     let pid: number;
@@ -234,12 +277,13 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     if (mode.detach) {
       const { startShim } = await import('./detached.js');
       // The shim gives the child its stdio (pipes to the log, or a pty it allocates: "@tty").
-      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined }, net.child);
+      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
       shim = await startShim(paths.dir, serializePlan(plan), s.id);
       const sh = shim;
       rollback.add('shim', () => sh.abort());
       pid = shim.pid;
       checkpoint('run.child-created');
+      warn(await enterCgroup(cgroup, pid));
       await attachNetwork(net, pid);
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
       checkpoint('run.veth-attached');
@@ -258,13 +302,15 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         stdin = openSync('/dev/null', 'r');
         opened.push(stdin);
       }
-      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined }, net.child);
+      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
       trace('etc files written, plan built');
       handle = api.create(serializePlan(plan));
       checkpoint('run.child-created');
       const h = handle;
       rollback.add('child', () => api.abort(h));
       pid = h.pid;
+      warn(await enterCgroup(cgroup, pid));
+      checkpoint('run.cgroup-joined');
       await attachNetwork(net, pid);
       // Peers by name before the command runs, not a moment after (user-defined networks).
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
@@ -278,7 +324,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     if (failure) throw childFailureError(failure, s.argv[0] ?? '');
     await publishPorts(net);
     checkpoint('run.ports-published');
-    const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid };
+    const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
     store.writeState(s.id, state);
     checkpoint('run.running');
   } catch (err) {
@@ -315,16 +361,22 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   const exitCode = exitCodeOf(result);
   await releaseNetwork(net!.leased, root, api);
   checkpoint('run.net-released');
+  const { oomKilled } = await releaseCgroup(cg!.dirs);
   if (s.autoRemove) {
     store.remove({ id: s.id, spec: s });
   } else {
     // (`rm -f` from another shell may have removed the container under us; docker's client then
     // just reports the exit code too.)
-    store.writeStateIfPresent(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode });
+    store.writeStateIfPresent(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode, ...(oomKilled ? { oomKilled } : {}) });
   }
   if (netName) await refreshNetworkHosts(store, root, api, netName);
   trace('state written or removed');
   return exitCode;
+}
+
+/** docker prints a limit the host cannot apply as a warning, and runs without it. */
+function warn(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
 }
 
 /** docker's --sig-proxy: signals sent to the CLI go to the container's PID 1. With a tty, ^C

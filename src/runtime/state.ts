@@ -6,15 +6,17 @@
 //   $ROOT/containers/<id>/{rootfs,upper,work,hostname,hosts,resolv.conf}
 //   $ROOT/names/<name>                  holds the id: O_EXCL creation makes names unique
 //   $ROOT/lock                          flock'd around name reservation and removal
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, statSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
+import { mappedRoot } from '../spec/userns.js';
 import type { ContainerPaths } from './child-plan.js';
 import { isSameProcess, processStartTime } from './proc.js';
 import type { Leased } from '../network/setup.js';
+import type { CgroupDir } from '../cgroup/plan.js';
 
 export type Status = 'created' | 'running' | 'exited';
 
@@ -35,6 +37,10 @@ export interface ContainerState {
   net?: Leased;
   /** The minidock-shim process of a detached container. */
   monitorPid?: number;
+  /** The container's cgroups, recorded before they are made so rm and gc can always remove them. */
+  cgroup?: CgroupDir[];
+  /** PID 1 was killed by the kernel's OOM killer (docker's State.OOMKilled). */
+  oomKilled?: boolean;
 }
 
 export interface ContainerRecord {
@@ -62,6 +68,7 @@ export class StateStore {
     return {
       dir,
       rootfs: join(dir, 'rootfs'),
+      lower: join(dir, 'lower'),
       upper: join(dir, 'upper'),
       work: join(dir, 'work'),
       hostname: join(dir, 'hostname'),
@@ -98,7 +105,16 @@ export class StateStore {
       }
       mkdirSync(paths.dir, { mode: 0o711 });
       try {
-        for (const d of [paths.rootfs, paths.upper, paths.work]) mkdirSync(d, { mode: 0o755 });
+        for (const d of [paths.rootfs, paths.lower, paths.upper, paths.work]) mkdirSync(d, { mode: 0o755 });
+        // The container's root writes the upper layer: it must own it as the host sees it.
+        const owner = mappedRoot(spec.idMap);
+        if (owner) {
+          for (const d of [paths.upper, paths.work]) chownSync(d, owner.uid, owner.gid);
+          // The child, already the remapped root, walks from MINIDOCK_ROOT down to its layers
+          // and /etc files: the root must be searchable (x) by others, like containers/ (0711).
+          const st = statSync(this.root);
+          if (!(st.mode & 0o001)) chmodSync(this.root, (st.mode & 0o7777) | 0o711);
+        }
         writeFileAtomic(join(paths.dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
         const creator = { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
         writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created', creator } satisfies ContainerState) + '\n');
@@ -108,6 +124,16 @@ export class StateStore {
         throw err;
       }
       return paths;
+    });
+  }
+
+  /** Replaces the spec (`update` changes its limits); atomic, under the lock rm holds. */
+  writeSpec(spec: ContainerSpec): boolean {
+    return this.withLock(() => {
+      const dir = this.paths(spec.id).dir;
+      if (!existsSync(dir)) return false;
+      writeFileAtomic(join(dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
+      return true;
     });
   }
 

@@ -2,6 +2,7 @@
 // defaults, recorded in the container's state before anything is created. Pure types.
 
 import type { PortBinding } from './ports.js';
+import type { Resources } from './resources.js';
 
 /** docker's --network: none (own namespace, lo only), host (the host's), bridge (the default
  *  network or a user-defined one, by name), container (another container's namespace). */
@@ -17,7 +18,7 @@ export interface IdMapping {
   gidMap: string;
 }
 
-/** The identity mapping. Issue #6 makes a remapped range the default; the plan already takes it. */
+/** The identity mapping: container root is host root (--userns=host, --privileged). */
 export const IDENTITY_MAP: IdMapping = { uidMap: '0 0 4294967295', gidMap: '0 0 4294967295' };
 
 export interface ContainerSpec {
@@ -31,6 +32,9 @@ export interface ContainerSpec {
     id?: string;
     /** The read-only lower layer. */
     rootfs: string;
+    /** Shown through an idmapped mount in the container's user namespace (remapped containers
+     *  on kernels that can); otherwise rootfs is a copy already owned by the mapped ids. */
+    idmapped?: boolean;
   };
   /** argv[0] is searched in the container's $PATH. */
   argv: string[];
@@ -53,6 +57,8 @@ export interface ContainerSpec {
   volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean }>;
   tmpfs?: Array<{ dst: string; data: string; ro: boolean }>;
   readOnly?: boolean;
+  /** --memory, --cpus, --pids-limit and the rest: what the container's cgroups enforce. */
+  resources?: Resources;
   idMap: IdMapping;
   createdAt: number;
 }

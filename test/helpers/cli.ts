@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,33 @@ export function newRoot(tag: string): string {
   return mkdtempSync(join(tmpdir(), `mdk-test-${tag}-`));
 }
 
+/** The cgroup parent of this test process's containers, in every hierarchy: a user's containers
+ *  (under "minidock") are never touched, and a leak is easy to see. */
+export const CGROUP_PARENT = `mdktest${process.pid}`;
+
+/** The cgroup v1 and v2 mount points of this host. */
+function cgroupMounts(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(' ')[4]!);
+}
+
+/** Container cgroups under this test process's parent, in every hierarchy. */
+export function testCgroups(): string[] {
+  return cgroupMounts().flatMap((m) => list(join(m, CGROUP_PARENT)).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `${m}/${CGROUP_PARENT}/${n}`)).sort();
+}
+
+process.on('exit', () => {
+  // The parent directories this test process caused (empty unless a test leaked; then they
+  // stay, for a human to see).
+  for (const m of cgroupMounts()) {
+    try { rmdirSync(join(m, CGROUP_PARENT)); } catch { /* absent, or a leak */ }
+  }
+});
+
 function envFor(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MINIDOCK_CGROUP_PARENT: CGROUP_PARENT, ...extra };
   delete env.NODE_EXTRA_CA_CERTS; // ~100 ms per start on CI machines, irrelevant to behaviour
   return env;
 }
@@ -39,7 +64,8 @@ function envFor(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv 
 /**
  * The network namespace every CLI call of this test process runs in: bridges, veths, sysctls
  * and iptables rules are per network namespace, so the tests never touch the host's (or a
- * user's containers). `ip netns exec` also remounts /sys for it, so /sys/class/net is right.
+ * user's containers). The CLI enters it with `nsenter --net`, not `ip netns exec`: the latter
+ * remounts /sys, which hides /sys/fs/cgroup (and minidock reads /proc/net, not /sys/class/net).
  */
 export const TEST_NETNS = `mdkt${process.pid}`;
 let netnsReady = false;
@@ -63,7 +89,7 @@ export function inNetns(cmd: string): string {
 
 function cliArgv(args: string[]): [string, string[]] {
   ensureTestNetns();
-  return ['ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', BIN, ...args]];
+  return ['nsenter', [`--net=/run/netns/${TEST_NETNS}`, process.execPath, '--', BIN, ...args]];
 }
 
 export function mdk(root: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Result {
@@ -97,6 +123,7 @@ export interface Snapshot {
   containerRules: string[];
   leases: string[];
   ports: string[];
+  cgroups: string[];
 }
 
 const list = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).sort() : []);
@@ -155,6 +182,7 @@ export function snapshot(root: string): Snapshot {
     containers: list(join(root, 'containers')),
     names: list(join(root, 'names')),
     tmp: list(join(root, 'tmp')),
+    cgroups: testCgroups(),
   };
 }
 

@@ -220,8 +220,8 @@ T('inspect (JSON and --format), top and ps -f on a live container', async () => 
   assert.match(top[0]!, /PID/);
   // sh forked `sleep 60` and then exec'd `sleep 61` (busybox runs a last command in place).
   assert.is(top.length, 3, `header and two sleeps: ${top.join(' | ')}`);
-  assert.match(top[1]!, new RegExp(`^${s.pid}\\s+1\\s+\\d+\\s+0\\s+sleep 61$`), 'PID 1 with its host pid');
-  assert.match(top[2]!, new RegExp(`^\\d+\\s+2\\s+${s.pid}\\s+0\\s+sleep`), 'its child, as pid 2 inside');
+  assert.match(top[1]!, new RegExp(`^${s.pid}\\s+1\\s+\\d+\\s+100000\\s+sleep 61$`), 'PID 1 with its host pid');
+  assert.match(top[2]!, new RegExp(`^\\d+\\s+2\\s+${s.pid}\\s+100000\\s+sleep`), 'its child, as pid 2 inside');
   assert.is(md('ps', '-q', '-f', 'status=exited').stdout, `${state('gone').id.slice(0, 12)}\n`);
   assert.is(md('ps', '-q', '-f', 'name=see').stdout, `${s.id.slice(0, 12)}\n`);
   const bad = md('ps', '-f', 'bogus=1');

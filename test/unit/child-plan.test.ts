@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import {
   DEV_NODES,
+  cgroupMountOps,
   NAMESPACES,
   buildChildPlan,
   planMounts,
@@ -23,6 +24,7 @@ const DIR = `/var/lib/minidock/containers/${ID}`;
 const paths: ContainerPaths = {
   dir: DIR,
   rootfs: `${DIR}/rootfs`,
+  lower: `${DIR}/lower`,
   upper: `${DIR}/upper`,
   work: `${DIR}/work`,
   hostname: `${DIR}/hostname`,
@@ -179,8 +181,47 @@ for (const [name, net, over] of netCases) {
 test('buildChildPlan: a tty adds /dev/console and is recorded', () => {
   assert.equal(
     buildChildPlan(spec(), paths, { stdio: [0, 1, 2], tty: TTY }, { kind: 'own', eth: ETH }),
-    base({ tty: TTY, stdio: [0, 1, 2], eth: ETH, ops: [proc, sysfs, ...hardening, ...devAndEtc(TTY)] }),
+    // The remapped root (host 100000) must own the pty, with the container's tty group (5 -> 200005).
+    base({ tty: TTY, ttyOwner: { uid: 100000, gid: 200005 }, stdio: [0, 1, 2], eth: ETH, ops: [proc, sysfs, ...hardening, ...devAndEtc(TTY)] }),
   );
+});
+
+test('buildChildPlan: no ttyOwner under the identity map (the pty is already root\'s)', () => {
+  const p = buildChildPlan(spec({ idMap: IDENTITY_MAP }), paths, { stdio: [0, 1, 2], tty: TTY });
+  assert.is(p.ttyOwner, undefined);
+  assert.not.ok(serializePlan(p).toString().includes('tty_uid'));
+});
+
+test('cgroupMountOps: cgroup2 alone at /sys/fs/cgroup; v1 hierarchies in a tmpfs, a hybrid\'s cgroup2 at unified; all read-only', () => {
+  const ro = 'ro,nosuid,nodev,noexec';
+  assert.equal(cgroupMountOps([]), []);
+  assert.equal(cgroupMountOps([{ version: 2, path: '/sys/fs/cgroup/minidock/x', controllers: ['memory', 'pids'] }]), [
+    { op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup', type: 'cgroup2', flags: ro },
+  ]);
+  assert.equal(cgroupMountOps([
+    { version: 1, path: '/sys/fs/cgroup/memory/minidock/x', controllers: ['memory'] },
+    { version: 1, path: '/sys/fs/cgroup/cpu,cpuacct/minidock/x', controllers: ['cpu', 'cpuacct'] },
+    { version: 2, path: '/sys/fs/cgroup/unified/minidock/x', controllers: [] },
+  ]), [
+    { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' },
+    { op: 'mount', src: 'cgroup', dst: '/sys/fs/cgroup/memory', type: 'cgroup', flags: ro, data: 'memory' },
+    { op: 'mount', src: 'cgroup', dst: '/sys/fs/cgroup/cpu,cpuacct', type: 'cgroup', flags: ro, data: 'cpu,cpuacct' },
+    { op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: ro },
+  ]);
+  // In the plan: after the /sys mount they sit on, before the user's volumes.
+  const p = buildChildPlan(spec(), paths, { ...io, cgroups: [{ version: 2, path: '/c', controllers: [] }] });
+  const dsts = p.ops.map((o) => o.dst);
+  assert.ok(dsts.indexOf('/sys/fs/cgroup') > dsts.indexOf('/sys'));
+});
+
+test('buildChildPlan: an idmapped image becomes overlay\'s lower layer at paths.lower', () => {
+  const s = spec();
+  const p = buildChildPlan({ ...s, image: { ...s.image, idmapped: true } }, paths, io);
+  assert.is(p.idmapLower, s.image.rootfs);
+  assert.is(p.lowerMnt, paths.lower);
+  assert.is(p.overlay, `lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work}`);
+  const kv = serializePlan(p).toString().split('\0');
+  assert.equal(kv.slice(kv.indexOf('overlay'), kv.indexOf('overlay') + 6), ['overlay', p.overlay, 'idmap_lower', s.image.rootfs, 'lower_mnt', paths.lower]);
 });
 
 test('buildChildPlan: the identity map and no extra groups pass through', () => {
@@ -282,6 +323,8 @@ test('serializePlan: bridge network with a tty, exact key/value sequence', () =>
     ['rootfs', `${DIR}/rootfs`],
     ['overlay', OVERLAY],
     ['tty', TTY],
+    ['tty_uid', '100000'],
+    ['tty_gid', '200005'],
     ['stdin', '0'],
     ['stdout', '1'],
     ['stderr', '2'],

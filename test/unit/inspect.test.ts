@@ -109,6 +109,13 @@ test('a running bridge container with published ports: the whole object, in dock
         '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
       },
       AutoRemove: true,
+      Memory: 0,
+      MemorySwap: 0,
+      NanoCpus: 0,
+      CpuShares: 0,
+      CpusetCpus: '',
+      PidsLimit: null,
+      UsernsMode: 'host',
     },
     Mounts: [],
     Config: {
@@ -183,10 +190,25 @@ test('a created container on the host network: zero times, no pid, no ports', ()
   assert.is(out.State.FinishedAt, '0001-01-01T00:00:00Z');
   assert.is(out.Image, '/srv/rootfs', 'a directory used in place has no id: the ref stands in');
   assert.is(out.LogPath, '');
-  assert.equal(out.HostConfig, { NetworkMode: 'host', PortBindings: {}, AutoRemove: false });
+  assert.equal(out.HostConfig, {
+    NetworkMode: 'host', PortBindings: {}, AutoRemove: false,
+    Memory: 0, MemorySwap: 0, NanoCpus: 0, CpuShares: 0, CpusetCpus: '', PidsLimit: null, UsernsMode: 'host',
+  });
   assert.equal(out.NetworkSettings.Networks, { host: emptyEndpoint });
   assert.equal(out.NetworkSettings.Ports, {});
   assert.equal(out.Namespaces, {});
+});
+
+test('limits and the user namespace mode show in HostConfig as docker names them', () => {
+  const out = inspectContainer(
+    rec(spec({ mode: 'none' }, { idMap: { uidMap: '0 100000 65536', gidMap: '0 100000 65536' }, resources: { memory: 67108864, memorySwap: 134217728, nanoCpus: 500000000, cpuShares: 512, cpusetCpus: '0', pidsLimit: 50 } }), { status: 'exited', exitCode: 137, oomKilled: true }),
+    {},
+  ) as { HostConfig: Record<string, unknown>; State: Record<string, unknown> };
+  assert.equal(
+    [out.HostConfig.Memory, out.HostConfig.MemorySwap, out.HostConfig.NanoCpus, out.HostConfig.CpuShares, out.HostConfig.CpusetCpus, out.HostConfig.PidsLimit, out.HostConfig.UsernsMode],
+    [67108864, 134217728, 500000000, 512, '0', 50, ''],
+  );
+  assert.is(out.State.OOMKilled, true);
 });
 
 test('a broken record: only its id and why', () => {

@@ -70,6 +70,7 @@ test('create makes the directory, the layer dirs, config.json, state.json and th
   assert.equal(paths, {
     dir,
     rootfs: join(dir, 'rootfs'),
+    lower: join(dir, 'lower'),
     upper: join(dir, 'upper'),
     work: join(dir, 'work'),
     hostname: join(dir, 'hostname'),
@@ -77,12 +78,12 @@ test('create makes the directory, the layer dirs, config.json, state.json and th
     resolvConf: join(dir, 'resolv.conf'),
   });
   assert.equal(store.paths(A), paths);
-  for (const d of [paths.rootfs, paths.upper, paths.work]) assert.ok(statSync(d).isDirectory(), d);
+  for (const d of [paths.rootfs, paths.lower, paths.upper, paths.work]) assert.ok(statSync(d).isDirectory(), d);
   assert.equal(readJson(join(dir, 'config.json')), spec(A, 'web'));
   assert.equal(readJson(join(dir, 'state.json')), { status: 'created', creator: { pid: process.pid, start: MY_START } });
   assert.is(readFileSync(join(store.root, 'names', 'web'), 'utf8'), A);
   // No temporary files left beside the JSON.
-  assert.equal(readdirSync(dir).sort(), ['config.json', 'rootfs', 'state.json', 'upper', 'work']);
+  assert.equal(readdirSync(dir).sort(), ['config.json', 'lower', 'rootfs', 'state.json', 'upper', 'work']);
 });
 
 test('create refuses a name in use, and leaves nothing of the second container', () => {

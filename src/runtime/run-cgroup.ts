@@ -1,0 +1,42 @@
+// A container's cgroups across its life: planned with the spec, recorded in its state before
+// they exist, created and joined between clone and "go" (so its command never runs unlimited),
+// read for OOM at exit and removed with every sub-cgroup it made. Thin: the decisions are in
+// src/cgroup/plan.ts, the file writes in src/cgroup/fs.ts.
+import type { CgroupDir, CgroupPlan } from '../cgroup/plan.js';
+import type { Resources } from '../spec/resources.js';
+
+/** Where containers' cgroups go in each hierarchy: MINIDOCK_CGROUP_PARENT, default "minidock"
+ *  (docker's cgroupfs driver uses /docker). Tests use one of their own. */
+export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MINIDOCK_CGROUP_PARENT || 'minidock';
+}
+
+/** The plan for a new container on this host's layout (read once per command). */
+export async function planContainerCgroup(id: string, r: Resources = {}, env: NodeJS.ProcessEnv = process.env): Promise<CgroupPlan> {
+  const [{ readCgroupLayout }, { planCgroup }] = await Promise.all([import('../cgroup/layout.js'), import('../cgroup/plan.js')]);
+  return planCgroup(readCgroupLayout(), cgroupParent(env), id, r);
+}
+
+/** Creates the cgroups and moves `pid` into them; returns docker's warnings for limits this
+ *  host cannot apply. */
+export async function enterCgroup(plan: CgroupPlan, pid: number): Promise<string[]> {
+  const { createCgroup, joinCgroup } = await import('../cgroup/fs.js');
+  const warnings = createCgroup(plan);
+  joinCgroup(plan, pid);
+  return warnings;
+}
+
+/** After PID 1 died: whether the kernel's OOM killer did it, then the cgroups go. Idempotent:
+ *  cgroups already gone (another command got there first) are fine. */
+export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oomKilled: boolean }> {
+  if (!dirs?.length) return { oomKilled: false };
+  const { oomKilled, removeCgroup } = await import('../cgroup/fs.js');
+  let oom = false;
+  try {
+    oom = oomKilled({ dirs });
+  } catch {
+    /* already removed */
+  }
+  await removeCgroup({ dirs });
+  return { oomKilled: oom };
+}
