@@ -141,11 +141,16 @@ export function planPortRules(att: Attachment): IptRule[] {
 }
 
 /** Creates the veth pair with its container end born inside the container's network namespace
- *  (no rename or move needed), and plugs the host end into the bridge. */
+ *  (no rename or move needed), and plugs the host end into the bridge in hairpin mode: a
+ *  container calling its own published port sends a packet that DNAT turns back toward itself,
+ *  out of the bridge port it came in on, which a bridge forwards only in hairpin mode when
+ *  br_netfilter hands bridged frames to iptables. (The port must be enslaved first: the kernel
+ *  refuses bridge_slave options in the same request.) */
 export function planAttachIp(att: Attachment, pid: number): string[] {
   return [
     `link add name ${att.hostVeth} mtu ${att.mtu} type veth peer name eth0 mtu ${att.mtu} address ${att.mac} netns ${pid}`,
     `link set ${att.hostVeth} master ${att.bridge} up`,
+    `link set ${att.hostVeth} type bridge_slave hairpin on`,
   ];
 }
 

@@ -113,6 +113,10 @@ T('a published port answers from localhost, the host\'s address, the LAN and a s
     const sib = run(['busybox', 'wget', '-qO-', 'http://192.168.77.1:18080/']);
     assert.is(sib.code, 0, `from a sibling container (hairpin): ${sib.stderr}`);
     assert.match(sib.stdout, /Directory listing/);
+    // The container calling its own published port: DNAT sends the packet back out of the
+    // bridge port it came in on, which needs that port in hairpin mode.
+    const own = mdk(root, ['exec', 'web', 'python3', '-c', "import urllib.request as u; print(u.urlopen('http://192.168.77.1:18080/', timeout=5).status)"]);
+    assert.is(own.stdout, '200\n', `from the container itself: ${own.stderr}`);
     const self = mdk(root, ['ps'], { env: ENV }).stdout;
     assert.match(self, /0\.0\.0\.0:18080->80\/tcp\s+web/);
     assert.is(mdk(root, ['port', 'web']).stdout, '80/tcp -> 0.0.0.0:18080\n');

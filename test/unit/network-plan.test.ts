@@ -175,10 +175,12 @@ test('planAttachIp: veth pair born with its peer in the container, host end on t
   assert.equal(planAttachIp(att([]), 4242), [
     'link add name mdk0123456789ab mtu 1500 type veth peer name eth0 mtu 1500 address 02:42:0a:58:00:02 netns 4242',
     'link set mdk0123456789ab master mdk0 up',
+    'link set mdk0123456789ab type bridge_slave hairpin on',
   ]);
   assert.equal(planAttachIp({ ...att([]), mtu: 1450, bridge: 'mdkbrx' }, 7), [
     'link add name mdk0123456789ab mtu 1450 type veth peer name eth0 mtu 1450 address 02:42:0a:58:00:02 netns 7',
     'link set mdk0123456789ab master mdkbrx up',
+    'link set mdk0123456789ab type bridge_slave hairpin on',
   ]);
 });
 
@@ -297,6 +299,7 @@ test('planAsCommands: ip and iptables command lines, append and delete', () => {
   assert.equal(planAsCommands(planAttachIp(att([]), 9), []), [
     'ip link add name mdk0123456789ab mtu 1500 type veth peer name eth0 mtu 1500 address 02:42:0a:58:00:02 netns 9',
     'ip link set mdk0123456789ab master mdk0 up',
+    'ip link set mdk0123456789ab type bridge_slave hairpin on',
   ]);
 });
 
