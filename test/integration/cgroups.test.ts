@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, CGROUP_PARENT, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot, testCgroups } from '../helpers/cli.js';
+import { BUSYBOX_TAR, CGROUP_PARENT, killPid, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, snapshot, testCgroups } from '../helpers/cli.js';
 
 requireRootAndImages();
 const root = newRoot('cgroups');
@@ -138,7 +138,7 @@ T('--cpus 0.5 holds a busy loop to about half a core', async () => {
   }
 });
 
-T('stats --no-stream: docker\'s columns, the limit, pids; update changes limits of a running container', () => {
+T('stats --no-stream: docker\'s columns, the limit, pids; update changes limits of a running container', async () => {
   assert.is(mdk(root, ['run', '-d', '--network', 'none', '--name', 'st', '-m', '64m', 'busybox', 'sleep', '60']).code, 0);
   try {
     const id = idOf('st');
@@ -147,6 +147,17 @@ T('stats --no-stream: docker\'s columns, the limit, pids; update changes limits 
     const [head, row] = out.stdout.trim().split('\n');
     assert.match(head!, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
     assert.match(row!, new RegExp(`^${id.slice(0, 12)}\\s+st\\s+\\d+\\.\\d\\d%\\s+[\\d.]+[KMG]?i?B / 64MiB\\s+\\d+\\.\\d\\d%\\s+\\S+ / \\S+\\s+\\S+ / \\S+\\s+1$`));
+    // Streaming: a fresh frame (clear screen, table) every second until Ctrl-C.
+    const live = mdkSpawn(root, ['stats', 'st']);
+    let text = '';
+    live.stdout.on('data', (d) => (text += d));
+    const ended = new Promise<number | null>((r) => live.on('close', r));
+    await sleep(3300);
+    killPid(live.pid!, 'SIGINT');
+    assert.is(await ended, 0, 'Ctrl-C ends it with 0');
+    const frames = text.split('\x1b[2J\x1b[H').filter(Boolean);
+    assert.ok(frames.length >= 2 && frames.length <= 4, `${frames.length} frames in 3.3 s`);
+    for (const f of frames) assert.match(f, new RegExp(`^CONTAINER ID.*\\n${id.slice(0, 12)}\\s+st\\s`));
     const up = mdk(root, ['update', '--memory', '128m', '--memory-swap', '256m', '--pids-limit', '40', 'st']);
     assert.is(up.code, 0, up.stderr);
     assert.is(up.stdout, 'st\n');
