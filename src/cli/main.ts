@@ -81,10 +81,14 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
+      .option('--explain', 'print each step, as the equivalent shell command and why', false)
+      .option('--dry-run', 'create nothing: print the steps run would take (--explain, the default) or a script (--script)', false)
+      .option('--script', 'with --dry-run: print a bash script that builds the same container with standard tools', false)
       .action(action(async (image: string, command: string[], opts) => {
         trace('cli: argv parsed');
         const { runContainer } = await import('../runtime/run.js');
-        return runContainer(
+        const run = opts.dryRun || opts.script || opts.explain ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
+        return run(
           {
             image,
             command,

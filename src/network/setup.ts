@@ -83,7 +83,7 @@ export async function ensureBridge(net: NetworkConfig, runner: CommandRunner): P
 
 /** Chooses free host ports for bindings that asked for any (host port 0), the way the kernel
  *  does for a socket bound to port 0, and checks that no host program listens on the others. */
-async function resolvePorts(bindings: PortBinding[]): Promise<PortBinding[]> {
+export async function resolvePorts(bindings: PortBinding[]): Promise<PortBinding[]> {
   const out: PortBinding[] = [];
   for (const b of bindings) {
     const port = await probePort(b);

@@ -1,0 +1,150 @@
+// `minidock run --dry-run`: the spec and every plan of a run, computed the way `run` computes
+// them, with nothing created: no container directory or name, no lease file, no bridge, veth
+// or rule. What is only read: the image store (a tarball given as IMAGE is imported first, as
+// `run` would), the network's config and its current leases (the address is the one IPAM
+// would pick now), the host's routes and MTU. The host ports are probed by binding them for a
+// moment, as `run` does.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MinidockError, usageError } from '../core/errors.js';
+import { ImageStore } from '../image/store.js';
+import { hostVethName, pickAddress, type Attachment, type NetworkConfig } from '../network/plan.js';
+import type { NetworkStore } from '../network/store.js';
+import { buildChildPlan, type ChildNet, type ContainerPaths } from '../runtime/child-plan.js';
+import { hostnameFile, hostsFile, resolvConf } from '../runtime/etc-files.js';
+import { buildSpec, validateRunOptions, type RunDeps, type RunOptions } from '../runtime/run.js';
+import { parseNetworkOption, prepareNetwork } from '../runtime/run-network.js';
+import { StateStore } from '../runtime/state.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
+import { looksLikePath } from '../spec/image-ref.js';
+import { exposedToBindings, type PortBinding } from '../spec/ports.js';
+import { explainNet, type ExplainInput, type ExplainNet } from './steps.js';
+
+/** Where a generated script keeps its container's files: under MINIDOCK_ROOT (so a leak shows
+ *  where minidock's own would), beside minidock's containers/, never among them. */
+export const scriptDir = (root: string, id: string): string => join(root, 'scripts', id.slice(0, 12));
+
+/** The same layout as the state store's, moved to another directory. */
+function movePaths(paths: ContainerPaths, dir: string): ContainerPaths {
+  const moved = { ...paths };
+  for (const [k, v] of Object.entries(paths)) (moved as Record<string, string>)[k] = v === paths.dir ? dir : v.startsWith(`${paths.dir}/`) ? dir + v.slice(paths.dir.length) : v;
+  return moved;
+}
+
+/** The address and ports a bridge container would get now, and the network's config (the one
+ *  `run` would create on first use when there is none yet). */
+async function planBridge(spec: ContainerSpec, n: { network: string; ports: PortBinding[] }, root: string, state: StateStore): Promise<ExplainNet> {
+  const { NetworkStore } = await import('../network/store.js');
+  const { ensureNetworkConfig, resolvePorts } = await import('../network/setup.js');
+  const { linkExists, uplinkMtu } = await import('../network/host.js');
+  const { macFor } = await import('../network/ipv4.js');
+  const nets = new NetworkStore(root);
+  // ensureNetworkConfig decides the default network's bridge and subnet; this view of the store
+  // lets it decide without recording anything.
+  const readOnly = { get: (name: string) => nets.get(name), add: () => undefined } as unknown as NetworkStore;
+  const config: NetworkConfig = await ensureNetworkConfig(readOnly, n.network, { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET });
+  // A lease whose owner is gone is reclaimed by the next run: its address counts as free.
+  const taken = new Set([...nets.leases(config.name)].filter(([, id]) => state.isLive(id)).map(([ip]) => ip));
+  const ip = pickAddress(config, taken);
+  if (!ip) {
+    throw new MinidockError(`no free address in ${config.subnet} on network ${config.name}`, { step: 'net.ipam', hint: 'remove containers, or create a network with a larger --subnet' });
+  }
+  const ports = await resolvePorts(n.ports);
+  for (const p of ports) {
+    const other = nets.portLeases().find((l) => l.proto === p.proto && l.port === p.hostPort && state.isLive(l.owner) && (l.hostIp === p.hostIp || l.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'));
+    if (other) {
+      throw new MinidockError(`host port ${p.hostPort}/${p.proto} is already published by container ${other.owner.slice(0, 12)}`, { step: 'net.ports', hint: 'choose another host port, or remove that container' });
+    }
+  }
+  const attachment: Attachment = {
+    containerId: spec.id,
+    network: config.name,
+    bridge: config.bridge,
+    ip,
+    prefix: config.prefix,
+    gateway: config.gateway,
+    mac: macFor(ip),
+    hostVeth: hostVethName(spec.id),
+    mtu: uplinkMtu(),
+    ports,
+  };
+  return explainNet(config, attachment, 0, linkExists(config.bridge));
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Everything `minidock run` would do, as plans. With `script`, the container's files are placed
+ * where a generated script keeps them (scriptDir) and what a script cannot do is refused here,
+ * with a clear message, rather than in the middle of the script.
+ */
+export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boolean } = {}): Promise<ExplainInput> {
+  validateRunOptions(o, deps.root);
+  if (mode.script) {
+    if (o.tty) throw usageError('--script cannot give the container a terminal (-t)', 'drop -t; the script\'s container uses the script\'s stdin, stdout and stderr');
+    if (o.detach) throw usageError('--script runs the container in the foreground (-d)', 'drop -d, and run the script in the background instead');
+  }
+  const callerEnv = deps.callerEnv ?? process.env;
+  const image = await new ImageStore(deps.root).resolve(o.image, looksLikePath(o.image));
+  // The same choice of network mode as runContainer makes.
+  const exposed = o.publishAll && image.config.ExposedPorts ? exposedToBindings(image.config.ExposedPorts) : [];
+  const network = o.network === 'none' && !o.publish.length && !exposed.length
+    ? { mode: 'none' as const }
+    : (await parseNetworkOption(o.network, o.publish, exposed)).spec;
+  const spec = await buildSpec(o, image, callerEnv, network, deps.root);
+  const state = new StateStore(deps.root);
+  const paths = mode.script ? movePaths(state.paths(spec.id), scriptDir(deps.root, spec.id)) : state.paths(spec.id);
+
+  let childNet: ChildNet = { kind: 'own' };
+  let net: ExplainNet | undefined;
+  let hostsText: string | undefined;
+  let resolvText: string | undefined;
+  if (spec.network.mode === 'bridge') {
+    net = await planBridge(spec, spec.network, deps.root, state);
+    childNet = { kind: 'own', eth: { ip: net.attachment.ip, prefix: net.attachment.prefix, gateway: net.attachment.gateway } };
+  } else {
+    // none, host and container:NAME reserve nothing: prepareNetwork only reads for them.
+    const { native } = await import('../native/binding.js');
+    const prepared = await prepareNetwork(spec, state, deps.root, deps.native ?? native());
+    childNet = prepared.child;
+    ({ hostsText, resolvText } = prepared);
+  }
+  const init = spec.init ? (await import('../native/binding.js')).initPath() : undefined;
+  const child = buildChildPlan(spec, paths, { stdio: [0, 1, 2], init }, childNet);
+  const files = [
+    { path: paths.hostname, content: hostnameFile(spec.hostname) },
+    { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip) },
+    { path: paths.resolvConf, content: resolvText ?? resolvConf(readText('/etc/resolv.conf')) },
+  ];
+  return { spec, child, files, root: deps.root, net };
+}
+
+/**
+ * What `minidock run --dry-run [--explain | --script]` runs in place of runContainer: the same
+ * options, the plans computed as above, and the explanation or the script on stdout. `--explain`
+ * on a real run is for run.ts to print as it goes; until then it is refused here rather than
+ * silently ignored.
+ */
+export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: boolean }): (o: RunOptions, deps: RunDeps) => Promise<number> {
+  return async (o, deps) => {
+    if (!flags.dryRun) {
+      throw usageError(flags.script ? '--script needs --dry-run' : '--explain needs --dry-run for now', `minidock run --dry-run ${flags.script ? '--script' : '--explain'} ...`);
+    }
+    if (flags.script && flags.explain) throw usageError('--explain and --script print different things: choose one');
+    const input = await planRun(o, deps, { script: flags.script });
+    if (flags.script) {
+      const { containerScript } = await import('./script.js');
+      process.stdout.write(containerScript(input));
+    } else {
+      const { explain } = await import('./steps.js');
+      process.stdout.write(explain(input));
+    }
+    return 0;
+  };
+}
