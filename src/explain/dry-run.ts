@@ -1,9 +1,9 @@
 // `minidock run --dry-run`: the spec and every plan of a run, computed the way `run` computes
-// them, with nothing created: no container directory or name, no lease file, no bridge, veth
-// or rule. What is only read: the image store (a tarball given as IMAGE is imported first, as
-// `run` would), the network's config and its current leases (the address is the one IPAM
-// would pick now), the host's routes and MTU. The host ports are probed by binding them for a
-// moment, as `run` does.
+// them, with nothing created: no container directory or name, no lease file, no cgroup, no
+// bridge, veth or rule. What is only read: the image store (a tarball given as IMAGE is
+// imported first, as `run` would), the network's config and its current leases (the address is
+// the one IPAM would pick now), the host's routes, MTU and cgroup layout. The host ports are
+// probed by binding them for a moment, as `run` does.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError, usageError } from '../core/errors.js';
@@ -115,14 +115,18 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
     childNet = prepared.child;
     ({ hostsText, resolvText } = prepared);
   }
+  // The container's cgroups as run plans them (this host's layout, the limits given); the child
+  // plan mounts them at /sys/fs/cgroup.
+  const { planContainerCgroup } = await import('../runtime/run-cgroup.js');
+  const cgroup = await planContainerCgroup(spec.id, spec.resources);
   const init = spec.init ? (await import('../native/binding.js')).initPath() : undefined;
-  const child = buildChildPlan(spec, paths, { stdio: [0, 1, 2], init }, childNet);
+  const child = buildChildPlan(spec, paths, { stdio: [0, 1, 2], init, cgroups: cgroup.dirs }, childNet);
   const files = [
     { path: paths.hostname, content: hostnameFile(spec.hostname) },
     { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip) },
     { path: paths.resolvConf, content: resolvText ?? resolvConf(readText('/etc/resolv.conf')) },
   ];
-  return { spec, child, files, root: deps.root, net };
+  return { spec, child, files, root: deps.root, net, cgroup };
 }
 
 /**

@@ -222,6 +222,11 @@ function opWhy(op: PlanOp, spec: ContainerSpec): string {
   }
   if ((MASKED_FILES as readonly string[]).includes(op.dst)) return `hidden behind /dev/null${optional}: it shows the host's kernel memory or internals (docker's masked paths)`;
   if ((MASKED_DIRS as readonly string[]).includes(op.dst)) return `hidden under an empty read-only tmpfs${optional} (docker's masked paths)`;
+  if (op.dst.startsWith('/sys/fs/cgroup') && op.op === 'mount') {
+    return op.type === 'tmpfs'
+      ? 'a small tmpfs for /sys/fs/cgroup, to hold one directory per cgroup v1 hierarchy'
+      : `its own cgroups (${op.type}${op.type === 'cgroup' ? ` ${op.data}` : ''}) as the roots, the cgroup namespace being made after it joined them; read-only: it cannot raise its own limits`;
+  }
   if (op.dst === '/dev' && op.op === 'mount') return 'a /dev of its own on a tmpfs: device nodes shipped in the image are never used';
   if ((DEV_NODES as readonly string[]).some((n) => op.dst === `/dev/${n}`)) {
     return `the host's ${op.dst}, bound: mknod is not allowed inside a user namespace, and these few are all a container gets`;
@@ -303,11 +308,23 @@ function mapWhy(map: string, what: 'uid' | 'gid'): string {
   return `${r}: container root is an unprivileged nobody on the host. Written from outside the namespace (user_namespaces(7))`;
 }
 
-function cgroupWhy(op: CgroupOp): string {
-  if (op.op === 'mkdir') return 'the container\'s cgroup (an existing parent is fine)';
+/** The run flag each limit file comes from (v1 and v2 names). */
+const LIMIT_FLAG: Array<[RegExp, string]> = [
+  [/memory\.(memsw\.limit_in_bytes|swap\.max)$/, '--memory-swap'],
+  [/memory\.(limit_in_bytes|max)$/, '--memory'],
+  [/cpu\.cfs_period_us$/, '--cpus (docker\'s 100 ms period)'],
+  [/cpu\.(cfs_quota_us|max)$/, '--cpus'],
+  [/cpu\.(shares|weight)$/, '--cpu-shares'],
+  [/cpuset\.cpus$/, '--cpuset-cpus'],
+  [/pids\.max$/, '--pids-limit'],
+];
+
+function cgroupWhy(op: CgroupOp, mine: ReadonlySet<string>): string {
+  if (op.op === 'mkdir') return mine.has(op.path) ? 'the container\'s own cgroup in this hierarchy' : 'the parent all containers\' cgroups share (made once)';
   if (op.op === 'inherit') return 'a new v1 cpuset cgroup starts empty and no task may join until it is set: copy the parent\'s';
   if (op.file.endsWith('cgroup.subtree_control')) return `a child cgroup only gets the controllers its parent enables (${op.value})`;
-  return `a limit from the run flags${op.optional ? ` (skipped where the file is missing: ${op.optional})` : ''}`;
+  const flag = LIMIT_FLAG.find(([re]) => re.test(op.file))?.[1] ?? 'a run flag';
+  return `the limit ${flag} asks for${op.optional ? ` (skipped where the file is missing: ${op.optional})` : ''}`;
 }
 
 function cgroupCommand(op: CgroupOp): string {
@@ -423,7 +440,8 @@ export function planActions(input: ExplainInput): Action[] {
     });
   }
   if (input.cgroup) {
-    for (const op of cgroupOps(input.cgroup)) add({ at: 'parent', kind: 'cgroup', op, phase: 'cgroups', command: cgroupCommand(op), why: cgroupWhy(op) });
+    const mine = new Set(input.cgroup.dirs.map((d) => (typeof d === 'string' ? d : d.path)));
+    for (const op of cgroupOps(input.cgroup)) add({ at: 'parent', kind: 'cgroup', op, phase: 'cgroups', command: cgroupCommand(op), why: cgroupWhy(op, mine) });
     for (const file of input.cgroup.procs ?? []) {
       add({ at: 'parent', kind: 'cgroup-procs', file, phase: 'cgroups', command: `echo ${pid} > ${file}`, why: 'the child joins its cgroup before "go": everything it starts is counted and limited there' });
     }

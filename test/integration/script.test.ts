@@ -52,11 +52,12 @@ interface Running {
   stdout: () => string;
 }
 
-/** Runs a generated script with bash in the test's network namespace. */
+/** Runs a generated script with bash in the test's network namespace, entered as the CLI is
+ *  (nsenter --net: `ip netns exec` would remount /sys and hide the cgroup filesystems). */
 function runScript(text: string, name: string): Running {
   const file = join(scripts, name);
   writeFileSync(file, text);
-  const child = spawn('ip', ['netns', 'exec', TEST_NETNS, 'bash', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'bash', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += d));

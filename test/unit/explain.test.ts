@@ -175,6 +175,7 @@ test("cgroup/plan.ts's own shape: ops in order, optional writes and cpuset inher
     'echo 1024 > /sys/fs/cgroup/memory/minidock/x/memory.memsw.limit_in_bytes',
     'echo $PID > /sys/fs/cgroup/memory/minidock/x/cgroup.procs',
   ]);
+  assert.match(steps.find((s) => s.command.includes('memsw'))!.why, /--memory-swap.*skipped where the file is missing: no swap/);
   assert.ok(steps.some((s) => s.command === 'rmdir /sys/fs/cgroup/memory/minidock/x'));
 });
 
