@@ -2,6 +2,7 @@
 // they exist, created and joined between clone and "go" (so its command never runs unlimited),
 // read for OOM at exit and removed with every sub-cgroup it made. Thin: the decisions are in
 // src/cgroup/plan.ts, the file writes in src/cgroup/fs.ts.
+import { MinidockError } from '../core/errors.js';
 import type { CgroupDir, CgroupPlan } from '../cgroup/plan.js';
 import type { Resources } from '../spec/resources.js';
 
@@ -30,7 +31,17 @@ export async function enterCgroup(plan: CgroupPlan, pid: number): Promise<string
  *  cgroups already gone (another command got there first) are fine. */
 export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oomKilled: boolean }> {
   if (!dirs?.length) return { oomKilled: false };
-  const { oomKilled, removeCgroup } = await import('../cgroup/fs.js');
+  const [{ oomKilled, removeCgroup }, { readCgroupLayout }] = await Promise.all([import('../cgroup/fs.js'), import('../cgroup/layout.js')]);
+  // A cgroup that is absent because its hierarchy is not mounted here is not "already removed":
+  // `ip netns exec` remounts /sys without /sys/fs/cgroup, and treating that as done would leak.
+  const mounts = readCgroupLayout().hierarchies.map((h) => h.mount);
+  const hidden = dirs.find((d) => !mounts.some((m) => d.path.startsWith(`${m}/`)));
+  if (hidden) {
+    throw new MinidockError(`cannot reach cgroup ${hidden.path}: its hierarchy is not mounted in this mount namespace`, {
+      step: 'cgroup.release',
+      hint: '`ip netns exec` remounts /sys without the cgroup filesystems: use nsenter --net=/run/netns/NAME instead',
+    });
+  }
   let oom = false;
   try {
     oom = oomKilled({ dirs });

@@ -55,7 +55,8 @@ process.on('exit', () => {
   }
 });
 
-function envFor(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/** The environment of a CLI call for `root`: its own state root and cgroup parent. */
+export function envFor(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MINIDOCK_CGROUP_PARENT: CGROUP_PARENT, ...extra };
   delete env.NODE_EXTRA_CA_CERTS; // ~100 ms per start on CI machines, irrelevant to behaviour
   return env;
@@ -87,7 +88,8 @@ export function inNetns(cmd: string): string {
   return sh(`ip netns exec ${TEST_NETNS} sh -c ${shQuote(cmd)}`);
 }
 
-function cliArgv(args: string[]): [string, string[]] {
+/** The command line that runs the CLI in the test network namespace (for spawn). */
+export function cliArgv(args: string[]): [string, string[]] {
   ensureTestNetns();
   return ['nsenter', [`--net=/run/netns/${TEST_NETNS}`, process.execPath, '--', BIN, ...args]];
 }

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, BUSYBOX_TAR, TEST_NETNS, inNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, cliArgv, envFor, inNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
 
 requireRootAndImages();
 const root = newRoot('conc');
@@ -18,10 +18,9 @@ const T = leakChecked(Conc, root, before);
 
 /** Runs N CLIs at once; resolves with their exit codes and outputs. */
 function parallel(argvs: string[][]): Promise<Array<{ code: number | null; stdout: string; stderr: string }>> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, ...ENV };
-  delete env.NODE_EXTRA_CA_CERTS;
+  const env = envFor(root, ENV);
   return Promise.all(argvs.map((args) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(...cliArgv(args), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));

@@ -6,9 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BUSYBOX_TAR, PYTHON_TAR, TEST_NETNS, inNetns, killPid, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot,
-} from '../helpers/cli.js';
+import { BUSYBOX_TAR, cliArgv, envFor, inNetns, killPid, leakChecked, mdk, newRoot, PYTHON_TAR, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
 
 requireRootAndImages(PYTHON_TAR);
 const root = newRoot('life');
@@ -70,9 +68,7 @@ T('exit codes of detached containers are recorded: 0, 3, and 137 after kill', as
 
 T('logs: stdout and stderr, -t, --tail and -f', async () => {
   md('run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; sleep 1; echo late; printf partial');
-  const follow = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'logs', '-f', 'talker'], {
-    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const follow = spawn(...cliArgv(['logs', '-f', 'talker']), { env: envFor(root), stdio: ['ignore', 'pipe', 'pipe'] });
   let followed = '';
   follow.stdout.on('data', (d) => (followed += d));
   const done = new Promise((r) => follow.on('close', r));
@@ -184,14 +180,12 @@ T('--init: PID 1 reaps zombies and forwards SIGTERM, so stop is immediate; its b
 });
 
 T('in the foreground, signals the CLI receives reach PID 1 (docker\'s --sig-proxy)', async () => {
-  const cli = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'run', '--rm', '--name', 'proxied',
-    'busybox', 'sh', '-c', 'trap "exit 42" TERM; trap "exit 43" HUP; while :; do sleep 0.1; done'], {
-    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '', ...ENV }, stdio: 'ignore',
-  });
+  const cli = spawn(...cliArgv(['run', '--rm', '--name', 'proxied',
+    'busybox', 'sh', '-c', 'trap "exit 42" TERM; trap "exit 43" HUP; while :; do sleep 0.1; done']), { env: envFor(root, ENV), stdio: 'ignore' });
   const code = new Promise<number | null>((r) => cli.on('close', r));
   await until('running', () => { try { return state('proxied').status === 'running'; } catch { return false; } });
   await sleep(200);
-  killPid(cli.pid!, 'SIGTERM'); // `ip netns exec` execs node: this pid is the CLI's
+  killPid(cli.pid!, 'SIGTERM'); // nsenter execs node: this pid is the CLI's
   assert.is(await code, 42);
 });
 
@@ -254,9 +248,7 @@ T('exec -d, kill -s by name, restart, start -a, and exec into a foreground conta
   assert.is(md('rm', 'again').code, 0);
 
   // exec works on a container run in the foreground, too.
-  const fg = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'run', '--rm', '--name', 'fore', 'busybox', 'sleep', '30'], {
-    env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '', ...ENV }, stdio: 'ignore',
-  });
+  const fg = spawn(...cliArgv(['run', '--rm', '--name', 'fore', 'busybox', 'sleep', '30']), { env: envFor(root, ENV), stdio: 'ignore' });
   const fgDone = new Promise((r) => fg.on('close', r));
   await until('foreground running', () => { try { return state('fore').status === 'running'; } catch { return false; } });
   assert.is(md('exec', 'fore', 'hostname').stdout, 'fore\n');

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, BUSYBOX_TAR, TEST_NETNS, inNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, sh, snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, cliArgv, envFor, inNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, sh, snapshot } from '../helpers/cli.js';
 
 requireRootAndImages();
 const root = newRoot('limits');
@@ -19,10 +19,9 @@ Limits.after(() => removeRoot(root));
 const T = leakChecked(Limits, root, before);
 
 function parallel(argvs: string[][]): Promise<Array<{ code: number | null; stderr: string }>> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, ...ENV };
-  delete env.NODE_EXTRA_CA_CERTS;
+  const env = envFor(root, ENV);
   return Promise.all(argvs.map((args) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(...cliArgv(args), { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => resolve({ code, stderr }));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, PYTHON_TAR, TEST_NETNS, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, sh, snapshot, type Snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, CGROUP_PARENT, cliArgv, envFor, leakChecked, mdk, mdkSpawn, newRoot, PYTHON_TAR, removeRoot, requireRootAndImages, sh, snapshot, TEST_NETNS, type Snapshot } from '../helpers/cli.js';
 
 // Setup runs at the top level, not in a uvu hook: uvu swallows an exception thrown by a hook
 // (its runner returns from a finally block), so a failing setup would look like a quiet run.
@@ -217,7 +217,7 @@ Run('stdin: closed without -i, passed through with -i', () => {
 
 Run('only stdio is open in the container, whatever the caller had open', () => {
   // The shell opens fds 5 and 7 without close-on-exec; the container must not see them.
-  const r = sh(`MINIDOCK_ROOT=${root} ip netns exec ${TEST_NETNS} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
+  const r = sh(`MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${CGROUP_PARENT} nsenter --net=/run/netns/${TEST_NETNS} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
   assert.equal(r.trim().split('\n').sort(), ['0', '1', '2', '3'].sort(), 'ls itself holds 3 for the directory');
 });
 
@@ -279,9 +279,7 @@ Run('what the default set denies: mount, sethostname; a setuid binary gives noth
   for (const [flags, want] of [[[], '65534\n'], [['--privileged'], '0\n']] as const) {
     assert.is(mdk(root, ['run', '-d', ...flags, '--name', 'suid', 'busybox', 'sleep', '30']).code, 0);
     try {
-      const install = spawnSync('ip', ['netns', 'exec', TEST_NETNS, process.execPath, '--', 'bin/minidock.js', 'exec', '-i', 'suid', 'sh', '-c', 'cat > /tmp/euid && chmod 4755 /tmp/euid'], {
-        input: probe, env: { ...process.env, MINIDOCK_ROOT: root, NODE_EXTRA_CA_CERTS: '' },
-      });
+      const install = spawnSync(...cliArgv(['exec', '-i', 'suid', 'sh', '-c', 'cat > /tmp/euid && chmod 4755 /tmp/euid']), { input: probe, env: envFor(root) });
       assert.is(install.status, 0, String(install.stderr));
       assert.is(mdk(root, ['exec', '-u', '65534', 'suid', '/tmp/euid']).stdout, want, flags.join(' ') || 'default');
     } finally {
