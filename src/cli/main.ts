@@ -87,7 +87,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .action(action(async (image: string, command: string[], opts) => {
         trace('cli: argv parsed');
         const { runContainer } = await import('../runtime/run.js');
-        const run = opts.dryRun || opts.script || opts.explain ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
+        const run = opts.dryRun || opts.script ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
         return run(
           {
             image,
@@ -111,6 +111,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             readOnly: opts.readOnly,
             securityOpt: opts.securityOpt,
             userns: opts.userns,
+            explain: opts.explain,
             resources: { memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit },
             network: opts.network,
             publish: opts.publish,

@@ -131,14 +131,13 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
 
 /**
  * What `minidock run --dry-run [--explain | --script]` runs in place of runContainer: the same
- * options, the plans computed as above, and the explanation or the script on stdout. `--explain`
- * on a real run is for run.ts to print as it goes; until then it is refused here rather than
- * silently ignored.
+ * options, the plans computed as above, and the explanation or the script on stdout. (`--explain`
+ * without --dry-run is a real run: run.ts prints the same explanation, from the plans it ran.)
  */
 export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: boolean }): (o: RunOptions, deps: RunDeps) => Promise<number> {
   return async (o, deps) => {
     if (!flags.dryRun) {
-      throw usageError(flags.script ? '--script needs --dry-run' : '--explain needs --dry-run for now', `minidock run --dry-run ${flags.script ? '--script' : '--explain'} ...`);
+      throw usageError('--script needs --dry-run', 'minidock run --dry-run --script ...');
     }
     if (flags.script && flags.explain) throw usageError('--explain and --script print different things: choose one');
     const input = await planRun(o, deps, { script: flags.script });

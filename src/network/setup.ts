@@ -64,9 +64,10 @@ async function existingRules(runner: CommandRunner): Promise<{ rules: Set<string
 const ruleKey = (r: IptRule): string => `${r.table} ${r.chain} ${r.spec}`;
 
 /** Makes the network's bridge, chains and rules exist in the kernel (idempotent: only what is
- *  missing is added). Cheap when the bridge is there: one stat of /sys/class/net. */
-export async function ensureBridge(net: NetworkConfig, runner: CommandRunner): Promise<void> {
-  if (linkExists(net.bridge)) return;
+ *  missing is added). Cheap when the bridge is there: one stat of /sys/class/net. Returns
+ *  whether this call made the bridge. */
+export async function ensureBridge(net: NetworkConfig, runner: CommandRunner): Promise<boolean> {
+  if (linkExists(net.bridge)) return false;
   const plan = planNetwork(net);
   await check(runner, 'net.bridge', 'ip', ['-batch', '-'], plan.ip.join('\n') + '\n');
   for (const [path, value] of plan.sysctls) writeSysctl(path, value);
@@ -79,6 +80,7 @@ export async function ensureBridge(net: NetworkConfig, runner: CommandRunner): P
   // cannot stop the bridge's traffic before minidock's chain sees it.
   if (newChains.length || jumps.length) await check(runner, 'net.chains', 'iptables-restore', ['--noflush'], restoreScript(jumps, 'I', newChains));
   if (rules.length) await check(runner, 'net.rules', 'iptables-restore', ['--noflush'], restoreScript(rules, 'A'));
+  return true;
 }
 
 /** Chooses free host ports for bindings that asked for any (host port 0), the way the kernel
@@ -130,6 +132,8 @@ export interface Leased {
   attachment: Attachment;
   /** The DNAT rules for the container's ports, applied after clone. */
   rules: IptRule[];
+  /** This run made the network's bridge (what --explain says about it). */
+  bridgeCreated?: boolean;
 }
 
 /**
@@ -146,9 +150,10 @@ export async function lease(
   // Reclaiming a stale owner removes its rules (async); collect them and do it before leasing.
   const stale = new Set<string>();
   // The first run on a network creates its bridge and rules; a concurrent first run waits.
+  let bridgeCreated = false;
   const net = await store.withLockAsync(async () => {
     const n = await ensureNetworkConfig(store, o.network, o.env);
-    await ensureBridge(n, runner);
+    bridgeCreated = await ensureBridge(n, runner);
     return n;
   });
   const leaseOnce = (): { ip: string } =>
@@ -181,7 +186,7 @@ export async function lease(
     mtu: uplinkMtu(),
     ports,
   };
-  return { attachment, rules: planPortRules(attachment) };
+  return { attachment, rules: planPortRules(attachment), ...(bridgeCreated ? { bridgeCreated } : {}) };
 }
 
 /** Puts the container on the bridge: the veth pair, its container end born in the child's

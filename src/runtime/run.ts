@@ -57,6 +57,8 @@ export interface RunOptions {
   userns?: string;
   /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
   resources?: ResourceFlags;
+  /** --explain: print what was done, step by step, from the plans that ran. */
+  explain?: boolean;
 }
 
 export interface RunDeps {
@@ -234,7 +236,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   }
   const s = spec!;
   checkpoint('run.state-created');
-  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true }, deps.root, api);
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);
   return code;
 }
@@ -245,6 +247,8 @@ export interface StartMode {
   /** A container this command just created: a failure removes it (or keeps it Created, as docker
    *  does when its command cannot be invoked). A restarted one is only marked exited. */
   fresh: boolean;
+  /** Print the explanation of what was done (to stderr) once the command runs. */
+  explain?: boolean;
 }
 
 /** Starts a created (or exited) container: network, child, then either waits for it in the
@@ -274,10 +278,11 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     writeEtcFiles(s, paths, net);
     let pid: number;
     let failure: import('../native/binding.js').ChildFailure | null;
+    let plan: import('./child-plan.js').ChildPlan;
     if (mode.detach) {
       const { startShim } = await import('./detached.js');
       // The shim gives the child its stdio (pipes to the log, or a pty it allocates: "@tty").
-      const plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
+      plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
       shim = await startShim(paths.dir, serializePlan(plan), s.id);
       const sh = shim;
       rollback.add('shim', () => sh.abort());
@@ -302,7 +307,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         stdin = openSync('/dev/null', 'r');
         opened.push(stdin);
       }
-      const plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
+      plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
       trace('etc files written, plan built');
       handle = api.create(serializePlan(plan));
       checkpoint('run.child-created');
@@ -327,6 +332,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
     store.writeState(s.id, state);
     checkpoint('run.running');
+    if (mode.explain) await printExplanation(s, plan, paths, net, cgroup, pid, root, api);
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
@@ -372,6 +378,23 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   if (netName) await refreshNetworkHosts(store, root, api, netName);
   trace('state written or removed');
   return exitCode;
+}
+
+/** --explain on a real run: the same text as --dry-run --explain, read off the plans this run
+ *  carried out (with the real pid and address), on stderr so the command's output stays clean. */
+async function printExplanation(
+  s: ContainerSpec, child: import('./child-plan.js').ChildPlan, paths: ContainerPaths, net: PreparedNet,
+  cgroup: import('../cgroup/plan.js').CgroupPlan, pid: number, root: string, api: NativeApi,
+): Promise<void> {
+  const { explain, explainNet } = await import('../explain/steps.js');
+  let netInput;
+  if (net.leased) {
+    const { NetworkStore } = await import('../network/store.js');
+    const config = new NetworkStore(root, api.flock).get(net.leased.attachment.network);
+    if (config) netInput = explainNet(config, net.leased.attachment, pid, !net.leased.bridgeCreated);
+  }
+  const files = [paths.hostname, paths.hosts, paths.resolvConf].map((path) => ({ path, content: readFileSync(path, 'utf8') }));
+  process.stderr.write(explain({ spec: s, child, files, root, pid, cgroup, net: netInput }));
 }
 
 /** docker prints a limit the host cannot apply as a warning, and runs without it. */

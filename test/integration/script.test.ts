@@ -93,6 +93,18 @@ T('--dry-run prints the steps and creates nothing: no container, lease, bridge o
   assert.match(bad.stderr, /--script needs --dry-run/);
 });
 
+T('run --explain runs the container and tells what it did, with the real pid, address and cgroup', () => {
+  const r = mdk(root, ['run', '--rm', '--explain', '-p', '18092:80', '-m', '64m', '--name', 'told', 'busybox', 'sh', '-c', 'echo $$; cat /proc/self/cgroup | head -1'], { env: ENV });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^1\n\d+:[^\n]*:\/\n$/, 'the command ran, as PID 1, in its cgroup');
+  assert.match(r.stderr, /^What minidock does for this container/);
+  assert.match(r.stderr, /netns \d+/, 'the veth went to the real pid, not $PID');
+  assert.not.match(r.stderr, /\$PID/);
+  assert.match(r.stderr, /--dport 18092[\s\S]*--to-destination[\s\\]+10\.125\.0\.\d+:80/);
+  assert.match(r.stderr, /67108864/, 'the memory limit written to the cgroup');
+  assert.match(r.stderr, /pivot_root \. \./);
+});
+
 T('the script builds the same container: the published port answers, and its exit leaves nothing', async () => {
   const net0 = netState();
   const gen = mdk(root, ['run', '--dry-run', '--script', '-p', '18090:80', 'python3', 'python3', '-m', 'http.server', '80'], { env: ENV });
