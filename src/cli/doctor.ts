@@ -2,7 +2,7 @@
 // store) and prints what src/runtime/doctor.ts makes of them. Reads only: it changes nothing.
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import {
   OPTIONAL_TOOLS, REQUIRED_TOOLS, diagnose, doctorExitCode, nftForwardDropChains, parseProcCgroups, renderFindings,
   type DoctorFacts, type LeftoverFacts,
@@ -118,6 +118,7 @@ export async function gatherDoctorFacts(root: string): Promise<DoctorFacts> {
   return {
     uid: process.getuid?.() ?? -1,
     kernelRelease: release(),
+    storeIdmap: (await import('../image/shift.js')).canIdmap(existsSync(join(root, 'images')) ? join(root, 'images') : dirname(root), release(), {}),
     ipForward: read('/proc/sys/net/ipv4/ip_forward')?.trim(),
     bridges: new NetworkStore(root).list().map((n) => n.bridge).filter(linkExists),
     iptablesVersion,

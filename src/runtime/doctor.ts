@@ -51,6 +51,8 @@ export interface LeftoverFacts {
 export interface DoctorFacts {
   uid: number;
   kernelRelease: string;
+  /** Whether the image store's filesystem takes idmapped mounts (src/image/shift.ts canIdmap). */
+  storeIdmap?: boolean;
   /** /proc/sys/net/ipv4/ip_forward, undefined when unreadable. */
   ipForward?: string;
   /** Bridges of minidock's networks that exist in this network namespace. */
@@ -314,14 +316,18 @@ function idmap(f: DoctorFacts): Finding {
   const v = kernelVersion(f.kernelRelease);
   if (!v) return { level: 'warn', check, finding: `cannot tell the kernel version from "${f.kernelRelease}"` };
   const ver = `${v[0]}.${v[1]}`;
+  const copy = 'so minidock copies each image once, with owners shifted into the remapped range (disk and a slower first run)';
   if (atLeast(v, 5, 19)) {
-    return { level: 'ok', check, finding: `kernel ${ver}: idmapped mounts, on overlay lower layers too (5.19+): a remapped container can use image layers as they are` };
+    if (f.storeIdmap === false) {
+      return { level: 'warn', check, finding: `kernel ${ver} has idmapped mounts, but the image store's filesystem does not take them, ${copy}`, fix: 'keep MINIDOCK_ROOT on ext4, xfs, btrfs, f2fs or tmpfs (6.3+)' };
+    }
+    return { level: 'ok', check, finding: `kernel ${ver}: idmapped mounts, on overlay lower layers too (5.19+): a remapped container uses its image as it is` };
   }
   const fix = 'a 5.19 or newer kernel (Debian 12 backports has one)';
   if (atLeast(v, 5, 12)) {
-    return { level: 'warn', check, finding: `kernel ${ver}: idmapped mounts exist (5.12+), but overlay takes idmapped lower layers only from 5.19: a remapped container would need a chowned copy of its image`, fix };
+    return { level: 'warn', check, finding: `kernel ${ver}: idmapped mounts exist (5.12+), but overlay takes idmapped lower layers only from 5.19, ${copy}`, fix };
   }
-  return { level: 'warn', check, finding: `kernel ${ver}: no idmapped mounts (5.12+): a remapped user namespace would need a chowned copy of each image`, fix };
+  return { level: 'warn', check, finding: `kernel ${ver}: no idmapped mounts (5.12+), ${copy}`, fix };
 }
 
 function resolver(f: DoctorFacts): Finding {

@@ -192,6 +192,9 @@ test('overlay, user namespaces, idmapped mounts by kernel version', () => {
   assert.is(levelOf({ ...healthy(), kernelRelease: '5.19.0' }, 'idmap'), 'ok');
   assert.match(find(diagnose({ ...healthy(), kernelRelease: '5.15.0-91-generic' }), 'idmap').finding, /overlay takes idmapped lower layers only from 5\.19/);
   assert.match(find(diagnose({ ...healthy(), kernelRelease: '5.10.0-28-amd64' }), 'idmap').finding, /no idmapped mounts/);
+  const nfs = find(diagnose({ ...healthy(), kernelRelease: '6.18.0', storeIdmap: false }), 'idmap');
+  assert.is(nfs.level, 'warn');
+  assert.match(nfs.finding, /image store's filesystem does not take them, so minidock copies each image once/);
 });
 
 test('resolv.conf: a loopback resolver is named as unreachable from containers', () => {
