@@ -485,12 +485,14 @@ async function sectionThroughput() {
   const errors = {};
   log(`  ${gen.name}, ${opts.tpReps} x (${live.length} engines x 3 paths x 3 figures x ${opts.tpSeconds} s)`);
   const order = ['lo', 'host', 'direct'];
+  const rotate = (list, k) => [...list.slice(k % list.length), ...list.slice(0, k % list.length)];
   for (let rep = 0; rep < opts.tpReps; rep++) {
-    // The paths take turns at going first, so none always follows the same other one.
-    for (const pathId of [...order.slice(rep % 3), ...order.slice(0, rep % 3)]) {
-      for (const s of live) {
-        const [h, p] = s.paths[pathId];
-        for (const m of metrics) {
+    // One engine's three paths back to back for each figure, so published and direct are
+    // measured seconds apart; engines and paths take turns at going first.
+    for (const s of rotate(live, rep)) {
+      for (const m of metrics) {
+        for (const pathId of rotate(order, rep)) {
+          const [h, p] = s.paths[pathId];
           const r = await shAsync(gen.bin, gen[m].args(`http://${h}:${p}`), { timeout: (opts.tpSeconds + 30) * 1000 });
           await checkpoint();
           const v = gen[m].parse(r.stdout);
@@ -520,7 +522,20 @@ async function sectionThroughput() {
       addRow('throughput', `${metricLabel[m][0]}: ${pathLabel[pathId]}`, metricLabel[m][1], cells, { id: `${m}-${pathId}`, better: m === 'latency' ? 'lower' : 'higher' });
     }
   }
-  results.throughput = { generator: gen.name, seconds: opts.tpSeconds, reps: opts.tpReps, hostAddress: `${NET.hostAddr} on ${NET.hostLink} (a veth in the suite's namespace, standing for eth0)`,
+  // Published over direct, round by round: the two were measured seconds apart, so a ratio per
+  // round cancels most of the machine's drift, which on 2 busy vCPUs exceeds the 10 % asked about.
+  const ratios = {};
+  for (const m of ['rps', 'mib']) {
+    for (const pathId of ['lo', 'host']) {
+      for (const s of live) {
+        const pub = samples[`${m}:${pathId}:${s.e.id}`];
+        const dir = samples[`${m}:direct:${s.e.id}`];
+        const r = pub.map((x, i) => x / dir[i]).filter(Number.isFinite);
+        if (r.length) ratios[`${m}:${pathId}:${s.e.id}`] = cell(r);
+      }
+    }
+  }
+  results.throughput = { ratios, generator: gen.name, seconds: opts.tpSeconds, reps: opts.tpReps, hostAddress: `${NET.hostAddr} on ${NET.hostLink} (a veth in the suite's namespace, standing for eth0)`,
     server: 'busybox httpd -f -p 80 in the busybox image (HTTP/1.0: one TCP connection and one forked process per request)',
     generatorArgs: Object.fromEntries(metrics.map((m) => [m, gen[m].args('URL').join(' ')])) };
 }
@@ -660,15 +675,20 @@ function verdicts() {
       `minidock --network none ${fmt(med(none, 'minidock'))} ms / crun run ${fmt(med(none, 'crun'))} ms = ${x.toFixed(2)}x` +
       (med(br, 'minidock') ? `; with the bridge ${(med(br, 'minidock') / med(none, 'crun')).toFixed(2)}x` : ''));
   }
+  const ratios = results.throughput?.ratios ?? {};
   for (const m of ['rps', 'mib']) {
-    const direct = med(rowById(`${m}-direct`), 'minidock');
-    if (!direct) continue;
-    const parts = ['lo', 'host'].map((p) => [p, med(rowById(`${m}-${p}`), 'minidock')]).filter(([, x]) => x);
-    const worst = Math.max(...parts.map(([, x]) => Math.abs(x / direct - 1)));
-    const range = (id) => { const st = rowById(id)?.cells?.minidock?.stats; return st && st.n > 1 ? ` (${fmt(st.min)}–${fmt(st.max)})` : ''; };
-    v(`published-port ${m === 'rps' ? 'requests/s' : 'MiB/s'} equal to the direct path within 10%`, worst <= 0.10,
-      `direct ${fmt(direct)}${range(`${m}-direct`)}; ` +
-      parts.map(([p, x]) => `${p === 'lo' ? '127.0.0.1' : 'host address'} ${fmt(x)}${range(`${m}-${p}`)}, ${x >= direct ? '+' : ''}${((x / direct - 1) * 100).toFixed(1)}%`).join('; '));
+    const ratio = (p, e) => ratios[`${m}:${p}:${e}`]?.stats;
+    const parts = ['lo', 'host'].filter((p) => ratio(p, 'minidock'));
+    if (!parts.length) continue;
+    const pct = (x) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
+    const where = (p) => (p === 'lo' ? '127.0.0.1' : 'host address');
+    const peers = ['podman', 'docker'].filter((e) => parts.every((p) => ratio(p, e)))
+      .map((e) => `${e} ${parts.map((p) => `${where(p)} ${pct(ratio(p, e).median)}`).join(', ')}`);
+    v(`published-port ${m === 'rps' ? 'requests/s' : 'MiB/s'} equal to the direct path within 10%`,
+      parts.every((p) => Math.abs(ratio(p, 'minidock').median - 1) <= 0.10),
+      `published over direct, median of ${ratio(parts[0], 'minidock').n} paired rounds (min–max): ` +
+      parts.map((p) => { const r = ratio(p, 'minidock'); return `${where(p)} ${pct(r.median)} (${pct(r.min)}…${pct(r.max)})`; }).join('; ') +
+      (peers.length ? `; for comparison ${peers.join('; ')}` : ''));
   }
   const rss = rowById('monitor-rss');
   if (rss && med(rss, 'minidock') != null) {
