@@ -3,6 +3,7 @@
 // cgroup.join, cgroup.rmdir), the file and the errno.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import type { Resources } from '../spec/resources.js';
 import type { CgroupLayout } from './layout.js';
@@ -90,11 +91,12 @@ export function createCgroup(plan: CgroupPlan): string[] {
 }
 
 /** Moves `pid` (its whole thread group) into every cgroup of the container. Done before the
- *  container's command runs, so nothing it starts escapes the limits. */
-export function joinCgroup(plan: CgroupPlan, pid: number): void {
+ *  container's command runs, so nothing it starts escapes the limits. Asynchronous (libuv's
+ *  threads): the first write waits for an RCU grace period, which the caller may overlap. */
+export async function joinCgroup(plan: CgroupPlan, pid: number): Promise<void> {
   for (const procs of plan.procs) {
     try {
-      writeFileSync(procs, String(pid));
+      await writeFile(procs, String(pid));
     } catch (err) {
       throw cgroupError('cgroup.join', `cannot move process ${pid} into ${procs}`, procs, err);
     }

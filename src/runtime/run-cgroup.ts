@@ -3,7 +3,12 @@
 // read for OOM at exit and removed with every sub-cgroup it made. Thin: the decisions are in
 // src/cgroup/plan.ts, the file writes in src/cgroup/fs.ts.
 import { MinidockError } from '../core/errors.js';
-import type { CgroupDir, CgroupPlan } from '../cgroup/plan.js';
+import { trace } from '../core/trace.js';
+// Static, not lazy: these are on every run's path, and a dynamic import between clone and "go"
+// costs milliseconds of its own.
+import { readCgroupLayout } from '../cgroup/layout.js';
+import { planCgroup, type CgroupDir, type CgroupPlan } from '../cgroup/plan.js';
+import { createCgroup, joinCgroup, oomKilled, removeCgroup } from '../cgroup/fs.js';
 import type { Resources } from '../spec/resources.js';
 
 /** Where containers' cgroups go in each hierarchy: MINIDOCK_CGROUP_PARENT, default "minidock"
@@ -13,17 +18,24 @@ export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The plan for a new container on this host's layout (read once per command). */
-export async function planContainerCgroup(id: string, r: Resources = {}, env: NodeJS.ProcessEnv = process.env): Promise<CgroupPlan> {
-  const [{ readCgroupLayout }, { planCgroup }] = await Promise.all([import('../cgroup/layout.js'), import('../cgroup/plan.js')]);
+export function planContainerCgroup(id: string, r: Resources = {}, env: NodeJS.ProcessEnv = process.env): CgroupPlan {
   return planCgroup(readCgroupLayout(), cgroupParent(env), id, r);
 }
 
-/** Creates the cgroups and moves `pid` into them; returns docker's warnings for limits this
- *  host cannot apply. */
-export async function enterCgroup(plan: CgroupPlan, pid: number): Promise<string[]> {
-  const { createCgroup, joinCgroup } = await import('../cgroup/fs.js');
+/**
+ * Creates the cgroups and moves `pid` into them; returns docker's warnings for limits this host
+ * cannot apply. The move runs on libuv's threads while `meanwhile` (the veth) runs here: the
+ * first write to a cgroup.procs waits for an RCU grace period (the kernel's threadgroup lock),
+ * milliseconds that need not add to the network's. Both finish before this returns, failed or
+ * not, so a rollback never races a half-done step.
+ */
+export async function enterCgroup(plan: CgroupPlan, pid: number, meanwhile: () => Promise<void> = async () => {}): Promise<string[]> {
   const warnings = createCgroup(plan);
-  joinCgroup(plan, pid);
+  trace('cgroup: created');
+  const join = joinCgroup(plan, pid);
+  const [joined, other] = await Promise.allSettled([join, meanwhile()]);
+  if (joined.status === 'rejected') throw joined.reason;
+  if (other.status === 'rejected') throw other.reason;
   return warnings;
 }
 
@@ -31,7 +43,6 @@ export async function enterCgroup(plan: CgroupPlan, pid: number): Promise<string
  *  cgroups already gone (another command got there first) are fine. */
 export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oomKilled: boolean }> {
   if (!dirs?.length) return { oomKilled: false };
-  const [{ oomKilled, removeCgroup }, { readCgroupLayout }] = await Promise.all([import('../cgroup/fs.js'), import('../cgroup/layout.js')]);
   // A cgroup that is absent because its hierarchy is not mounted here is not "already removed":
   // `ip netns exec` remounts /sys without /sys/fs/cgroup, and treating that as done would leak.
   const mounts = readCgroupLayout().hierarchies.map((h) => h.mount);

@@ -229,7 +229,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   for (let attempt = 0; !paths; attempt++) {
     spec = await buildSpec(o, image, callerEnv, network, deps.root);
     try {
-      paths = store.create(spec);
+      paths = store.create(spec, { cgroup: planContainerCgroup(spec.id, spec.resources).dirs });
     } catch (err) {
       if (o.name !== undefined || attempt >= 5 || !(err instanceof MinidockError) || err.step !== 'state.name') throw err;
     }
@@ -266,10 +266,14 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     rmSync(join(paths.dir, 'exit.json'), { force: true });
     net = await prepareNetwork(s, store, root, api);
     const leased = net.leased;
-    const cgroup = await planContainerCgroup(s.id, s.resources);
+    const cgroup = planContainerCgroup(s.id, s.resources);
     cg = cgroup;
-    // Recorded before anything reaches the kernel, so rm can always undo it.
-    store.writeState(s.id, { ...store.read(s.id).state!, net: leased, cgroup: cgroup.dirs });
+    // Recorded before anything reaches the kernel, so rm can always undo it. (A fresh run
+    // recorded the cgroups with the container: no second write without a lease.)
+    const recorded = store.read(s.id).state!;
+    if (leased || JSON.stringify(recorded.cgroup) !== JSON.stringify(cgroup.dirs)) {
+      store.writeState(s.id, { ...recorded, net: leased, cgroup: cgroup.dirs });
+    }
     if (leased) rollback.add('network', () => releaseNetwork(leased, root, api));
     // Registered before the child, so it unwinds after the child is dead (a cgroup with
     // processes cannot be removed).
@@ -288,8 +292,8 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       rollback.add('shim', () => sh.abort());
       pid = shim.pid;
       checkpoint('run.child-created');
-      warn(await enterCgroup(cgroup, pid));
-      await attachNetwork(net, pid);
+      const n = net;
+      warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
       checkpoint('run.veth-attached');
       failure = await shim.go();
@@ -314,9 +318,9 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       const h = handle;
       rollback.add('child', () => api.abort(h));
       pid = h.pid;
-      warn(await enterCgroup(cgroup, pid));
+      const n = net;
+      warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
       checkpoint('run.cgroup-joined');
-      await attachNetwork(net, pid);
       // Peers by name before the command runs, not a moment after (user-defined networks).
       if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
       checkpoint('run.veth-attached');

@@ -87,7 +87,7 @@ export class StateStore {
    * use (docker's wording). A name whose container directory is gone (a crash in `rm`) is stale
    * and taken over.
    */
-  create(spec: ContainerSpec): ContainerPaths {
+  create(spec: ContainerSpec, extra: Pick<ContainerState, 'cgroup'> = {}): ContainerPaths {
     const paths = this.paths(spec.id);
     return this.withLock(() => {
       mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
@@ -117,7 +117,7 @@ export class StateStore {
         }
         writeFileAtomic(join(paths.dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
         const creator = { pid: process.pid, start: processStartTime(process.pid) ?? 0 };
-        writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created', creator } satisfies ContainerState) + '\n');
+        writeFileAtomic(join(paths.dir, 'state.json'), JSON.stringify({ status: 'created', creator, ...extra } satisfies ContainerState) + '\n');
         createExclusive(nameFile, spec.id);
       } catch (err) {
         rmSync(paths.dir, { recursive: true, force: true });
