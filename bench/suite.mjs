@@ -46,7 +46,7 @@ const PORTS = { http: { minidock: 18080, podman: 18081, docker: 18082, floor: 18
 function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: node bench/suite.mjs [options]   (as root; npm run bench runs it)
 
-  --quick           a smoke run (~2 min): few runs, 10 parallel containers, 10 for ps
+  --quick           a smoke run (~1.5 min): few runs, 10 parallel containers, 10 for ps
   --runs N          timed runs per contender of the start-up, memory, exec and ps rows
                     (default 20; --quick 5); first-HTTP gets N/2, the rest fixed counts
   --only LIST       some sections: ${SECTIONS.join(',')}
@@ -100,7 +100,7 @@ function parseArgs(argv) {
   o.svg ??= full ? path.join(REPO, 'bench/results/startup.svg') : `${base}.svg`;
   // Everything but --runs is sized so the full suite takes under ten minutes on 2 vCPUs.
   o.httpRuns = Math.max(3, Math.round(o.runs / 2));
-  o.tpReps = o.quick ? 1 : 4;
+  o.tpReps = o.quick ? 1 : 6;
   o.tpSeconds = 1;
   o.parallel = o.quick ? 10 : 50;
   o.parallelReps = o.quick ? 1 : 3;
@@ -211,12 +211,15 @@ const ctx = { repo: REPO, net: NET, cleanups: [], asyncCleanups: [], engines: {}
 async function setup() {
   const machine = machineInfo();
   machine.loadavg = os.loadavg().map((x) => +x.toFixed(2));
+  // What was measured: the commit, and whether the working tree differed from it.
+  results.revision = sh('git', ['-C', REPO, 'describe', '--always', '--dirty']).stdout.trim() || null;
   results.machine = machine;
   results.date = new Date().toISOString();
   log('minidock benchmark suite (issue #8)');
   log(`date:    ${results.date}`);
   log(`machine: ${describeMachine(machine)}`);
   log(`netns:   ${process.env.MDK_BENCH_NETNS} (made for this run; deleted at the end)`);
+  log(`tree:    ${results.revision ?? 'not a git checkout'}`);
   log(`runs:    ${opts.runs} per start-up/memory/exec/ps contender, ${opts.httpRuns} first-HTTP, ${opts.tpReps} x ${opts.tpSeconds} s per load figure, ` +
     `${opts.parallelReps} x ${opts.parallel} parallel, ps with ${opts.psCount}; alternated A B C A B C`);
   if (machine.loadavg[0] > machine.nproc * 0.75) {

@@ -77,9 +77,17 @@ export function timeSpawn(cmd, args, { env = CLEAN_ENV, cwd, timeout = 60_000 } 
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit ${r.status}`;
-    throw new Error(`${why}: ${lastLine(r.stderr?.toString()) || '(no stderr)'}`);
+    throw new Error(`${why}: ${telling(r.stderr?.toString()) || '(no stderr)'}`);
   }
   return ms;
+}
+
+/** The line of a failed command's stderr that says most: the last, unless Node crashed (then
+ *  its last line is only "Node.js vX" and the error is the first line naming one). */
+function telling(stderr) {
+  const last = lastLine(stderr);
+  if (!/^Node\.js v/.test(last)) return last;
+  return String(stderr).split('\n').map((l) => l.trim()).find((l) => /Error( \[\w+\])?:|^error:/.test(l)) || last;
 }
 
 /** VmRSS and Pss (kB) of a live process, or null. Pss counts shared pages once across sharers. */
