@@ -6,7 +6,7 @@ import { deleteRules, ensureBridge } from '../network/setup.js';
 import { realRunner, check } from '../network/runner.js';
 import { hostRoutes, linkExists } from '../network/host.js';
 import { cidrOverlaps, intToIp } from '../network/ipv4.js';
-import { parseSubnet } from '../network/subnet.js';
+import { loadSubnetLib, parseSubnet } from '../network/subnet.js';
 import { CHAINS, planChains, planNetwork, type NetworkConfig } from '../network/plan.js';
 import { randomHex } from '../runtime/ids.js';
 import { checkpoint } from '../core/trace.js';
@@ -31,6 +31,7 @@ export async function networkCreate(root: string, name: string, subnet?: string,
       if (cidr === undefined) throw usageError('no free subnet left in 10.89.0.0/16', 'give one with --subnet');
     }
     const id = randomHex(32);
+    await loadSubnetLib();
     const n: NetworkConfig = { name, id, bridge: `mdkbr${id.slice(0, 10)}`, ...parseSubnet(cidr, gateway, routes), createdAt: Date.now() };
     store.add(n, cidrOverlaps);
     try {

@@ -4,7 +4,7 @@
 // namespace the packet should start from), and for --from lan a namespace made for the probe and
 // removed after it.
 import { existsSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../core/lazy.js';
 import { MinidockError, usageError } from '../core/errors.js';
 import { StateStore } from '../runtime/state.js';
 import { isSameProcess } from '../runtime/proc.js';
@@ -97,8 +97,8 @@ async function lanPlace(published: Published[]): Promise<ProbePlace> {
   const base = ipToInt(freeLink());
   const [hostIp, client] = [intToIp(base + 1), intToIp(base + 2)];
   const cleanup = (): void => {
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    if (linkExists(hostEnd)) spawnSync('ip', ['link', 'del', hostEnd], { stdio: 'ignore' });
+    childProcess().spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    if (linkExists(hostEnd)) childProcess().spawnSync('ip', ['link', 'del', hostEnd], { stdio: 'ignore' });
   };
   // A Ctrl-C during the probe must not leave the namespace (doctor counts one as a leftover).
   const onSignal = (sig: NodeJS.Signals): void => {

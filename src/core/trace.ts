@@ -1,7 +1,8 @@
 // MINIDOCK_TRACE=1 prints how long each step of a command took, on stderr: where the
 // milliseconds of `minidock run` go. Costs one environment lookup when off.
 const on = process.env.MINIDOCK_TRACE === '1';
-let last = performance.now();
+// `performance` is loaded on first use (perf_hooks, ~1 ms): only when tracing.
+let last = on ? performance.now() : 0;
 
 export function trace(step: string): void {
   if (!on) return;

@@ -1,10 +1,10 @@
 // The fallback for kernels or filesystems without idmapped mounts: a copy of an image whose
 // owners are already the host ids a remapped container's ids stand for. Made once per image and
 // mapping, kept beside the image (images/<id>/rootfs-100000-65536-100000-65536), removed with it.
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lchownSync, lstatSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
+import { childProcess } from '../core/lazy.js';
 import type { IdMapping } from '../spec/container-spec.js';
 import { hostId, kernelHasIdmappedOverlay, shiftedDirName } from '../spec/userns.js';
 
@@ -66,7 +66,7 @@ export function shiftedRootfs(imageDir: string, rootfs: string, m: IdMapping): s
   // other's copy is thrown away. The pid in the name lets gc recognise a dead run's leftover.
   const staging = `${target}.tmp-${process.pid}`;
   try {
-    execFileSync('cp', ['-a', '--reflink=auto', rootfs, staging], { stdio: ['ignore', 'ignore', 'pipe'] });
+    childProcess().execFileSync('cp', ['-a', '--reflink=auto', rootfs, staging], { stdio: ['ignore', 'ignore', 'pipe'] });
     shiftOwnership(staging, m);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });

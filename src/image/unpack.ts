@@ -11,11 +11,10 @@
 // so no later member can be written through one (tar(1), "--absolute-names" off). Owners are
 // numeric (no lookup in the host's passwd). Device nodes and FIFOs are deleted afterwards: a
 // container gets its /dev from minidock, never from an image.
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import * as tar from 'tar';
+import type * as Tar from 'tar';
+import { childProcess, streamPromises, tarLib } from '../core/lazy.js';
 import { MinidockError } from '../core/errors.js';
 
 /** Unpacked size past which an archive is refused (a decompression bomb): 16 GiB, or
@@ -33,7 +32,7 @@ const isXz = (file: string): boolean => /\.(txz|tar\.xz)$/.test(file);
 function openArchive(file: string): { stream: Readable; done: Promise<void> } {
   const input = createReadStream(file);
   if (!isXz(file)) return { stream: input, done: Promise.resolve() };
-  const xz = spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const xz = childProcess().spawn('xz', ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   xz.stderr.on('data', (d) => (stderr += d));
   input.pipe(xz.stdin);
@@ -48,18 +47,18 @@ function openArchive(file: string): { stream: Readable; done: Promise<void> } {
 export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Promise<UnpackResult> {
   const result: UnpackResult = { bytes: 0, entries: 0 };
   let invalid: string | undefined;
-  const parser = new tar.Parser({
+  const parser = new (tarLib().Parser)({
     strict: true,
     onwarn: (code, message) => { invalid ??= `${code}: ${message}`; },
   });
-  parser.on('entry', (entry: tar.ReadEntry) => {
+  parser.on('entry', (entry: Tar.ReadEntry) => {
     result.entries++;
     result.bytes += entry.size ?? 0;
     entry.resume();
   });
   const { stream, done } = openArchive(file);
   try {
-    await Promise.all([pipeline(stream, parser), done]);
+    await Promise.all([streamPromises().pipeline(stream, parser), done]);
   } catch (err) {
     invalid ??= (err as Error).message;
   }
@@ -81,7 +80,7 @@ export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Pro
 
 function runTool(cmd: string, args: string[], step: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = childProcess().spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', (err) => reject(new MinidockError(`${cmd}: ${err.message}`, { step, cause: err })));

@@ -28,7 +28,8 @@ export async function ensureNetworkConfig(store: NetworkStore, name: string, env
   if (name !== DEFAULT_NETWORK) {
     throw new MinidockError(`network ${name} not found`, { step: 'net.resolve', hint: 'minidock network ls lists them; minidock network create adds one' });
   }
-  const { parseSubnet, pickDefaultSubnet } = await import('./subnet.js');
+  const { loadSubnetLib, parseSubnet, pickDefaultSubnet } = await import('./subnet.js');
+  await loadSubnetLib();
   const bridge = env.bridge ?? 'mdk0';
   // A route on our own bridge is no clash: its state was lost (the state root deleted) while the
   // bridge lived on, and this network takes it over.

@@ -1,6 +1,6 @@
 // Validates a network's subnet and gateway with ip-cidr when the network is created; the result
-// is stored as plain numbers, so `run` never loads ip-cidr. Pure.
-import IPCIDR from 'ip-cidr';
+// is stored as plain numbers, so `run` never loads ip-cidr. Pure once loadSubnetLib() is done.
+import type IPCIDRClass from 'ip-cidr';
 import { usageError } from '../core/errors.js';
 import { cidrOverlaps, intToIp, ipToInt } from './ipv4.js';
 
@@ -16,7 +16,15 @@ export interface SubnetInfo {
 /** The smallest useful bridge subnet: network, gateway, broadcast and one container (/30 has 1). */
 const MAX_PREFIX = 30;
 
+/** ip-cidr is ESM only (no synchronous require on Node 20) and ~20 ms to load: loaded here,
+ *  before the first parseSubnet, never on the path of a run whose network exists. */
+let IPCIDR: typeof IPCIDRClass | undefined;
+export async function loadSubnetLib(): Promise<void> {
+  IPCIDR ??= (await import('ip-cidr')).default;
+}
+
 export function parseSubnet(cidr: string, gateway?: string, hostRoutes: string[] = []): SubnetInfo {
+  if (!IPCIDR) throw new Error('parseSubnet before loadSubnetLib()');
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr) || !IPCIDR.isValidCIDR(cidr)) {
     throw usageError(`invalid subnet "${cidr}"`, 'give an IPv4 CIDR such as 10.89.0.0/24');
   }

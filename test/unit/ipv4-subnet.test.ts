@@ -5,7 +5,9 @@ import * as assert from 'uvu/assert';
 import { expectUsageError } from '../helpers/usage-error.js';
 import { hostRoutes } from '../../src/network/host.js';
 import { cidrOverlaps, cidrRange, intToIp, ipToInt, isIpv4, macFor } from '../../src/network/ipv4.js';
-import { DEFAULT_SUBNETS, parseSubnet, pickDefaultSubnet, type SubnetInfo } from '../../src/network/subnet.js';
+import { DEFAULT_SUBNETS, loadSubnetLib, parseSubnet, pickDefaultSubnet, type SubnetInfo } from '../../src/network/subnet.js';
+
+await loadSubnetLib();
 
 // ---------------------------------------------------------------- ipToInt / intToIp
 

@@ -1,0 +1,12 @@
+// Modules that cost milliseconds to load, loaded on first use. The CLI is bundled into one file
+// (dist/bundle/main.js), where every static import runs at start: `import ... from
+// 'node:child_process'` or 'tar' at the top of any module would tax every command, `run`
+// included. createRequire is synchronous and node:module is loaded already.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+export const childProcess = (): typeof import('node:child_process') => require('node:child_process');
+export const streamPromises = (): typeof import('node:stream/promises') => require('node:stream/promises');
+/** node-tar (its CommonJS build): ~35 ms to load with its dependencies. */
+export const tarLib = (): typeof import('tar') => require('tar');
