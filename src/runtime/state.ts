@@ -7,7 +7,7 @@
 //   $ROOT/names/<name>                  holds the id: O_EXCL creation makes names unique
 //   $ROOT/lock                          flock'd around name reservation and removal
 import { chmodSync, chownSync, existsSync, statSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
@@ -114,6 +114,17 @@ export class StateStore {
           // and /etc files: the root must be searchable (x) by others, like containers/ (0711).
           const st = statSync(this.root);
           if (!(st.mode & 0o001)) chmodSync(this.root, (st.mode & 0o7777) | 0o711);
+          // Its ancestors are not ours to change: name the one that stops it (mkdtemp's 0700).
+          for (let d = dirname(this.root); ; d = dirname(d)) {
+            if (!(statSync(d).mode & 0o001)) {
+              throw new MinidockError(`the container's root (host uid ${owner.uid}) cannot reach MINIDOCK_ROOT: ${d} is not searchable by other users`, {
+                step: 'state.root',
+                exitCode: 125,
+                hint: `chmod o+x ${d}, put MINIDOCK_ROOT elsewhere, or run with --userns=host`,
+              });
+            }
+            if (d === '/') break;
+          }
         }
         writeFileAtomic(join(paths.dir, 'config.json'), JSON.stringify(spec, null, 2) + '\n');
         const creator = { pid: process.pid, start: processStartTime(process.pid) ?? 0 };

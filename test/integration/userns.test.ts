@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, sh, snapshot } from '../helpers/cli.js';
@@ -84,6 +84,22 @@ T('--userns=host, --privileged and MINIDOCK_USERNS_REMAP=host keep the identity 
   const badEnv = mdk(root, ['run', '--rm', '--network', 'none', 'busybox', 'true'], { env: { MINIDOCK_USERNS_REMAP: '0:65536' } });
   assert.is(badEnv.code, 125);
   assert.match(badEnv.stderr, /invalid MINIDOCK_USERNS_REMAP "0:65536"/);
+});
+
+T('a MINIDOCK_ROOT the remapped root cannot reach is a clear error, and nothing is made', () => {
+  const closed = join(work, 'closed');
+  mkdirSync(closed, { mode: 0o700 });
+  chmodSync(closed, 0o700);
+  const inner = join(closed, 'root');
+  try {
+    const r = mdk(inner, ['run', '--rm', '--network', 'none', BUSYBOX_TAR, 'true']);
+    assert.is(r.code, 125, r.stderr);
+    assert.match(r.stderr, new RegExp(`^minidock: the container's root \\(host uid 100000\\) cannot reach MINIDOCK_ROOT: ${closed} is not searchable by other users \\(chmod o\\+x ${closed}`));
+    assert.equal(readdirSync(join(inner, 'containers')), [], 'no container directory left');
+    assert.is(mdk(inner, ['run', '--rm', '--network', 'none', '--userns=host', BUSYBOX_TAR, 'true']).code, 0, '--userns=host still works there');
+  } finally {
+    rmSync(closed, { recursive: true, force: true });
+  }
 });
 
 T('without idmapped mounts (MINIDOCK_IDMAP=shift) the image is copied once with shifted owners, setuid bits kept', () => {
