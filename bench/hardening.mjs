@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // What the hardening costs at start-up: `run --rm --network none busybox true` with each layer of
-// it turned off in turn, alternated run by run. Two figures per row: the whole command (Node's
-// start included) and the child's own set-up, clone to execve, from MINIDOCK_TRACE=1 (the idmapped
-// mount is made in the parent just before "go", so it falls inside that window too). Plus the one-
-// time cost of the fallback for kernels without idmapped mounts: copying an image with shifted
-// owners (MINIDOCK_IDMAP=shift).
+// it turned off in turn, alternated run by run. Three figures per row: the whole command (Node's
+// start included), and from MINIDOCK_TRACE=1 the parent's clone step (clone3, the id maps and,
+// remapped, the idmapped clone of the image) and the child's own set-up after "go" (mounts,
+// privileges, the seccomp filter, execve). Plus the one-time cost of the fallback for kernels
+// without idmapped mounts: copying an image with shifted owners (MINIDOCK_IDMAP=shift).
 //
 //   node bench/hardening.mjs [--runs 30] [--json FILE]
 //
@@ -32,7 +32,8 @@ function minidock(args, extraEnv = {}) {
   if (r.status !== 0) throw new Error(`minidock ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
   // "trace:   103.0 ms  +  2.8  child set up and exec'd (or failed)"
   const child = Number(/\+\s*([\d.]+)\s+child set up and exec'd/.exec(r.stderr)?.[1]);
-  return { ms, child };
+  const clone = Number(/\+\s*([\d.]+)\s+run\.child-created/.exec(r.stderr)?.[1]);
+  return { ms, child, clone };
 }
 
 const contenders = [
@@ -49,18 +50,19 @@ try {
   spawnSync(process.execPath, ['--', BIN, 'import', pyTar, 'python3'], { env, stdio: 'ignore' });
   for (const [, flags] of contenders) minidock(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'true']); // warm caches
 
-  const samples = contenders.map(() => ({ ms: [], child: [] }));
+  const samples = contenders.map(() => ({ ms: [], child: [], clone: [] }));
   for (let i = 0; i < RUNS; i++) {
     contenders.forEach(([, flags], k) => {
       const r = minidock(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'true']);
       samples[k].ms.push(r.ms);
       samples[k].child.push(r.child);
+      samples[k].clone.push(r.clone);
     });
   }
   const rows = contenders.map(([label], k) => {
     const w = summarize(samples[k].ms);
     const c = summarize(samples[k].child);
-    return { label, whole: w, child: c };
+    return { label, whole: w, clone: summarize(samples[k].clone), child: c };
   });
 
   // The fallback: the first remapped run of an image copies it with shifted owners.
@@ -74,8 +76,8 @@ try {
   }
 
   const table = markdownTable(
-    ['contender (busybox true, --network none)', 'whole run, ms', 'child clone→exec, ms'],
-    rows.map((r) => [r.label, `${fmt(r.whole.median)} (${fmt(r.whole.min)}–${fmt(r.whole.max)})`, `${fmt(r.child.median)} (${fmt(r.child.min)}–${fmt(r.child.max)})`]),
+    ['contender (busybox true, --network none)', 'whole run, ms', 'clone + maps (+ idmap), ms', 'child go→exec, ms'],
+    rows.map((r) => [r.label, ...[r.whole, r.clone, r.child].map((x) => `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})`)]),
   );
   console.log(`\nHardening at start-up: ${RUNS} runs each, alternated; median (min–max); NODE_EXTRA_CA_CERTS unset\n`);
   console.log(table);
