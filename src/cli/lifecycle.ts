@@ -250,6 +250,10 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
       }
     };
     const u = resolveUser(parseUserSpec(o.user), read('passwd'), read('group'));
+    if (rec.spec.idMap) {
+      const { checkUserMapped } = await import('../spec/userns.js');
+      try { checkUserMapped(u, rec.spec.idMap); } catch (err) { closeSync(pidfd); throw err; }
+    }
     user = `${u.uid}:${u.gid}${u.additionalGids.map((g) => `:${g}`).join('')}`;
   }
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);

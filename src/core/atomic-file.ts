@@ -5,7 +5,7 @@ import { dirname, basename, join } from 'node:path';
 
 /** Writes `data` to a temporary name beside `path`, fsyncs it, renames it over `path`, and fsyncs
  *  the directory so the rename itself survives a power cut (rename(2) is atomic, not durable). */
-export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): void {
+export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'w', mode);
   try {

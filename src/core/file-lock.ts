@@ -8,7 +8,7 @@ export class FileLock {
   constructor(private readonly path: string, private readonly flock?: (fd: number) => void) {}
 
   private acquire(): number {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o711 });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const fd = openSync(this.path, 'a', 0o600);
     try {
       this.flock?.(fd);

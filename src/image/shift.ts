@@ -1,9 +1,12 @@
 // The fallback for kernels or filesystems without idmapped mounts: a copy of an image whose
 // owners are already the host ids a remapped container's ids stand for. Made once per image and
-// mapping, kept beside the image (images/<id>/rootfs-100000-65536-100000-65536), removed with it.
+// mapping, kept apart from the image (shifted/<id>/rootfs-100000-65536-100000-65536), removed
+// with it. Apart, because the remapped root's child walks to this copy by its path (0710 gate
+// directories), and must never reach images/, where the unshifted setuid-root files are.
 import { chmodSync, existsSync, lchownSync, lstatSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
+import { gatedDir } from '../core/state-perms.js';
 import { childProcess } from '../core/lazy.js';
 import type { IdMapping } from '../spec/container-spec.js';
 import { hostId, kernelHasIdmappedOverlay, shiftedDirName } from '../spec/userns.js';
@@ -59,8 +62,11 @@ export function shiftOwnership(dir: string, m: IdMapping): number {
 }
 
 /** The image's rootfs as owned by the mapping's host ids: made now if missing. */
-export function shiftedRootfs(imageDir: string, rootfs: string, m: IdMapping): string {
-  const target = join(imageDir, shiftedDirName(m));
+export function shiftedRootfs(stateRoot: string, imageId: string, rootfs: string, m: IdMapping, gate: number): string {
+  const dir = join(stateRoot, 'shifted', imageId);
+  gatedDir(join(stateRoot, 'shifted'), gate);
+  gatedDir(dir, gate);
+  const target = join(dir, shiftedDirName(m));
   if (existsSync(target)) return target;
   // A private staging name: two runs may make the copy at once; the first rename wins and the
   // other's copy is thrown away. The pid in the name lets gc recognise a dead run's leftover.

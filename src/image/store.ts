@@ -1,12 +1,13 @@
 // The image store: root filesystems under $ROOT/images/<id>/rootfs with their config, and the
 // name:tag index. Side-effecting (fs). An image is never modified after import: containers use
 // it as overlay's read-only lower layer.
-import { createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { randomHex } from '../runtime/ids.js';
 import { createRequire } from 'node:module';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { privateDir, secureRoot } from '../core/state-perms.js';
 import type { ImageConfig } from '../spec/image-change.js';
 import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
 
@@ -153,14 +154,17 @@ export class ImageStore {
       return this.finish(work, { id, created: Date.now(), size, source: path, config });
     } catch (err) {
       rmSync(work.dir, { recursive: true, force: true });
-      throw err;
+      throw this.importFailure(path, err);
     }
   }
 
   private staging(id: string): { dir: string; rootfs: string; final: string } {
     const tmp = join(this.root, 'tmp');
-    mkdirSync(tmp, { recursive: true, mode: 0o700 });
-    mkdirSync(this.dir, { recursive: true, mode: 0o711 });
+    secureRoot(this.root);
+    privateDir(tmp);
+    // images/ is root's alone, never the remapped root's gate: stored images keep host-root-owned
+    // setuid binaries (containers see them through an idmapped mount made by root).
+    privateDir(this.dir);
     // The creator's pid in the name lets `minidock gc` remove what a killed import left.
     const dir = join(tmp, `image-${id.slice(0, 12)}-${process.pid}-${randomHex(4)}`);
     mkdirSync(dir);
@@ -176,12 +180,29 @@ export class ImageStore {
       return this.finish(work, { id, created: Date.now(), size, source, config });
     } catch (err) {
       rmSync(work.dir, { recursive: true, force: true });
-      throw err;
+      throw this.importFailure(source, err);
     }
   }
 
+  /** A full disk reads as one line naming the filesystem to free, whichever step hit it (tar,
+   *  cp and Node's own writes each say it their way, cp once per file). */
+  private importFailure(source: string, err: unknown): unknown {
+    const text = err instanceof Error ? err.message : String(err);
+    if (errnoOf(err) !== 'ENOSPC' && errnoOf(err) !== 'EDQUOT' && !/no space left on device|disk quota exceeded/i.test(text)) return err;
+    return new MinidockError(`cannot import ${source}: no space left on device under ${this.root}`, {
+      step: 'image.import',
+      errno: 'ENOSPC',
+      hint: 'free space there, or set MINIDOCK_ROOT to a larger filesystem',
+      cause: err,
+    });
+  }
+
   /** The image appears under images/ by one rename, complete or not at all. */
-  private finish(work: { dir: string; final: string }, meta: ImageMeta): ImageMeta {
+  private finish(work: { dir: string; rootfs: string; final: string }, meta: ImageMeta): ImageMeta {
+    // The image's "/" is root's and 0755, whatever the archive's "./" entry or the copied
+    // directory said: a 0777 top directory would let any process that reaches it replace /bin/sh.
+    chownSync(work.rootfs, 0, 0);
+    chmodSync(work.rootfs, 0o755);
     writeFileAtomic(join(work.dir, 'image.json'), JSON.stringify(meta, null, 2) + '\n');
     try {
       renameSync(work.dir, work.final);
@@ -225,6 +246,7 @@ export class ImageStore {
     writeFileAtomic(this.repoFile(), JSON.stringify(tags, null, 2) + '\n');
     if (remaining.length > 0) return { untagged };
     rmSync(join(this.dir, id), { recursive: true, force: true });
+    rmSync(join(this.root, 'shifted', id), { recursive: true, force: true });
     return { untagged, deleted: id };
   }
 }
@@ -259,7 +281,8 @@ function run(cmd: string, args: string[]): string {
   const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new MinidockError(`${cmd} failed: ${(r.stderr || r.error?.message || '').trim()}`, { step: `image.${cmd}` });
+    // The last line: cp says one line per file it could not copy.
+    throw new MinidockError(`${cmd} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`, { step: `image.${cmd}` });
   }
   return r.stdout;
 }

@@ -1,9 +1,10 @@
 // `minidock rm`: removes containers, killing a running one first with -f. Side-effecting.
-import { closeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { MinidockError } from '../core/errors.js';
+import { MinidockError, errnoOf } from '../core/errors.js';
+import { createExclusive } from '../core/atomic-file.js';
 import type { NativeApi } from '../native/binding.js';
-import { isSameProcess } from './proc.js';
+import { isSameProcess, processStartTime } from './proc.js';
 import type { ContainerRecord, StateStore } from './state.js';
 import { check } from './status.js';
 import { checkpoint } from '../core/trace.js';
@@ -34,9 +35,40 @@ async function waitGone(pid: number, start: number, timeoutMs: number): Promise<
   return true;
 }
 
+/**
+ * Claims the removal of a container: one `rm` wins, the others hear that it is under way or
+ * gone, as docker says them. The claim is a file in the container's directory holding the
+ * remover's pid and start time, made under the store's lock, so a claim whose remover died (a
+ * killed rm) is taken over and never held by two.
+ */
+function claimRemoval(store: StateStore, rec: ContainerRecord, label: string): void {
+  const file = join(store.paths(rec.id).dir, 'removing');
+  store.withLock(() => {
+    const me = `${process.pid} ${processStartTime(process.pid) ?? 0}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        createExclusive(file, me);
+        return;
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === 'ENOENT') throw new MinidockError(`no such container: ${label}`, { step: 'rm.claim', exitCode: 1 });
+        if (code !== 'EEXIST' || attempt > 0) throw err;
+      }
+      let holder: number[] = [];
+      try { holder = readFileSync(file, 'utf8').trim().split(' ').map(Number); } catch { /* torn: stale */ }
+      if (holder.length === 2 && isSameProcess(holder[0]!, holder[1]!)) {
+        throw new MinidockError(`removal of container ${label} is already in progress`, { step: 'rm.claim', exitCode: 1 });
+      }
+      unlinkSync(file); // its remover died half-way: finish what it started
+    }
+  });
+}
+
 export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean): Promise<void> {
   const label = rec.spec?.name ?? rec.id;
   check(force ? 'remove-force' : 'remove', rec);
+  claimRemoval(store, rec, label);
+  if (rec.broken) return removeBroken(store, api, rec);
   if (rec.state?.status === 'running') {
     if (signalContainer(api, rec, 9) && !(await waitGone(rec.state.pid!, rec.state.pidStart!, 10_000))) {
       throw new MinidockError(`container ${label} did not die after SIGKILL within 10 s`, { step: 'rm.kill' });
@@ -65,5 +97,35 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
     await refreshNetworkHosts(store, store.root, api, rec.state.net.attachment.network);
     return;
   }
+  store.remove(rec);
+}
+
+/**
+ * rm -f of a container whose record cannot be read: nothing says whether it runs, so whatever is
+ * in its cgroups or has its layers mounted is ended first (a record lost must never leave its
+ * processes running, invisible), then its cgroups, rules and leases go with the record.
+ */
+async function removeBroken(store: StateStore, api: NativeApi, rec: ContainerRecord): Promise<void> {
+  const { planContainerCgroup, releaseCgroup } = await import('./run-cgroup.js');
+  const { cgroupProcesses, killAndWait, processesOf } = await import('./reap.js');
+  const dir = store.paths(rec.id).dir;
+  const cgroups = planContainerCgroup(rec.id).dirs;
+  // Again until none is left: a fork bomb adds processes while the first SIGKILLs land.
+  for (let i = 0; i < 10; i++) {
+    const pids = [...new Set([...processesOf(dir), ...cgroupProcesses(cgroups)])];
+    if (!pids.length) break;
+    await killAndWait(pids);
+  }
+  checkpoint('rm.killed');
+  await releaseCgroup(cgroups.filter((d) => existsSync(d.path)));
+  const { reclaimNetwork } = await import('./run-network.js');
+  await reclaimNetwork(store, rec.id); // by the tag its rules carry
+  const { NetworkStore } = await import('../network/store.js');
+  const nets = new NetworkStore(store.root, api.flock);
+  nets.withLock(() => {
+    for (const net of nets.list()) for (const [ip, owner] of nets.leases(net.name)) if (owner === rec.id) nets.release(net.name, ip, owner);
+    nets.releasePorts(rec.id);
+  });
+  checkpoint('rm.net-released');
   store.remove(rec);
 }

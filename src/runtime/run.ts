@@ -9,7 +9,7 @@ import { checkpoint, trace } from '../core/trace.js';
 import type { ContainerSpec, NetworkSpec } from '../spec/container-spec.js';
 import { parseResources, type ResourceFlags, type Resources } from '../spec/resources.js';
 import { availableParallelism } from 'node:os';
-import { chooseMapping, isIdentity, mappedRoot, parseRemapSetting, parseUsernsFlag } from '../spec/userns.js';
+import { checkUserMapped, chooseMapping, isIdentity, mappedRoot, parseRemapSetting, parseUsernsFlag } from '../spec/userns.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
 import { looksLikePath } from '../spec/image-ref.js';
@@ -148,6 +148,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     { userns: parseUsernsFlag(o.userns), privileged: o.privileged, hostNetwork: network.mode === 'host' },
     parseRemapSetting(callerEnv.MINIDOCK_USERNS_REMAP),
   );
+  checkUserMapped(user, idMap);
   return {
     id,
     name,
@@ -186,7 +187,7 @@ async function remappedImage(image: ResolvedImage, idMap: ContainerSpec['idMap']
       'import it first (minidock import DIR NAME), or run with --userns=host',
     );
   }
-  return { rootfs: shiftedRootfs(join(stateRoot, 'images', image.id), image.rootfs, idMap) };
+  return { rootfs: shiftedRootfs(stateRoot, image.id, image.rootfs, idMap, mappedRoot(idMap)!.gid) };
 }
 
 function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: PreparedNet): void {

@@ -6,11 +6,12 @@
 //   $ROOT/containers/<id>/{rootfs,upper,work,hostname,hosts,resolv.conf}
 //   $ROOT/names/<name>                  holds the id: O_EXCL creation makes names unique
 //   $ROOT/lock                          flock'd around name reservation and removal
-import { chmodSync, chownSync, existsSync, statSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { chownSync, existsSync, statSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
+import { gatedDir, privateDir, secureRoot } from '../core/state-perms.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { mappedRoot } from '../spec/userns.js';
 import type { ContainerPaths } from './child-plan.js';
@@ -19,6 +20,8 @@ import type { Leased } from '../network/setup.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 
 export type Status = 'created' | 'running' | 'exited';
+
+const ID = /^[0-9a-f]{64}$/;
 
 export interface ContainerState {
   status: Status;
@@ -89,31 +92,28 @@ export class StateStore {
    */
   create(spec: ContainerSpec, extra: Pick<ContainerState, 'cgroup'> = {}): ContainerPaths {
     const paths = this.paths(spec.id);
+    // The container's root writes the upper layer: it must own it as the host sees it, and
+    // walk from MINIDOCK_ROOT down to it (see core/state-perms.ts for who may reach what).
+    const owner = mappedRoot(spec.idMap);
     return this.withLock(() => {
-      mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
-      mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+      secureRoot(this.root, owner?.gid);
+      privateDir(this.namesDir);
+      if (owner) gatedDir(this.containersDir, owner.gid);
+      else privateDir(this.containersDir);
       const nameFile = join(this.namesDir, spec.name);
-      const owner = this.readName(spec.name);
-      if (owner !== undefined) {
-        if (existsSync(join(this.containersDir, owner))) {
-          throw new MinidockError(
-            `the container name "/${spec.name}" is already in use by container "${owner}"`,
-            { step: 'state.name', hint: 'remove (or rename) that container to reuse the name' },
-          );
-        }
-        unlinkSync(nameFile);
+      const holder = this.nameHolder(spec.name, true);
+      if (holder !== undefined) {
+        throw new MinidockError(
+          `the container name "/${spec.name}" is already in use by container "${holder}"`,
+          { step: 'state.name', hint: 'remove (or rename) that container to reuse the name' },
+        );
       }
-      mkdirSync(paths.dir, { mode: 0o711 });
+      mkdirSync(paths.dir, { mode: 0o700 });
       try {
         for (const d of [paths.rootfs, paths.lower, paths.upper, paths.work]) mkdirSync(d, { mode: 0o755 });
-        // The container's root writes the upper layer: it must own it as the host sees it.
-        const owner = mappedRoot(spec.idMap);
         if (owner) {
+          gatedDir(paths.dir, owner.gid);
           for (const d of [paths.upper, paths.work]) chownSync(d, owner.uid, owner.gid);
-          // The child, already the remapped root, walks from MINIDOCK_ROOT down to its layers
-          // and /etc files: the root must be searchable (x) by others, like containers/ (0711).
-          const st = statSync(this.root);
-          if (!(st.mode & 0o001)) chmodSync(this.root, (st.mode & 0o7777) | 0o711);
           // Its ancestors are not ours to change: name the one that stops it (mkdtemp's 0700).
           for (let d = dirname(this.root); ; d = dirname(d)) {
             if (!(statSync(d).mode & 0o001)) {
@@ -182,14 +182,18 @@ export class StateStore {
       if (errnoOf(err) === 'ENOENT') return [];
       throw err;
     }
-    return ids.filter((n) => /^[0-9a-f]{64}$/.test(n)).map((id) => this.read(id));
+    return ids.filter((n) => ID.test(n)).map((id) => this.read(id));
   }
 
   /** Finds a container by name, full id or unique id prefix, as docker does. */
   resolve(ref: string): ContainerRecord {
     if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(ref)) {
-      const byName = this.readName(ref);
-      if (byName && existsSync(this.paths(byName).dir)) return this.read(byName);
+      const byName = this.nameHolder(ref);
+      if (byName) {
+        const rec = this.read(byName);
+        // Removed between the name lookup and the read (a concurrent rm): it is gone.
+        if (rec.broken !== 'ENOENT' || existsSync(this.paths(byName).dir)) return rec;
+      }
       if (/^[0-9a-f]+$/.test(ref)) {
         const all = this.list().filter((c) => c.id.startsWith(ref));
         if (all.length === 1) return all[0]!;
@@ -205,9 +209,13 @@ export class StateStore {
   }
 
   /** True while the container's processes, or the minidock creating it, are alive: its address
-   *  and ports are in use. Anything else holding a lease is stale. */
+   *  and ports are in use. Anything else holding a lease is stale. A container whose record
+   *  cannot be read counts as live while its directory is there: nothing says its processes
+   *  are gone, and freeing its address or port would hand them to a second container. `rm -f`
+   *  of it ends what is in its cgroups and frees them. */
   isLive(id: string): boolean {
     const rec = this.read(id);
+    if (rec.broken) return existsSync(this.paths(id).dir);
     if (!rec.state) return false;
     if (rec.state.status === 'running') return true; // read() already checked pid + start time
     const c = rec.state.creator;
@@ -231,6 +239,34 @@ export class StateStore {
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
       throw err;
+    }
+  }
+
+  /**
+   * The id of the container that holds `name`, or undefined when the name is free. The name file
+   * is the fast answer. One that does not hold the id of a container that is there (a torn or
+   * tampered file, or a crash in rm) proves nothing either way, so the containers themselves are
+   * asked: a free-looking name must never give a second container the name a live one has.
+   * `mend` (under the lock) rewrites or deletes such a file.
+   */
+  private nameHolder(name: string, mend = false): string | undefined {
+    const id = this.readName(name);
+    if (id === undefined) return undefined;
+    if (ID.test(id) && existsSync(this.paths(id).dir)) return id;
+    const owner = this.list().find((c) => c.spec?.name === name || (!c.spec && this.brokenNamed(c.id, name)))?.id;
+    if (mend) {
+      if (owner) writeFileAtomic(join(this.namesDir, name), owner);
+      else unlinkSync(join(this.namesDir, name));
+    }
+    return owner;
+  }
+
+  /** A broken record's name, read from the raw config.json text when it no longer parses. */
+  private brokenNamed(id: string, name: string): boolean {
+    try {
+      return readFileSync(join(this.paths(id).dir, 'config.json'), 'utf8').includes(`"name": ${JSON.stringify(name)}`);
+    } catch {
+      return false;
     }
   }
 }

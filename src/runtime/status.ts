@@ -9,8 +9,9 @@ export type Action = 'start' | 'stop' | 'kill' | 'exec' | 'remove' | 'remove-for
 export function refusal(action: Action, rec: ContainerRecord): string | undefined {
   const name = rec.spec?.name ?? rec.id.slice(0, 12);
   if (rec.broken) {
-    // Only forced removal can clear a container whose state cannot be read.
-    return action === 'remove' || action === 'remove-force' ? undefined : `container ${name} is broken (${rec.broken}): remove it with rm -f`;
+    // Only forced removal can clear a container whose state cannot be read: nothing says its
+    // processes are gone, and rm -f ends whatever is in its cgroups first.
+    return action === 'remove-force' ? undefined : `container ${name} is broken (${rec.broken}): remove it with rm -f`;
   }
   const running = rec.state?.status === 'running';
   switch (action) {

@@ -104,3 +104,18 @@ export function shiftedDirName(m: IdMapping): string {
   const g = parseIdMap(m.gidMap)[0]!;
   return `rootfs-${r.outside}-${r.count}-${g.outside}-${g.count}`;
 }
+
+/** The container's ids that the mapping cannot hold: setuid/setgid to one of them fails with
+ *  EINVAL after clone, far from the flag that asked for it, so refuse it up front. */
+export function checkUserMapped(user: { uid: number; gid: number; additionalGids?: number[] }, m: IdMapping, flag = '-u'): void {
+  const out = (kind: 'uid' | 'gid', id: number, map: string): void => {
+    if (hostId(map, id) !== undefined) return;
+    const ranges = parseIdMap(map).map((r) => `${r.inside}-${r.inside + r.count - 1} are host ${r.outside}-${r.outside + r.count - 1}`).join(', ');
+    throw usageError(
+      `invalid ${flag}: ${kind} ${id} is outside the container's user namespace (its ${kind}s ${ranges})`,
+      `use a ${kind} the range holds, a larger MINIDOCK_USERNS_REMAP count, or --userns=host`,
+    );
+  };
+  out('uid', user.uid, m.uidMap);
+  for (const g of [user.gid, ...(user.additionalGids ?? [])]) out('gid', g, m.gidMap);
+}

@@ -76,8 +76,21 @@ T('--userns=host, --privileged and MINIDOCK_USERNS_REMAP=host keep the identity 
     assert.is(r.code, 0, r.stderr);
     assert.equal(mapOf(r.stdout), [['0', '0', '4294967295']], `${args.join(' ')} ${JSON.stringify(env)}`);
   }
-  const other = mdk(root, ['run', '--rm', '--network', 'none', 'busybox', 'cat', '/proc/self/uid_map'], { env: { MINIDOCK_USERNS_REMAP: '300000:65536' } });
-  assert.equal(mapOf(other.stdout), [['0', '300000', '65536']]);
+  // A state root is passable by one remapped range (its group): another range gets a clear
+  // error, and a root of its own works.
+  const refused = mdk(root, ['run', '--rm', '--network', 'none', 'busybox', 'true'], { env: { MINIDOCK_USERNS_REMAP: '300000:65536' } });
+  assert.is(refused.code, 125);
+  assert.match(refused.stderr, new RegExp(`^minidock: MINIDOCK_ROOT ${root} is set up for containers remapped to host gid 100000; this container's root is host gid 300000 \\(give this MINIDOCK_USERNS_REMAP range a state root of its own`));
+  assert.is(refused.stderr.trim().split('\n').length, 1);
+  const otherRoot = newRoot('userns-300000');
+  try {
+    const other = mdk(otherRoot, ['run', '--rm', '--network', 'none', BUSYBOX_TAR, 'cat', '/proc/self/uid_map'], { env: { MINIDOCK_USERNS_REMAP: '300000:65536' } });
+    assert.is(other.code, 0, other.stderr);
+    assert.equal(mapOf(other.stdout), [['0', '300000', '65536']]);
+    assert.is(statSync(otherRoot).gid, 300000, 'that root is passable by its own range');
+  } finally {
+    removeRoot(otherRoot);
+  }
   const bad = run('--userns', 'private', 'busybox', 'true');
   assert.is(bad.code, 125);
   assert.match(bad.stderr, /^minidock: invalid --userns "private"/);
@@ -114,7 +127,8 @@ T('without idmapped mounts (MINIDOCK_IDMAP=shift) the image is copied once with 
   const r = mdk(root, ['run', '--rm', '--network', 'none', 'suidimg', 'stat', '-c', '%u:%g %a', '/bin/busybox', '/bin/suid'], { env });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, '0:0 755\n0:0 4755\n');
-  const copy = join(root, 'images', sid, 'rootfs-100000-65536-100000-65536');
+  // Apart from images/: the remapped root walks to the copy, and must never reach images/.
+  const copy = join(root, 'shifted', sid, 'rootfs-100000-65536-100000-65536');
   const st = statSync(join(copy, 'bin/suid'));
   assert.equal([st.uid, st.gid, st.mode & 0o7777], [100000, 100000, 0o4755]);
   assert.is(statSync(join(root, 'images', sid, 'rootfs', 'bin/suid')).uid, 0, 'the image itself is untouched');
@@ -125,7 +139,7 @@ T('without idmapped mounts (MINIDOCK_IDMAP=shift) the image is copied once with 
   assert.not.ok(existsSync(copy), 'rmi removes the copies with the image');
   // The default path uses no copy at all.
   assert.is(run('busybox', 'true').code, 0);
-  assert.not.ok(existsSync(join(root, 'images', imageId, 'rootfs-100000-65536-100000-65536')));
+  assert.not.ok(existsSync(join(root, 'shifted', imageId)));
 });
 
 T('mknod of a block device is refused, and ptrace cannot reach a host process', async () => {

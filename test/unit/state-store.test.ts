@@ -117,6 +117,46 @@ test('create: a failure after the directory is made leaves neither directory nor
   assert.is(store.resolve('web').id, B);
 });
 
+test('create: a name file that holds no id does not give the name to a second container', () => {
+  const store = newStore();
+  store.create(spec(A, 'web'));
+  writeFileSync(join(store.root, 'names', 'web'), 'garbage\n');
+  const err = thrown(() => store.create(spec(B, 'web')));
+  assert.match(err.message, new RegExp(`already in use by container "${A}"`));
+  assert.not.ok(existsSync(join(store.root, 'containers', B)), 'nothing of the second container');
+  assert.is(readFileSync(join(store.root, 'names', 'web'), 'utf8'), A, 'the index is mended');
+});
+
+test('create: a name file that holds no id still finds a broken container by its config.json', () => {
+  const store = newStore();
+  store.create(spec(A, 'web'));
+  writeFileSync(join(store.root, 'names', 'web'), '');
+  writeFileSync(join(store.root, 'containers', A, 'state.json'), '{');
+  assert.match(thrown(() => store.create(spec(B, 'web'))).message, /already in use/);
+});
+
+test('resolve: a name file that holds no id still resolves to the container with that name', () => {
+  const store = newStore();
+  store.create(spec(A, 'web'));
+  writeFileSync(join(store.root, 'names', 'web'), '\0\0\0');
+  assert.is(store.resolve('web').id, A);
+});
+
+test('create: the state is root\'s alone (no bits for others; files 0600: the spec holds -e values)', () => {
+  const store = newStore();
+  const p = store.create(spec(A, 'web'));
+  const mode = (path: string): string => (statSync(path).mode & 0o7777).toString(8);
+  assert.is(mode(store.root), '700');
+  assert.is(mode(join(store.root, 'containers')), '700');
+  assert.is(mode(join(store.root, 'names')), '700');
+  assert.is(mode(p.dir), '700');
+  assert.is(mode(join(p.dir, 'config.json')), '600');
+  assert.is(mode(join(p.dir, 'state.json')), '600');
+  assert.is(mode(join(store.root, 'names', 'web')), '600');
+  store.writeState(A, { status: 'exited', exitCode: 0 });
+  assert.is(mode(join(p.dir, 'state.json')), '600', 'rewritten, still 0600');
+});
+
 test('create: two names, two containers', () => {
   const store = newStore();
   store.create(spec(A, 'one'));
@@ -296,7 +336,7 @@ const liveCases: Array<[string, ContainerState | 'fresh' | 'broken' | 'gone', bo
   ['exited', { status: 'exited', pid: process.pid, pidStart: MY_START, exitCode: 0 }, false],
   ['exited, its creator still alive', { status: 'exited', exitCode: 0, creator: { pid: process.pid, start: MY_START } }, false],
   ['running with a dead pid, its creator still alive', { status: 'running', pid: DEAD_PID, pidStart: 1, creator: { pid: process.pid, start: MY_START } }, false],
-  ['broken', 'broken', false],
+  ['broken (nothing says its processes are gone: held until rm -f)', 'broken', true],
   ['removed', 'gone', false],
 ];
 for (const [name, state, want] of liveCases) {

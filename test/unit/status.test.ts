@@ -16,7 +16,7 @@ const table: Array<[string, ContainerRecord, { start: boolean; stop: boolean; ex
   ['created', rec('created'), { start: true, stop: false, exec: false, rm: true, rmf: true }],
   ['running', rec('running'), { start: false, stop: true, exec: true, rm: false, rmf: true }],
   ['exited', rec('exited'), { start: true, stop: false, exec: false, rm: true, rmf: true }],
-  ['broken', rec(undefined, 'EACCES'), { start: false, stop: false, exec: false, rm: true, rmf: true }],
+  ['broken', rec(undefined, 'EACCES'), { start: false, stop: false, exec: false, rm: false, rmf: true }],
 ];
 for (const [name, r, want] of table) {
   test(`${name}: start ${want.start}, stop ${want.stop}, exec ${want.exec}, rm ${want.rm}, rm -f ${want.rmf}`, () => {
