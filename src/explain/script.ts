@@ -188,14 +188,17 @@ shift_copy() {
     tar -C "$2" --numeric-owner --same-owner -xpf -
 }
 
-# Each directory from / down to $1 must be searchable by others: the container's root is an
-# unprivileged host uid when it walks to its layers. minidock makes MINIDOCK_ROOT so (o+x).
-searchable() {
-  local d=$1
+# The container's root is an unprivileged host uid when it walks from / down to its layers in $1.
+# Inside MINIDOCK_ROOT minidock lets only that uid's group through (0710 root:GID, see
+# src/core/state-perms.ts); above it, each directory must be searchable by others.
+gated() {
+  local d=$1 gid
+  gid=$(host_id "$GID_MAP" 0)
   while [ "$d" != / ]; do
-    if [ $((0$(stat -c %a "$d") & 1)) = 0 ]; then
-      case $d in "$ROOT" | "$ROOT"/*) chmod o+x "$d" ;; *) die "$d is not searchable by others: the container's root could not reach its layers" ;; esac
-    fi
+    case $d in
+      "$ROOT" | "$ROOT"/*) chgrp "$gid" "$d" && chmod 0710 "$d" ;;
+      *) [ $((0$(stat -c %a "$d") & 1)) = 1 ] || die "$d is not searchable by others: the container's root could not reach its layers" ;;
+    esac
     d=$(dirname "$d")
   done
 }
@@ -353,11 +356,11 @@ export function containerScript(input: ExplainInput): string {
       case 'dirs':
         say(
           ...comment(a.why),
-          'mkdir -p -m 0711 "$(dirname "$DIR")"',
-          'mkdir -m 0711 "$DIR" || die "$DIR exists: is this script running already? (remove it if not)"',
+          'mkdir -p -m 0700 "$(dirname "$DIR")"',
+          'mkdir -m 0700 "$DIR" || die "$DIR exists: is this script running already? (remove it if not)"',
           'later remove_dir',
           shLine(['mkdir', '-p', ...a.dirs]),
-          ...(remap ? ['searchable "$DIR"'] : []),
+          ...(remap ? ['gated "$DIR"'] : []),
           ...comment('The handshake: minidock\'s "go" socket and report pipe, and one more pipe for the end of pivot_root, as FIFOs.'),
           'mkfifo "$DIR/go" "$DIR/report" "$DIR/detached"',
         );
