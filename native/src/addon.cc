@@ -17,6 +17,7 @@
 extern "C" {
 #include "container.h"
 }
+#include "reap.h"
 
 namespace {
 
@@ -107,9 +108,13 @@ Napi::Value Abort(const Napi::CallbackInfo &info) {
 
 // Waits for the container's PID 1 on a libuv worker thread, so the event loop keeps relaying
 // the pty and forwarding signals meanwhile. libuv reaps only the children it spawned itself.
+// Only an exit settles the promise (native/src/reap.h): a ptrace-stop (PID 1 called
+// PTRACE_TRACEME, making Node's main thread its tracer) is released here, on the main thread,
+// since ptrace answers only the tracer thread, and a fresh worker waits on.
 class WaitWorker : public Napi::AsyncWorker {
  public:
-  WaitWorker(Napi::Env env, int pid) : Napi::AsyncWorker(env), pid_(pid), deferred_(Napi::Promise::Deferred::New(env)) {}
+  WaitWorker(Napi::Env env, int pid) : WaitWorker(env, pid, Napi::Promise::Deferred::New(env)) {}
+  WaitWorker(Napi::Env env, int pid, Napi::Promise::Deferred deferred) : Napi::AsyncWorker(env), pid_(pid), deferred_(deferred) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
@@ -120,6 +125,11 @@ class WaitWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (err_) { deferred_.Reject(SysError(env, "parent.waitpid", err_).Value()); return; }
+    if (!reap_is_exit(status_)) {
+      reap_release_stop(pid_, status_);
+      (new WaitWorker(env, pid_, deferred_))->Queue();
+      return;
+    }
     Napi::Object o = Napi::Object::New(env);
     if (WIFEXITED(status_)) {
       o.Set("exitCode", WEXITSTATUS(status_));

@@ -41,6 +41,7 @@
 #define _GNU_SOURCE
 #endif
 #include "container.h"
+#include "reap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -706,8 +707,12 @@ void container_abort(struct container_handle *h) {
   if (h->lowerfd >= 0) close(h->lowerfd);
   h->gofd = h->reportfd = h->lowerfd = -1;
   if (h->pid > 0) {
-    kill(h->pid, SIGKILL);
-    waitpid(h->pid, NULL, __WALL);
+    /* Through the pidfd: once a wait reaped the child, h->pid may name some other process.
+     * ESRCH from it means reaped already: nothing to wait for. */
+    int alive = 1;
+    if (h->pidfd >= 0) alive = syscall(SYS_pidfd_send_signal, h->pidfd, SIGKILL, NULL, 0) == 0 || errno != ESRCH;
+    else kill(h->pid, SIGKILL);
+    if (alive) reap_wait(h->pid, NULL, 0);
   }
   if (h->pidfd >= 0) close(h->pidfd);
   h->pidfd = -1;

@@ -35,7 +35,10 @@
  *
  * - Reaping. On every SIGCHLD, waitpid(-1, WNOHANG) in a loop reaps all exited children:
  *   orphans reparented to PID 1 included. When init is not PID 1 (no PID namespace), it makes
- *   itself a child subreaper so that the command's orphans still come to it.
+ *   itself a child subreaper so that the command's orphans still come to it. A stop is never
+ *   an exit: a child that called PTRACE_TRACEME made init its tracer, and its ptrace-stops are
+ *   released with their signal passed on (reap.h, shared with the addon and the shim), so it
+ *   can neither hang in a stop nor pass one off as its exit.
  *
  * - Exit. As soon as the main child is reaped, init exits with its exit code, or 128+N if a
  *   signal N killed it. It does not wait for the remaining processes: when PID 1 of a PID
@@ -60,6 +63,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "reap.h"
 
 #define KSIGSET_SIZE 8 /* the kernel's sigset_t: 64 signals (x86-64, arm64, ...) */
 #define NSIGNALS 64
@@ -153,8 +158,7 @@ int main(int argc, char **argv) {
     }
     for (;;) {
       int status;
-      pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == EINTR) continue;
+      pid_t pid = reap_wait(-1, &status, WNOHANG); /* exits only; EINTR retried */
       if (pid <= 0) break; /* none exited (0) or no children left (ECHILD) */
       if (pid != child) continue;
       if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #endif
 #include "container.h"
+#include "reap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,7 +226,7 @@ static int cmd_run(int argc, char **argv) {
   }
   if (container_start(&h, &f) < 0) {
     say("fail %s %d %s\n", f.step, f.err, f.detail);
-    waitpid(h.pid, NULL, __WALL);
+    reap_wait(h.pid, NULL, 0);
     return 125;
   }
   say("ok\n");
@@ -248,7 +249,9 @@ static int cmd_run(int argc, char **argv) {
     if (fds[2].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (read(sfd, &si, sizeof si) < 0) { /* spurious */ }
-      if (waitpid(h.pid, &status, WNOHANG | __WALL) == h.pid) exited = 1;
+      /* Only an exit ends the loop: a stop (PID 1 made us its tracer with PTRACE_TRACEME) is
+       * released and waited past (reap.h). */
+      if (reap_wait(h.pid, &status, WNOHANG) == h.pid) exited = 1;
     }
   }
   /* Whatever PID 1 wrote just before it died is still in the pipes: drain without blocking. */
@@ -310,7 +313,7 @@ static int relay_pty(int master, pid_t pid) {
         struct winsize ws;
         if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
       }
-      if (waitpid(pid, &status, WNOHANG) == pid) exited = 1;
+      if (reap_wait(pid, &status, WNOHANG) == pid) exited = 1;
     }
   }
   /* The command's last words may still be in the pty. */
@@ -466,10 +469,7 @@ static int cmd_exec(int argc, char **argv) {
     close(slave);
     status = relay_pty(master, pid);
   } else {
-    for (;;) {
-      if (waitpid(pid, &status, 0) == pid) break;
-      if (errno != EINTR) die("waitpid");
-    }
+    if (reap_wait(pid, &status, 0) != pid) die("waitpid");
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
