@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,40 @@ Napi::Value Wait(const Napi::CallbackInfo &info) {
   return promise;
 }
 
+// pidfdWait(pidfd, ms) -> Promise<boolean>: true once the process has exited (a pidfd polls
+// readable then; for PID 1 of a PID namespace, after every process in it was killed), false
+// after `ms`. For a process that is not our child: a detached container's PID 1, whose shim is
+// its parent.
+class PidfdWaitWorker : public Napi::AsyncWorker {
+ public:
+  PidfdWaitWorker(Napi::Env env, int fd, int ms) : Napi::AsyncWorker(env), fd_(fd), ms_(ms), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    struct pollfd p = {fd_, POLLIN, 0};
+    int rc;
+    do rc = poll(&p, 1, ms_); while (rc < 0 && errno == EINTR);
+    if (rc < 0) err_ = errno;
+    exited_ = rc == 1;
+  }
+  void OnOK() override {
+    if (err_) deferred_.Reject(SysError(Env(), "parent.pidfd_poll", err_).Value());
+    else deferred_.Resolve(Napi::Boolean::New(Env(), exited_));
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  int fd_, ms_, err_ = 0;
+  bool exited_ = false;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value PidfdWait(const Napi::CallbackInfo &info) {
+  auto *w = new PidfdWaitWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = w->Promise();
+  w->Queue();
+  return promise;
+}
+
 // signal(pidfd, sig): pidfd_send_signal cannot reach a process that reused the pid.
 Napi::Value Signal(const Napi::CallbackInfo &info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
@@ -225,6 +260,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));
   exports.Set("flock", Napi::Function::New(env, Flock));
   return exports;
 }

@@ -13,11 +13,17 @@
  *   write /proc/PID/{uid,gid}_map                recvmsg(go) ... blocks
  *   idmapped clone of the image (remapped)
  *   (Node: move a veth in, cgroups, ...)
- *   sendmsg(go, 1 byte [+ image mount fd]) ──►   unshare(CLONE_NEWCGROUP), sethostname,
+ *   sendmsg(go, 1 byte [+ image mount fd]) ──►   setresuid(0), PDEATHSIG again (*),
+ *                                                unshare(CLONE_NEWCGROUP), sethostname,
  *                                                mounts, pivot_root, stdio, close fds,
- *   read(report) ... blocks                      chdir, setgid/setuid, execve
+ *   read(report) ... blocks                      chdir, setgid/setuid, PDEATHSIG again (*),
+ *                                                execve
  *                   ◄──────────────────────      on failure: write {step, errno, detail}, _exit
  *   EOF with no bytes: execve succeeded          (report is O_CLOEXEC: execve closes it)
+ *
+ * (*) The kernel clears the parent-death signal whenever the effective uid or gid changes
+ *     (commit_creds; see prctl(2)), so it is armed again after each change of ids, and the
+ *     child then checks that the parent did not die in between (arm_parent_death below).
  *
  * Why this shape:
  * - Node is multithreaded. After clone() only the calling thread exists in the child; locks
@@ -53,6 +59,7 @@
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -400,7 +407,20 @@ static int recv_go(int gofd, int *fd) {
   return 0;
 }
 
-static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
+/* The container dies with its parent: the CLI in the foreground, the shim when detached (which
+ * stays its parent until it has reaped it). PR_SET_PDEATHSIG does not survive a change of the
+ * effective uid or gid (the kernel clears it in commit_creds), so this runs again after every
+ * such change. A parent that died before the signal was armed again would go unnoticed, and
+ * getppid() cannot tell (it is 0 in a new PID namespace); the report pipe can: the parent
+ * holds its read end until our execve, and the child closed its own copy, so a write end
+ * without a reader (POLLERR) means the parent is gone. */
+static void arm_parent_death(int rfd) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) FAIL("child.pdeathsig", NULL);
+  struct pollfd pfd = {.fd = rfd, .events = POLLOUT, .revents = 0};
+  if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(CONTAINER_SETUP_FAILED);
+}
+
+static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int rrfd) {
   /* Node's handlers are addresses in a process image the child must not run, and signals
    * Node ignores (SIGPIPE) would stay ignored across execve: give the command the defaults. */
   struct sigaction dfl;
@@ -415,6 +435,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
    * prctl took effect is caught below: its end of "go" closes and read() returns EOF. (getppid()
    * cannot tell: in a new PID namespace it is always 0.) */
   close(gowfd);
+  close(rrfd); /* the report pipe's read end is the parent's: see arm_parent_death */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) FAIL("child.pdeathsig", NULL);
 
   int lowerfd = -1;
@@ -425,6 +446,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
    * host ids it was cloned with (uid 0), which a remapped namespace does not map: the kernel
    * would refuse it as the owner of anything it creates (overlay refuses to mount at all). */
   if ((p->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) FAIL("child.setresuid", "0");
+  arm_parent_death(rfd); /* the new euid (host uid 100000, say) cleared it */
   if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
 
@@ -509,6 +531,9 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd) {
   const char *pstep = "child.privileges";
   if (apply_privileges(p->caps, p->has_caps, p->no_new_privs, p->uid, p->gid, p->groups, p->ngroups, &p->seccomp, &pstep) < 0)
     FAIL(pstep, NULL);
+  /* setresuid/setresgid to the command's ids cleared it again (prctl is allowed by the filter;
+   * execve keeps it, short of a setuid binary under --privileged). */
+  arm_parent_death(rfd);
 
   exec_command(p, rfd);
 }
@@ -598,7 +623,7 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   args.exit_signal = SIGCHLD;
   /* With no stack, clone3 behaves like fork(): the child continues here on a copy of ours. */
   long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) child_main(p, go[0], go[1], rep[1]);
+  if (pid == 0) child_main(p, go[0], go[1], rep[1], rep[0]);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (own_netns >= 0) {

@@ -36,6 +36,9 @@ export interface NativeApi {
   flock(fd: number): void;
   /** null when the process is already gone. */
   pidfdOpen(pid: number): number | null;
+  /** Resolves true once the process behind `pidfd` has exited (for PID 1 of a PID namespace:
+   *  with everything in it), false after `ms`. Works for a process that is not our child. */
+  pidfdWait(pidfd: number, ms: number): Promise<boolean>;
 }
 
 let loaded: NativeApi | undefined;

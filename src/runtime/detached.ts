@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
 import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
-import { shimPath, type ChildFailure } from '../native/binding.js';
+import { native, shimPath, type ChildFailure } from '../native/binding.js';
 
 /** What the shim wrote when PID 1 exited (DIR/exit.json). */
 export interface ExitRecord {
@@ -29,8 +29,9 @@ export interface ShimSession {
   shimPid: number;
   /** Lets the child run; resolves null once it exec'd, or with its failure report. */
   go(): Promise<ChildFailure | null>;
-  /** Kills the shim, which takes the unstarted child with it (PR_SET_PDEATHSIG). */
-  abort(): void;
+  /** Kills the shim, then PID 1 through its pidfd, and resolves once PID 1 (with everything in
+   *  its PID namespace) is gone: a rollback may then release its cgroups and network. */
+  abort(): Promise<void>;
   /** The CLI is done: the shim goes on alone. */
   release(): void;
 }
@@ -85,6 +86,14 @@ export async function startShim(dir: string, plan: Buffer, id: string): Promise<
     throw new MinidockError(`container setup failed at ${f.step}${f.detail ? ` ${f.detail}` : ''}: ${f.message || 'error'}`, { step: f.step, errno: f.code });
   }
   const pid = Number(first.slice(4));
+  // Opened now, while the pid is certainly the child: the shim reaps it only after "go" (or when
+  // we die), so it cannot have been recycled yet. A rollback kills PID 1 through it.
+  const api = native();
+  let pidfd = api.pidfdOpen(pid);
+  const closePidfd = (): void => {
+    if (pidfd !== null) closeSync(pidfd);
+    pidfd = null;
+  };
   return {
     pid,
     shimPid: shim.pid!,
@@ -93,10 +102,23 @@ export async function startShim(dir: string, plan: Buffer, id: string): Promise<
       const answer = await next();
       return answer === 'ok' ? null : failureFrom(answer);
     },
-    abort() {
+    async abort() {
+      // The shim first: dead, it cannot reap PID 1 and start `minidock cleanup` behind the
+      // rollback's back. Then PID 1 itself, whatever it did to its parent-death signal (a
+      // started command is past the child's last PR_SET_PDEATHSIG, and may have changed its ids).
       shim.kill('SIGKILL');
+      if (pidfd === null) return;
+      try {
+        api.signal(pidfd, 9);
+        if (!(await api.pidfdWait(pidfd, 10_000))) {
+          throw new MinidockError(`container process ${pid} did not exit after SIGKILL`, { step: 'run.rollback.kill' });
+        }
+      } finally {
+        closePidfd();
+      }
     },
     release() {
+      closePidfd();
       (fromShim as unknown as { destroy(): void }).destroy();
       (toShim as unknown as { destroy(): void }).destroy();
       shim.unref();
