@@ -9,7 +9,7 @@ INIT_CFLAGS := -static -Os -Wall -Wextra -s
 INIT_SRC := native/src/init.c
 INIT_BIN := native/build/minidock-init
 
-$(INIT_BIN): $(INIT_SRC) native/init.mk
+$(INIT_BIN): $(INIT_SRC) native/src/reap.h native/init.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(INIT_CFLAGS) $(CFLAGS) -o $@.tmp $(INIT_SRC)
 	mv -f $@.tmp $@

@@ -148,7 +148,7 @@ static void write_exit(const char *dir, int status) {
   int n = WIFEXITED(status)
     ? snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":%lld}\n", WEXITSTATUS(status), ms)
     : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":%lld}\n", 128 + WTERMSIG(status), WTERMSIG(status), ms);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
   if (write(fd, body, (size_t)n) == n) fsync(fd);
   close(fd);
@@ -172,7 +172,7 @@ static int cmd_run(int argc, char **argv) {
   if (plan_parse(raw, len, &p, err, sizeof err) < 0) { say("fail native.plan 0 %s\n", err); return 125; }
 
   snprintf(path, sizeof path, "%s/container.log", dir);
-  logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (logfd < 0) die("open container.log");
 
   /* The container's stdio: stdin reads EOF; stdout/stderr are pipes to us, or with a tty one

@@ -50,9 +50,9 @@ function failureFrom(line: string): ChildFailure {
  */
 export async function startShim(dir: string, plan: Buffer, id: string): Promise<ShimSession> {
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  writeFileSync(join(dir, 'plan.bin'), plan);
+  writeFileSync(join(dir, 'plan.bin'), plan, { mode: 0o600 });
   // The shim's own complaints (it has no terminal) go to a file beside the container's log.
-  const errFd = openSync(join(dir, 'shim.log'), 'a', 0o640);
+  const errFd = openSync(join(dir, 'shim.log'), 'a', 0o600);
   const cli = process.argv[1]!;
   const shim = spawn(shimPath(), ['run', dir, '--', process.execPath, '--', cli, 'cleanup', id], {
     detached: true, // its own session: a Ctrl-C for the CLI is not for the shim
