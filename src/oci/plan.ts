@@ -1,0 +1,317 @@
+// Translates a parsed OCI config and its bundle directory into minidock's child plan, as far as
+// that plan can express it today; what it cannot is listed by field name in `unsupported`, and
+// the CLI refuses such a config rather than run it differently. Pure: the facts it needs about
+// the host (is a path a file or a directory, the host's hostname) come in as arguments.
+//
+// Fields ignored on purpose, because ignoring them changes nothing a container can observe:
+// - annotations: opaque to the runtime (config.md); they are recorded and shown by `state`.
+// - mount options "private"/"rprivate", and linux.rootfsPropagation "private"/"rprivate": the
+//   child makes its whole mount tree private before its first mount (container.c), so every
+//   mount it then makes is private already.
+// - mount options that only clear a flag ("rw", "suid", "dev", "exec", "atime", "diratime",
+//   "nomand", "norelatime", "nostrictatime", "async", "loud", "symfollow", "defaults"): a fresh
+//   mount has none of those flags unless asked for (the kernel's default is relatime).
+// - process.consoleSize: not a child step; the CLI sets the size on the pty master before the
+//   master is handed to the console socket (it is returned here as `consoleSize`).
+import { posix } from 'node:path';
+import { DEV_NODES, cgroupMountOps, serializePlan, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
+import type { CgroupDir } from '../cgroup/plan.js';
+import { CAP_NAMES } from '../spec/caps.js';
+import { hostId } from '../spec/userns.js';
+import { configError, type OciConfig, type OciIdMapping, type OciMount, type OciProcess } from './config.js';
+
+/** What the planner may ask of the host; the CLI passes the real filesystem, tests a fake. */
+export interface HostFacts {
+  /** What is at a host path, following symlinks: undefined when nothing is. */
+  kind(path: string): 'file' | 'dir' | undefined;
+  /** A new UTS namespace starts as a copy of the host's names: a config without "hostname"
+   *  keeps that copy (runc leaves it alone), so the plan sets it to the host's. */
+  hostname: string;
+}
+
+export interface OciPlanInput {
+  /** Absolute path of the bundle: root.path and relative mount sources are resolved from it. */
+  bundle: string;
+  /** The pty slave for process.terminal (the CLI opened the pair; the master goes to the
+   *  console socket). */
+  tty?: string;
+  /** The container's cgroups, when the caller made them: needed for a "cgroup" mount. */
+  cgroups?: readonly CgroupDir[];
+  /** The container's stdin, stdout and stderr: the runtime's own unless a terminal is used. */
+  stdio?: [number, number, number];
+}
+
+export interface OciPlan {
+  child: ChildPlan;
+  /** The root filesystem's host path (root.path resolved against the bundle). */
+  rootfs: string;
+  /** Namespaces the container joins rather than creates: only "network" can be, today. */
+  joins: Array<{ type: string; path: string }>;
+  consoleSize?: { height: number; width: number };
+  /** Fields the plan cannot carry out, by name: the CLI refuses the config when any is here. */
+  unsupported: string[];
+}
+
+/** OCI's namespace names, as the plan (and plan.c) spells them. */
+const NS_NAME: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup' };
+
+/** Mount options plan.c turns into MS_* flags, and the one name each has there. */
+const FLAG_OPTIONS: Record<string, string> = { ro: 'ro', nosuid: 'nosuid', nodev: 'nodev', noexec: 'noexec', strictatime: 'strictatime', relatime: 'relatime' };
+/** Options that clear a flag a fresh mount does not have (see the header). */
+const NOOP_OPTIONS = new Set(['rw', 'suid', 'dev', 'exec', 'atime', 'diratime', 'nomand', 'norelatime', 'nostrictatime', 'async', 'loud', 'symfollow', 'defaults', 'private', 'rprivate']);
+/** Options runc knows that the plan has no flag for yet (a field named in `unsupported`). */
+const UNSUPPORTED_OPTIONS = new Set([
+  'noatime', 'nodiratime', 'sync', 'dirsync', 'mand', 'iversion', 'noiversion', 'lazytime', 'nolazytime', 'nosymfollow',
+  'remount', 'silent', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable', 'tmpcopyup', 'idmap', 'ridmap',
+  'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnoatime', 'ratime', 'rnodiratime', 'rdiratime',
+  'rrelatime', 'rnorelatime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow',
+]);
+
+/** The options a config may use (features.json's mountOptions): filesystem data such as
+ *  "mode=755" comes on top, passed to mount(2) as its data string. */
+export const MOUNT_OPTIONS: readonly string[] = ['bind', 'rbind', ...Object.keys(FLAG_OPTIONS), ...NOOP_OPTIONS];
+
+const capBit = (name: string): bigint => 1n << BigInt(CAP_NAMES.indexOf(name.slice(4) as (typeof CAP_NAMES)[number]));
+const sameSet = (a: string[], b: string[]): boolean => new Set(a).size === new Set(b).size && a.every((x) => b.includes(x));
+
+/** "CONTAINER HOST SIZE" lines, what /proc/PID/uid_map takes in one write. */
+const idMapText = (m: OciIdMapping[]): string => m.map((r) => `${r.containerID} ${r.hostID} ${r.size}`).join('\n');
+
+/** A destination as the child resolves it: absolute (runc takes a relative one as relative to
+ *  "/"), normalised, so no ".." is left for plan.c to refuse. */
+export function containerPath(dest: string): string {
+  const p = posix.normalize(`/${dest}`);
+  return p.length > 1 ? p.replace(/\/$/, '') : p;
+}
+
+/** The capability mask the plan takes (bounding = permitted = effective for root, bounding only
+ *  for another uid), or the fields that mask cannot express. */
+export function planCaps(p: OciProcess): { caps?: string; unsupported: string[] } {
+  const c = p.capabilities;
+  // No capabilities object: runc leaves the process's capabilities as they are (all of root's).
+  if (!c) return { unsupported: [] };
+  const unsupported: string[] = [];
+  if (c.inheritable.length) unsupported.push('process.capabilities.inheritable');
+  if (c.ambient.length) unsupported.push('process.capabilities.ambient');
+  for (const kind of ['effective', 'permitted'] as const) {
+    // container.c gives root exactly the bounding set in both; any other uid loses both at
+    // setresuid, as execve would without file capabilities.
+    const ok = p.user.uid === 0 ? sameSet(c[kind], c.bounding) : c[kind].length === 0;
+    if (!ok) unsupported.push(`process.capabilities.${kind}`);
+  }
+  return { caps: c.bounding.reduce((m, n) => m | capBit(n), 0n).toString(16), unsupported };
+}
+
+interface MountPlan {
+  ops: PlanOp[];
+  unsupported: string[];
+}
+
+function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts): MountPlan {
+  const field = `mounts[${i}]`;
+  const dst = containerPath(m.destination);
+  const unsupported: string[] = [];
+  if (m.idmapped) unsupported.push(`${field}.uidMappings`);
+  const flags: string[] = [];
+  const data: string[] = [];
+  let bind = m.type === 'bind';
+  let rec = false;
+  for (const opt of m.options) {
+    if (opt === 'bind' || opt === 'rbind') {
+      bind = true;
+      rec ||= opt === 'rbind';
+    } else if (FLAG_OPTIONS[opt]) flags.push(FLAG_OPTIONS[opt]!);
+    else if (UNSUPPORTED_OPTIONS.has(opt)) unsupported.push(`${field}.options "${opt}"`);
+    else if (!NOOP_OPTIONS.has(opt)) data.push(opt);
+  }
+  if (bind) {
+    // A filesystem option means nothing to a bind mount; refusing it beats guessing.
+    for (const d of data) unsupported.push(`${field}.options "${d}"`);
+    if (m.source === undefined) throw configError(`${field}.source`, 'is missing for a bind mount', 'give the host path to bind');
+    const src = posix.resolve(input.bundle, m.source);
+    const kind = facts.kind(src);
+    if (!kind) throw configError(`${field}.source`, `${JSON.stringify(src)} does not exist`, 'create it, or fix the path (a relative source is relative to the bundle)');
+    const f = [...(rec ? ['rec'] : []), ...flags].join(',');
+    return { ops: [{ op: 'bind', src, dst, file: kind === 'file', ...(f ? { flags: f } : {}) }], unsupported };
+  }
+  const type = m.type ?? '';
+  if (!type) throw configError(`${field}.type`, 'is missing', 'give the filesystem type, e.g. "tmpfs", or "bind" with the "rbind" option');
+  if (type === 'cgroup' || type === 'cgroup2') {
+    // OCI's cgroup mount means "the container's own cgroups", not the host's hierarchy.
+    if (!input.cgroups) return { ops: [], unsupported: [...unsupported, `${field} (type ${type}: the container's cgroups are not made yet)`] };
+    // The hierarchies' mounts take the config's flags; their tmpfs (on v1) keeps its own.
+    const mask = flags.join(',');
+    const ops = cgroupMountOps(input.cgroups).map((op): PlanOp => {
+      if (op.op !== 'mount' || op.type === 'tmpfs') return op;
+      const { flags: _given, ...rest } = op;
+      return mask ? { ...rest, flags: mask } : rest;
+    });
+    return { ops, unsupported };
+  }
+  const op: PlanOp = { op: 'mount', src: m.source ?? type, dst, type };
+  if (flags.length) op.flags = flags.join(',');
+  if (data.length) op.data = data.join(',');
+  return { ops: [op], unsupported };
+}
+
+/** Where a masked or read-only path is judged file or directory: /proc and /sys from the
+ *  host's (the same kernel), anything else in the rootfs. */
+function kindInContainer(path: string, rootfs: string, facts: HostFacts): 'file' | 'dir' | undefined {
+  return /^\/(proc|sys)(\/|$)/.test(path) ? facts.kind(path) : facts.kind(`${rootfs}${path}`);
+}
+
+/** runc's default devices (runtime-linux.md's list), bound from the host as minidock does
+ *  (mknod is not allowed in a user namespace), the /dev symlinks, and /dev/console for a tty.
+ *  Skipped when the config binds /dev itself, as runc skips them then. */
+function planDev(config: OciConfig, tty: string | undefined, facts: HostFacts): PlanOp[] {
+  if (config.mounts.some((m) => containerPath(m.destination) === '/dev' && (m.type === 'bind' || m.options.some((o) => o === 'bind' || o === 'rbind')))) return [];
+  const ops: PlanOp[] = DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true }));
+  ops.push(
+    { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
+    { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
+    { op: 'symlink', src: '/proc/self/fd/0', dst: '/dev/stdin' },
+    { op: 'symlink', src: '/proc/self/fd/1', dst: '/dev/stdout' },
+    { op: 'symlink', src: '/proc/self/fd/2', dst: '/dev/stderr' },
+  );
+  if (facts.kind('/proc/kcore')) ops.push({ op: 'symlink', src: '/proc/kcore', dst: '/dev/core' });
+  if (tty) ops.push({ op: 'bind', src: tty, dst: '/dev/console', file: true });
+  return ops;
+}
+
+/** linux.maskedPaths and linux.readonlyPaths, after every mount: a file is covered by
+ *  /dev/null, a directory by an empty read-only tmpfs; a read-only path is bound onto itself
+ *  and remounted read-only. A path that does not exist is skipped, as runc skips it. */
+function planHardening(linux: NonNullable<OciConfig['linux']>, rootfs: string, facts: HostFacts): PlanOp[] {
+  const ops: PlanOp[] = [];
+  for (const raw of linux.readonlyPaths) {
+    const p = containerPath(raw);
+    const kind = kindInContainer(p, rootfs, facts);
+    if (kind) ops.push({ op: 'bind', src: `${rootfs}${p}`, dst: p, file: kind === 'file', flags: 'rec,ro', optional: true });
+  }
+  for (const raw of linux.maskedPaths) {
+    const p = containerPath(raw);
+    const kind = kindInContainer(p, rootfs, facts);
+    if (kind === 'dir') ops.push({ op: 'mount', src: 'tmpfs', dst: p, type: 'tmpfs', flags: 'ro', data: 'size=0', optional: true });
+    else if (kind === 'file') ops.push({ op: 'bind', src: '/dev/null', dst: p, file: true, optional: true });
+  }
+  return ops;
+}
+
+/** Every field the plan cannot carry out yet, in config order. */
+function unsupportedFields(config: OciConfig): string[] {
+  const out: string[] = [];
+  const p = config.process;
+  const l = config.linux;
+  if (config.domainname) out.push('domainname');
+  for (const [name, hooks] of Object.entries(config.hooks)) if (hooks?.length) out.push(`hooks.${name}`);
+  if (p) {
+    if (p.rlimits.length) out.push('process.rlimits');
+    if (p.user.umask !== undefined) out.push('process.user.umask');
+    if (p.apparmorProfile) out.push('process.apparmorProfile');
+    if (p.selinuxLabel) out.push('process.selinuxLabel');
+    if (p.oomScoreAdj !== undefined) out.push('process.oomScoreAdj');
+    out.push(...p.other);
+  }
+  if (l) {
+    if (l.devices.length) out.push('linux.devices');
+    if (Object.keys(l.sysctl).length) out.push('linux.sysctl');
+    if (l.cgroupsPath) out.push('linux.cgroupsPath');
+    for (const r of l.resources) out.push(`linux.resources.${r}`);
+    if (l.seccomp) out.push('linux.seccomp');
+    if (l.rootfsPropagation && l.rootfsPropagation !== 'private' && l.rootfsPropagation !== 'rprivate') out.push('linux.rootfsPropagation');
+    if (l.mountLabel) out.push('linux.mountLabel');
+    out.push(...l.other);
+  }
+  return out;
+}
+
+export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts): OciPlan {
+  const p = config.process;
+  if (!p) throw configError('process', 'is missing', 'add "process" with "args", "cwd" and "user": the container needs a program to run');
+  const linux = config.linux ?? { namespaces: [], uidMappings: [], gidMappings: [], sysctl: {}, devices: [], resources: [], maskedPaths: [], readonlyPaths: [], other: [] };
+  const unsupported = unsupportedFields(config);
+  const rootfs = posix.resolve(input.bundle, config.root.path);
+
+  const created = linux.namespaces.filter((n) => !n.path).map((n) => n.type);
+  const joins = linux.namespaces.filter((n) => n.path).map((n) => ({ type: n.type, path: n.path! }));
+  for (const j of joins) if (j.type !== 'network') unsupported.push(`linux.namespaces (joining the ${j.type} namespace ${j.path})`);
+  if (created.includes('time')) unsupported.push('linux.namespaces (a time namespace)');
+  // Every mount the child makes lives in its own mount namespace: without one it would mount
+  // on the host. runc needs one too for the rootfs.
+  if (!created.includes('mount')) throw configError('linux.namespaces', 'has no new mount namespace', 'add {"type": "mount"}: the root filesystem is set up in one');
+  const uts = created.includes('uts');
+  if (config.hostname && !uts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
+  if (config.domainname && !uts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
+  const userns = created.includes('user');
+  const netJoin = joins.find((j) => j.type === 'network');
+  const ownNet = created.includes('network');
+
+  const caps = planCaps(p);
+  unsupported.push(...caps.unsupported);
+  const ops: PlanOp[] = [];
+  config.mounts.forEach((m, i) => {
+    const r = planMount(m, i, input, facts);
+    ops.push(...r.ops);
+    unsupported.push(...r.unsupported);
+  });
+  ops.push(...planDev(config, input.tty, facts), ...planHardening(linux, rootfs, facts));
+
+  const uidMap = userns ? idMapText(linux.uidMappings) : '';
+  const gidMap = userns ? idMapText(linux.gidMappings) : '';
+  let ttyOwner: ChildPlan['ttyOwner'];
+  if (input.tty && userns) {
+    // The slave must be the container root's for it to open it (and root:tty inside).
+    const uid = hostId(uidMap, 0);
+    const gid = hostId(gidMap, 5) ?? hostId(gidMap, 0);
+    if (uid !== undefined && gid !== undefined) ttyOwner = { uid, gid };
+  }
+  const child: ChildPlan = {
+    // The cgroup namespace is unshared after "go" (container.c), not by clone3.
+    ns: created.filter((t) => NS_NAME[t]).map((t) => NS_NAME[t]!),
+    ...(netJoin ? { netns: netJoin.path } : {}),
+    lateCgroupns: created.includes('cgroup'),
+    uidMap,
+    gidMap,
+    // Without a UTS namespace of its own the child must not touch the host's hostname: empty
+    // means "leave it" (the native change this needs is in the OCI notes of the report).
+    hostname: uts ? config.hostname ?? facts.hostname : '',
+    // runc brings up lo in a network namespace it creates ("loopback" in libcontainer).
+    loUp: ownNet,
+    rootfs,
+    // No overlay: root.path is the container's root as it is, bound onto itself.
+    overlay: '',
+    readOnlyRoot: config.root.readonly,
+    ...(input.tty ? { tty: input.tty } : {}),
+    ...(ttyOwner ? { ttyOwner } : {}),
+    stdio: input.stdio ?? [0, 1, 2],
+    ops,
+    cwd: p.cwd,
+    uid: p.user.uid,
+    gid: p.user.gid,
+    groups: p.user.additionalGids,
+    ...(caps.caps !== undefined ? { caps: caps.caps } : {}),
+    noNewPrivs: p.noNewPrivileges,
+    // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`).
+    seccomp: 'unconfined',
+    argv: p.args,
+    env: p.env,
+  };
+  if (p.terminal && !input.tty) unsupported.push('process.terminal (no pty was given to the plan)');
+  return { child, rootfs, joins, ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}), unsupported };
+}
+
+/** What the OCI lifecycle adds to the plan's wire format (native/src/plan.c, once it has the
+ *  change of issue #14's OCI notes): the exec fifo the child waits on before execve, no
+ *  parent-death signal once it waits (the create process exits), how many descriptors after
+ *  stdio stay open, and whether it joins a new session keyring (runc's default). */
+export interface OciWireExtras {
+  execFifo: string;
+  preserveFds: number;
+  newKeyring: boolean;
+}
+
+export function serializeOciPlan(child: ChildPlan, extra: OciWireExtras): Buffer {
+  const kv = ['exec_fifo', extra.execFifo, 'oci_detach', '1', 'preserve_fds', String(extra.preserveFds), 'new_keyring', extra.newKeyring ? '1' : '0'];
+  if (extra.execFifo.includes('\0')) throw configError('exec fifo path', 'contains a NUL byte', 'use another --root');
+  return Buffer.concat([serializePlan(child), Buffer.from(`${kv.join('\0')}\0`)]);
+}

@@ -1,0 +1,230 @@
+// src/oci/plan.ts: an OCI config and its bundle turned into minidock's child plan, with every
+// field the plan cannot express named in `unsupported`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MinidockError } from '../../src/core/errors.js';
+import { parseConfig } from '../../src/oci/config.js';
+import { defaultSpec } from '../../src/oci/default-spec.js';
+import { containerPath, planCaps, planOci, serializeOciPlan, type HostFacts } from '../../src/oci/plan.js';
+import { DEV_NODES, type PlanOp } from '../../src/runtime/child-plan.js';
+
+const BUNDLE = '/b';
+const ROOTFS = '/b/rootfs';
+
+/** A host where /proc/kcore, /srv/data (a directory) and /srv/file exist, plus what `extra` says. */
+function facts(extra: Record<string, 'file' | 'dir'> = {}): HostFacts {
+  const known: Record<string, 'file' | 'dir'> = { '/proc/kcore': 'file', '/proc/sys': 'dir', '/proc/sysrq-trigger': 'file', '/proc/acpi': 'dir', '/srv/data': 'dir', '/srv/file': 'file', ...extra };
+  return { kind: (p) => known[p], hostname: 'hosty' };
+}
+
+const base = (): Record<string, any> => ({
+  ociVersion: '1.1.0',
+  root: { path: 'rootfs' },
+  process: { user: { uid: 0, gid: 0 }, args: ['/bin/sh', '-c', 'true'], env: ['PATH=/bin'], cwd: '/' },
+  linux: { namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }] },
+});
+
+const plan = (json: Record<string, any>, input = {}, f = facts()) => planOci(parseConfig(json), { bundle: BUNDLE, ...input }, f);
+
+/** What every plan ends its filesystem with when the config does not bind /dev. */
+const DEV_OPS: PlanOp[] = [
+  ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
+  { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
+  { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
+  { op: 'symlink', src: '/proc/self/fd/0', dst: '/dev/stdin' },
+  { op: 'symlink', src: '/proc/self/fd/1', dst: '/dev/stdout' },
+  { op: 'symlink', src: '/proc/self/fd/2', dst: '/dev/stderr' },
+  { op: 'symlink', src: '/proc/kcore', dst: '/dev/core' },
+];
+
+test('the basic config: namespaces, root bound as it is, the devices, the process', () => {
+  assert.equal(plan(base()), {
+    child: {
+      ns: ['pid', 'net', 'ipc', 'uts', 'mnt'],
+      lateCgroupns: false,
+      uidMap: '',
+      gidMap: '',
+      hostname: 'hosty',
+      loUp: true,
+      rootfs: ROOTFS,
+      overlay: '',
+      readOnlyRoot: false,
+      stdio: [0, 1, 2],
+      ops: DEV_OPS,
+      cwd: '/',
+      uid: 0,
+      gid: 0,
+      groups: [],
+      noNewPrivs: false,
+      seccomp: 'unconfined',
+      argv: ['/bin/sh', '-c', 'true'],
+      env: ['PATH=/bin'],
+    },
+    rootfs: ROOTFS,
+    joins: [],
+    unsupported: [],
+  });
+});
+
+test("runc spec's default: every mount translated, and the four fields it needs named", () => {
+  const p = plan(defaultSpec(), { tty: '/dev/pts/7' });
+  assert.equal(p.unsupported, ['process.rlimits', 'linux.resources.devices', 'process.capabilities.ambient', 'mounts[6] (type cgroup: the container\'s cgroups are not made yet)']);
+  assert.equal(p.child.ops.slice(0, 6), [
+    { op: 'mount', src: 'proc', dst: '/proc', type: 'proc' },
+    { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
+    { op: 'mount', src: 'devpts', dst: '/dev/pts', type: 'devpts', flags: 'nosuid,noexec', data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+    { op: 'mount', src: 'shm', dst: '/dev/shm', type: 'tmpfs', flags: 'nosuid,noexec,nodev', data: 'mode=1777,size=65536k' },
+    { op: 'mount', src: 'mqueue', dst: '/dev/mqueue', type: 'mqueue', flags: 'nosuid,noexec,nodev' },
+    { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'nosuid,noexec,nodev,ro' },
+  ]);
+  // Then the devices, /dev/console for the tty, and the read-only and masked paths that exist.
+  assert.equal(p.child.ops.slice(6), [
+    ...DEV_OPS,
+    { op: 'bind', src: '/dev/pts/7', dst: '/dev/console', file: true },
+    { op: 'bind', src: `${ROOTFS}/proc/sys`, dst: '/proc/sys', file: false, flags: 'rec,ro', optional: true },
+    { op: 'bind', src: `${ROOTFS}/proc/sysrq-trigger`, dst: '/proc/sysrq-trigger', file: true, flags: 'rec,ro', optional: true },
+    { op: 'mount', src: 'tmpfs', dst: '/proc/acpi', type: 'tmpfs', flags: 'ro', data: 'size=0', optional: true },
+    { op: 'bind', src: '/dev/null', dst: '/proc/kcore', file: true, optional: true },
+  ]);
+  assert.is(p.child.hostname, 'runc');
+  assert.is(p.child.readOnlyRoot, true);
+  assert.is(p.child.tty, '/dev/pts/7');
+  assert.is(p.child.caps, ((1n << 29n) | (1n << 5n) | (1n << 10n)).toString(16));
+  assert.is(p.child.noNewPrivs, true);
+});
+
+test('bind mounts: source from the bundle or absolute, file or directory, flags', () => {
+  const p = plan({
+    ...base(),
+    mounts: [
+      { destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'ro', 'nosuid'] },
+      { destination: 'etc/file', type: 'none', source: '/srv/file', options: ['bind', 'rw', 'private'] },
+      { destination: '/rel', source: 'sub', options: ['bind'] },
+      { destination: '/x/../y/', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=700', 'nodev', 'relatime'] },
+    ],
+  }, {}, facts({ '/b/sub': 'dir' }));
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ops.slice(0, 4), [
+    { op: 'bind', src: '/srv/data', dst: '/data', file: false, flags: 'rec,ro,nosuid' },
+    { op: 'bind', src: '/srv/file', dst: '/etc/file', file: true },
+    { op: 'bind', src: '/b/sub', dst: '/rel', file: false },
+    { op: 'mount', src: 'tmpfs', dst: '/y', type: 'tmpfs', flags: 'nodev,relatime', data: 'size=1m,mode=700' },
+  ]);
+});
+
+test('a config that binds /dev gets no device nodes of ours', () => {
+  const p = plan({ ...base(), mounts: [{ destination: '/dev', type: 'bind', source: '/srv/data', options: ['rbind'] }] });
+  assert.equal(p.child.ops, [{ op: 'bind', src: '/srv/data', dst: '/dev', file: false, flags: 'rec' }]);
+});
+
+test('cgroup mounts become the container\'s cgroups, with the config\'s flags', () => {
+  const cgroups = [
+    { version: 1 as const, path: '/sys/fs/cgroup/memory/minidock/x', controllers: ['memory'] },
+    { version: 2 as const, path: '/sys/fs/cgroup/unified/minidock/x', controllers: [] },
+  ];
+  const p = plan({ ...base(), mounts: [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid'] }] }, { cgroups } as never);
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ops.slice(0, 3), [
+    { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' },
+    { op: 'mount', src: 'cgroup', dst: '/sys/fs/cgroup/memory', type: 'cgroup', flags: 'ro,nosuid', data: 'memory' },
+    { op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: 'ro,nosuid' },
+  ]);
+});
+
+test('user namespace: maps written as given, the pty given to the mapped root and tty group', () => {
+  const p = plan({
+    ...base(),
+    process: { ...base().process, terminal: true },
+    linux: {
+      namespaces: [{ type: 'mount' }, { type: 'user' }, { type: 'uts' }, { type: 'cgroup' }],
+      uidMappings: [{ containerID: 0, hostID: 100000, size: 1000 }, { containerID: 1000, hostID: 2000, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }],
+    },
+  }, { tty: '/dev/pts/3' });
+  assert.equal(p.child.ns, ['mnt', 'user', 'uts', 'cgroup']);
+  assert.is(p.child.lateCgroupns, true);
+  assert.is(p.child.uidMap, '0 100000 1000\n1000 2000 1');
+  assert.is(p.child.gidMap, '0 200000 65536');
+  assert.equal(p.child.ttyOwner, { uid: 100000, gid: 200005 });
+  assert.is(p.child.loUp, false);
+});
+
+test('a network namespace path is joined; no UTS namespace leaves the hostname alone', () => {
+  const p = plan({ ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'network', path: '/run/netns/x' }] } });
+  assert.equal(p.joins, [{ type: 'network', path: '/run/netns/x' }]);
+  assert.is(p.child.netns, '/run/netns/x');
+  assert.equal(p.child.ns, ['mnt']);
+  assert.is(p.child.hostname, '');
+  assert.is(p.child.loUp, false);
+  assert.equal(p.unsupported, []);
+});
+
+test('capabilities: one mask when the sets agree; what differs is named', () => {
+  const user = (uid: number) => ({ uid, gid: 0, additionalGids: [] });
+  const proc = (uid: number, c: Record<string, string[]>) => ({ terminal: false, user: user(uid), args: ['x'], env: [], cwd: '/', rlimits: [], noNewPrivileges: false, other: [], capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [], ...c } });
+  const K = ['CAP_KILL'];
+  assert.equal(planCaps({ ...proc(0, {}), capabilities: undefined }), { unsupported: [] });
+  assert.equal(planCaps(proc(0, { bounding: K, effective: K, permitted: K })), { caps: '20', unsupported: [] });
+  assert.equal(planCaps(proc(1000, { bounding: K })), { caps: '20', unsupported: [] });
+  assert.equal(planCaps(proc(0, { bounding: K, effective: [], permitted: K, inheritable: K, ambient: K })), {
+    caps: '20', unsupported: ['process.capabilities.inheritable', 'process.capabilities.ambient', 'process.capabilities.effective'],
+  });
+  assert.equal(planCaps(proc(1000, { bounding: K, permitted: K })), { caps: '20', unsupported: ['process.capabilities.permitted'] });
+});
+
+const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
+  ['domainname', { ...base(), domainname: 'example.org' }, ['domainname']],
+  ['hooks', { ...base(), hooks: { prestart: [{ path: '/bin/true' }], poststop: [] } }, ['hooks.prestart']],
+  ['rlimits, umask, oomScoreAdj, apparmor, selinux, scheduler', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
+    ['process.rlimits', 'process.user.umask', 'process.apparmorProfile', 'process.selinuxLabel', 'process.oomScoreAdj', 'process.scheduler']],
+  ['devices, sysctl, cgroups, seccomp, propagation, label, personality', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'a.b': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
+    ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.seccomp', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
+  ['rprivate propagation is what the child does anyway', { ...base(), linux: { ...base().linux, rootfsPropagation: 'rprivate' } }, []],
+  ['joining a pid namespace, a time namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time' }] } },
+    ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)']],
+  ['mount options without a plan flag', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'rshared', 'rro'] }] },
+    ['mounts[0].options "noatime"', 'mounts[0].options "rshared"', 'mounts[0].options "rro"']],
+  ['filesystem data on a bind mount; an idmapped mount', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
+    ['mounts[0].uidMappings', 'mounts[0].options "mode=755"']],
+  ['a terminal with no pty given', { ...base(), process: { ...base().process, terminal: true } }, ['process.terminal (no pty was given to the plan)']],
+];
+
+for (const [name, json, expected] of unsupportedCases) {
+  test(`unsupported: ${name}`, () => assert.equal(plan(json).unsupported, expected));
+}
+
+const refusedCases: Array<[string, Record<string, any>, string]> = [
+  ['no process', { ...base(), process: undefined }, 'config.json: process is missing'],
+  ['no mount namespace', { ...base(), linux: { namespaces: [{ type: 'pid' }] } }, 'config.json: linux.namespaces has no new mount namespace'],
+  ['no linux section at all', { ...base(), linux: undefined }, 'config.json: linux.namespaces has no new mount namespace'],
+  ['hostname without UTS', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: hostname is set without a new UTS namespace'],
+  ['bind source missing', { ...base(), mounts: [{ destination: '/d', source: '/nope', options: ['rbind'] }] }, 'config.json: mounts[0].source "/nope" does not exist'],
+  ['bind without source', { ...base(), mounts: [{ destination: '/d', type: 'bind' }] }, 'config.json: mounts[0].source is missing for a bind mount'],
+  ['mount without type', { ...base(), mounts: [{ destination: '/d', source: 'x' }] }, 'config.json: mounts[0].type is missing'],
+];
+
+for (const [name, json, message] of refusedCases) {
+  test(`refused: ${name}`, () => {
+    try {
+      plan(json);
+      assert.unreachable();
+    } catch (err) {
+      assert.instance(err, MinidockError);
+      assert.is((err as Error).message, message);
+    }
+  });
+}
+
+test('destinations are made absolute and normalised', () => {
+  assert.equal(['/a/b/', 'a', '/a/../../b', '/', '//x//y'].map(containerPath), ['/a/b', '/a', '/b', '/', '/x/y']);
+});
+
+test('the wire format: the child plan, then the lifecycle keys', () => {
+  const p = plan(base());
+  const text = serializeOciPlan(p.child, { execFifo: '/run/r/c1/exec.fifo', preserveFds: 2, newKeyring: true }).toString();
+  assert.ok(text.startsWith('ns\0pid,net,ipc,uts,mnt\0'));
+  assert.ok(text.includes('\0overlay\0\0'));
+  assert.ok(text.endsWith('\0exec_fifo\0/run/r/c1/exec.fifo\0oci_detach\x001\0preserve_fds\x002\0new_keyring\x001\0'));
+});
+
+test.run();
