@@ -1,0 +1,482 @@
+// minidock-runc: runc's command line over minidock's runtime core, for engines that drive an
+// OCI runtime (podman through conmon, containerd's shim, the runtime-tools suite). The only
+// place under src/oci that exits. Exit codes are runc's: 0, or 1 for any error, which goes to
+// stderr and, with --log, to the log file too (podman and containerd read it from there).
+import { Command, CommanderError, Option } from 'commander';
+import { appendFileSync, closeSync, constants as fsc, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, readlinkSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { describeError, MinidockError } from '../core/errors.js';
+import type { ChildFailure, ChildHandle, NativeApi } from '../native/binding.js';
+import { CAP_NAMES } from '../spec/caps.js';
+import { parseConfigText, NAMESPACE_TYPES, type OciConfig } from './config.js';
+import { SPEC_VERSION, specText } from './default-spec.js';
+import { MOUNT_OPTIONS, planOci, serializeOciPlan, type HostFacts } from './plan.js';
+import { OciStore, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
+
+export const VERSION = '0.1.0';
+const DEFAULT_ROOT = '/run/minidock-runc';
+
+/**
+ * What create/start need from the native addon beyond `minidock run`'s calls (the change is
+ * specified in the OCI notes of issue #14): `ociLifecycle` is 1 once the addon has it.
+ * - create(plan) takes the extra plan keys of wire.ts (exec_fifo, oci_detach, preserve_fds,
+ *   new_keyring); start(h) then resolves null once the child reported "set up, waiting" on the
+ *   exec fifo, instead of once it exec'd.
+ * - sendFd(socket, fd, name) passes the pty master to --console-socket (SCM_RIGHTS), which
+ *   Node's net module cannot do.
+ */
+export interface OciNative extends NativeApi {
+  ociLifecycle?: number;
+  sendFd?(socketPath: string, fd: number, name: string): void;
+}
+
+interface Globals {
+  root: string;
+  log?: string;
+  logFormat: 'text' | 'json';
+  debug: boolean;
+  systemdCgroup: boolean;
+}
+
+export interface CliDeps {
+  native?: () => OciNative;
+  stdout?: (s: string) => void;
+  stderr?: (s: string) => void;
+}
+
+const err1 = (message: string, hint?: string, step = 'oci.cli'): MinidockError => new MinidockError(message, { step, hint, exitCode: 1 });
+
+/** runc's log lines: logrus's text or JSON formatter, time in RFC 3339 (seconds). */
+export function logLine(format: 'text' | 'json', level: string, msg: string, now = new Date()): string {
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (format === 'json') return `${JSON.stringify({ level, msg, time })}\n`;
+  return `time=${JSON.stringify(time)} level=${level} msg=${JSON.stringify(msg)}\n`;
+}
+
+/** The message of an error and its hint, on one line. */
+const oneLine = (err: unknown): string => {
+  const hint = err instanceof MinidockError ? err.hint : undefined;
+  return (hint ? `${describeError(err)} (${hint})` : describeError(err)).replace(/\n/g, ' ');
+};
+
+function hostFacts(): HostFacts {
+  return {
+    kind(path) {
+      try {
+        const st = statSync(path);
+        return st.isDirectory() ? 'dir' : 'file';
+      } catch {
+        return undefined;
+      }
+    },
+    hostname: hostname(),
+  };
+}
+
+function loadConfig(bundle: string): OciConfig {
+  let text: string;
+  try {
+    text = readFileSync(join(bundle, 'config.json'), 'utf8');
+  } catch (err) {
+    throw err1(`cannot read ${join(bundle, 'config.json')}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'give the bundle directory with --bundle (it holds config.json)');
+  }
+  return parseConfigText(text);
+}
+
+/** runtime-spec features.md, true to what the translation carries out today. */
+export function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.2.1',
+    hooks: [],
+    mountOptions: [...MOUNT_OPTIONS].sort(),
+    linux: {
+      namespaces: NAMESPACE_TYPES.filter((t) => t !== 'time'),
+      capabilities: CAP_NAMES.map((n) => `CAP_${n}`),
+      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { 'org.minidock.runc.version': VERSION },
+  };
+}
+
+/** runc list's table: Go's tabwriter with minwidth 12, padding 3; the last column unpadded. */
+export function listTable(rows: string[][]): string {
+  const header = ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'];
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(12, ...all.map((r) => (r[c] ?? '').length + 3)));
+  return all.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('')).join('\n') + '\n';
+}
+
+function ownerName(uid: number): string {
+  if (uid === 0) return 'root';
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f[2] === String(uid)) return f[0]!;
+    }
+  } catch {
+    /* no passwd: the number will do */
+  }
+  return `#${uid}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+class Runtime {
+  readonly store: OciStore;
+  private api?: OciNative;
+
+  constructor(readonly g: Globals, private readonly deps: CliDeps, private readonly out: (s: string) => void) {
+    this.store = new OciStore(g.root);
+  }
+
+  async nativeApi(): Promise<OciNative> {
+    if (this.api) return this.api;
+    if (this.deps.native) return (this.api = this.deps.native());
+    const { native } = await import('../native/binding.js');
+    return (this.api = native() as OciNative);
+  }
+
+  debug(msg: string): void {
+    if (!this.g.debug) return;
+    const line = logLine(this.g.logFormat, 'debug', msg);
+    if (this.g.log) appendFileSync(this.g.log, line);
+    else (this.deps.stderr ?? ((s: string) => process.stderr.write(s)))(line);
+  }
+
+  state(id: string): void {
+    const rec = this.store.read(validateId(id));
+    this.out(`${JSON.stringify(stateJson(rec, this.store.status(rec)), null, 2)}\n`);
+  }
+
+  list(format: string, quiet: boolean): void {
+    if (format !== 'table' && format !== 'json') throw err1(`invalid format option: ${JSON.stringify(format)}`, 'use --format table or --format json');
+    const recs = this.store.list().map((r) => ({ rec: r, status: this.store.status(r), owner: ownerName(statSync(this.store.dir(r.id)).uid) }));
+    if (quiet) {
+      for (const r of recs) this.out(`${r.rec.id}\n`);
+    } else if (format === 'json') {
+      this.out(`${JSON.stringify(recs.map((r) => ({ ...stateJson(r.rec, r.status), owner: r.owner })))}\n`);
+    } else {
+      this.out(listTable(recs.map((r) => [r.rec.id, String(r.status === 'stopped' ? 0 : r.rec.pid), r.status, r.rec.bundle, r.rec.created, r.owner])));
+    }
+  }
+
+  /** Signals the container's process through a pidfd opened after checking its start time, so
+   *  a process that took over a dead container's pid is never touched. */
+  private async signalPid(pid: number, start: number | undefined, sig: number): Promise<boolean> {
+    const api = await this.nativeApi();
+    const fd = api.pidfdOpen(pid);
+    if (fd === null) return false;
+    try {
+      if (start === undefined || readProc(pid).start !== start) return false;
+      api.signal(fd, sig);
+      return true;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async kill(id: string, signal: string, all: boolean): Promise<void> {
+    const sig = parseSignal(signal);
+    const rec = this.store.read(validateId(id));
+    const status = this.store.status(rec);
+    if (status !== 'created' && status !== 'running') throw err1('container not running', `its status is ${status}`);
+    if (all) {
+      // Every process in the container's PID namespace. Without one of its own, its processes
+      // can only be found through its cgroups, which minidock-runc does not make yet.
+      const nsOf = (pid: number | 'self'): string | undefined => {
+        try {
+          return readlinkSync(`/proc/${pid}/ns/pid`);
+        } catch {
+          return undefined;
+        }
+      };
+      const ns = nsOf(rec.pid);
+      if (!ns || ns === nsOf('self')) throw err1('kill --all needs the container to have its own PID namespace', 'add {"type": "pid"} to linux.namespaces');
+      for (const name of readdirSync('/proc')) {
+        const pid = Number(name);
+        if (!Number.isInteger(pid) || pid <= 0 || nsOf(pid) !== ns) continue;
+        await this.signalPid(pid, readProc(pid).start, sig);
+      }
+      return;
+    }
+    if (!(await this.signalPid(rec.pid, rec.pidStart, sig))) throw err1('container not running');
+  }
+
+  /** Kills the container's process and waits until it is gone (for a PID namespace's init:
+   *  with everything in it). */
+  private async killAndWait(rec: OciRecord): Promise<void> {
+    const api = await this.nativeApi();
+    for (const [pid, start] of [[rec.pid, rec.pidStart], [rec.creator?.pid ?? 0, rec.creator?.start]] as const) {
+      if (!pid) continue;
+      const fd = api.pidfdOpen(pid);
+      if (fd === null) continue;
+      try {
+        if (readProc(pid).start !== start) continue;
+        api.signal(fd, 9);
+        if (!(await api.pidfdWait(fd, 10_000))) throw err1(`container process ${pid} did not exit after SIGKILL`, undefined, 'oci.delete');
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    validateId(id);
+    const rec = this.store.find(id);
+    if (!rec) {
+      // As runc: a directory a failed create left without a record goes too.
+      this.store.remove(id);
+      if (force) return;
+      throw err1(`container "${id}" does not exist`);
+    }
+    const status = this.store.status(rec);
+    // runc deletes a created container without --force: nothing of the user's program ran.
+    if ((status === 'running' || status === 'creating') && !force) throw err1(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or delete --force');
+    if (status !== 'stopped') await this.killAndWait(rec);
+    this.store.remove(id);
+  }
+
+  spec(bundle: string, rootless: boolean): void {
+    if (rootless) throw err1('spec --rootless is not supported', 'minidock-runc runs containers as root');
+    const path = join(resolve(bundle), 'config.json');
+    if (existsSync(path)) throw err1('File config.json exists. Remove it first', `in ${resolve(bundle)}`);
+    try {
+      writeFileSync(path, specText(), { flag: 'wx', mode: 0o666 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err1('File config.json exists. Remove it first', `in ${resolve(bundle)}`);
+      throw err;
+    }
+  }
+
+  /** Refuses create/run before anything is made when the native part cannot do the lifecycle. */
+  private async lifecycleApi(): Promise<OciNative> {
+    const api = await this.nativeApi();
+    if (!((api.ociLifecycle ?? 0) >= 1)) {
+      throw err1('create is not supported yet: the native helper has no OCI lifecycle (exec fifo)', 'state, list, kill, delete, spec and features work; create/start/run wait for the native change of issue #14', 'oci.native');
+    }
+    return api;
+  }
+
+  /** The OCI create: the container's process is set up and waits on ROOT/ID/exec.fifo; this
+   *  process exits, and the waiting one is re-parented to our caller (a subreaper). */
+  async create(id: string, o: CreateOptions): Promise<{ pid: number; handle: ChildHandle; master?: number }> {
+    validateId(id);
+    if (this.g.systemdCgroup) throw err1('--systemd-cgroup is not supported', 'minidock-runc manages cgroupfs paths only: drop the flag (podman: --cgroup-manager cgroupfs)');
+    const bundle = resolve(o.bundle);
+    const config = loadConfig(bundle);
+    const preserve = Number(o.preserveFds ?? 0);
+    if (!Number.isInteger(preserve) || preserve < 0) throw err1(`--preserve-fds ${JSON.stringify(o.preserveFds)} is not a count`, 'give a number of descriptors after stdio, e.g. 1');
+    const terminal = config.process?.terminal ?? false;
+    if (terminal && !o.consoleSocket && !o.foreground) throw err1('cannot allocate tty if minidock-runc will detach without setting console socket', 'give --console-socket, or set process.terminal to false');
+    if (!terminal && o.consoleSocket) throw err1('cannot use console socket if process.terminal is false', 'drop --console-socket, or set process.terminal to true');
+    // Planned once without a pty only to learn what is unsupported before anything is made.
+    const probe = planOci(config, { bundle, tty: terminal ? '/dev/pts/0' : undefined }, hostFacts());
+    if (probe.unsupported.length) {
+      throw err1(`config.json needs ${probe.unsupported.join(', ')}, which minidock-runc does not support yet`, 'remove those fields, or run the bundle with runc', 'oci.unsupported');
+    }
+    const api = await this.lifecycleApi();
+    this.store.claim(id);
+    const rec: OciRecord = {
+      id, ociVersion: config.ociVersion, bundle, rootfs: probe.rootfs, created: new Date().toISOString(),
+      annotations: config.annotations, pid: 0, creator: { pid: process.pid, start: readProc(process.pid).start ?? 0 },
+    };
+    let pty: { master: number; slave: string } | undefined;
+    let handle: ChildHandle | undefined;
+    try {
+      this.store.write(rec);
+      if (terminal) {
+        pty = api.openPty();
+        const size = probe.consoleSize;
+        if (size) api.setWinsize(pty.master, size.height, size.width);
+      }
+      const plan = planOci(config, { bundle, tty: pty?.slave }, hostFacts());
+      this.debug(`create ${id}: ${plan.child.ns.join(',')} namespaces, root ${plan.rootfs}`);
+      handle = api.create(serializeOciPlan(plan.child, { execFifo: this.store.fifo(id), preserveFds: preserve, newKeyring: !o.noNewKeyring }));
+      const failure: ChildFailure | null = api.start(handle);
+      if (failure) {
+        throw new MinidockError(`container setup failed at ${failure.step}${failure.detail ? ` ${failure.detail}` : ''}: ${failure.message || 'error'}`, { step: failure.step, errno: failure.code, exitCode: 1 });
+      }
+      const start = readProc(handle.pid).start;
+      this.store.write({ ...rec, pid: handle.pid, pidStart: start, creator: undefined });
+      if (o.pidFile) writeFileAtomic(resolve(o.pidFile), String(handle.pid), 0o644);
+      if (pty && o.consoleSocket) {
+        if (!api.sendFd) throw err1('the native helper cannot pass the console to --console-socket', undefined, 'oci.native');
+        api.sendFd(resolve(o.consoleSocket), pty.master, pty.slave);
+        closeSync(pty.master);
+        pty = undefined;
+      }
+      return { pid: handle.pid, handle, master: pty?.master };
+    } catch (err) {
+      if (handle) api.abort(handle);
+      if (pty) closeSync(pty.master);
+      this.store.remove(id);
+      throw err;
+    }
+  }
+
+  /** Releases the waiting process: opening the fifo for reading lets its open for writing
+   *  return; it writes one byte and execs. */
+  async start(id: string): Promise<void> {
+    const rec = this.store.read(validateId(id));
+    const status = this.store.status(rec);
+    if (status === 'stopped') throw err1('cannot start a container that has stopped');
+    if (status === 'running') throw err1('cannot start an already running container');
+    if (status === 'creating') throw err1('cannot start a container that is still being created');
+    const fifo = this.store.fifo(id);
+    // Non-blocking: a child that died would leave a blocking open waiting forever.
+    const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    try {
+      const buf = Buffer.alloc(1);
+      for (let waited = 0; ; waited += 5) {
+        let n = 0;
+        try {
+          n = readSync(fd, buf, 0, 1, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+        if (n === 1) break;
+        if (this.store.status(rec) === 'stopped') throw err1('the container process exited before it was started');
+        if (waited > 10_000) throw err1('the container process did not take the start signal in 10 s', undefined, 'oci.start');
+        await sleep(5);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    // Gone: `state` now reads "running" for as long as the process lives.
+    unlinkSync(fifo);
+  }
+
+  /** create + start in the foreground: the container is our child; its status becomes ours. */
+  async run(id: string, o: CreateOptions & { detach?: boolean }): Promise<number> {
+    const { pid, handle, master } = await this.create(id, { ...o, foreground: !o.detach && !o.consoleSocket });
+    await this.start(id);
+    if (o.detach) return 0;
+    const api = await this.nativeApi();
+    const { relayPty } = await import('../runtime/run.js');
+    const stopRelay = master !== undefined ? relayPty(api, master, true) : undefined;
+    const forward = (sig: NodeJS.Signals): void => {
+      try {
+        api.signal(handle.pidfd, parseSignal(sig));
+      } catch {
+        /* gone */
+      }
+    };
+    const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const s of signals) process.on(s, forward);
+    const result = await api.wait(pid);
+    for (const s of signals) process.off(s, forward);
+    if (stopRelay) await stopRelay();
+    closeSync(handle.pidfd);
+    this.store.remove(id);
+    return result.exitCode ?? 128 + (result.signal ?? 0);
+  }
+}
+
+interface CreateOptions {
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: string;
+  /** run without --detach: a terminal is relayed by this process, no console socket needed. */
+  foreground?: boolean;
+}
+
+function createOptions(cmd: Command): Command {
+  return cmd
+    .option('-b, --bundle <dir>', 'path to the bundle (the directory holding config.json)', '.')
+    .option('--pid-file <file>', 'write the container process id to this file')
+    .option('--console-socket <path>', 'a unix socket that receives the pty master (SCM_RIGHTS) when process.terminal is true')
+    // The root is always entered with pivot_root, which isolates more than runc's MS_MOVE +
+    // chroot fallback: the flag is accepted and has nothing to change.
+    .option('--no-pivot', 'accepted for runc compatibility; the root is always entered with pivot_root')
+    .option('--no-new-keyring', 'keep the caller\'s session keyring instead of a new one')
+    .option('--preserve-fds <n>', 'pass this many descriptors after stdio into the container', '0');
+}
+
+/** The program; `main` runs it. Exported for tests that drive it in-process. */
+export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const errOut = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const program = new Command('minidock-runc');
+  let g: Globals = { root: DEFAULT_ROOT, logFormat: 'text', debug: false, systemdCgroup: false };
+  let code = 0;
+  const rt = (): Runtime => new Runtime(g, deps, out);
+  program
+    .description('An OCI runtime with runc\'s command line, built on minidock\'s runtime core')
+    .version(`minidock-runc version ${VERSION}\nspec: ${SPEC_VERSION}`, '-v, --version', 'print the version')
+    .option('--root <dir>', 'where container state is kept', DEFAULT_ROOT)
+    .option('--log <file>', 'write errors (and --debug output) to this file too')
+    .addOption(new Option('--log-format <format>', 'the log file\'s format').choices(['text', 'json']).default('text'))
+    .option('--debug', 'log debug output')
+    .option('--systemd-cgroup', 'not supported: refused by create and run')
+    .addOption(new Option('--rootless <value>', 'accepted as false or auto; true is not supported').default('false'))
+    .configureOutput({ writeOut: out, writeErr: errOut })
+    .exitOverride()
+    .hook('preAction', () => {
+      const o = program.opts();
+      g = { root: resolve(o.root as string), log: o.log as string | undefined, logFormat: o.logFormat as Globals['logFormat'], debug: !!o.debug, systemdCgroup: !!o.systemdCgroup };
+      if (o.rootless === 'true') throw err1('--rootless true is not supported', 'minidock-runc runs containers as root');
+    });
+
+  program.command('spec').description('write a default config.json into the bundle')
+    .option('-b, --bundle <dir>', 'the bundle directory', '.')
+    .option('--rootless', 'not supported')
+    .action((o: { bundle: string; rootless?: boolean }) => rt().spec(o.bundle, !!o.rootless));
+  program.command('features').description('print the runtime-spec features JSON')
+    .action(() => out(`${JSON.stringify(features(), null, 4)}\n`));
+  program.command('state').argument('<id>').description('print the state of a container as JSON')
+    .action((id: string) => rt().state(id));
+  program.command('list').alias('ps-all').description('list containers')
+    .option('-f, --format <format>', 'table or json', 'table').option('-q, --quiet', 'print only the ids')
+    .action((o: { format: string; quiet?: boolean }) => rt().list(o.format, !!o.quiet));
+  program.command('kill').argument('<id>').argument('[signal]', 'name (KILL, SIGKILL) or number', 'SIGTERM').description('send a signal to the container\'s process')
+    .option('-a, --all', 'signal every process of the container')
+    .action((id: string, sig: string, o: { all?: boolean }) => rt().kill(id, sig, !!o.all));
+  program.command('delete').argument('<id>').description('delete a container and its state')
+    .option('-f, --force', 'kill a running container first')
+    .action((id: string, o: { force?: boolean }) => rt().delete(id, !!o.force));
+  createOptions(program.command('create').argument('<id>').description('create a container, stopped before its program runs'))
+    .action(async (id: string, o: CreateOptions) => { await rt().create(id, o); });
+  program.command('start').argument('<id>').description('run the program of a created container')
+    .action((id: string) => rt().start(id));
+  createOptions(program.command('run').argument('<id>').description('create and start a container; wait for it unless --detach'))
+    .option('-d, --detach', 'return once the program runs')
+    .action(async (id: string, o: CreateOptions & { detach?: boolean }) => { code = await rt().run(id, o); });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with 0; commander printed its own usage error.
+      if (err.exitCode === 0 || err.code === 'commander.version' || err.code === 'commander.helpDisplayed') return 0;
+      if (g.log) appendFileSync(g.log, logLine(g.logFormat, 'error', err.message.replace(/^error: /, '')));
+      return 1;
+    }
+    const msg = oneLine(err);
+    if (g.log) {
+      try {
+        appendFileSync(g.log, logLine(g.logFormat, 'error', msg));
+      } catch {
+        /* the log is unwritable: stderr still says it */
+      }
+    }
+    errOut(`minidock-runc: ${msg}\n`);
+    if (process.env.MINIDOCK_DEBUG && err instanceof Error && err.stack) errOut(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+export async function main(argv = process.argv): Promise<never> {
+  process.exit(await runCli(argv));
+}
