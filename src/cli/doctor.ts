@@ -63,6 +63,7 @@ function leftoverFacts(root: string): LeftoverFacts {
   const store = new StateStore(root);
   const nets = new NetworkStore(root);
   const records = store.list();
+  const networks = nets.scan().nets;
   const containers = records.flatMap((rec) => {
     if (!rec.state) return [];
     const raw = read(join(store.paths(rec.id).dir, 'state.json'));
@@ -77,8 +78,8 @@ function leftoverFacts(root: string): LeftoverFacts {
   return {
     containers,
     live: records.filter((c) => store.isLive(c.id)).map((c) => c.id),
-    leases: nets.list().flatMap((n) => [...nets.leases(n.name)].map(([ip, owner]) => ({ network: n.name, ip, owner }))),
-    portLeases: nets.portLeases(),
+    leases: networks.flatMap((n) => [...nets.leases(n.name)].map(([ip, owner]) => ({ network: n.name, ip, owner }))),
+    portLeases: nets.portLeases().map((l) => ({ owner: l.owner, file: l.file })),
     links: (read('/proc/self/net/dev') ?? '').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean),
     names: existsSync(namesDir)
       ? readdirSync(namesDir).map((name) => ({ name, containerExists: existsSync(join(store.containersDir, (read(join(namesDir, name)) ?? '').trim() || '-')) }))
@@ -103,6 +104,14 @@ async function hairpinOff(): Promise<string[]> {
     .map((l) => l.ifname);
 }
 
+/** Interfaces of this network namespace with route_localnet=1, "all" included (not "default":
+ *  it is only what new interfaces start with). /proc/sys/net follows the reader's namespace. */
+function routeLocalnetOn(): string[] {
+  const dir = '/proc/sys/net/ipv4/conf';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => d !== 'default' && d !== 'lo' && read(`${dir}/${d}/route_localnet`)?.trim() === '1');
+}
+
 export async function gatherDoctorFacts(root: string): Promise<DoctorFacts> {
   const tools = Object.fromEntries([...Object.keys(REQUIRED_TOOLS), ...OPTIONAL_TOOLS].map((t) => [t, which(t)]));
   const iptablesVersion = tools.iptables ? await output('iptables', ['-V']) : undefined;
@@ -115,12 +124,17 @@ export async function gatherDoctorFacts(root: string): Promise<DoctorFacts> {
     else saveError = r.stderr.trim().split('\n').pop() || `exit ${r.code}`;
   } else saveError = 'iptables-save is not installed';
   const max = read('/proc/sys/user/max_user_namespaces');
+  const bridges = new NetworkStore(root).scan().nets.map((n) => n.bridge).filter(linkExists);
   return {
     uid: process.getuid?.() ?? -1,
     kernelRelease: release(),
     storeIdmap: (await import('../image/shift.js')).canIdmap(existsSync(join(root, 'images')) ? join(root, 'images') : dirname(root), release(), {}),
     ipForward: read('/proc/sys/net/ipv4/ip_forward')?.trim(),
-    bridges: new NetworkStore(root).list().map((n) => n.bridge).filter(linkExists),
+    bridges,
+    routeLocalnet: routeLocalnetOn(),
+    bridgeIpv6: bridges.map((bridge) => ({
+      bridge, disableIpv6: read(`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`)?.trim(), acceptRa: read(`/proc/sys/net/ipv6/conf/${bridge}/accept_ra`)?.trim(),
+    })),
     iptablesVersion,
     save,
     saveError,

@@ -2,21 +2,18 @@
 import { formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { native } from '../native/binding.js';
 import { NetworkStore } from '../network/store.js';
-import { deleteRules, ensureBridge } from '../network/setup.js';
-import { realRunner, check } from '../network/runner.js';
-import { hostRoutes, linkExists } from '../network/host.js';
+import { PREDEFINED_NETWORKS, ensureBridge, removeNetwork } from '../network/setup.js';
+import { realRunner } from '../network/runner.js';
+import { hostRoutes } from '../network/host.js';
 import { cidrOverlaps, intToIp } from '../network/ipv4.js';
 import { loadSubnetLib, parseSubnet } from '../network/subnet.js';
-import { CHAINS, planChains, planNetwork, type NetworkConfig } from '../network/plan.js';
+import type { NetworkConfig } from '../network/plan.js';
 import { randomHex } from '../runtime/ids.js';
-import { checkpoint } from '../core/trace.js';
 import { StateStore } from '../runtime/state.js';
 import { renderTable } from '../runtime/format.js';
 
-const PREDEFINED = ['host', 'none'];
-
 export async function networkCreate(root: string, name: string, subnet?: string, gateway?: string): Promise<string> {
-  if (PREDEFINED.includes(name) || name === 'bridge') throw usageError(`${name} is a pre-defined network and cannot be created`);
+  if (PREDEFINED_NETWORKS.includes(name)) throw usageError(`${name} is a pre-defined network and cannot be created`);
   const routes = hostRoutes().map((r) => r.cidr).filter((c) => c !== '0.0.0.0/0');
   const store = new NetworkStore(root, native().flock);
   const net = await store.withLockAsync(async () => {
@@ -32,7 +29,7 @@ export async function networkCreate(root: string, name: string, subnet?: string,
     }
     const id = randomHex(32);
     await loadSubnetLib();
-    const n: NetworkConfig = { name, id, bridge: `mdkbr${id.slice(0, 10)}`, ...parseSubnet(cidr, gateway, routes), createdAt: Date.now() };
+    const n: NetworkConfig = { name, id, bridge: `mdkbr${id.slice(0, 10)}`, ...parseSubnet(cidr, gateway, routes), createdAt: Date.now(), scope: store.scope };
     store.add(n, cidrOverlaps);
     try {
       await ensureBridge(n, realRunner);
@@ -46,16 +43,21 @@ export async function networkCreate(root: string, name: string, subnet?: string,
 }
 
 export function networkLs(root: string, quiet: boolean): string {
-  const nets = new NetworkStore(root).list().sort((a, b) => a.name.localeCompare(b.name));
+  const { nets, broken } = new NetworkStore(root).scan();
+  nets.sort((a, b) => a.name.localeCompare(b.name));
+  for (const b of broken) process.stderr.write(`WARNING: ${formatForUser(b.error)}\n`);
   if (quiet) return nets.map((n) => n.id.slice(0, 12) + '\n').join('');
   return renderTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [n.id.slice(0, 12), n.name, 'bridge', 'local']));
 }
 
-function members(root: string, net: NetworkConfig): Array<{ id: string; ip: string; name?: string; mac?: string }> {
+/** The network's endpoints: containers holding a lease on it that are live (or whose record is
+ *  broken: StateStore.isLive counts those), and leases whose owner cannot be read (owner null). */
+function members(root: string, net: NetworkConfig): Array<{ id: string | null; ip: string; name?: string; mac?: string }> {
   const containers = new StateStore(root);
   return [...new NetworkStore(root).leases(net.name)]
-    .filter(([, id]) => containers.isLive(id))
+    .filter(([, id]) => id === null || containers.isLive(id))
     .map(([ip, id]) => {
+      if (id === null) return { id, ip };
       const rec = containers.read(id);
       return { id, ip, name: rec.spec?.name, mac: rec.state?.net?.attachment.mac };
     });
@@ -74,7 +76,7 @@ export function networkInspect(root: string, names: string[]): string {
       IPAM: { Config: [{ Subnet: net.subnet, Gateway: net.gateway, IPRange: `${intToIp(net.first)}-${intToIp(net.last)}` }] },
       Options: { 'com.docker.network.bridge.name': net.bridge },
       Containers: Object.fromEntries(
-        members(root, net).map((m) => [m.id, { Name: m.name, MacAddress: m.mac, IPv4Address: `${m.ip}/${net.prefix}` }]),
+        members(root, net).filter((m) => m.id !== null).map((m) => [m.id, { Name: m.name, MacAddress: m.mac, IPv4Address: `${m.ip}/${net.prefix}` }]),
       ),
     };
   });
@@ -86,22 +88,24 @@ export async function networkRm(root: string, names: string[]): Promise<number> 
   let failed = false;
   for (const name of names) {
     try {
+      // docker: "Error response from daemon: bridge is a pre-defined network and cannot be removed".
+      if (PREDEFINED_NETWORKS.includes(name)) throw new MinidockError(`${name} is a pre-defined network and cannot be removed`, { step: 'net.rm', exitCode: 1 });
       await store.withLockAsync(async () => {
         const net = store.get(name);
         if (!net) throw new MinidockError(`network ${name} not found`, { step: 'net.rm' });
         const attached = members(root, net);
         if (attached.length) {
+          const unreadable = attached.filter((m) => m.id === null).map((m) => m.ip);
+          const named = attached.filter((m) => m.id !== null).map((m) => m.name ?? m.id!.slice(0, 12));
           throw new MinidockError(`error while removing network: network ${name} id ${net.id.slice(0, 12)} has active endpoints`, {
-            step: 'net.rm', hint: `remove its containers first: ${attached.map((m) => m.name ?? m.id.slice(0, 12)).join(', ')}`,
+            step: 'net.rm',
+            hint: [
+              ...(named.length ? [`remove its containers first: ${named.join(', ')}`] : []),
+              ...(unreadable.length ? [`the lease file(s) of ${unreadable.join(', ')} in ${store.dir}/${name}/leases name no readable owner: remove them if no container uses those addresses`] : []),
+            ].join('; '),
           });
         }
-        // Each step is idempotent, so a network rm killed half-way is finished by running it again.
-        await deleteRules(realRunner, planNetwork(net).rules);
-        checkpoint('netrm.rules-removed');
-        if (linkExists(net.bridge)) await check(realRunner, 'net.rm.bridge', 'ip', ['link', 'del', net.bridge]);
-        checkpoint('netrm.bridge-deleted');
-        store.delete(name);
-        if (store.list().length === 0) await removeChains();
+        await removeNetwork(store, net, realRunner);
       });
       process.stdout.write(`${name}\n`);
     } catch (err) {
@@ -111,20 +115,3 @@ export async function networkRm(root: string, names: string[]): Promise<number> 
   }
   return failed ? 1 : 0;
 }
-
-/** With the last network gone, minidock's chains and the jumps into them go too. */
-async function removeChains(): Promise<void> {
-  const { jumps, chains } = planChains();
-  await deleteRules(realRunner, jumps);
-  let script = '';
-  for (const table of ['nat', 'filter'] as const) {
-    const mine = chains.filter(([t]) => t === table).map(([, c]) => c);
-    script += `*${table}\n${mine.map((c) => `-F ${c}\n`).join('')}${mine.map((c) => `-X ${c}\n`).join('')}COMMIT\n`;
-  }
-  const r = await realRunner.run('iptables-restore', ['--noflush'], script);
-  // Already gone (another minidock removed them) is fine; anything else is worth saying.
-  if (r.code !== 0 && !/No chain|does not exist|Couldn't load target/i.test(r.stderr)) {
-    throw new MinidockError(`removing minidock's chains (${Object.values(CHAINS).join(', ')}): ${r.stderr.trim()}`, { step: 'net.chains' });
-  }
-}
-

@@ -41,19 +41,21 @@ async function planBridge(spec: ContainerSpec, n: { network: string; ports: Port
   const nets = new NetworkStore(root);
   // ensureNetworkConfig decides the default network's bridge and subnet; this view of the store
   // lets it decide without recording anything.
-  const readOnly = { get: (name: string) => nets.get(name), add: () => undefined } as unknown as NetworkStore;
+  const readOnly = { get: (name: string) => nets.get(name), isRemoving: (name: string) => nets.isRemoving(name), scope: nets.scope, add: () => undefined } as unknown as NetworkStore;
   const config: NetworkConfig = await ensureNetworkConfig(readOnly, n.network, { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET });
-  // A lease whose owner is gone is reclaimed by the next run: its address counts as free.
-  const taken = new Set([...nets.leases(config.name)].filter(([, id]) => state.isLive(id)).map(([ip]) => ip));
+  // A lease whose owner is gone is reclaimed by the next run: its address counts as free (one
+  // whose owner cannot be read never is).
+  const taken = new Set([...nets.leases(config.name)].filter(([, id]) => id === null || state.isLive(id)).map(([ip]) => ip));
   const ip = pickAddress(config, taken);
   if (!ip) {
     throw new MinidockError(`no free address in ${config.subnet} on network ${config.name}`, { step: 'net.ipam', hint: 'remove containers, or create a network with a larger --subnet' });
   }
   const ports = await resolvePorts(n.ports);
   for (const p of ports) {
-    const other = nets.portLeases().find((l) => l.proto === p.proto && l.port === p.hostPort && state.isLive(l.owner) && (l.hostIp === p.hostIp || l.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'));
+    const other = nets.portLeases().find((l) => l.proto === p.proto && l.port === p.hostPort && (l.owner === null || state.isLive(l.owner)) && (l.hostIp === p.hostIp || l.hostIp === '0.0.0.0' || p.hostIp === '0.0.0.0'));
     if (other) {
-      throw new MinidockError(`host port ${p.hostPort}/${p.proto} is already published by container ${other.owner.slice(0, 12)}`, { step: 'net.ports', hint: 'choose another host port, or remove that container' });
+      const who = other.owner === null ? 'a container whose lease file names no readable owner' : `container ${other.owner.slice(0, 12)}`;
+      throw new MinidockError(`host port ${p.hostPort}/${p.proto} is already published by ${who}`, { step: 'net.ports', hint: 'choose another host port, or remove that container' });
     }
   }
   const attachment: Attachment = {

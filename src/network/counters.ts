@@ -60,7 +60,8 @@ export function parseSave(text: string): SavedRules {
   return out;
 }
 
-/** The owner in a rule's `minidock:<owner>` tag: a container id, or `net:<network>`. */
+/** The owner in a rule's `minidock:<owner>` tag: a container id, or `net:<network>:<scope>`
+ *  (`net:<network>` for rules made before tags named the state root). */
 export function ruleOwner(spec: string): string | undefined {
   return /--comment minidock:(\S+)/.exec(spec)?.[1];
 }
@@ -111,10 +112,12 @@ export function humanCount(n: number): string {
 }
 
 /** What each of minidock's rules is for (plan.ts writes them; these names are for people). */
-export type RuleRole = 'jump' | 'dnat' | 'egress' | 'from-host' | 'hairpin' | 'fwd-established' | 'fwd-dnat' | 'fwd-out' | 'guard' | 'other';
+export type RuleRole = 'jump' | 'dnat' | 'egress' | 'from-host' | 'hairpin' | 'fwd-established' | 'fwd-dnat' | 'fwd-out' | 'guard' | 'isolate' | 'isolated' | 'other';
 
 export function ruleRole(r: { chain: string; spec: string }): RuleRole {
   const s = r.spec;
+  if (r.chain === 'MINIDOCK-ISOLATION-1' && /-j MINIDOCK-ISOLATION-2\b/.test(s)) return 'isolate';
+  if (r.chain === 'MINIDOCK-ISOLATION-2' && /-j DROP\b/.test(s)) return 'isolated';
   if (/-j MINIDOCK-/.test(s)) return 'jump';
   if (/-j DNAT\b/.test(s)) return 'dnat';
   if (/-j MASQUERADE\b/.test(s)) {
@@ -127,7 +130,7 @@ export function ruleRole(r: { chain: string; spec: string }): RuleRole {
     if (/--ctstate DNAT/.test(s)) return 'fwd-dnat';
     if (/(^| )-i /.test(s)) return 'fwd-out';
   }
-  if (r.chain === 'MINIDOCK-INPUT' && /-j DROP\b/.test(s)) return 'guard';
+  if ((r.chain === 'MINIDOCK-PREROUTING' || r.chain === 'MINIDOCK-INPUT') && /-d 127\.0\.0\.0\/8/.test(s) && /-j DROP\b/.test(s)) return 'guard';
   return 'other';
 }
 
@@ -142,6 +145,8 @@ export const ROLE_TEXT: Record<RuleRole, [string, string]> = {
   'fwd-dnat': ['published', 'new connections to published ports, even under FORWARD policy DROP'],
   'fwd-out': ['outbound', 'everything the containers send'],
   guard: ['guard', 'containers may not reach the host\'s 127.0.0.0/8 (route_localnet is on)'],
+  isolate: ['isolate', 'a new connection out of this bridge is checked against every minidock bridge'],
+  isolated: ['isolated', 'nothing from another minidock network gets into this bridge (published ports aside)'],
   other: ['rule', 'not one of minidock\'s'],
 };
 

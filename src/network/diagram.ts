@@ -13,7 +13,7 @@
 // A nat rule counts connections (only a connection's first packet meets the nat table), a filter
 // rule every packet.
 import { ROLE_TEXT, compactSpec, humanCount, ruleOwner, ruleRole, type RuleRole, type SavedRules } from './counters.js';
-import { planPortRules, type Attachment, type NetworkConfig } from './plan.js';
+import { netOwner, planPortRules, type Attachment, type NetworkConfig } from './plan.js';
 
 /** One link of `ip -j addr`. */
 export interface IpLink {
@@ -81,9 +81,9 @@ export interface DiagramModel {
 
 const BUILTIN = new Set(['PREROUTING', 'OUTPUT', 'POSTROUTING', 'FORWARD', 'INPUT']);
 
-/** Jumps in the order a packet meets them, then the network's rules: nat before filter. */
-const JUMP_ORDER = ['nat PREROUTING', 'nat OUTPUT', 'nat POSTROUTING', 'filter FORWARD', 'filter INPUT'];
-const ROLE_ORDER: RuleRole[] = ['egress', 'from-host', 'hairpin', 'fwd-established', 'fwd-dnat', 'fwd-out', 'guard', 'other'];
+/** Jumps in the order a packet meets them, then the network's rules: raw, nat, filter. */
+const JUMP_ORDER = ['raw PREROUTING', 'nat PREROUTING', 'nat OUTPUT', 'nat POSTROUTING', 'filter FORWARD', 'filter INPUT'];
+const ROLE_ORDER: RuleRole[] = ['guard', 'egress', 'from-host', 'hairpin', 'fwd-established', 'fwd-dnat', 'fwd-out', 'isolate', 'isolated', 'other'];
 const byJump = (a: RuleRow, b: RuleRow): number => JUMP_ORDER.indexOf(`${a.table} ${a.chain}`) - JUMP_ORDER.indexOf(`${b.table} ${b.chain}`);
 const byRole = (a: RuleRow, b: RuleRow): number => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role);
 
@@ -107,7 +107,7 @@ export function buildDiagram(i: DiagramInputs): DiagramModel {
       prefix: n.prefix,
       mac: link(n.bridge)?.address,
       state: link(n.bridge)?.operstate,
-      rules: i.save.rules.filter((r) => ruleOwner(r.spec) === `net:${n.name}`).map(row).sort(byRole),
+      rules: i.save.rules.filter((r) => ruleOwner(r.spec) === netOwner(n)).map(row).sort(byRole),
       containers: i.containers
         .filter((c) => c.attachment.network === n.name)
         .map((c): DiagramContainer => {

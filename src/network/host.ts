@@ -35,11 +35,23 @@ export function linkExists(name: string): boolean {
   return readFileSync('/proc/self/net/dev', 'utf8').split('\n').some((l) => l.trim().startsWith(`${name}:`));
 }
 
-export function writeSysctl(path: string, value: string): void {
+/** Writes a sysctl unless it already has the value. `optional`: a path that does not exist is
+ *  fine (IPv6 switched off at boot, a bridge already gone). */
+export function writeSysctl(path: string, value: string, optional = false): void {
   try {
     if (readFileSync(path, 'utf8').trim() === value) return;
-  } catch {
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return;
     /* fall through to the write, which reports the error */
   }
   writeFileSync(path, value);
+}
+
+/** A sysctl's value, undefined when unreadable. */
+export function readSysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }

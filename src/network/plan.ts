@@ -11,6 +11,19 @@
 //                                                              MASQUERADE when the source is the host
 //                                                              itself or a container (hairpin), so
 //                                                              replies come back through the host
+//
+// Two guards come before all of that, and neither depends on the order of anyone's rules:
+//
+//   a container ──► raw PREROUTING: MINIDOCK-PREROUTING   DROP -i <bridge> -d 127.0.0.0/8
+//                   (route_localnet is on for the bridge; see planNetwork)
+//   a container ──► FORWARD: MINIDOCK-FORWARD, first rule, new connections not DNAT'd
+//                   ──► MINIDOCK-ISOLATION-1  from a minidock bridge to another interface
+//                   ──► MINIDOCK-ISOLATION-2  DROP when that interface is another minidock bridge
+//
+// The chains are shared by every state root on the host (each MINIDOCK_ROOT has its own
+// networks, but the network namespace has one set of tables). A network's rules are tagged
+// minidock:net:<network>:<scope>, the scope naming its state root, so one root removes only
+// its own rules, and a chain goes only once no root has a rule left in it.
 import type { PortBinding } from '../spec/ports.js';
 import { intToIp } from './ipv4.js';
 
@@ -25,9 +38,23 @@ export interface NetworkConfig {
   first: number;
   last: number;
   createdAt: number;
+  /** The state root this network belongs to (rootScope of its path): tags its rules. Absent
+   *  from networks made before it existed; the store fills it in when it reads them. */
+  scope?: string;
 }
 
-export type Table = 'nat' | 'filter';
+export type Table = 'raw' | 'nat' | 'filter';
+
+/** The tables in the order iptables-restore gets them (and a packet meets them in PREROUTING). */
+export const TABLES: readonly Table[] = ['raw', 'nat', 'filter'];
+
+/** A state root's scope: 8 hex digits of an FNV-1a hash of its absolute path. Pure. Two roots on
+ *  one host get different tags, and a root recreated at the same path finds its old rules. */
+export function rootScope(absRoot: string): string {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(absRoot)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
 
 export interface IptRule {
   table: Table;
@@ -37,56 +64,85 @@ export interface IptRule {
 }
 
 export const CHAINS = {
+  guard: 'MINIDOCK-PREROUTING',
   dnat: 'MINIDOCK-DNAT',
   postrouting: 'MINIDOCK-POSTROUTING',
   forward: 'MINIDOCK-FORWARD',
-  input: 'MINIDOCK-INPUT',
+  isolation1: 'MINIDOCK-ISOLATION-1',
+  isolation2: 'MINIDOCK-ISOLATION-2',
 } as const;
 
 /** Ownership tag on every rule: `rm` and the garbage collector find rules by it. Specs are written
  *  in iptables-save's order (matches, then this comment, then the target) so they compare as text. */
 export const ownerTag = (owner: string): string => `-m comment --comment minidock:${owner}`;
 
-/** minidock's own chains and the jumps into them from the built-in chains. Created once per
- *  host (per network namespace); removed with the last network. */
+/** The owner of a network's rules: `net:<network>:<scope>` (`net:<network>` without a scope). */
+export const netOwner = (net: Pick<NetworkConfig, 'name' | 'scope'>): string => `net:${net.name}${net.scope ? `:${net.scope}` : ''}`;
+
+/** minidock's own chains and the jumps into them. Created when the first network needs them
+ *  (per network namespace), removed once every chain but these jumps is empty. Each jump goes
+ *  first in its chain (restore inserts them), so a FORWARD policy of DROP or another tool's rules
+ *  cannot stop the bridge's traffic before minidock's chain sees it. */
 export function planChains(): { chains: Array<[Table, string]>; jumps: IptRule[] } {
   return {
-    chains: [['nat', CHAINS.dnat], ['nat', CHAINS.postrouting], ['filter', CHAINS.forward], ['filter', CHAINS.input]],
+    chains: [
+      ['raw', CHAINS.guard], ['nat', CHAINS.dnat], ['nat', CHAINS.postrouting],
+      ['filter', CHAINS.forward], ['filter', CHAINS.isolation1], ['filter', CHAINS.isolation2],
+    ],
     jumps: [
+      // Before conntrack and NAT: the localhost guard sees what a container sent, as it sent it.
+      { table: 'raw', chain: 'PREROUTING', spec: `-j ${CHAINS.guard}` },
       // Only packets for this host's own addresses can be published ports.
       { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL -j ${CHAINS.dnat}` },
       { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL -j ${CHAINS.dnat}` },
       { table: 'nat', chain: 'POSTROUTING', spec: `-j ${CHAINS.postrouting}` },
       { table: 'filter', chain: 'FORWARD', spec: `-j ${CHAINS.forward}` },
-      { table: 'filter', chain: 'INPUT', spec: `-j ${CHAINS.input}` },
+      // Isolation first in MINIDOCK-FORWARD, before any network's ACCEPT. Published ports stay
+      // reachable from every network (DNAT'd, as from any LAN host), and replies are not rechecked.
+      { table: 'filter', chain: CHAINS.forward, spec: `-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j ${CHAINS.isolation1}` },
     ],
   };
 }
 
+/** A sysctl write: /proc/sys path, value, and whether a missing path is fine (IPv6 switched off
+ *  at boot has no /proc/sys/net/ipv6: then there is nothing to disable). */
+export type Sysctl = [path: string, value: string, optional?: 'if-present'];
+
 export interface NetworkPlan {
   /** Lines for `ip -batch -`. */
   ip: string[];
-  /** /proc/sys paths and values. */
-  sysctls: Array<[string, string]>;
+  /** /proc/sys paths and values, written once the bridge exists. */
+  sysctls: Sysctl[];
   rules: IptRule[];
+  /** Written only after `rules` are in the kernel: route_localnet opens the bridge to 127/8,
+   *  which only the guard rule makes safe. */
+  afterRules: Sysctl[];
 }
 
 /** The bridge of a network, its gateway address, and the network-wide rules. */
 export function planNetwork(net: NetworkConfig): NetworkPlan {
   const br = net.bridge;
-  const tag = ownerTag(`net:${net.name}`);
+  const tag = ownerTag(netOwner(net));
   return {
     ip: [`link add name ${br} type bridge`, `addr add ${net.gateway}/${net.prefix} dev ${br}`, `link set ${br} up`],
     sysctls: [
       // Forwarding between the bridge and the uplink: without it no container reaches out.
       ['/proc/sys/net/ipv4/ip_forward', '1'],
-      // localhost:PORT -> container: after DNAT in OUTPUT the packet still has source 127.0.0.1,
-      // which the kernel treats as martian on any device but lo unless route_localnet is set on
-      // the device it leaves by. Set on the bridge only, never on "all" (kube-proxy's
-      // CVE-2020-8558); the INPUT rule below closes what it opens.
-      [`/proc/sys/net/ipv4/conf/${br}/route_localnet`, '1'],
+      // IPv6 off on the bridge, as on the containers' eth0 (planContainerSysctls). minidock gives
+      // containers no IPv6 address, route or rule, so IPv6 on the bridge would only be a path
+      // around every IPv4 rule here, and a container's router advertisement would give the host
+      // a default route through it (CVE-2020-13401; docker writes accept_ra=0 on its bridge).
+      // disable_ipv6 makes the bridge drop every IPv6 packet, router advertisements included;
+      // bridging between ports is layer 2 and unaffected. The bridge takes the host's
+      // conf/default values, so this is set, not assumed.
+      [`/proc/sys/net/ipv6/conf/${br}/disable_ipv6`, '1', 'if-present'],
     ],
     rules: [
+      // With route_localnet on (below), a container could address the host's 127.0.0.1 services
+      // through the bridge. Dropped in the raw table, before conntrack: no state to match, and
+      // nothing legitimate comes that way (the replies of localhost:PORT are addressed to the
+      // bridge's address, MASQUERADE'd below, until conntrack turns them back after this).
+      { table: 'raw', chain: CHAINS.guard, spec: `-d 127.0.0.0/8 -i ${br} ${tag} -j DROP` },
       // Egress: containers leave with the host's address.
       { table: 'nat', chain: CHAINS.postrouting, spec: `-s ${net.subnet} ! -o ${br} ${tag} -j MASQUERADE` },
       // Published ports reached from the host itself (127.0.0.1 or its own addresses) or from a
@@ -97,11 +153,37 @@ export function planNetwork(net: NetworkConfig): NetworkPlan {
       { table: 'filter', chain: CHAINS.forward, spec: `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED ${tag} -j ACCEPT` },
       { table: 'filter', chain: CHAINS.forward, spec: `-o ${br} -m conntrack --ctstate DNAT ${tag} -j ACCEPT` },
       { table: 'filter', chain: CHAINS.forward, spec: `-i ${br} ${tag} -j ACCEPT` },
-      // With route_localnet on, a container could address the host's 127.0.0.1 services through
-      // the bridge. Only replies to connections the host made may come in that way.
-      { table: 'filter', chain: CHAINS.input, spec: `-d 127.0.0.0/8 -i ${br} -m conntrack ! --ctstate RELATED,ESTABLISHED ${tag} -j DROP` },
+      // Isolation between networks (docker's DOCKER-ISOLATION-STAGE-1/2): a new connection from
+      // this bridge to another interface is checked against every minidock bridge, and one going
+      // into this bridge from another minidock bridge is dropped. Order-free: it does not matter
+      // where in their chains these rules, or other networks', are.
+      { table: 'filter', chain: CHAINS.isolation1, spec: `-i ${br} ! -o ${br} ${tag} -j ${CHAINS.isolation2}` },
+      { table: 'filter', chain: CHAINS.isolation2, spec: `-o ${br} ${tag} -j DROP` },
+    ],
+    afterRules: [
+      // localhost:PORT -> container: after DNAT in OUTPUT the packet still has source 127.0.0.1,
+      // which the kernel treats as martian on any device but lo unless route_localnet is set on
+      // the device it leaves by. Set on the bridge only, never on "all" (kube-proxy's
+      // CVE-2020-8558), and only once the raw guard above is in the kernel.
+      [`/proc/sys/net/ipv4/conf/${br}/route_localnet`, '1'],
     ],
   };
+}
+
+/** Sysctls of the container's own network namespace, written from the host (nsenter --net)
+ *  before its eth0 is made, so eth0 is born with them: a new namespace's IPv6 settings are the
+ *  kernel's defaults (accept_ra=1), whatever the host's. IPv6 off, as on the bridge (see
+ *  planNetwork): another container's router advertisement cannot give this one a route. lo
+ *  keeps ::1 (only interfaces made after this take conf/default). */
+export function planContainerSysctls(): Sysctl[] {
+  return [['/proc/sys/net/ipv6/conf/default/disable_ipv6', '1', 'if-present']];
+}
+
+/** The shell command that writes `sysctls` inside the network namespace of `pid` (what
+ *  attach() runs, and what --explain and --script show). */
+export function containerSysctlCommand(pid: number | string, sysctls: Sysctl[]): string[] {
+  const body = sysctls.map(([path, value, optional]) => (optional ? `[ ! -e ${path} ] || echo ${value} > ${path}` : `echo ${value} > ${path}`)).join('; ');
+  return ['nsenter', `--net=/proc/${pid}/ns/net`, 'sh', '-c', body];
 }
 
 /** A published port with its host port decided (a random one already chosen). */
@@ -155,18 +237,24 @@ export function planAttachIp(att: Attachment, pid: number): string[] {
 }
 
 /** `iptables-restore --noflush` input that appends (A), inserts (I) or deletes (D) rules, and
- *  creates chains first when asked (a ":CHAIN" line would flush an existing chain, so only for
- *  chains known to be absent). */
+ *  creates chains first when asked (with -N, which fails the batch if the chain exists meanwhile:
+ *  a ":CHAIN" line would silently flush it, another state root's rules and all). */
 export function restoreScript(rules: IptRule[], op: 'A' | 'I' | 'D', newChains: Array<[Table, string]> = []): string {
+  return batchScript({ chains: newChains, [op]: rules });
+}
+
+/** One restore input doing, per table: new chains, then inserts (I), appends (A), deletes (D) and
+ *  chain removals (X, only of empty chains: the kernel refuses others, and the table's batch
+ *  fails whole). Tables in TABLES order. */
+export function batchScript(b: { chains?: Array<[Table, string]>; I?: IptRule[]; A?: IptRule[]; D?: IptRule[]; X?: Array<[Table, string]> }): string {
   let out = '';
-  for (const table of ['nat', 'filter'] as const) {
-    const chains = newChains.filter(([t]) => t === table);
-    const mine = rules.filter((r) => r.table === table);
-    if (!chains.length && !mine.length) continue;
-    out += `*${table}\n`;
-    for (const [, c] of chains) out += `:${c} - [0:0]\n`;
-    for (const r of mine) out += `-${op} ${r.chain} ${r.spec}\n`;
-    out += 'COMMIT\n';
+  for (const table of TABLES) {
+    const lines = [
+      ...(b.chains ?? []).filter(([t]) => t === table).map(([, c]) => `-N ${c}`),
+      ...(['I', 'A', 'D'] as const).flatMap((op) => (b[op] ?? []).filter((r) => r.table === table).map((r) => `-${op} ${r.chain} ${r.spec}`)),
+      ...(b.X ?? []).filter(([t]) => t === table).map(([, c]) => `-X ${c}`),
+    ];
+    if (lines.length) out += `*${table}\n${lines.map((l) => l + '\n').join('')}COMMIT\n`;
   }
   return out;
 }

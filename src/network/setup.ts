@@ -2,17 +2,21 @@
 // `rm`. Orchestrates the store (leases), the planner (pure) and the runner (ip, iptables).
 import { createRequire } from 'node:module';
 import { MinidockError, usageError } from '../core/errors.js';
+import { checkpoint, trace } from '../core/trace.js';
 import type { PortBinding } from '../spec/ports.js';
 import { check, type CommandRunner } from './runner.js';
 import { hostRoutes, linkExists, uplinkMtu, writeSysctl } from './host.js';
 import { cidrOverlaps, macFor } from './ipv4.js';
 import {
-  hostVethName, planAttachIp, planChains, planNetwork, planPortRules, restoreScript,
-  type Attachment, type IptRule, type NetworkConfig,
+  CHAINS, TABLES, batchScript, containerSysctlCommand, hostVethName, netOwner, ownerTag, planAttachIp, planChains, planContainerSysctls,
+  planNetwork, planPortRules, type Attachment, type IptRule, type NetworkConfig, type Sysctl, type Table,
 } from './plan.js';
 import { NetworkStore } from './store.js';
 
 export const DEFAULT_NETWORK = 'bridge';
+
+/** Names docker reserves: its default networks cannot be created or removed. */
+export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'];
 
 export interface NetEnv {
   /** MINIDOCK_BRIDGE / MINIDOCK_SUBNET: the default network's bridge and subnet, read when it is
@@ -21,10 +25,16 @@ export interface NetEnv {
   subnet?: string;
 }
 
-/** The default network's configuration, created on first use. Call under the network lock. */
+/** The network's configuration (the default network's created on first use). Refuses a network
+ *  whose removal has begun. Call under the network lock. */
 export async function ensureNetworkConfig(store: NetworkStore, name: string, env: NetEnv): Promise<NetworkConfig> {
   const existing = store.get(name);
-  if (existing) return existing;
+  if (existing) {
+    if (store.isRemoving(name)) {
+      throw new MinidockError(`network ${name} is being removed`, { step: 'net.resolve', hint: `minidock network rm ${name} (or minidock gc) finishes the removal` });
+    }
+    return existing;
+  }
   if (name !== DEFAULT_NETWORK) {
     throw new MinidockError(`network ${name} not found`, { step: 'net.resolve', hint: 'minidock network ls lists them; minidock network create adds one' });
   }
@@ -41,6 +51,7 @@ export async function ensureNetworkConfig(store: NetworkStore, name: string, env
     bridge,
     ...info,
     createdAt: Date.now(),
+    scope: store.scope,
   };
   store.add(net, cidrOverlaps);
   return net;
@@ -49,39 +60,109 @@ export async function ensureNetworkConfig(store: NetworkStore, name: string, env
 /** iptables-save quotes comments (`--comment "minidock:x"`); our specs do not. */
 const unquote = (line: string): string => line.replace(/--comment "([^"\s]*)"/g, '--comment $1');
 
-async function existingRules(runner: CommandRunner): Promise<{ rules: Set<string>; chains: Set<string> }> {
-  const out = await check(runner, 'net.iptables-save', 'iptables-save', []);
+/** The kernel's rules, as `table chain spec` keys, and its chains, as `table chain`. */
+export interface KernelRules {
+  rules: Set<string>;
+  chains: Set<string>;
+  /** Every rule, in order, with duplicates (rules.has() is for lookups). */
+  list: IptRule[];
+}
+
+export function parseRules(out: string): KernelRules {
   const rules = new Set<string>();
   const chains = new Set<string>();
+  const list: IptRule[] = [];
   let table = '';
-  for (const line of out.split('\n')) {
+  for (const raw of out.split('\n')) {
+    const line = unquote(raw);
     if (line.startsWith('*')) table = line.slice(1);
     else if (line.startsWith(':')) chains.add(`${table} ${line.slice(1).split(' ')[0]}`);
-    else if (line.startsWith('-A ')) rules.add(`${table} ${unquote(line.slice(3))}`);
+    else if (line.startsWith('-A ') && (TABLES as readonly string[]).includes(table)) {
+      rules.add(`${table} ${line.slice(3)}`);
+      const rest = line.slice(3);
+      const sp = rest.indexOf(' ');
+      list.push({ table: table as Table, chain: rest.slice(0, sp), spec: rest.slice(sp + 1) });
+    }
   }
-  return { rules, chains };
+  return { rules, chains, list };
+}
+
+export async function existingRules(runner: CommandRunner): Promise<KernelRules> {
+  return parseRules(await check(runner, 'net.iptables-save', 'iptables-save', []));
 }
 
 const ruleKey = (r: IptRule): string => `${r.table} ${r.chain} ${r.spec}`;
 
-/** Makes the network's bridge, chains and rules exist in the kernel (idempotent: only what is
- *  missing is added). Cheap when the bridge is there: one stat of /sys/class/net. Returns
- *  whether this call made the bridge. */
+/** What of minidock's chains, jumps and this network's rules the kernel lacks. Pure. */
+export function missingFor(net: NetworkConfig, have: KernelRules): { chains: Array<[Table, string]>; jumps: IptRule[]; rules: IptRule[] } {
+  const base = planChains();
+  return {
+    chains: base.chains.filter(([t, c]) => !have.chains.has(`${t} ${c}`)),
+    jumps: base.jumps.filter((r) => !have.rules.has(ruleKey(r))),
+    rules: planNetwork(net).rules.filter((r) => !have.rules.has(ruleKey(r))),
+  };
+}
+
+const nothing = (m: ReturnType<typeof missingFor>): boolean => !m.chains.length && !m.jumps.length && !m.rules.length;
+
+/** Adds what the kernel lacks in one restore: new chains (-N), then the jumps (inserted first in
+ *  their chains), then the rules (appended: none of minidock's depends on its place in its
+ *  chain). Always from a fresh save; when another process changed the tables meanwhile (a chain
+ *  it created makes -N fail the batch), reads them again and retries. */
+async function addMissing(net: NetworkConfig, runner: CommandRunner): Promise<IptRule[]> {
+  let error = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const m = missingFor(net, await existingRules(runner));
+    if (nothing(m)) return [];
+    const r = await runner.run('iptables-restore', ['--noflush'], batchScript({ chains: m.chains, I: m.jumps, A: m.rules }));
+    if (r.code === 0) return [...m.jumps, ...m.rules];
+    error = r.stderr.trim().split('\n').filter(Boolean).slice(-2).join('; ') || `exit ${r.code}`;
+  }
+  throw new MinidockError(`net.rules: iptables-restore --noflush: ${error}`, { step: 'net.rules' });
+}
+
+function writeSysctls(list: Sysctl[]): void {
+  for (const [path, value, optional] of list) writeSysctl(path, value, !!optional);
+}
+
+/** Makes the network's bridge, chains and rules exist in the kernel, creating the bridge when it
+ *  is missing, else re-asserting (reassertNetwork). Returns whether this call made the bridge.
+ *  Call under the network lock. */
 export async function ensureBridge(net: NetworkConfig, runner: CommandRunner): Promise<boolean> {
-  if (linkExists(net.bridge)) return false;
+  if (!linkExists(net.bridge)) {
+    await createBridge(net, runner);
+    return true;
+  }
+  await reassertNetwork(net, runner);
+  return false;
+}
+
+/** The bridge, its sysctls, minidock's chains and the network's rules, in that order, and
+ *  route_localnet last: the bridge is never open to 127/8 without the raw guard in place. */
+export async function createBridge(net: NetworkConfig, runner: CommandRunner): Promise<void> {
   const plan = planNetwork(net);
   await check(runner, 'net.bridge', 'ip', ['-batch', '-'], plan.ip.join('\n') + '\n');
-  for (const [path, value] of plan.sysctls) writeSysctl(path, value);
-  const have = await existingRules(runner);
-  const base = planChains();
-  const newChains = base.chains.filter(([t, c]) => !have.chains.has(`${t} ${c}`));
-  const jumps = base.jumps.filter((r) => !have.rules.has(ruleKey(r)));
-  const rules = plan.rules.filter((r) => !have.rules.has(ruleKey(r)));
-  // Jumps go first in the built-in chains, so a FORWARD policy of DROP or another tool's rules
-  // cannot stop the bridge's traffic before minidock's chain sees it.
-  if (newChains.length || jumps.length) await check(runner, 'net.chains', 'iptables-restore', ['--noflush'], restoreScript(jumps, 'I', newChains));
-  if (rules.length) await check(runner, 'net.rules', 'iptables-restore', ['--noflush'], restoreScript(rules, 'A'));
-  return true;
+  writeSysctls(plan.sysctls);
+  await addMissing(net, runner);
+  writeSysctls(plan.afterRules);
+}
+
+/**
+ * Every run on an existing bridge re-asserts its network: minidock's chains and jumps and the
+ * network's rules are put back where missing (someone flushed a chain, another state root
+ * removed the chains, a network rm was killed half-way), then the bridge's sysctls, with
+ * route_localnet only once the guard is there. Idempotent. Costs one iptables-save; a repair
+ * reads the tables again under `lock` (the network lock: concurrent runs of one root repair
+ * once) and adds what is still missing. Returns what it added.
+ */
+export async function reassertNetwork(
+  net: NetworkConfig, runner: CommandRunner, lock: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
+): Promise<IptRule[]> {
+  const plan = planNetwork(net);
+  const added = nothing(missingFor(net, await existingRules(runner))) ? [] : await lock(() => addMissing(net, runner));
+  writeSysctls(plan.sysctls.filter(([path]) => path.includes(`/${net.bridge}/`)));
+  writeSysctls(plan.afterRules);
+  return added;
 }
 
 /** Chooses free host ports for bindings that asked for any (host port 0), the way the kernel
@@ -138,8 +219,9 @@ export interface Leased {
 }
 
 /**
- * Leases an address and host ports for a container and makes sure its network is up. Nothing
- * container-specific is in the kernel yet; apply() does that once the child exists.
+ * Leases an address and host ports for a container and makes sure its network is up (attach()
+ * makes sure it is whole). Nothing container-specific is in the kernel yet; attach() and
+ * publish() do that once the child exists.
  */
 export async function lease(
   store: NetworkStore,
@@ -148,33 +230,34 @@ export async function lease(
   liveness: { isLive: (id: string) => boolean; reclaim: (id: string) => Promise<void> },
 ): Promise<Leased> {
   const ports = await resolvePorts(o.ports);
-  // Reclaiming a stale owner removes its rules (async); collect them and do it before leasing.
+  // Reclaiming a stale owner removes its rules (async); collect them and do it after leasing.
   const stale = new Set<string>();
-  // The first run on a network creates its bridge and rules; a concurrent first run waits.
   let bridgeCreated = false;
-  const net = await store.withLockAsync(async () => {
-    const n = await ensureNetworkConfig(store, o.network, o.env);
-    bridgeCreated = await ensureBridge(n, runner);
-    return n;
-  });
-  const leaseOnce = (): { ip: string } =>
-    store.withLock(() => {
-      const ip = store.lease(net, o.containerId, liveness.isLive, (id) => stale.add(id));
+  let leased: { net: NetworkConfig; ip: string };
+  try {
+    // One critical section: the network's config, its bridge when this is the first run on it
+    // (a concurrent first run waits), and the lease. Holding a lease makes this container an
+    // endpoint, so a concurrent network rm refuses from here on.
+    leased = await store.withLockAsync(async () => {
+      const n = await ensureNetworkConfig(store, o.network, o.env);
+      if (!linkExists(n.bridge)) {
+        await createBridge(n, runner);
+        bridgeCreated = true;
+      }
+      const ip = store.lease(n, o.containerId, liveness.isLive, (id) => stale.add(id));
       try {
         for (const p of ports) store.leasePort(p, o.containerId, liveness.isLive, (id) => stale.add(id));
       } catch (err) {
         store.releasePorts(o.containerId);
-        store.release(net.name, ip, o.containerId);
+        store.release(n.name, ip, o.containerId);
         throw err;
       }
-      return { ip };
+      return { net: n, ip };
     });
-  let ip: string;
-  try {
-    ({ ip } = leaseOnce());
   } finally {
     for (const id of stale) await liveness.reclaim(id);
   }
+  const { net, ip } = leased;
   const attachment: Attachment = {
     containerId: o.containerId,
     network: net.name,
@@ -187,12 +270,31 @@ export async function lease(
     mtu: uplinkMtu(),
     ports,
   };
-  return { attachment, rules: planPortRules(attachment), ...(bridgeCreated ? { bridgeCreated } : {}) };
+  const l: Leased = { attachment, rules: planPortRules(attachment), ...(bridgeCreated ? { bridgeCreated } : {}) };
+  // An existing bridge is re-asserted by attach(), before the container has its eth0: there
+  // the iptables-save overlaps the cgroup join instead of delaying the clone.
+  if (!bridgeCreated) toReassert.set(l, { net, lock: (fn) => store.withLockAsync(fn) });
+  return l;
 }
 
-/** Puts the container on the bridge: the veth pair, its container end born in the child's
- *  namespace. Before the child is let go, so that eth0 exists when it configures it. */
+/** Networks lease() found already up, for attach() to re-assert (not part of the recorded
+ *  Leased: that is JSON in the container's state). */
+const toReassert = new WeakMap<Leased, { net: NetworkConfig; lock: <T>(fn: () => Promise<T>) => Promise<T> }>();
+
+/** Puts the container on the bridge. First, side by side: its network re-asserted (when
+ *  lease() found the bridge up: the guard must be there before the container can send a
+ *  packet) and its namespace's IPv6 off (so eth0 is born without it). Then the veth pair, its
+ *  container end born in the child's namespace. Before the child is let go, so that eth0 exists
+ *  when it configures it. */
 export async function attach(runner: CommandRunner, l: Leased, pid: number): Promise<void> {
+  const [cmd, ...args] = containerSysctlCommand(pid, planContainerSysctls());
+  const r = toReassert.get(l);
+  toReassert.delete(l);
+  const done = await Promise.allSettled([
+    r ? reassertNetwork(r.net, runner, r.lock).then(() => trace('net: network re-asserted')) : undefined,
+    check(runner, 'net.netns-sysctl', cmd!, args),
+  ]);
+  for (const d of done) if (d.status === 'rejected') throw d.reason;
   try {
     await check(runner, 'net.veth', 'ip', ['-batch', '-'], planAttachIp(l.attachment, pid).join('\n') + '\n');
   } catch (err) {
@@ -207,35 +309,29 @@ export async function attach(runner: CommandRunner, l: Leased, pid: number): Pro
  *  connection forwarded earlier finds no one answering ARP for it, and the host's neighbour
  *  entry then waits a full ARP retry (1 s) before anything gets through. */
 export async function publish(runner: CommandRunner, l: Leased): Promise<void> {
-  if (l.rules.length) await check(runner, 'net.ports', 'iptables-restore', ['--noflush'], restoreScript(l.rules, 'A'));
+  if (l.rules.length) await check(runner, 'net.ports', 'iptables-restore', ['--noflush'], batchScript({ A: l.rules }));
 }
 
 /** Deletes rules, tolerating ones already gone: one restore when all exist, else only those
  *  iptables-save still shows (a restore fails whole when one -D finds nothing). */
 export async function deleteRules(runner: CommandRunner, rules: IptRule[]): Promise<void> {
   if (!rules.length) return;
-  const first = await runner.run('iptables-restore', ['--noflush'], restoreScript(rules, 'D'));
+  const first = await runner.run('iptables-restore', ['--noflush'], batchScript({ D: rules }));
   if (first.code === 0) return;
   const have = await existingRules(runner);
   const present = rules.filter((r) => have.rules.has(ruleKey(r)));
-  if (present.length) await check(runner, 'net.teardown', 'iptables-restore', ['--noflush'], restoreScript(present, 'D'));
+  if (present.length) await check(runner, 'net.teardown', 'iptables-restore', ['--noflush'], batchScript({ D: present }));
 }
 
-/** Rules tagged with a container's id, found in the kernel (for owners whose state is lost). */
-export async function rulesOwnedBy(runner: CommandRunner, id: string): Promise<IptRule[]> {
-  const out = await check(runner, 'net.iptables-save', 'iptables-save', []);
-  const rules: IptRule[] = [];
-  let table = '';
-  for (const raw of out.split('\n')) {
-    const line = unquote(raw);
-    if (line.startsWith('*')) table = line.slice(1);
-    else if (line.startsWith('-A ') && line.includes(`--comment minidock:${id} `) && (table === 'nat' || table === 'filter')) {
-      const rest = line.slice(3);
-      const sp = rest.indexOf(' ');
-      rules.push({ table, chain: rest.slice(0, sp), spec: rest.slice(sp + 1) });
-    }
-  }
-  return rules;
+/** Rules carrying the tag of `owner` (a container id, or netOwner(net)), every copy of each, from
+ *  a save or the kernel's own (for owners whose state is lost). */
+export function taggedRules(have: KernelRules, owner: string): IptRule[] {
+  const tag = ` ${ownerTag(owner)} `;
+  return have.list.filter((r) => ` ${r.spec} `.includes(tag));
+}
+
+export async function rulesOwnedBy(runner: CommandRunner, owner: string): Promise<IptRule[]> {
+  return taggedRules(await existingRules(runner), owner);
 }
 
 /** Undoes a container's attachment: rules, port leases, address lease. The veth pair needs no
@@ -243,7 +339,63 @@ export async function rulesOwnedBy(runner: CommandRunner, id: string): Promise<I
 export async function detach(store: NetworkStore, runner: CommandRunner, l: Leased): Promise<void> {
   await deleteRules(runner, l.rules);
   store.withLock(() => {
-    store.releasePorts(l.attachment.containerId);
+    store.releasePorts(l.attachment.containerId, l.attachment.ports);
     store.release(l.attachment.network, l.attachment.ip, l.attachment.containerId);
   });
+}
+
+/**
+ * Takes a network out of the kernel, in the order that never leaves a bridge open: its
+ * route_localnet off first, then the bridge, then its rules (every copy tagged with it), then
+ * minidock's chains if no state root has a rule left in them. Each step is idempotent, so a
+ * removal killed half-way is finished by running it again (network rm, or gc). The caller marks
+ * the network as being removed before and deletes its record after.
+ */
+export async function removeNetworkObjects(net: NetworkConfig, runner: CommandRunner): Promise<void> {
+  if (linkExists(net.bridge)) {
+    writeSysctl(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, '0', true);
+    await check(runner, 'net.rm.bridge', 'ip', ['link', 'del', net.bridge]);
+  }
+  checkpoint('netrm.bridge-deleted');
+  const have = await existingRules(runner);
+  // Every copy tagged with this network; and rules of the same network written before tags
+  // named the state root, when they are about this network's bridge.
+  const legacy = taggedRules(have, `net:${net.name}`).filter((r) => ` ${r.spec} `.includes(` ${net.bridge} `));
+  await deleteRules(runner, [...taggedRules(have, netOwner(net)), ...(net.scope ? legacy : [])]);
+  checkpoint('netrm.rules-removed');
+  await removeChainsIfEmpty(runner);
+}
+
+/** Marks the network as being removed (runs refuse it from now on, gc finishes it), takes it out
+ *  of the kernel (removeNetworkObjects: each step idempotent, the bridge closed first) and
+ *  deletes its record. Call under the network lock, once nothing is attached. */
+export async function removeNetwork(store: NetworkStore, net: NetworkConfig, runner: CommandRunner): Promise<void> {
+  store.markRemoving(net.name);
+  checkpoint('netrm.marked');
+  await removeNetworkObjects(net, runner);
+  store.delete(net.name);
+}
+
+/** minidock's chains, their jumps and the jump between them, once no rule of any network or
+ *  container is left in them (another state root may still use them: then nothing goes). One
+ *  restore; a chain that gained a rule meanwhile makes the kernel refuse -X, and its table stays. */
+export async function removeChainsIfEmpty(runner: CommandRunner, have?: KernelRules): Promise<boolean> {
+  const h = have ?? (await existingRules(runner));
+  const { chains, jumps } = planChains();
+  const structural = new Set(jumps.map(ruleKey));
+  const mine = new Set(chains.map(([t, c]) => `${t} ${c}`));
+  const present = chains.filter(([t, c]) => h.chains.has(`${t} ${c}`));
+  if (!present.length) return true;
+  const used = h.list.some((r) => mine.has(`${r.table} ${r.chain}`) && !structural.has(ruleKey(r)));
+  if (used) return false;
+  // Any other rule that jumps into one of them (another tool's) keeps them too.
+  const targets = new Set(chains.map(([, c]) => c));
+  const foreign = h.list.some((r) => !structural.has(ruleKey(r)) && targets.has(/-j (\S+)/.exec(r.spec)?.[1] ?? ''));
+  if (foreign) return false;
+  const script = batchScript({ D: h.list.filter((r) => structural.has(ruleKey(r))), X: present });
+  const r = await runner.run('iptables-restore', ['--noflush'], script);
+  if (r.code !== 0 && !/No chain|does not exist|busy|not empty/i.test(r.stderr)) {
+    throw new MinidockError(`removing minidock's chains (${Object.values(CHAINS).join(', ')}): ${r.stderr.trim()}`, { step: 'net.chains' });
+  }
+  return r.code === 0;
 }

@@ -2,22 +2,49 @@
 //
 //   $ROOT/networks/<name>/network.json     the NetworkConfig
 //   $ROOT/networks/<name>/leases/<ip>      holds the owning container's id (created O_EXCL)
+//   $ROOT/networks/<name>/removing         `network rm` began: gc or rm finishes it, run refuses it
 //   $ROOT/ports/<proto>-<port>-<hostip>    holds the owning container's id
 //   $ROOT/networks/.lock                   flock'd around allocation
 //
 // One file per lease, created with O_EXCL, is the CNI host-local plugin's idea: it needs no
 // daemon, two runs can never both create the same file, and a crash leaves a file that names its
-// owner, so a later run can tell a live lease from a stale one.
+// owner, so a later run can tell a live lease from a stale one. A lease whose owner cannot be
+// read (garbage, unreadable) is never taken for stale: it may be a live container's address or
+// port, so it stays in use (owner null) until the container that recorded it releases it, and
+// doctor and network rm report it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MinidockError, errnoOf, usageError } from '../core/errors.js';
 import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
 import type { PortBinding } from '../spec/ports.js';
-import { capacity, pickAddress, type NetworkConfig } from './plan.js';
+import { capacity, pickAddress, rootScope, type NetworkConfig } from './plan.js';
 
 /** Docker's rule for network names, plus a length that leaves room in file names. */
 export const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/** What a lease file must hold: a container id. Anything else is an owner that cannot be read. */
+const OWNER_RE = /^[0-9a-f]{64}$/;
+
+/** A lease file's owner, or null when it cannot be read (garbage, empty, EACCES...); undefined
+ *  when the file is gone. */
+function readOwner(file: string): string | null | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return OWNER_RE.test(text) ? text : null;
+  } catch (err) {
+    return errnoOf(err) === 'ENOENT' ? undefined : null;
+  }
+}
+
+export interface PortLease {
+  proto: string;
+  port: number;
+  hostIp: string;
+  /** null: the file's owner cannot be read (in use, by whom is unknown). */
+  owner: string | null;
+  file: string;
+}
 
 export class NetworkStore {
   readonly dir: string;
@@ -40,23 +67,53 @@ export class NetworkStore {
     return this.lock.runAsync(fn);
   }
 
+  /** This state root's scope (plan.ts rootScope): what its networks' rules are tagged with. */
+  get scope(): string {
+    return rootScope(resolve(this.root));
+  }
+
   get(name: string): NetworkConfig | undefined {
+    let net: NetworkConfig;
     try {
-      return JSON.parse(readFileSync(join(this.dir, name, 'network.json'), 'utf8')) as NetworkConfig;
+      net = JSON.parse(readFileSync(join(this.dir, name, 'network.json'), 'utf8')) as NetworkConfig;
+      if (typeof net !== 'object' || !net || typeof net.bridge !== 'string' || typeof net.subnet !== 'string') throw new Error('not a network configuration');
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return undefined;
       throw new MinidockError(`network ${name}: its configuration is unreadable`, { step: 'net.config', cause: err });
     }
+    return net.scope ? net : { ...net, scope: this.scope };
   }
 
   list(): NetworkConfig[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((n) => NETWORK_NAME_RE.test(n))
-      .flatMap((n) => {
+    const { nets, broken } = this.scan();
+    if (broken.length) throw broken[0]!.error;
+    return nets;
+  }
+
+  /** Every network, and apart those whose configuration cannot be read (gc, doctor and ls go on
+   *  with the rest; list() refuses). */
+  scan(): { nets: NetworkConfig[]; broken: Array<{ name: string; error: Error }> } {
+    const nets: NetworkConfig[] = [];
+    const broken: Array<{ name: string; error: Error }> = [];
+    if (!existsSync(this.dir)) return { nets, broken };
+    for (const n of readdirSync(this.dir).filter((x) => NETWORK_NAME_RE.test(x))) {
+      try {
         const c = this.get(n);
-        return c ? [c] : [];
-      });
+        if (c) nets.push(c);
+      } catch (err) {
+        broken.push({ name: n, error: err as Error });
+      }
+    }
+    return { nets, broken };
+  }
+
+  /** `network rm` has begun: from now on runs refuse the network, and gc finishes the removal. */
+  markRemoving(name: string): void {
+    writeFileAtomic(join(this.dir, name, 'removing'), `${process.pid}\n`);
+  }
+
+  isRemoving(name: string): boolean {
+    return existsSync(join(this.dir, name, 'removing'));
   }
 
   /** Records a new network; refuses a taken name, bridge or overlapping subnet. Call under the lock. */
@@ -70,24 +127,22 @@ export class NetworkStore {
       }
     }
     mkdirSync(join(this.dir, net.name, 'leases'), { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(this.dir, net.name, 'network.json'), JSON.stringify(net, null, 2) + '\n');
+    writeFileAtomic(join(this.dir, net.name, 'network.json'), JSON.stringify({ ...net, scope: net.scope ?? this.scope }, null, 2) + '\n');
   }
 
   delete(name: string): void {
     rmSync(join(this.dir, name), { recursive: true, force: true });
   }
 
-  /** Lease owners by address. */
-  leases(name: string): Map<string, string> {
+  /** Lease owners by address; null for an owner that cannot be read (in use: see the top). */
+  leases(name: string): Map<string, string | null> {
     const dir = join(this.dir, name, 'leases');
-    const out = new Map<string, string>();
+    const out = new Map<string, string | null>();
     if (!existsSync(dir)) return out;
     for (const ip of readdirSync(dir)) {
-      try {
-        out.set(ip, readFileSync(join(dir, ip), 'utf8').trim());
-      } catch {
-        /* released meanwhile */
-      }
+      if (ip.startsWith('.')) continue;
+      const owner = readOwner(join(dir, ip));
+      if (owner !== undefined) out.set(ip, owner); // undefined: released meanwhile
     }
     return out;
   }
@@ -95,12 +150,13 @@ export class NetworkStore {
   /**
    * Leases the lowest free address for `owner`. Leases whose owner `isLive` denies are stale: they
    * are handed to `reclaim` (which must remove that owner's rules first, or traffic for the old
-   * container would reach the new one) and then reused. Call under the lock.
+   * container would reach the new one) and then reused. A lease whose owner cannot be read is
+   * never reused. Call under the lock.
    */
   lease(net: NetworkConfig, owner: string, isLive: (id: string) => boolean, reclaim: (id: string) => void): string {
     const leases = this.leases(net.name);
     for (const [ip, id] of leases) {
-      if (id !== owner && !isLive(id)) {
+      if (id !== null && id !== owner && !isLive(id)) {
         reclaim(id);
         this.release(net.name, ip, id);
         leases.delete(ip);
@@ -108,48 +164,54 @@ export class NetworkStore {
     }
     const ip = pickAddress(net, new Set(leases.keys()));
     if (!ip) {
+      const unreadable = [...leases.values()].filter((o) => o === null).length;
       throw new MinidockError(`no free address in ${net.subnet} (${leases.size} of ${capacity(net)} in use) on network ${net.name}`, {
         step: 'net.ipam',
-        hint: 'remove containers, or create a network with a larger --subnet',
+        hint: unreadable
+          ? `${unreadable} lease file(s) in ${join(this.dir, net.name, 'leases')} name no readable owner and stay in use (minidock doctor lists them)`
+          : 'remove containers, or create a network with a larger --subnet',
       });
     }
     createExclusive(join(this.dir, net.name, 'leases', ip), owner);
     return ip;
   }
 
-  /** Releases a lease if `owner` still holds it (idempotent). */
+  /** Releases a lease if `owner` still holds it, or if it names no readable owner: the caller
+   *  recorded this address as its own, so a garbled file is its lease (idempotent). */
   release(name: string, ip: string, owner: string): void {
     const file = join(this.dir, name, 'leases', ip);
-    try {
-      if (readFileSync(file, 'utf8').trim() === owner) unlinkSync(file);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw err;
+    const held = readOwner(file);
+    if (held === owner || held === null) {
+      try { unlinkSync(file); } catch (err) { if (errnoOf(err) !== 'ENOENT') throw err; }
     }
   }
 
-  /** Host-port leases: owner by binding key. */
-  portLeases(): Array<{ proto: string; port: number; hostIp: string; owner: string; file: string }> {
+  /** Host-port leases: owner by binding key (null: cannot be read). */
+  portLeases(): PortLease[] {
     if (!existsSync(this.portsDir)) return [];
     return readdirSync(this.portsDir).flatMap((f) => {
       const m = /^(tcp|udp)-(\d+)-([\d.]+)$/.exec(f);
       if (!m) return [];
-      let owner: string;
-      try {
-        owner = readFileSync(join(this.portsDir, f), 'utf8').trim();
-      } catch {
-        return [];
-      }
+      const owner = readOwner(join(this.portsDir, f));
+      if (owner === undefined) return [];
       return [{ proto: m[1]!, port: Number(m[2]), hostIp: m[3]!, owner, file: f }];
     });
   }
 
   /** Leases a host port for `owner`, refusing one another container publishes on an overlapping
-   *  address. Stale leases are reclaimed as in lease(). Call under the lock. */
+   *  address, or whose lease names no readable owner. Stale leases are reclaimed as in lease().
+   *  Call under the lock. */
   leasePort(b: PortBinding, owner: string, isLive: (id: string) => boolean, reclaim: (id: string) => void): void {
     mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
     for (const l of this.portLeases()) {
       if (l.proto !== b.proto || l.port !== b.hostPort) continue;
       if (l.hostIp !== b.hostIp && l.hostIp !== '0.0.0.0' && b.hostIp !== '0.0.0.0') continue;
+      if (l.owner === null) {
+        throw new MinidockError(`host port ${b.hostPort}/${b.proto} is leased, and its lease file ${join(this.portsDir, l.file)} names no readable owner`, {
+          step: 'net.ports',
+          hint: 'it stays in use: remove the file if no container publishes that port (minidock ps shows who does)',
+        });
+      }
       if (l.owner !== owner && !isLive(l.owner)) {
         reclaim(l.owner);
         this.releasePorts(l.owner);
@@ -163,9 +225,12 @@ export class NetworkStore {
     createExclusive(join(this.portsDir, `${b.proto}-${b.hostPort}-${b.hostIp}`), owner);
   }
 
-  releasePorts(owner: string): void {
+  /** Releases `owner`'s port leases; with `recorded` (the bindings its state holds), also those
+   *  files among them whose owner cannot be read. */
+  releasePorts(owner: string, recorded: PortBinding[] = []): void {
+    const mine = new Set(recorded.map((b) => `${b.proto}-${b.hostPort}-${b.hostIp}`));
     for (const l of this.portLeases()) {
-      if (l.owner !== owner) continue;
+      if (l.owner !== owner && !(l.owner === null && mine.has(l.file))) continue;
       try { unlinkSync(join(this.portsDir, l.file)); } catch (err) { if (errnoOf(err) !== 'ENOENT') throw err; }
     }
   }

@@ -106,8 +106,10 @@ export const probeEntry = (entries: ConntrackEntry[], p: ProbeResult): Conntrack
 
 /** Where a chain sits on a packet's way through the host, for telling the steps in order. */
 const CHAIN_ORDER: Record<string, number> = {
+  'raw PREROUTING': 0, 'raw MINIDOCK-PREROUTING': 0.5,
   'nat PREROUTING': 1, 'nat OUTPUT': 1, 'nat MINIDOCK-DNAT': 2,
   'filter FORWARD': 3, 'filter MINIDOCK-FORWARD': 4, 'filter OUTPUT': 3,
+  'filter MINIDOCK-ISOLATION-1': 4.5, 'filter MINIDOCK-ISOLATION-2': 4.6,
   'nat POSTROUTING': 6, 'nat MINIDOCK-POSTROUTING': 7,
   // What comes in for the host itself: after POSTROUTING when this host sent it over lo.
   'nat INPUT': 8, 'filter INPUT': 8, 'filter MINIDOCK-INPUT': 9,
@@ -190,6 +192,8 @@ function meaning(r: CountedRule, c: { target?: string; served?: Published; bridg
       if (chain === 'MINIDOCK-DNAT') return `the destination is an address of this host, so minidock's DNAT chain looks at it${r.chain === 'OUTPUT' ? ' (OUTPUT: sent by this host itself)' : ' (PREROUTING: arriving from outside the host)'}`;
       if (chain === 'MINIDOCK-FORWARD') return 'the host routes it on (FORWARD): minidock\'s FORWARD chain decides whether it may pass';
       if (chain === 'MINIDOCK-POSTROUTING') return 'leaving through an interface: minidock\'s source-NAT chain looks at it';
+      if (chain === 'MINIDOCK-PREROUTING') return 'every packet arriving, before conntrack: minidock\'s localhost guard looks at it';
+      if (chain === 'MINIDOCK-ISOLATION-1') return 'a new connection not to a published port: minidock\'s isolation between networks looks at it';
       if (chain === 'MINIDOCK-INPUT') {
         return c.dnat && c.from.kind === 'host'
           ? 'the container\'s replies, coming back to the probe\'s socket on this host: minidock\'s INPUT guard lets replies in'
@@ -213,6 +217,10 @@ function meaning(r: CountedRule, c: { target?: string; served?: Published; bridg
       return `admitted out of the bridge: what the container sends${c.from.kind === 'container' ? ' (the probe itself, and the replies)' : ' (here, its replies)'}`;
     case 'guard':
       return 'DROPPED: a container addressed the host\'s 127.0.0.0/8 through the bridge';
+    case 'isolate':
+      return 'out of a minidock bridge to another interface: checked against every minidock bridge';
+    case 'isolated':
+      return 'DROPPED: a container of another minidock network tried to reach this bridge (only published ports are open across networks)';
     default:
       return /-j (DROP|REJECT)\b/.test(r.spec) ? `${/-j (DROP|REJECT)/.exec(r.spec)![1]}: another tool's rule stopped these packets` : ROLE_TEXT[role][1];
   }

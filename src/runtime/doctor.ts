@@ -38,8 +38,9 @@ export interface LeftoverFacts {
   }>;
   /** Ids of containers whose processes (or whose creating minidock) are alive. */
   live: string[];
-  leases: Array<{ network: string; ip: string; owner: string }>;
-  portLeases: Array<{ owner: string }>;
+  /** owner null: the lease file names no readable owner (left in use, see network/store.ts). */
+  leases: Array<{ network: string; ip: string; owner: string | null }>;
+  portLeases: Array<{ owner: string | null; file?: string }>;
   /** Host-side veth names in this network namespace. */
   links: string[];
   /** $ROOT/names entries and whether their container directory exists. */
@@ -57,6 +58,12 @@ export interface DoctorFacts {
   ipForward?: string;
   /** Bridges of minidock's networks that exist in this network namespace. */
   bridges: string[];
+  /** Interfaces with net.ipv4.conf.<dev>.route_localnet=1 ("all" included): each needs
+   *  minidock's raw guard (a DROP of 127.0.0.0/8 arriving on it), or it opens the host's
+   *  loopback services to whatever is behind it. */
+  routeLocalnet?: string[];
+  /** This root's bridges with IPv6 still on: disable_ipv6 and accept_ra as read. */
+  bridgeIpv6?: Array<{ bridge: string; disableIpv6?: string; acceptRa?: string }>;
   /** `iptables -V`, undefined when iptables is missing. */
   iptablesVersion?: string;
   /** `iptables-save -c` of the backend `iptables` uses, or why it could not be read. */
@@ -105,6 +112,8 @@ export function diagnose(f: DoctorFacts): Finding[] {
     ipForward(f),
     backend(f),
     ...forward(f, save),
+    localnet(f, save),
+    ipv6(f),
     brNetfilter(f, save),
     ...cgroups(f),
     overlay(f),
@@ -220,6 +229,63 @@ function forward(f: DoctorFacts, save: SavedRules | undefined): Finding[] {
     });
   }
   return out;
+}
+
+/** Interfaces whose 127.0.0.0/8 traffic minidock's raw guard drops: its rules in
+ *  MINIDOCK-PREROUTING, counted only while raw PREROUTING jumps there (or such a rule sits in raw
+ *  PREROUTING itself). */
+export function guardedDevices(save: SavedRules): Set<string> {
+  const jump = save.rules.some((r) => r.table === 'raw' && r.chain === 'PREROUTING' && r.spec === `-j ${CHAINS.guard}`);
+  const out = new Set<string>();
+  for (const r of save.rules) {
+    if (r.table !== 'raw' || !(r.chain === 'PREROUTING' || (jump && r.chain === CHAINS.guard))) continue;
+    const m = /^-d 127\.0\.0\.0\/8 -i (\S+) .*-j DROP$/.exec(r.spec);
+    if (m) out.add(m[1]!);
+  }
+  return out;
+}
+
+/** route_localnet lets packets to 127.0.0.0/8 in through an interface: safe on minidock's
+ *  bridges only with the raw guard (kube-proxy's CVE-2020-8558). */
+function localnet(f: DoctorFacts, save: SavedRules | undefined): Finding {
+  const check = 'localnet';
+  const on = f.routeLocalnet ?? [];
+  if (on.includes('all')) {
+    return {
+      level: 'fail', check,
+      finding: 'net.ipv4.conf.all.route_localnet=1: every interface takes packets for 127.0.0.0/8, so other hosts and containers may reach the host\'s loopback-only services (CVE-2020-8558)',
+      fix: 'sysctl -w net.ipv4.conf.all.route_localnet=0 (minidock sets it on its bridges only)',
+    };
+  }
+  if (!on.length) return { level: 'ok', check, finding: 'route_localnet is off everywhere: nothing but lo takes packets for 127.0.0.0/8' };
+  if (!save) return { level: 'warn', check, finding: `route_localnet=1 on ${on.join(', ')}, and the rules that should guard it cannot be read`, fix: 'run as root, with iptables installed' };
+  const guarded = guardedDevices(save);
+  const open = on.filter((d) => !guarded.has(d));
+  if (open.length) {
+    return {
+      level: 'fail', check,
+      finding: `route_localnet=1 on ${open.join(', ')} and no guard: a container there reaches the host's 127.0.0.1 services (raw ${CHAINS.guard} has no DROP of 127.0.0.0/8 from it${save.rules.some((r) => r.table === 'raw' && r.spec === `-j ${CHAINS.guard}`) ? '' : ', and raw PREROUTING does not jump there'})`,
+      fix: `${open.map((d) => `echo 0 > /proc/sys/net/ipv4/conf/${d}/route_localnet`).join('; ')} now; the next minidock run on that network puts the guard back and turns it on again`,
+    };
+  }
+  return { level: 'ok', check, finding: `route_localnet=1 on ${on.join(', ')} (localhost:PORT), each guarded: raw ${CHAINS.guard} drops 127.0.0.0/8 arriving there` };
+}
+
+/** IPv6 on a bridge minidock does not route IPv6 on: router advertisements from a container
+ *  would configure the host (CVE-2020-13401). */
+function ipv6(f: DoctorFacts): Finding {
+  const check = 'ipv6';
+  const on = (f.bridgeIpv6 ?? []).filter((b) => b.disableIpv6 === '0');
+  const ra = on.filter((b) => b.acceptRa !== '0');
+  if (ra.length) {
+    return {
+      level: 'warn', check,
+      finding: `IPv6 is on for ${ra.map((b) => b.bridge).join(', ')} and router advertisements are accepted: a container can give this host an IPv6 default route through itself (CVE-2020-13401)`,
+      fix: `${ra.map((b) => `echo 1 > /proc/sys/net/ipv6/conf/${b.bridge}/disable_ipv6`).join('; ')} (the next minidock run on that network does it too)`,
+    };
+  }
+  if (on.length) return { level: 'ok', check, finding: `IPv6 is on for ${on.map((b) => b.bridge).join(', ')}, without router advertisements (accept_ra=0); minidock turns it off` };
+  return { level: 'ok', check, finding: 'IPv6 is off on minidock\'s bridges and in its containers: minidock routes no IPv6, and a container\'s router advertisement reaches no one' };
 }
 
 function brNetfilter(f: DoctorFacts, save: SavedRules | undefined): Finding {
@@ -357,21 +423,28 @@ export interface LeftoverCounts {
   veths: number;
   names: number;
   traceNamespaces: number;
+  /** Lease files naming no readable owner: left in use, never reclaimed. */
+  unreadable: number;
 }
 
-/** What `minidock gc` would reclaim, counted the way gc decides (src/runtime/gc.ts). */
+/** What `minidock gc` would reclaim, counted the way gc decides (src/runtime/gc.ts): rules and
+ *  veths only of containers this root recorded (another root's are none of its business). */
 export function countLeftovers(l: LeftoverFacts, save: SavedRules | undefined): LeftoverCounts {
   const live = new Set(l.live);
+  const known = new Set([...l.containers.map((c) => c.id), ...[...l.leases, ...l.portLeases].flatMap((x) => (x.owner ? [x.owner] : []))]);
+  const dead = (id: string | null): id is string => id !== null && !live.has(id);
   const owners = (save?.rules ?? []).map((r) => ruleOwner(r.spec)).filter((o): o is string => !!o && /^[0-9a-f]{64}$/.test(o));
+  const deadIds = [...known].filter(dead).map((id) => id.slice(0, 12));
   return {
     halfMade: l.containers.filter((c) => c.status === 'created' && !c.creatorAlive && c.exitCode === undefined).length,
     unfinished: l.containers.filter((c) => c.status === 'exited' && (c.holdsResources || c.rawStatus === 'running')).length,
-    leases: l.leases.filter((x) => !live.has(x.owner)).length,
-    ports: l.portLeases.filter((x) => !live.has(x.owner)).length,
-    rules: owners.filter((o) => !live.has(o)).length,
-    veths: l.links.filter((n) => /^mdk[0-9a-f]{12}$/.test(n) && ![...live].some((id) => id.startsWith(n.slice(3)))).length,
+    leases: l.leases.filter((x) => dead(x.owner)).length,
+    ports: l.portLeases.filter((x) => dead(x.owner)).length,
+    rules: owners.filter((o) => known.has(o) && dead(o)).length,
+    veths: l.links.filter((n) => /^mdk[0-9a-f]{12}$/.test(n) && deadIds.includes(n.slice(3))).length,
     names: l.names.filter((n) => !n.containerExists).length,
     traceNamespaces: l.deadTraceNamespaces.length,
+    unreadable: [...l.leases, ...l.portLeases].filter((x) => x.owner === null).length,
   };
 }
 
@@ -388,13 +461,24 @@ function leftovers(f: DoctorFacts, save: SavedRules | undefined): Finding {
   ] as const;
   const found = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
   const ns = c.traceNamespaces ? [`${c.traceNamespaces} namespace(s) of a killed minidock trace (${f.leftovers.deadTraceNamespaces.join(', ')})`] : [];
-  if (!found.length && !ns.length) {
+  const unreadable = [
+    ...f.leftovers.leases.filter((x) => x.owner === null).map((x) => `${x.network}/${x.ip}`),
+    ...f.leftovers.portLeases.filter((x) => x.owner === null).map((x) => x.file ?? 'a port lease'),
+  ];
+  const garbled = unreadable.length
+    ? [`${unreadable.length} lease file(s) naming no readable owner (${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? '...' : ''}), kept in use: a live container may hold them`]
+    : [];
+  if (!found.length && !ns.length && !garbled.length) {
     return { level: 'ok', check: 'leftovers', finding: 'none: every state directory, lease, tagged rule and mdk veth has a live owner' };
   }
-  const fixes = [...(found.length ? ['minidock gc'] : []), ...f.leftovers.deadTraceNamespaces.map((n) => `ip netns del ${n}`)];
+  const fixes = [
+    ...(found.length ? ['minidock gc'] : []),
+    ...f.leftovers.deadTraceNamespaces.map((n) => `ip netns del ${n}`),
+    ...(garbled.length ? ['remove a garbled lease file under $MINIDOCK_ROOT/networks/*/leases or ports/ once no container uses its address or port'] : []),
+  ];
   return {
     level: 'warn', check: 'leftovers',
-    finding: `crashes left ${[...found, ...ns].join(', ')}${found.length ? ' with no live owner' : ''}`,
+    finding: [...(found.length || ns.length ? [`crashes left ${[...found, ...ns].join(', ')}${found.length ? ' with no live owner' : ''}`] : []), ...garbled].join('; '),
     fix: fixes.join('; '),
   };
 }

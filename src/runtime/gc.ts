@@ -1,7 +1,11 @@
 // `minidock gc`: reconciles the state store with the kernel after crashes. Whatever a killed
-// minidock left (a half-made container, leases, DNAT rules, a veth, staging files) is finished
-// or undone here; nothing minidock did not create is touched (it goes by the records, the
-// minidock:<id> rule tags and the mdk<id> veth names). Idempotent: a second run finds nothing.
+// minidock left (a half-made container, leases, DNAT rules, a veth, staging files, a network
+// rm cut short) is finished or undone here; nothing minidock did not create is touched (it goes
+// by the records, the minidock:<id> rule tags and the mdk<id> veth names). The kernel's tables
+// and links are shared with every other state root on the host: a tag or veth name counts only
+// when its container is one this root recorded (a container directory, a lease or a port lease
+// naming it). A lease whose owner cannot be read is left in use and reported. Idempotent: a
+// second run finds nothing.
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
@@ -20,6 +24,10 @@ export interface GcReport {
   rules: number;
   veths: number;
   files: number;
+  /** Networks whose interrupted `network rm` this gc finished. */
+  networks: string[];
+  /** What gc left alone and why (unreadable network configurations, unreadable lease owners). */
+  skipped: string[];
 }
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
@@ -51,7 +59,7 @@ async function killAndWait(pids: number[]): Promise<void> {
 }
 
 export async function gc(root: string, api: NativeApi): Promise<GcReport> {
-  const report: GcReport = { undone: [], finalized: [], leases: 0, ports: 0, rules: 0, veths: 0, files: 0 };
+  const report: GcReport = { undone: [], finalized: [], leases: 0, ports: 0, rules: 0, veths: 0, files: 0, networks: [], skipped: [] };
   const store = new StateStore(root, api.flock);
   const { releaseNetwork, reclaimNetwork } = await import('./run-network.js');
   const { releaseCgroup } = await import('./run-cgroup.js');
@@ -84,46 +92,70 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
     }
   }
 
-  // 2. Leases and host ports whose owner is gone (their rules first: an address must not be
-  //    reused while a rule still sends traffic to it).
+  // 2. What this root recorded: its containers (broken records included: isLive keeps those
+  //    whose directory exists) and the owners its leases name. Only these are reaped below.
   const { NetworkStore } = await import('../network/store.js');
   const nets = new NetworkStore(root, api.flock);
+  const { nets: networks, broken } = nets.scan();
+  for (const b of broken) report.skipped.push(`network ${b.name}: ${b.error.message}: left as it is (its leases and rules too)`);
+  const known = new Set(store.list().map((c) => c.id));
+  const owners = nets.withLock(() => {
+    const found: Array<{ network?: string; ip?: string; owner: string | null; what: string }> = [];
+    for (const net of networks) for (const [ip, owner] of nets.leases(net.name)) found.push({ network: net.name, ip, owner, what: `lease ${net.name}/${ip}` });
+    for (const l of nets.portLeases()) found.push({ owner: l.owner, what: `port lease ${l.file}` });
+    return found;
+  });
+  for (const o of owners) {
+    if (o.owner === null) report.skipped.push(`${o.what}: its owner cannot be read: left in use (remove the file if no container uses it)`);
+    else known.add(o.owner);
+  }
+  const dead = [...known].filter((id) => !store.isLive(id));
+
+  // 3. Rules first, then leases: an address must not be reused while a rule still sends traffic
+  //    to it. Rules by the container's record, else by its tag in the kernel.
+  const { realRunner, check } = await import('../network/runner.js');
+  const save = await realRunner.run('iptables-save', []);
+  if (save.code === 0) {
+    for (const owner of dead) {
+      const before = (save.stdout.match(new RegExp(`minidock:${owner}\\b`, 'g')) ?? []).length;
+      if (!before) continue;
+      await reclaimNetwork(store, owner); // its recorded rules, or those the kernel shows by tag
+      report.rules += before;
+    }
+  }
   nets.withLock(() => {
-    for (const net of nets.list()) {
+    for (const net of networks) {
       for (const [ip, owner] of nets.leases(net.name)) {
-        if (store.isLive(owner)) continue;
+        if (owner === null || store.isLive(owner)) continue;
         nets.release(net.name, ip, owner);
         report.leases++;
       }
     }
     for (const l of nets.portLeases()) {
-      if (store.isLive(l.owner)) continue;
+      if (l.owner === null || store.isLive(l.owner)) continue;
       nets.releasePorts(l.owner);
       report.ports++;
     }
   });
-
-  // 3. Rules and veths tagged with a container that is not live.
-  const { realRunner, check } = await import('../network/runner.js');
-  const save = await realRunner.run('iptables-save', []);
-  if (save.code === 0) {
-    const owners = new Set([...save.stdout.matchAll(/minidock:([0-9a-f]{64})/g)].map((m) => m[1]!));
-    for (const owner of owners) {
-      if (store.isLive(owner)) continue;
-      const before = (save.stdout.match(new RegExp(`minidock:${owner}`, 'g')) ?? []).length;
-      await reclaimNetwork(store, owner); // its recorded rules, or those the kernel shows by tag
-      report.rules += before;
-    }
-  }
-  const live = store.list().filter((c) => store.isLive(c.id)).map((c) => c.id.slice(0, 12));
+  // A veth outlives its container only while something holds the container's namespace.
+  const mine = new Set(dead.map((id) => id.slice(0, 12)));
   const veths = readFileSync('/proc/self/net/dev', 'utf8')
     .split('\n')
     .map((l) => l.split(':')[0]!.trim())
-    .filter((n) => /^mdk[0-9a-f]{12}$/.test(n) && !live.includes(n.slice(3)));
+    .filter((n) => /^mdk[0-9a-f]{12}$/.test(n) && mine.has(n.slice(3)));
   if (veths.length) {
     await check(realRunner, 'gc.veths', 'ip', ['-batch', '-'], veths.map((v) => `link del ${v}`).join('\n') + '\n');
     report.veths = veths.length;
   }
+
+  // 3b. A network rm that was cut short (the network is marked as being removed): finish it.
+  const { removeNetwork } = await import('../network/setup.js');
+  for (const net of networks) {
+    if (!nets.isRemoving(net.name)) continue;
+    await nets.withLockAsync(() => removeNetwork(nets, net, realRunner));
+    report.networks.push(net.name);
+  }
+  for (const s of report.skipped) process.stderr.write(`minidock gc: ${s}\n`);
 
   // 4. Files: names without a container, staging directories and temporary files of dead
   //    processes (their names carry the pid that made them).

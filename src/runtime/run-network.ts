@@ -116,7 +116,7 @@ export async function refreshNetworkHosts(store: StateStore, root: string, api: 
   const nets = new NetworkStore(root, api.flock);
   nets.withLock(() => {
     const members = [...nets.leases(network)]
-      .filter(([, id]) => store.isLive(id))
+      .flatMap(([ip, id]) => (id !== null && store.isLive(id) ? [[ip, id] as const] : []))
       .flatMap(([ip, id]) => {
         const spec = store.read(id).spec;
         return spec ? [{ ip, id, spec }] : [];

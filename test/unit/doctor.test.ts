@@ -12,7 +12,13 @@ import { parseCgroupLayout } from '../../src/cgroup/layout.js';
 const ID = 'a'.repeat(64);
 const GONE = 'b'.repeat(64);
 
-const SAVE = `*nat
+const SAVE = `*raw
+:PREROUTING ACCEPT [0:0]
+:MINIDOCK-PREROUTING - [0:0]
+[0:0] -A PREROUTING -j MINIDOCK-PREROUTING
+[0:0] -A MINIDOCK-PREROUTING -d 127.0.0.0/8 -i mdk0 -m comment --comment "minidock:net:bridge:0a1b2c3d" -j DROP
+COMMIT
+*nat
 :PREROUTING ACCEPT [0:0]
 :MINIDOCK-DNAT - [0:0]
 [0:0] -A PREROUTING -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT
@@ -62,6 +68,8 @@ const healthy = (): DoctorFacts => ({
   resolvConf: 'nameserver 192.168.1.1\n',
   tools: { ip: '/usr/sbin/ip', iptables: '/usr/sbin/iptables', 'iptables-save': '/usr/sbin/iptables-save', 'iptables-restore': '/usr/sbin/iptables-restore', nsenter: '/usr/bin/nsenter', conntrack: undefined },
   procConntrack: true,
+  routeLocalnet: ['mdk0'],
+  bridgeIpv6: [{ bridge: 'mdk0', disableIpv6: '1', acceptRa: '1' }],
   leftovers: { containers: [{ id: ID, status: 'running', rawStatus: 'running', creatorAlive: false, holdsResources: true }], live: [ID], leases: [{ network: 'bridge', ip: '10.88.0.2', owner: ID }], portLeases: [{ owner: ID }], links: ['lo', 'eth0', 'mdk0', `mdk${ID.slice(0, 12)}`], names: [{ name: 'web', containerExists: true }], deadTraceNamespaces: [] },
 });
 
@@ -107,7 +115,7 @@ test('ip_forward: off is fine before the first bridge, a failure after it', () =
 test('iptables backend: rules in the other backend are a warning naming both', () => {
   const f = find(diagnose({ ...healthy(), otherBackendRules: 7 }), 'iptables');
   assert.is(f.level, 'warn');
-  assert.match(f.finding, /v1\.8\.9, nf_tables backend, 6 rule\(s\); the legacy tables hold 7 rule\(s\) too/);
+  assert.match(f.finding, /v1\.8\.9, nf_tables backend, 8 rule\(s\); the legacy tables hold 7 rule\(s\) too/);
   assert.match(f.fix!, /iptables-legacy-save/);
   const legacy = find(diagnose({ ...healthy(), iptablesVersion: 'iptables v1.8.7 (legacy)', otherBackendRules: 3 }), 'iptables');
   assert.match(legacy.finding, /the nf_tables tables hold 3/);
@@ -233,13 +241,56 @@ test('leftovers: counted as gc decides, with gc as the fix', () => {
     deadTraceNamespaces: ['mdktr4242'],
   };
   facts.save = SAVE + `*nat\n[0:0] -A MINIDOCK-DNAT -p tcp -m tcp --dport 9 -m comment --comment "minidock:${GONE}" -j DNAT --to-destination 10.88.0.3:9\nCOMMIT\n`;
-  assert.equal(countLeftovers(facts.leftovers, parseSave(facts.save)), { halfMade: 1, unfinished: 1, leases: 1, ports: 1, rules: 1, veths: 1, names: 1, traceNamespaces: 1 });
+  assert.equal(countLeftovers(facts.leftovers, parseSave(facts.save)), { halfMade: 1, unfinished: 1, leases: 1, ports: 1, rules: 1, veths: 1, names: 1, traceNamespaces: 1, unreadable: 0 });
   const f = find(diagnose(facts), 'leftovers');
   assert.is(f.level, 'warn');
   assert.match(f.finding, /1 half-made container\(s\) of a killed run, 1 stopped container\(s\) whose cleanup never ran, 1 address lease/);
   assert.match(f.finding, /1 namespace\(s\) of a killed minidock trace \(mdktr4242\)/);
   assert.is(f.fix, 'minidock gc; ip netns del mdktr4242');
   assert.is(doctorExitCode(diagnose(facts)), 0, 'leftovers warn, never fail');
+});
+
+test('localnet: route_localnet on a bridge is ok only with the raw guard, and its jump', () => {
+  assert.match(find(diagnose(healthy()), 'localnet').finding, /route_localnet=1 on mdk0 \(localhost:PORT\), each guarded/);
+  const flushed = { ...healthy(), save: SAVE.replace(/^.*-A MINIDOCK-PREROUTING .*\n/m, '') };
+  const f = find(diagnose(flushed), 'localnet');
+  assert.is(f.level, 'fail');
+  assert.match(f.finding, /^route_localnet=1 on mdk0 and no guard: a container there reaches the host's 127\.0\.0\.1 services/);
+  assert.match(f.fix!, /echo 0 > \/proc\/sys\/net\/ipv4\/conf\/mdk0\/route_localnet/);
+  assert.is(doctorExitCode(diagnose(flushed)), 1);
+  const noJump = find(diagnose({ ...healthy(), save: SAVE.replace('[0:0] -A PREROUTING -j MINIDOCK-PREROUTING\n', '') }), 'localnet');
+  assert.is(noJump.level, 'fail', 'a guard nothing jumps to guards nothing');
+  assert.match(noJump.finding, /raw PREROUTING does not jump there/);
+  assert.is(levelOf({ ...healthy(), routeLocalnet: ['mdk0', 'mdkbr0123456789'] }, 'localnet'), 'fail', 'another bridge, open');
+  assert.is(levelOf({ ...healthy(), routeLocalnet: ['all', 'mdk0'] }, 'localnet'), 'fail', 'on all: every interface');
+  assert.is(levelOf({ ...healthy(), routeLocalnet: [] }, 'localnet'), 'ok');
+  assert.is(levelOf({ ...healthy(), save: undefined, saveError: 'x' }, 'localnet'), 'warn');
+});
+
+test('ipv6: a bridge with IPv6 on that accepts router advertisements is a warning', () => {
+  assert.is(levelOf(healthy(), 'ipv6'), 'ok');
+  const on = find(diagnose({ ...healthy(), bridgeIpv6: [{ bridge: 'mdk0', disableIpv6: '0', acceptRa: '1' }] }), 'ipv6');
+  assert.is(on.level, 'warn');
+  assert.match(on.finding, /CVE-2020-13401/);
+  assert.is(on.fix, 'echo 1 > /proc/sys/net/ipv6/conf/mdk0/disable_ipv6 (the next minidock run on that network does it too)');
+  assert.is(levelOf({ ...healthy(), bridgeIpv6: [{ bridge: 'mdk0', disableIpv6: '0', acceptRa: '0' }] }, 'ipv6'), 'ok');
+});
+
+test('leftovers: another root\'s rules and veths are not this root\'s to count; unreadable leases are kept and reported', () => {
+  const facts = healthy();
+  const OTHER = 'e'.repeat(64);
+  facts.save = SAVE + `*nat\n[0:0] -A MINIDOCK-DNAT -p tcp -m tcp --dport 9 -m comment --comment "minidock:${OTHER}" -j DNAT --to-destination 10.89.0.3:9\nCOMMIT\n`;
+  facts.leftovers = { ...facts.leftovers, links: [...facts.leftovers.links, `mdk${OTHER.slice(0, 12)}`] };
+  const c = countLeftovers(facts.leftovers, parseSave(facts.save));
+  assert.is(c.rules, 0, 'a rule of a container this root never recorded');
+  assert.is(c.veths, 0);
+  assert.is(levelOf(facts, 'leftovers'), 'ok');
+  facts.leftovers = { ...facts.leftovers, leases: [...facts.leftovers.leases, { network: 'bridge', ip: '10.88.0.9', owner: null }], portLeases: [{ owner: ID }, { owner: null, file: 'tcp-80-0.0.0.0' }] };
+  assert.is(countLeftovers(facts.leftovers, parseSave(facts.save)).leases, 0, 'never counted as freeable');
+  const f = find(diagnose(facts), 'leftovers');
+  assert.is(f.level, 'warn');
+  assert.is(f.finding, '2 lease file(s) naming no readable owner (bridge/10.88.0.9, tcp-80-0.0.0.0), kept in use: a live container may hold them');
+  assert.not.match(f.fix!, /minidock gc/);
 });
 
 test.run();

@@ -5,16 +5,21 @@ import * as assert from 'uvu/assert';
 import { intToIp, ipToInt } from '../../src/network/ipv4.js';
 import {
   CHAINS,
+  batchScript,
   capacity,
+  containerSysctlCommand,
   hostVethName,
   ownerTag,
   pickAddress,
   planAsCommands,
   planAttachIp,
   planChains,
+  planContainerSysctls,
   planNetwork,
   planPortRules,
+  netOwner,
   restoreScript,
+  rootScope,
   type Attachment,
   type IptRule,
   type NetworkConfig,
@@ -45,27 +50,41 @@ test('ownerTag', () => {
   assert.is(ownerTag('net:bridge'), '-m comment --comment minidock:net:bridge');
 });
 
-test('planChains: minidock chains and the jumps into them', () => {
+test('planChains: minidock chains and the jumps into them, isolation first in MINIDOCK-FORWARD', () => {
   assert.equal(planChains(), {
-    chains: [['nat', 'MINIDOCK-DNAT'], ['nat', 'MINIDOCK-POSTROUTING'], ['filter', 'MINIDOCK-FORWARD'], ['filter', 'MINIDOCK-INPUT']],
+    chains: [
+      ['raw', 'MINIDOCK-PREROUTING'], ['nat', 'MINIDOCK-DNAT'], ['nat', 'MINIDOCK-POSTROUTING'],
+      ['filter', 'MINIDOCK-FORWARD'], ['filter', 'MINIDOCK-ISOLATION-1'], ['filter', 'MINIDOCK-ISOLATION-2'],
+    ],
     jumps: [
+      { table: 'raw', chain: 'PREROUTING', spec: '-j MINIDOCK-PREROUTING' },
       { table: 'nat', chain: 'PREROUTING', spec: '-m addrtype --dst-type LOCAL -j MINIDOCK-DNAT' },
       { table: 'nat', chain: 'OUTPUT', spec: '-m addrtype --dst-type LOCAL -j MINIDOCK-DNAT' },
       { table: 'nat', chain: 'POSTROUTING', spec: '-j MINIDOCK-POSTROUTING' },
       { table: 'filter', chain: 'FORWARD', spec: '-j MINIDOCK-FORWARD' },
-      { table: 'filter', chain: 'INPUT', spec: '-j MINIDOCK-INPUT' },
+      { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j MINIDOCK-ISOLATION-1' },
     ],
   });
 });
 
+test('rootScope: 8 hex digits, stable per path, different for different roots', () => {
+  assert.is(rootScope('/var/lib/minidock'), rootScope('/var/lib/minidock'));
+  assert.match(rootScope('/var/lib/minidock'), /^[0-9a-f]{8}$/);
+  assert.is.not(rootScope('/var/lib/minidock'), rootScope('/tmp/other-root'));
+  assert.is(netOwner({ name: 'bridge', scope: '0a1b2c3d' }), 'net:bridge:0a1b2c3d');
+  assert.is(netOwner({ name: 'bridge' }), 'net:bridge', 'a network recorded before scopes');
+});
+
 const NET16_RULES: IptRule[] = [
+  { table: 'raw', chain: 'MINIDOCK-PREROUTING', spec: '-d 127.0.0.0/8 -i mdk0 -m comment --comment minidock:net:bridge -j DROP' },
   { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: '-s 10.88.0.0/16 ! -o mdk0 -m comment --comment minidock:net:bridge -j MASQUERADE' },
   { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: '-o mdk0 -m addrtype --src-type LOCAL -m comment --comment minidock:net:bridge -j MASQUERADE' },
   { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: '-s 10.88.0.0/16 -o mdk0 -m conntrack --ctstate DNAT -m comment --comment minidock:net:bridge -j MASQUERADE' },
   { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: '-o mdk0 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment minidock:net:bridge -j ACCEPT' },
   { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: '-o mdk0 -m conntrack --ctstate DNAT -m comment --comment minidock:net:bridge -j ACCEPT' },
   { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: '-i mdk0 -m comment --comment minidock:net:bridge -j ACCEPT' },
-  { table: 'filter', chain: 'MINIDOCK-INPUT', spec: '-d 127.0.0.0/8 -i mdk0 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment minidock:net:bridge -j DROP' },
+  { table: 'filter', chain: 'MINIDOCK-ISOLATION-1', spec: '-i mdk0 ! -o mdk0 -m comment --comment minidock:net:bridge -j MINIDOCK-ISOLATION-2' },
+  { table: 'filter', chain: 'MINIDOCK-ISOLATION-2', spec: '-o mdk0 -m comment --comment minidock:net:bridge -j DROP' },
 ];
 
 test('planNetwork: the default network /16 on mdk0, exact', () => {
@@ -73,39 +92,59 @@ test('planNetwork: the default network /16 on mdk0, exact', () => {
     ip: ['link add name mdk0 type bridge', 'addr add 10.88.0.1/16 dev mdk0', 'link set mdk0 up'],
     sysctls: [
       ['/proc/sys/net/ipv4/ip_forward', '1'],
-      ['/proc/sys/net/ipv4/conf/mdk0/route_localnet', '1'],
+      ['/proc/sys/net/ipv6/conf/mdk0/disable_ipv6', '1', 'if-present'],
     ],
     rules: NET16_RULES,
+    afterRules: [['/proc/sys/net/ipv4/conf/mdk0/route_localnet', '1']],
   });
 });
 
-test('planNetwork: a user network /29 with an explicit gateway, exact', () => {
-  const n = net('10.9.0.0/29', '10.9.0.6', '10.9.0.1', '10.9.0.6', 'mynet', 'mdkbr0123456789');
-  const tag = '-m comment --comment minidock:net:mynet';
+test('planNetwork: a user network /29 with an explicit gateway and a scope, exact', () => {
+  const n = { ...net('10.9.0.0/29', '10.9.0.6', '10.9.0.1', '10.9.0.6', 'mynet', 'mdkbr0123456789'), scope: '0a1b2c3d' };
+  const tag = '-m comment --comment minidock:net:mynet:0a1b2c3d';
   assert.equal(planNetwork(n), {
     ip: ['link add name mdkbr0123456789 type bridge', 'addr add 10.9.0.6/29 dev mdkbr0123456789', 'link set mdkbr0123456789 up'],
     sysctls: [
       ['/proc/sys/net/ipv4/ip_forward', '1'],
-      ['/proc/sys/net/ipv4/conf/mdkbr0123456789/route_localnet', '1'],
+      ['/proc/sys/net/ipv6/conf/mdkbr0123456789/disable_ipv6', '1', 'if-present'],
     ],
     rules: [
+      { table: 'raw', chain: 'MINIDOCK-PREROUTING', spec: `-d 127.0.0.0/8 -i mdkbr0123456789 ${tag} -j DROP` },
       { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: `-s 10.9.0.0/29 ! -o mdkbr0123456789 ${tag} -j MASQUERADE` },
       { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: `-o mdkbr0123456789 -m addrtype --src-type LOCAL ${tag} -j MASQUERADE` },
       { table: 'nat', chain: 'MINIDOCK-POSTROUTING', spec: `-s 10.9.0.0/29 -o mdkbr0123456789 -m conntrack --ctstate DNAT ${tag} -j MASQUERADE` },
       { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: `-o mdkbr0123456789 -m conntrack --ctstate RELATED,ESTABLISHED ${tag} -j ACCEPT` },
       { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: `-o mdkbr0123456789 -m conntrack --ctstate DNAT ${tag} -j ACCEPT` },
       { table: 'filter', chain: 'MINIDOCK-FORWARD', spec: `-i mdkbr0123456789 ${tag} -j ACCEPT` },
-      { table: 'filter', chain: 'MINIDOCK-INPUT', spec: `-d 127.0.0.0/8 -i mdkbr0123456789 -m conntrack ! --ctstate RELATED,ESTABLISHED ${tag} -j DROP` },
+      { table: 'filter', chain: 'MINIDOCK-ISOLATION-1', spec: `-i mdkbr0123456789 ! -o mdkbr0123456789 ${tag} -j MINIDOCK-ISOLATION-2` },
+      { table: 'filter', chain: 'MINIDOCK-ISOLATION-2', spec: `-o mdkbr0123456789 ${tag} -j DROP` },
     ],
+    afterRules: [['/proc/sys/net/ipv4/conf/mdkbr0123456789/route_localnet', '1']],
   });
 });
 
-test('planNetwork: route_localnet only on the bridge, never on "all" or "default"', () => {
+test('planNetwork: route_localnet only on the bridge, never on "all" or "default", and only after the rules', () => {
   for (const n of [NET16, NET29]) {
-    const localnet = planNetwork(n).sysctls.filter(([p]) => p.endsWith('/route_localnet'));
-    assert.equal(localnet, [[`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1']]);
-    assert.not.ok(planNetwork(n).sysctls.some(([p]) => p.includes('/conf/all/') || p.includes('/conf/default/')));
+    const p = planNetwork(n);
+    assert.equal(p.afterRules, [[`/proc/sys/net/ipv4/conf/${n.bridge}/route_localnet`, '1']]);
+    assert.not.ok(p.sysctls.some(([path]) => path.endsWith('/route_localnet')), 'not before the guard exists');
+    assert.not.ok([...p.sysctls, ...p.afterRules].some(([path]) => path.includes('/conf/all/') || path.includes('/conf/default/')));
   }
+});
+
+test('planNetwork: the localhost guard is in the raw table, for the bridge, stateless', () => {
+  const guard = planNetwork(NET29).rules.filter((r) => r.table === 'raw');
+  assert.equal(guard, [{ table: 'raw', chain: 'MINIDOCK-PREROUTING', spec: '-d 127.0.0.0/8 -i mdkbr0123456789 -m comment --comment minidock:net:small -j DROP' }]);
+  assert.not.match(guard[0]!.spec, /conntrack/, 'raw comes before conntrack: nothing stateful can be matched, or needed');
+});
+
+test('planContainerSysctls and containerSysctlCommand: IPv6 off in the container\'s namespace, before eth0 exists', () => {
+  assert.equal(planContainerSysctls(), [['/proc/sys/net/ipv6/conf/default/disable_ipv6', '1', 'if-present']]);
+  assert.equal(containerSysctlCommand(4242, planContainerSysctls()), [
+    'nsenter', '--net=/proc/4242/ns/net', 'sh', '-c',
+    '[ ! -e /proc/sys/net/ipv6/conf/default/disable_ipv6 ] || echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6',
+  ]);
+  assert.equal(containerSysctlCommand(7, [['/proc/sys/a', '0']]), ['nsenter', '--net=/proc/7/ns/net', 'sh', '-c', 'echo 0 > /proc/sys/a']);
 });
 
 test('planNetwork: every rule is tagged with the network and lives in a minidock chain', () => {
@@ -186,23 +225,29 @@ test('planAttachIp: veth pair born with its peer in the container, host end on t
 
 // ---------------------------------------------------------------- restoreScript
 
-test('restoreScript: network rules appended with the chains created first', () => {
+test('restoreScript: network rules appended with the chains created first (-N: a chain made meanwhile fails the batch, never flushed)', () => {
   assert.is(
     restoreScript(NET16_RULES, 'A', planChains().chains),
-    '*nat\n' +
-      ':MINIDOCK-DNAT - [0:0]\n' +
-      ':MINIDOCK-POSTROUTING - [0:0]\n' +
-      `-A MINIDOCK-POSTROUTING ${NET16_RULES[0]!.spec}\n` +
+    '*raw\n' +
+      '-N MINIDOCK-PREROUTING\n' +
+      `-A MINIDOCK-PREROUTING ${NET16_RULES[0]!.spec}\n` +
+      'COMMIT\n' +
+      '*nat\n' +
+      '-N MINIDOCK-DNAT\n' +
+      '-N MINIDOCK-POSTROUTING\n' +
       `-A MINIDOCK-POSTROUTING ${NET16_RULES[1]!.spec}\n` +
       `-A MINIDOCK-POSTROUTING ${NET16_RULES[2]!.spec}\n` +
+      `-A MINIDOCK-POSTROUTING ${NET16_RULES[3]!.spec}\n` +
       'COMMIT\n' +
       '*filter\n' +
-      ':MINIDOCK-FORWARD - [0:0]\n' +
-      ':MINIDOCK-INPUT - [0:0]\n' +
-      `-A MINIDOCK-FORWARD ${NET16_RULES[3]!.spec}\n` +
+      '-N MINIDOCK-FORWARD\n' +
+      '-N MINIDOCK-ISOLATION-1\n' +
+      '-N MINIDOCK-ISOLATION-2\n' +
       `-A MINIDOCK-FORWARD ${NET16_RULES[4]!.spec}\n` +
       `-A MINIDOCK-FORWARD ${NET16_RULES[5]!.spec}\n` +
-      `-A MINIDOCK-INPUT ${NET16_RULES[6]!.spec}\n` +
+      `-A MINIDOCK-FORWARD ${NET16_RULES[6]!.spec}\n` +
+      `-A MINIDOCK-ISOLATION-1 ${NET16_RULES[7]!.spec}\n` +
+      `-A MINIDOCK-ISOLATION-2 ${NET16_RULES[8]!.spec}\n` +
       'COMMIT\n',
   );
 });
@@ -210,16 +255,29 @@ test('restoreScript: network rules appended with the chains created first', () =
 test('restoreScript: jumps inserted, no chain declared unless asked', () => {
   assert.is(
     restoreScript(planChains().jumps, 'I'),
-    '*nat\n' +
+    '*raw\n' +
+      '-I PREROUTING -j MINIDOCK-PREROUTING\n' +
+      'COMMIT\n' +
+      '*nat\n' +
       '-I PREROUTING -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT\n' +
       '-I OUTPUT -m addrtype --dst-type LOCAL -j MINIDOCK-DNAT\n' +
       '-I POSTROUTING -j MINIDOCK-POSTROUTING\n' +
       'COMMIT\n' +
       '*filter\n' +
       '-I FORWARD -j MINIDOCK-FORWARD\n' +
-      '-I INPUT -j MINIDOCK-INPUT\n' +
+      '-I MINIDOCK-FORWARD -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j MINIDOCK-ISOLATION-1\n' +
       'COMMIT\n',
   );
+});
+
+test('batchScript: per table, new chains, inserts, appends, deletes, then removals of chains', () => {
+  const j = planChains().jumps;
+  assert.is(
+    batchScript({ chains: [['filter', 'X']], I: [j[4]!], A: [{ table: 'filter', chain: 'X', spec: '-j ACCEPT' }], D: [j[0]!], X: [['raw', 'MINIDOCK-PREROUTING']] }),
+    '*raw\n-D PREROUTING -j MINIDOCK-PREROUTING\n-X MINIDOCK-PREROUTING\nCOMMIT\n' +
+      '*filter\n-N X\n-I FORWARD -j MINIDOCK-FORWARD\n-A X -j ACCEPT\nCOMMIT\n',
+  );
+  assert.is(batchScript({}), '');
 });
 
 test('restoreScript: deleting port rules touches nat only (filter omitted)', () => {
@@ -243,10 +301,10 @@ test('restoreScript: filter rules only (nat omitted), nat before filter whatever
 });
 
 test('restoreScript: a table with only a new chain, and nothing at all', () => {
-  assert.is(restoreScript([], 'A', [['filter', 'MINIDOCK-INPUT']]), '*filter\n:MINIDOCK-INPUT - [0:0]\nCOMMIT\n');
+  assert.is(restoreScript([], 'A', [['filter', 'MINIDOCK-FORWARD']]), '*filter\n-N MINIDOCK-FORWARD\nCOMMIT\n');
   assert.is(
     restoreScript([{ table: 'filter', chain: 'F', spec: '-j ACCEPT' }], 'A', [['nat', 'N']]),
-    '*nat\n:N - [0:0]\nCOMMIT\n*filter\n-A F -j ACCEPT\nCOMMIT\n',
+    '*nat\n-N N\nCOMMIT\n*filter\n-A F -j ACCEPT\nCOMMIT\n',
   );
   assert.is(restoreScript([], 'A'), '');
   assert.is(restoreScript([], 'D', []), '');
@@ -290,8 +348,8 @@ test('planAsCommands: ip and iptables command lines, append and delete', () => {
     'ip link add name mdkbr0123456789 type bridge',
     'ip addr add 10.9.0.1/29 dev mdkbr0123456789',
     'ip link set mdkbr0123456789 up',
-    'iptables -t nat -A MINIDOCK-POSTROUTING -s 10.9.0.0/29 ! -o mdkbr0123456789 -m comment --comment minidock:net:small -j MASQUERADE',
-    'iptables -t filter -A MINIDOCK-INPUT -d 127.0.0.0/8 -i mdkbr0123456789 -m conntrack ! --ctstate RELATED,ESTABLISHED -m comment --comment minidock:net:small -j DROP',
+    'iptables -t raw -A MINIDOCK-PREROUTING -d 127.0.0.0/8 -i mdkbr0123456789 -m comment --comment minidock:net:small -j DROP',
+    'iptables -t filter -A MINIDOCK-ISOLATION-2 -o mdkbr0123456789 -m comment --comment minidock:net:small -j DROP',
   ]);
   assert.equal(planAsCommands([], planPortRules(att([port('0.0.0.0', 8080, 80)])), 'D'), [
     `iptables -t nat -D MINIDOCK-DNAT -p tcp -m tcp --dport 8080 ${TAG} -j DNAT --to-destination 10.88.0.2:80`,

@@ -55,6 +55,10 @@ function thrown(fn: () => unknown): MinidockError {
 
 const leaseFile = (s: NetworkStore, n: string, ip: string): string => join(s.dir, n, 'leases', ip);
 
+/** A network as the store records and reads it back: with its state root's scope (which tags
+ *  its rules: plan.ts netOwner). */
+const scoped = (s: NetworkStore, n: NetworkConfig): NetworkConfig => ({ ...n, scope: s.scope });
+
 // ---------------------------------------------------------------- networks
 
 test('add records the network; get and list read it back', () => {
@@ -63,10 +67,11 @@ test('add records the network; get and list read it back', () => {
   assert.is(s.get('small'), undefined);
   s.add(SMALL, cidrOverlaps);
   s.add(TINY, cidrOverlaps);
-  assert.equal(s.get('small'), SMALL);
-  assert.equal(JSON.parse(readFileSync(join(s.dir, 'small', 'network.json'), 'utf8')), SMALL);
+  assert.equal(s.get('small'), scoped(s, SMALL));
+  assert.equal(JSON.parse(readFileSync(join(s.dir, 'small', 'network.json'), 'utf8')), scoped(s, SMALL));
   assert.ok(existsSync(join(s.dir, 'small', 'leases')));
-  assert.equal(s.list().sort((x, y) => x.name.localeCompare(y.name)), [SMALL, TINY]);
+  assert.equal(s.list().sort((x, y) => x.name.localeCompare(y.name)), [scoped(s, SMALL), scoped(s, TINY)]);
+  assert.match(s.scope, /^[0-9a-f]{8}$/);
   assert.equal(s.leases('small'), new Map());
 });
 
@@ -76,7 +81,7 @@ test('list skips the lock file and entries that are not network names', () => {
   s.withLock(() => undefined); // creates networks/.lock
   assert.ok(existsSync(join(s.dir, '.lock')));
   mkdirSync(join(s.dir, '-bad'));
-  assert.equal(s.list(), [SMALL]);
+  assert.equal(s.list(), [scoped(s, SMALL)]);
 });
 
 test('get: unreadable network.json is an error naming the network', () => {
@@ -113,7 +118,7 @@ for (const [name, n, message, hint] of addRefusals) {
     const e = expectUsageError(() => s.add(n, cidrOverlaps));
     assert.is(e.message, message);
     assert.is(e.hint, hint);
-    assert.equal(s.list(), [SMALL]);
+    assert.equal(s.list(), [scoped(s, SMALL)]);
   });
 }
 
@@ -122,7 +127,7 @@ test('add: an adjacent subnet is not an overlap', () => {
   s.add(SMALL, cidrOverlaps);
   const next = net('next', 'mdkbr3', '10.9.0.8/29', '10.9.0.9', '10.9.0.9', '10.9.0.14');
   s.add(next, cidrOverlaps);
-  assert.equal(s.get('next'), next);
+  assert.equal(s.get('next'), scoped(s, next));
 });
 
 test('delete removes the network and its leases', () => {
@@ -344,6 +349,79 @@ test('releasePorts releases only that owner’s ports', () => {
 
 test('releasePorts without any port lease is a no-op', () => {
   newStore().releasePorts(A);
+});
+
+// ---------------------------------------------------------------- owners that cannot be read
+
+test('a lease naming no readable owner is in use: never reclaimed or reissued, never asked about', () => {
+  const s = newStore();
+  s.add(SMALL, cidrOverlaps);
+  const ip = s.lease(SMALL, A, live(), noReclaim);
+  for (const junk of ['garbage\n', '', 'a'.repeat(63), `${A} ${B}`]) {
+    writeFileSync(leaseFile(s, 'small', ip), junk);
+    assert.equal(s.leases('small'), new Map([[ip, null]]), JSON.stringify(junk));
+    const asked: string[] = [];
+    const next = s.lease(SMALL, B, (x) => (asked.push(x), false), noReclaim);
+    assert.is.not(next, ip, 'another address');
+    assert.equal(asked, [], 'isLive is never asked about an owner that cannot be read');
+    s.release('small', next, B);
+  }
+  // A full network says why.
+  for (const x of ['10.9.0.3', '10.9.0.4', '10.9.0.5', '10.9.0.6']) writeFileSync(leaseFile(s, 'small', x), 'junk');
+  const e = thrown(() => s.lease(SMALL, C, live(), noReclaim));
+  assert.match(e.hint ?? '', /5 lease file\(s\) in .* name no readable owner and stay in use/);
+});
+
+test('release frees a garbled lease for the container that recorded the address, and nothing of another owner', () => {
+  const s = newStore();
+  s.add(SMALL, cidrOverlaps);
+  const ip = s.lease(SMALL, A, live(), noReclaim);
+  writeFileSync(leaseFile(s, 'small', ip), '\0\0');
+  s.release('small', ip, A);
+  assert.not.ok(existsSync(leaseFile(s, 'small', ip)));
+  const ip2 = s.lease(SMALL, B, live(), noReclaim);
+  s.release('small', ip2, A);
+  assert.ok(existsSync(leaseFile(s, 'small', ip2)), 'B\'s lease is not A\'s to release');
+});
+
+test('a port lease naming no readable owner is in use; releasePorts with the recorded bindings frees it', () => {
+  const s = newStore();
+  s.leasePort(b('0.0.0.0', 8080), A, live(), noReclaim);
+  writeFileSync(join(s.portsDir, 'tcp-8080-0.0.0.0'), 'garbage');
+  assert.equal(s.portLeases().map((l) => l.owner), [null]);
+  const e = thrown(() => s.leasePort(b('0.0.0.0', 8080), B, live(), noReclaim));
+  assert.match(e.message, /^host port 8080\/tcp is leased, and its lease file .*tcp-8080-0\.0\.0\.0 names no readable owner$/);
+  s.releasePorts(B);
+  s.releasePorts(A);
+  assert.equal(portFiles(s), ['tcp-8080-0.0.0.0'], 'not by owner alone: the file names no one');
+  s.releasePorts(B, [b('0.0.0.0', 9999)]);
+  assert.equal(portFiles(s), ['tcp-8080-0.0.0.0'], 'nor by a container that did not record that port');
+  s.releasePorts(A, [b('0.0.0.0', 8080)]);
+  assert.equal(portFiles(s), []);
+});
+
+test('scan: the readable networks and apart the unreadable ones; list refuses', () => {
+  const s = newStore();
+  s.add(SMALL, cidrOverlaps);
+  s.add(TINY, cidrOverlaps);
+  writeFileSync(join(s.dir, 'tiny', 'network.json'), '{"name": "ti');
+  const { nets, broken } = s.scan();
+  assert.equal(nets, [scoped(s, SMALL)]);
+  assert.equal(broken.map((x) => [x.name, x.error.message]), [['tiny', 'network tiny: its configuration is unreadable']]);
+  assert.throws(() => s.list(), /network tiny: its configuration is unreadable/);
+  writeFileSync(join(s.dir, 'tiny', 'network.json'), '[]');
+  assert.is(s.scan().broken.length, 1, 'valid JSON that is no network configuration');
+});
+
+test('markRemoving / isRemoving; a network recorded before scopes gets its root\'s', () => {
+  const s = newStore();
+  s.add(SMALL, cidrOverlaps);
+  assert.not.ok(s.isRemoving('small'));
+  s.markRemoving('small');
+  assert.ok(s.isRemoving('small'));
+  assert.equal(s.get('small'), scoped(s, SMALL), 'still readable: gc finishes the removal with it');
+  writeFileSync(join(s.dir, 'small', 'network.json'), JSON.stringify(SMALL));
+  assert.is(s.get('small')!.scope, s.scope);
 });
 
 test.after(() => {
