@@ -20,6 +20,7 @@
 import { posix } from 'node:path';
 import { usageError } from '../core/errors.js';
 import type { ChildPlan } from '../runtime/child-plan.js';
+import { containerSysctlCommand } from '../network/plan.js';
 import {
   fileCommand, planActions, shLine, shWord, unshareFlag, wrap, type Action, type ExplainInput,
 } from './steps.js';
@@ -425,6 +426,11 @@ export function containerScript(input: ExplainInput): string {
       case 'cgroup-procs':
         say(`echo "$PID" >${shWord(a.file)}`);
         break;
+      case 'netns-sysctl': {
+        const words = containerSysctlCommand('$PID', a.sysctls);
+        say(`${words[0]} --net="/proc/$PID/ns/net" ${words.slice(2, 4).join(' ')} ${shWord(words[4]!)}`);
+        break;
+      }
       case 'veth': {
         const words = a.line.split(' ');
         const netnsAt = words.lastIndexOf('netns');
@@ -517,7 +523,7 @@ function hostScript(a: Action): string[] {
     case 'chown':
       return [a.command];
     case 'sysctl':
-      return [`set_sysctl ${a.path} ${a.value}`];
+      return [a.optional ? `[ ! -e ${a.path} ] || set_sysctl ${a.path} ${a.value}` : `set_sysctl ${a.path} ${a.value}`];
     case 'chain':
       return [`iptables -t ${a.table} -N ${a.chain} 2>/dev/null && later ${shWord(`iptables -t ${a.table} -X ${a.chain}`)}`];
     case 'jump':

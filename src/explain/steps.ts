@@ -25,8 +25,8 @@ import {
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { CAP_NAMES, capabilityMask, capabilityNames } from '../spec/caps.js';
 import {
-  planAttachIp, planChains, planNetwork, planPortRules,
-  type Attachment, type IptRule, type NetworkConfig, type NetworkPlan, type Table,
+  containerSysctlCommand, planAttachIp, planChains, planContainerSysctls, planNetwork, planPortRules,
+  type Attachment, type IptRule, type NetworkConfig, type NetworkPlan, type Sysctl, type Table,
 } from '../network/plan.js';
 
 /** The ranges of a uid_map or gid_map ("inside outside count" lines). */
@@ -58,6 +58,8 @@ export interface ExplainNet {
   network: NetworkPlan;
   /** planChains(): minidock's chains and the jumps into them. */
   chains: ReturnType<typeof planChains>;
+  /** planContainerSysctls(): written in the container's network namespace before the veth. */
+  netnsSysctls: Sysctl[];
   /** planAttachIp(attachment, pid): `ip -batch` lines for the veth pair. */
   ip: string[];
   /** planPortRules(attachment): the DNAT rules of the published ports. */
@@ -103,7 +105,7 @@ export type Action = Step & { at: At } & (
   | { kind: 'chown'; paths: string[]; uid: number; gid: number }
   | { kind: 'lease'; file: string; owner: string }
   | { kind: 'bridge'; line: string }
-  | { kind: 'sysctl'; path: string; value: string }
+  | { kind: 'sysctl'; path: string; value: string; optional?: boolean }
   | { kind: 'chain'; table: Table; chain: string }
   | { kind: 'jump' | 'rule' | 'port' | 'unport'; rule: IptRule }
   | { kind: 'file'; path: string; content: string }
@@ -116,6 +118,7 @@ export type Action = Step & { at: At } & (
   | { kind: 'cgroup-procs'; file: string }
   | { kind: 'cgroup-rmdir'; path: string }
   | { kind: 'veth'; line: string }
+  | { kind: 'netns-sysctl'; sysctls: Sysctl[] }
   | { kind: 'go' }
   | { kind: 'become-root' }
   | { kind: 'cgroupns' }
@@ -152,6 +155,7 @@ export function explainNet(config: NetworkConfig, attachment: Attachment, pid = 
     attachment,
     network: planNetwork(config),
     chains: planChains(),
+    netnsSysctls: planContainerSysctls(),
     ip: planAttachIp(attachment, pid),
     rules: planPortRules(attachment),
     bridgeExists,
@@ -257,17 +261,20 @@ function ruleWhy(r: IptRule): string {
   if (/-j ACCEPT/.test(s) && /--ctstate DNAT/.test(s)) return 'connections to published ports are let through to the bridge';
   if (/-j ACCEPT/.test(s) && /-i /.test(s)) return 'whatever the containers send out is let through';
   if (/-d 127\.0\.0\.0\/8/.test(s) && /DROP/.test(s)) {
-    return 'route_localnet would let a container reach the host\'s 127.0.0.1 services through the bridge: only replies to the host\'s own connections may come in that way (CVE-2020-8558)';
+    return 'route_localnet (below) would let a container reach the host\'s 127.0.0.1 services through the bridge: dropped in the raw table, before conntrack, so nothing but this rule decides it (CVE-2020-8558); the replies of localhost:PORT come back addressed to the bridge, never to 127/8';
   }
+  if (/-j MINIDOCK-ISOLATION-2/.test(s)) return 'isolation: a new connection from this bridge to another interface is checked against every minidock bridge';
+  if (r.chain === 'MINIDOCK-ISOLATION-2' && /-j DROP/.test(s)) return 'isolation: nothing from another minidock network gets into this bridge (docker\'s DOCKER-ISOLATION-STAGE-2); published ports stay open to all, as to any LAN host';
   return `a rule of the network plan in ${r.chain}`;
 }
 
 const JUMP_WHY: Record<string, string> = {
-  PREROUTING: 'packets for one of this host\'s own addresses, from other hosts or containers, are checked against the published ports',
-  OUTPUT: 'and so are those this host sends itself (localhost:PORT)',
-  POSTROUTING: 'minidock\'s MASQUERADE rules see every packet leaving',
-  FORWARD: 'first in FORWARD, so another tool\'s rules or a policy of DROP cannot stop the bridge\'s traffic before minidock\'s chain sees it',
-  INPUT: 'minidock\'s INPUT chain sees packets for the host',
+  'raw PREROUTING': 'every arriving packet meets minidock\'s localhost guard first, before conntrack and NAT',
+  'nat PREROUTING': 'packets for one of this host\'s own addresses, from other hosts or containers, are checked against the published ports',
+  'nat OUTPUT': 'and so are those this host sends itself (localhost:PORT)',
+  'nat POSTROUTING': 'minidock\'s MASQUERADE rules see every packet leaving',
+  'filter FORWARD': 'first in FORWARD, so another tool\'s rules or a policy of DROP cannot stop the bridge\'s traffic before minidock\'s chain sees it',
+  'filter MINIDOCK-FORWARD': 'first in minidock\'s FORWARD chain, before any network\'s ACCEPT: new connections that are not to a published port go through the isolation between networks',
 };
 
 function vethWhy(line: string, bridge: string): string {
@@ -287,7 +294,9 @@ function bridgeWhy(line: string): string {
 
 const SYSCTL_WHY: Array<[RegExp, string]> = [
   [/ip_forward$/, 'forwarding between the bridge and the uplink: without it no container reaches out'],
-  [/route_localnet$/, 'localhost:PORT: after DNAT the packet still comes from 127.0.0.1, which the kernel drops as martian unless route_localnet is set on the device it leaves by; set on the bridge only, never on "all"'],
+  [/route_localnet$/, 'localhost:PORT: after DNAT the packet still comes from 127.0.0.1, which the kernel drops as martian unless route_localnet is set on the device it leaves by; set on the bridge only, never on "all", and only now that the raw guard above drops what a container sends to 127/8'],
+  [/ipv6\/conf\/default\/disable_ipv6$/, 'IPv6 off for the interfaces this namespace gets from now on, eth0 first: minidock routes no IPv6, and a new namespace would accept another container\'s router advertisement (accept_ra=1, whatever the host has); lo keeps ::1'],
+  [/disable_ipv6$/, 'IPv6 off on the bridge: minidock routes no IPv6, so a container\'s router advertisement must not give the host a default route (CVE-2020-13401), nor IPv6 be a way around the IPv4 rules'],
 ];
 
 /** A here-document when the text allows one (it reads as the file will), else printf. */
@@ -388,14 +397,19 @@ export function planActions(input: ExplainInput): Action[] {
     }
     const phase = net.bridgeExists ? `bridge ${net.config.bridge} (already there: made by the first container on ${net.config.name})` : `bridge ${net.config.bridge} (the first container on ${net.config.name} makes it)`;
     for (const line of net.network.ip) add({ at: 'host', kind: 'bridge', line, phase, command: `ip ${line}`, why: bridgeWhy(line) });
-    for (const [path, value] of net.network.sysctls) {
-      add({ at: 'host', kind: 'sysctl', path, value, phase, command: `echo ${value} > ${path}`, why: SYSCTL_WHY.find(([re]) => re.test(path))?.[1] ?? 'a sysctl the network needs' });
-    }
+    const sysctl = ([path, value, optional]: Sysctl): void =>
+      add({
+        at: 'host', kind: 'sysctl', path, value, ...(optional ? { optional: true } : {}), phase,
+        command: optional ? `[ ! -e ${path} ] || echo ${value} > ${path}` : `echo ${value} > ${path}`,
+        why: SYSCTL_WHY.find(([re]) => re.test(path))?.[1] ?? 'a sysctl the network needs',
+      });
+    net.network.sysctls.forEach(sysctl);
     for (const [table, chain] of net.chains.chains) {
-      add({ at: 'host', kind: 'chain', table, chain, phase, command: `iptables -t ${table} -N ${chain}`, why: 'minidock\'s own chain: its rules stay apart from everyone else\'s, easy to list and to remove' });
+      add({ at: 'host', kind: 'chain', table, chain, phase, command: `iptables -t ${table} -N ${chain}`, why: 'minidock\'s own chain: its rules stay apart from everyone else\'s, easy to list and to remove (shared by every state root: it goes once no root has a rule in it)' });
     }
-    for (const rule of net.chains.jumps) add({ at: 'host', kind: 'jump', rule, phase, command: ruleCommand(rule, 'I'), why: JUMP_WHY[rule.chain] ?? 'a jump into minidock\'s chain' });
+    for (const rule of net.chains.jumps) add({ at: 'host', kind: 'jump', rule, phase, command: ruleCommand(rule, 'I'), why: JUMP_WHY[`${rule.table} ${rule.chain}`] ?? 'a jump into minidock\'s chain' });
     for (const rule of net.network.rules) add({ at: 'host', kind: 'rule', rule, phase, command: ruleCommand(rule, 'A'), why: ruleWhy(rule) });
+    net.network.afterRules.forEach(sysctl);
   }
   for (const f of input.files ?? []) {
     const name = posix.basename(f.path);
@@ -447,6 +461,13 @@ export function planActions(input: ExplainInput): Action[] {
     }
   }
   if (net) {
+    if (net.netnsSysctls.length) {
+      add({
+        at: 'parent', kind: 'netns-sysctl', sysctls: net.netnsSysctls, phase: 'veth pair',
+        command: shLine(containerSysctlCommand(pid, net.netnsSysctls)),
+        why: SYSCTL_WHY.find(([re]) => re.test(net.netnsSysctls[0]![0]))?.[1] ?? 'a sysctl of the container\'s network namespace',
+      });
+    }
     for (const raw of net.ip) {
       const line = input.pid === undefined ? raw.replace(/ netns 0$/, ` netns ${pid}`) : raw;
       add({ at: 'parent', kind: 'veth', line, phase: 'veth pair', command: `ip ${line}`, why: vethWhy(line, net.attachment.bridge) });

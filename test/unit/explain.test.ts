@@ -146,6 +146,27 @@ test("minidock's order: maps, cgroup, veth, go, then the child's network, mounts
   assert.is(steps.filter((s) => /^unshare --(mount|uts|ipc|pid|net|user)/.test(s.command)).length, 6, 'one step per namespace');
 });
 
+test('the localhost guard before route_localnet, IPv6 off in the container\'s namespace before its veth; the script does the same', () => {
+  const steps = explainSteps(input({ pid: 4242 }));
+  const at = (re: RegExp): number => {
+    const hits = steps.flatMap((st, i) => (re.test(st.command) ? [i] : []));
+    assert.is(hits.length, 1, String(re));
+    return hits[0]!;
+  };
+  const guard = at(/^iptables -t raw -A MINIDOCK-PREROUTING -d 127\.0\.0\.0\/8 -i mdk0 /);
+  const localnet = at(/^echo 1 > \/proc\/sys\/net\/ipv4\/conf\/mdk0\/route_localnet$/);
+  assert.ok(guard < localnet, 'route_localnet only once the guard exists');
+  assert.ok(at(/^iptables -t filter -A MINIDOCK-ISOLATION-2 -o mdk0 /) < localnet);
+  const netns = at(/^nsenter --net=\/proc\/4242\/ns\/net sh -c /);
+  assert.ok(netns < at(/type veth/), 'eth0 is born with IPv6 off');
+  assert.match(steps[netns]!.why, /router advertisement/);
+  assert.match(steps[at(/ipv6\/conf\/mdk0\/disable_ipv6/)]!.why, /CVE-2020-13401/);
+  const script = containerScript(input());
+  assert.ok(script.includes(`nsenter --net="/proc/$PID/ns/net" sh -c '[ ! -e /proc/sys/net/ipv6/conf/default/disable_ipv6 ] || echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6'\n`));
+  assert.ok(script.includes('[ ! -e /proc/sys/net/ipv6/conf/mdk0/disable_ipv6 ] || set_sysctl /proc/sys/net/ipv6/conf/mdk0/disable_ipv6 1\n'));
+  assert.ok(script.indexOf('add_rule raw A MINIDOCK-PREROUTING') < script.indexOf('set_sysctl /proc/sys/net/ipv4/conf/mdk0/route_localnet 1'));
+});
+
 test('without a pid the commands say $PID; the map steps read the plan\'s maps', () => {
   const steps = explainSteps(input({ spec: { idMap: { uidMap: '0 100000 65536', gidMap: '0 100000 65536' } } }));
   assert.ok(steps.some((s) => s.command === "echo '0 100000 65536' > /proc/$PID/uid_map"));
