@@ -420,6 +420,34 @@ static void arm_parent_death(int rfd) {
   if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(CONTAINER_SETUP_FAILED);
 }
 
+/*
+ * OCI create/start (runtime.md "Lifecycle"): the container is set up in full, and its process
+ * waits before the user's program until `start`. As runc does, the wait is an open for writing
+ * of a FIFO, which blocks until `start` opens it for reading. Before blocking, the child tells
+ * `create` that it is set up ("ready" on the report pipe) and lets go of its parent: `create`
+ * exits by design, and the waiting process must then be re-parented to the caller (a subreaper:
+ * conmon, containerd-shim), not killed. If the parent died before that, it is caught the same
+ * way as after arming (POLLERR on the report pipe) and the half-made container exits.
+ */
+static void wait_exec_fifo(int fifofd, int rfd) {
+  if (prctl(PR_SET_PDEATHSIG, 0) < 0) FAIL("child.pdeathsig", NULL);
+  struct pollfd pfd = {.fd = rfd, .events = POLLOUT, .revents = 0};
+  if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(CONTAINER_SETUP_FAILED);
+  struct container_failure ready;
+  memset(&ready, 0, sizeof ready);
+  memcpy(ready.step, CONTAINER_READY, sizeof CONTAINER_READY);
+  if (write_all(rfd, &ready, sizeof ready) < 0) _exit(CONTAINER_SETUP_FAILED);
+  char path[40];
+  append_uint(path, str_append(path, 0, sizeof path, "/proc/self/fd/"), sizeof path, (unsigned long)fifofd);
+  int w;
+  do w = open(path, O_WRONLY | O_CLOEXEC); while (w < 0 && errno == EINTR);
+  if (w < 0) _exit(CONTAINER_SETUP_FAILED); /* nobody is listening for a report any more */
+  /* One byte tells `start` that this process is about to execve (runc writes "0"). */
+  if (write_all(w, "0", 1) < 0) _exit(CONTAINER_SETUP_FAILED);
+  close(w);
+  close(fifofd);
+}
+
 static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int rrfd) {
   /* Node's handlers are addresses in a process image the child must not run, and signals
    * Node ignores (SIGPIPE) would stay ignored across execve: give the command the defaults. */
@@ -441,6 +469,14 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   int lowerfd = -1;
   if (recv_go(gofd, &lowerfd) < 0) _exit(CONTAINER_SETUP_FAILED); /* the parent gave up: nothing to report to */
   close(gofd);
+  /* OCI create: the exec FIFO lives in the runtime's state directory on the host, which the
+   * child cannot name after pivot_root. An O_PATH descriptor keeps it reachable as
+   * /proc/self/fd/N without opening it (an open for writing would block here). */
+  int fifofd = -1;
+  if (p->exec_fifo) {
+    fifofd = open(p->exec_fifo, O_PATH | O_CLOEXEC);
+    if (fifofd < 0) FAIL("child.open.exec_fifo", p->exec_fifo);
+  }
 
   /* Become the namespace's root now that the maps exist. Until this the child still holds the
    * host ids it was cloned with (uid 0), which a remapped namespace does not map: the kernel
@@ -535,6 +571,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
    * execve keeps it, short of a setuid binary under --privileged). */
   arm_parent_death(rfd);
 
+  if (fifofd >= 0) wait_exec_fifo(fifofd, rfd);
   exec_command(p, rfd);
 }
 
@@ -716,6 +753,10 @@ int container_start(struct container_handle *h, struct container_failure *f) {
   close(h->reportfd);
   h->reportfd = -1;
   if (got == 0) return 0; /* EOF: the report pipe was closed by a successful execve */
+  if (got == sizeof *f && !memcmp(f->step, CONTAINER_READY, sizeof CONTAINER_READY)) {
+    memset(f, 0, sizeof *f);
+    return 0; /* OCI create: set up, waiting on its exec FIFO */
+  }
   if (got < sizeof *f) {
     memset(f, 0, sizeof *f);
     snprintf(f->step, sizeof f->step, "child.unknown");

@@ -7,6 +7,10 @@
 /* Exit status of a child that failed before execve (its report says why). */
 #define CONTAINER_SETUP_FAILED 125
 
+/* The step name of the one report that is not a failure: an OCI create's child is set up and
+ * waits on its exec FIFO (plan key exec_fifo). */
+#define CONTAINER_READY "ready"
+
 /* What the child writes on the report pipe when a step fails. */
 struct container_failure {
   char step[48];    /* e.g. "child.pivot_root" */

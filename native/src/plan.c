@@ -129,6 +129,10 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       if (k[4] == 'u') p->tty_uid = (long)num; else p->tty_gid = (long)num;
     }
     else if (!strcmp(k, "readonly_root")) p->readonly_root = v[0] == '1';
+    else if (!strcmp(k, "exec_fifo")) {
+      if (v[0] != '/') BAD("plan: exec_fifo \"%s\" must be absolute", v);
+      p->exec_fifo = v;
+    }
     else if (!strcmp(k, "tty")) p->tty = v;
     else if (!strcmp(k, "cwd")) p->cwd = v;
     else if (!strcmp(k, "stdin") || !strcmp(k, "stdout") || !strcmp(k, "stderr")) {

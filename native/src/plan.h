@@ -41,6 +41,7 @@ struct plan {
   const char *lower_mnt;     /* where the child puts that mount: overlay's lowerdir */
   long tty_uid, tty_gid;     /* host ids the pty slave is given (-1: leave it) */
   int readonly_root;         /* remount / read-only after pivot_root (--read-only) */
+  const char *exec_fifo;     /* OCI create: wait on this FIFO before execve (see container.c) */
   const char *tty;           /* host path of the pty slave, or NULL */
   int stdio[3];              /* parent's fds that become 0, 1, 2 (ignored for a tty) */
   const char *cwd;

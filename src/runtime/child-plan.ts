@@ -48,6 +48,8 @@ export interface ChildPlan {
   idmapLower?: string;
   lowerMnt?: string;
   readOnlyRoot?: boolean;
+  /** OCI create: the child, set up, waits on this FIFO before execve until `start` reads it. */
+  execFifo?: string;
   tty?: string;
   /** Host ids the pty slave is given so that a remapped root can open it (root, tty group). */
   ttyOwner?: { uid: number; gid: number };
@@ -233,12 +235,13 @@ export function serializePlan(plan: ChildPlan): Buffer {
     put('eth_gw', plan.eth.gateway);
   }
   put('rootfs', plan.rootfs);
-  put('overlay', plan.overlay);
+  if (plan.overlay) put('overlay', plan.overlay); // none: the rootfs is bind-mounted onto itself (OCI bundles)
   if (plan.idmapLower && plan.lowerMnt) {
     put('idmap_lower', plan.idmapLower);
     put('lower_mnt', plan.lowerMnt);
   }
   if (plan.readOnlyRoot) put('readonly_root', true);
+  if (plan.execFifo) put('exec_fifo', plan.execFifo);
   if (plan.tty) put('tty', plan.tty);
   if (plan.ttyOwner) {
     put('tty_uid', plan.ttyOwner.uid);
