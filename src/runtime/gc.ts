@@ -6,13 +6,14 @@
 // when its container is one this root recorded (a container directory, a lease or a port lease
 // naming it). A lease whose owner cannot be read is left in use and reported. Idempotent: a
 // second run finds nothing.
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
 import { checkpoint } from '../core/trace.js';
 import { isSameProcess } from './proc.js';
 import { StateStore, type ContainerRecord } from './state.js';
 import { readExitRecord } from './detached.js';
+import { killAndWait, processesOf } from './reap.js';
 
 export interface GcReport {
   /** Containers a crashed run left half-made: removed, processes and all. */
@@ -31,32 +32,6 @@ export interface GcReport {
 }
 
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
-
-/** Processes of a container, found by its overlay upper layer in their mount table (works even
- *  when no pid was recorded), plus its shim (by its command line). */
-function processesOf(dir: string): number[] {
-  const pids: number[] = [];
-  const self = readlinkSync('/proc/self/ns/mnt');
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'latin1');
-      if (cmd.includes('minidock-shim') && cmd.includes(`\0${dir}\0`)) { pids.push(Number(p)); continue; }
-      if (readlinkSync(`/proc/${p}/ns/mnt`) === self) continue;
-      if (readFileSync(`/proc/${p}/mountinfo`, 'utf8').includes(`upperdir=${dir}/upper`)) pids.push(Number(p));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return pids;
-}
-
-async function killAndWait(pids: number[]): Promise<void> {
-  for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  for (let i = 0; i < 200 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 10));
-}
 
 export async function gc(root: string, api: NativeApi): Promise<GcReport> {
   const report: GcReport = { undone: [], finalized: [], leases: 0, ports: 0, rules: 0, veths: 0, files: 0, networks: [], skipped: [] };
@@ -161,16 +136,18 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
   //    processes (their names carry the pid that made them).
   const namesDir = join(root, 'names');
   if (existsSync(namesDir)) {
-    for (const n of readdirSync(namesDir)) {
-      const id = readFileSync(join(namesDir, n), 'utf8').trim();
-      if (!existsSync(join(root, 'containers', id))) { unlinkSync(join(namesDir, n)); report.files++; }
-    }
+    // Through the store: a torn name file of a live container is mended, never deleted (a
+    // deleted one would let the next run take the name).
+    for (const n of readdirSync(namesDir)) if (store.reconcileName(n)) report.files++;
   }
-  for (const dir of [join(root, 'tmp'), join(root, 'images'), join(root, 'containers'), ...store.list().map((c) => store.paths(c.id).dir)]) {
+  const shifted = join(root, 'shifted');
+  const shiftedDirs = existsSync(shifted) ? readdirSync(shifted).map((d) => join(shifted, d)) : [];
+  for (const dir of [join(root, 'tmp'), join(root, 'images'), join(root, 'containers'), ...shiftedDirs, ...store.list().map((c) => store.paths(c.id).dir)]) {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
-      const m = /^(?:\..*\.(\d+)\.tmp|image-[0-9a-f]+-(\d+)-[0-9a-f]+)$/.exec(f);
-      const pid = m ? Number(m[1] ?? m[2]) : 0;
+      // Atomic writes' temporaries, import staging, and half-made shifted image copies.
+      const m = /^(?:\..*\.(\d+)\.tmp|image-[0-9a-f]+-(\d+)-[0-9a-f]+|rootfs-[\d-]+\.tmp-(\d+))$/.exec(f);
+      const pid = m ? Number(m[1] ?? m[2] ?? m[3]) : 0;
       if (pid && !alive(pid) && statSync(join(dir, f), { throwIfNoEntry: false })) {
         rmSync(join(dir, f), { recursive: true, force: true });
         report.files++;

@@ -261,6 +261,15 @@ export class StateStore {
     return owner;
   }
 
+  /** gc: a name file whose container is gone is deleted; one that holds no id but names a
+   *  container that is there is rewritten. True when the file was deleted. */
+  reconcileName(name: string): boolean {
+    return this.withLock(() => {
+      if (this.readName(name) === undefined) return false;
+      return this.nameHolder(name, true) === undefined;
+    });
+  }
+
   /** A broken record's name, read from the raw config.json text when it no longer parses. */
   private brokenNamed(id: string, name: string): boolean {
     try {

@@ -217,6 +217,11 @@ T('a name file torn to garbage does not give a live container\'s name to a secon
     assert.is(r.code, 125);
     assert.match(r.stderr, /the container name "\/named" is already in use/);
     assert.is(mdk(root, ['ps', '-q', '--filter', 'name=named']).stdout.trim().split('\n').length, 1);
+    // gc mends the index rather than deleting it (a deleted one would free the name).
+    writeFileSync(join(root, 'names', 'named'), 'torn again');
+    assert.is(mdk(root, ['gc']).code, 0);
+    assert.match(readFileSync(join(root, 'names', 'named'), 'utf8'), /^[0-9a-f]{64}$/);
+    assert.is(mdk(root, ['run', '-d', '--name', 'named', '--network', 'none', 'busybox', 'true']).code, 125);
   } finally {
     mdk(root, ['rm', '-f', 'named']);
   }
