@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { appendFileSync, closeSync, constants as fsc, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { describeError, MinidockError } from '../core/errors.js';
@@ -12,18 +13,18 @@ import type { ChildFailure, ChildHandle, NativeApi } from '../native/binding.js'
 import { CAP_NAMES } from '../spec/caps.js';
 import { parseConfigText, NAMESPACE_TYPES, type OciConfig } from './config.js';
 import { SPEC_VERSION, specText } from './default-spec.js';
-import { MOUNT_OPTIONS, planOci, serializeOciPlan, type HostFacts } from './plan.js';
+import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
+import { serializePlan } from '../runtime/child-plan.js';
 import { OciStore, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
 const DEFAULT_ROOT = '/run/minidock-runc';
 
 /**
- * What create/start need from the native addon beyond `minidock run`'s calls (the change is
- * specified in the OCI notes of issue #14): `ociLifecycle` is 1 once the addon has it.
- * - create(plan) takes the extra plan keys of wire.ts (exec_fifo, oci_detach, preserve_fds,
- *   new_keyring); start(h) then resolves null once the child reported "set up, waiting" on the
- *   exec fifo, instead of once it exec'd.
+ * What create/start need from the native addon beyond `minidock run`'s calls: `ociLifecycle`
+ * is 1 once the addon says it has them (issue #14's OCI notes).
+ * - create(plan) with the plan key exec_fifo: start(h) then returns null once the child
+ *   reported "ready" (set up, parent-death signal cleared, about to wait on the FIFO).
  * - sendFd(socket, fd, name) passes the pty master to --console-socket (SCM_RIGHTS), which
  *   Node's net module cannot do.
  */
@@ -274,6 +275,8 @@ class Runtime {
     const config = loadConfig(bundle);
     const preserve = Number(o.preserveFds ?? 0);
     if (!Number.isInteger(preserve) || preserve < 0) throw err1(`--preserve-fds ${JSON.stringify(o.preserveFds)} is not a count`, 'give a number of descriptors after stdio, e.g. 1');
+    // The child marks every descriptor after stdio close-on-exec (CVE-2024-21626).
+    if (preserve > 0) throw err1('--preserve-fds is not supported yet', 'the native plan has no key for descriptors kept past stdio');
     const terminal = config.process?.terminal ?? false;
     if (terminal && !o.consoleSocket && !o.foreground) throw err1('cannot allocate tty if minidock-runc will detach without setting console socket', 'give --console-socket, or set process.terminal to false');
     if (!terminal && o.consoleSocket) throw err1('cannot use console socket if process.terminal is false', 'drop --console-socket, or set process.terminal to true');
@@ -297,9 +300,14 @@ class Runtime {
         const size = probe.consoleSize;
         if (size) api.setWinsize(pty.master, size.height, size.width);
       }
-      const plan = planOci(config, { bundle, tty: pty?.slave }, hostFacts());
+      // Node has no mkfifo(3). 0622: the child reopens it for writing through /proc/self/fd as
+      // the container's user, maybe a remapped one; the directory (0700) keeps others out.
+      const fifo = this.store.fifo(id);
+      const mk = spawnSync('mkfifo', ['-m', '0622', fifo], { encoding: 'utf8' });
+      if (mk.status !== 0) throw err1(`cannot make the exec fifo ${fifo}: ${(mk.stderr || mk.error?.message || '').trim()}`, undefined, 'oci.create.fifo');
+      const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo }, hostFacts());
       this.debug(`create ${id}: ${plan.child.ns.join(',')} namespaces, root ${plan.rootfs}`);
-      handle = api.create(serializeOciPlan(plan.child, { execFifo: this.store.fifo(id), preserveFds: preserve, newKeyring: !o.noNewKeyring }));
+      handle = api.create(serializePlan(plan.child));
       const failure: ChildFailure | null = api.start(handle);
       if (failure) {
         throw new MinidockError(`container setup failed at ${failure.step}${failure.detail ? ` ${failure.detail}` : ''}: ${failure.message || 'error'}`, { step: failure.step, errno: failure.code, exitCode: 1 });
@@ -399,7 +407,9 @@ function createOptions(cmd: Command): Command {
     // The root is always entered with pivot_root, which isolates more than runc's MS_MOVE +
     // chroot fallback: the flag is accepted and has nothing to change.
     .option('--no-pivot', 'accepted for runc compatibility; the root is always entered with pivot_root')
-    .option('--no-new-keyring', 'keep the caller\'s session keyring instead of a new one')
+    // runc's default is a new session keyring; minidock's child joins none yet, so every
+    // container keeps the caller's, as with this flag (listed in issue #14's remaining work).
+    .option('--no-new-keyring', 'keep the caller\'s session keyring (what minidock-runc does today in any case)')
     .option('--preserve-fds <n>', 'pass this many descriptors after stdio into the container', '0');
 }
 

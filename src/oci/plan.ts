@@ -14,7 +14,7 @@
 // - process.consoleSize: not a child step; the CLI sets the size on the pty master before the
 //   master is handed to the console socket (it is returned here as `consoleSize`).
 import { posix } from 'node:path';
-import { DEV_NODES, cgroupMountOps, serializePlan, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
+import { DEV_NODES, cgroupMountOps, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { hostId } from '../spec/userns.js';
@@ -39,6 +39,8 @@ export interface OciPlanInput {
   cgroups?: readonly CgroupDir[];
   /** The container's stdin, stdout and stderr: the runtime's own unless a terminal is used. */
   stdio?: [number, number, number];
+  /** OCI create: the FIFO the set-up child waits on before execve, until `start` reads it. */
+  execFifo?: string;
 }
 
 export interface OciPlan {
@@ -240,8 +242,10 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   // on the host. runc needs one too for the rootfs.
   if (!created.includes('mount')) throw configError('linux.namespaces', 'has no new mount namespace', 'add {"type": "mount"}: the root filesystem is set up in one');
   const uts = created.includes('uts');
-  if (config.hostname && !uts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
-  if (config.domainname && !uts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
+  // A joined UTS namespace counts (runc sets the name in it); joining is unsupported above.
+  const anyUts = linux.namespaces.some((n) => n.type === 'uts');
+  if (config.hostname && !anyUts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
+  if (config.domainname && !anyUts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
   const userns = created.includes('user');
   const netJoin = joins.find((j) => j.type === 'network');
   const ownNet = created.includes('network');
@@ -281,6 +285,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     // No overlay: root.path is the container's root as it is, bound onto itself.
     overlay: '',
     readOnlyRoot: config.root.readonly,
+    ...(input.execFifo ? { execFifo: input.execFifo } : {}),
     ...(input.tty ? { tty: input.tty } : {}),
     ...(ttyOwner ? { ttyOwner } : {}),
     stdio: input.stdio ?? [0, 1, 2],
@@ -300,18 +305,3 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   return { child, rootfs, joins, ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}), unsupported };
 }
 
-/** What the OCI lifecycle adds to the plan's wire format (native/src/plan.c, once it has the
- *  change of issue #14's OCI notes): the exec fifo the child waits on before execve, no
- *  parent-death signal once it waits (the create process exits), how many descriptors after
- *  stdio stay open, and whether it joins a new session keyring (runc's default). */
-export interface OciWireExtras {
-  execFifo: string;
-  preserveFds: number;
-  newKeyring: boolean;
-}
-
-export function serializeOciPlan(child: ChildPlan, extra: OciWireExtras): Buffer {
-  const kv = ['exec_fifo', extra.execFifo, 'oci_detach', '1', 'preserve_fds', String(extra.preserveFds), 'new_keyring', extra.newKeyring ? '1' : '0'];
-  if (extra.execFifo.includes('\0')) throw configError('exec fifo path', 'contains a NUL byte', 'use another --root');
-  return Buffer.concat([serializePlan(child), Buffer.from(`${kv.join('\0')}\0`)]);
-}

@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/oci/config.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
-import { containerPath, planCaps, planOci, serializeOciPlan, type HostFacts } from '../../src/oci/plan.js';
-import { DEV_NODES, type PlanOp } from '../../src/runtime/child-plan.js';
+import { containerPath, planCaps, planOci, type HostFacts } from '../../src/oci/plan.js';
+import { DEV_NODES, serializePlan, type PlanOp } from '../../src/runtime/child-plan.js';
 
 const BUNDLE = '/b';
 const ROOTFS = '/b/rootfs';
@@ -186,6 +186,8 @@ const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
     ['mounts[0].options "noatime"', 'mounts[0].options "rshared"', 'mounts[0].options "rro"']],
   ['filesystem data on a bind mount; an idmapped mount', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
     ['mounts[0].uidMappings', 'mounts[0].options "mode=755"']],
+  ['a hostname set in a joined UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } },
+    ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']],
   ['a terminal with no pty given', { ...base(), process: { ...base().process, terminal: true } }, ['process.terminal (no pty was given to the plan)']],
 ];
 
@@ -197,7 +199,7 @@ const refusedCases: Array<[string, Record<string, any>, string]> = [
   ['no process', { ...base(), process: undefined }, 'config.json: process is missing'],
   ['no mount namespace', { ...base(), linux: { namespaces: [{ type: 'pid' }] } }, 'config.json: linux.namespaces has no new mount namespace'],
   ['no linux section at all', { ...base(), linux: undefined }, 'config.json: linux.namespaces has no new mount namespace'],
-  ['hostname without UTS', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: hostname is set without a new UTS namespace'],
+  ['hostname without any UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: hostname is set without a new UTS namespace'],
   ['bind source missing', { ...base(), mounts: [{ destination: '/d', source: '/nope', options: ['rbind'] }] }, 'config.json: mounts[0].source "/nope" does not exist'],
   ['bind without source', { ...base(), mounts: [{ destination: '/d', type: 'bind' }] }, 'config.json: mounts[0].source is missing for a bind mount'],
   ['mount without type', { ...base(), mounts: [{ destination: '/d', source: 'x' }] }, 'config.json: mounts[0].type is missing'],
@@ -219,12 +221,12 @@ test('destinations are made absolute and normalised', () => {
   assert.equal(['/a/b/', 'a', '/a/../../b', '/', '//x//y'].map(containerPath), ['/a/b', '/a', '/b', '/', '/x/y']);
 });
 
-test('the wire format: the child plan, then the lifecycle keys', () => {
-  const p = plan(base());
-  const text = serializeOciPlan(p.child, { execFifo: '/run/r/c1/exec.fifo', preserveFds: 2, newKeyring: true }).toString();
+test('the wire format: no overlay key (the root is bound onto itself), the exec fifo', () => {
+  const p = plan(base(), { execFifo: '/run/r/c1/exec.fifo' });
+  const text = serializePlan(p.child).toString();
   assert.ok(text.startsWith('ns\0pid,net,ipc,uts,mnt\0'));
-  assert.ok(text.includes('\0overlay\0\0'));
-  assert.ok(text.endsWith('\0exec_fifo\0/run/r/c1/exec.fifo\0oci_detach\x001\0preserve_fds\x002\0new_keyring\x001\0'));
+  assert.not.ok(text.includes('\0overlay\0'));
+  assert.ok(text.includes('\0rootfs\0/b/rootfs\0exec_fifo\0/run/r/c1/exec.fifo\0'));
 });
 
 test.run();
