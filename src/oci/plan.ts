@@ -246,6 +246,13 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const anyUts = linux.namespaces.some((n) => n.type === 'uts');
   if (config.hostname && !anyUts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
   if (config.domainname && !anyUts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
+  // Two native gaps that would reach the host, refused until container.c/plan.c close them
+  // (issue #14's OCI notes): plan.c takes an empty "hostname" as a name to set, so a container
+  // in the host's UTS namespace would blank the host's; and the read-only remount of "/" lacks
+  // MS_BIND, which on a root bound from the host (no overlay) would make the host's filesystem
+  // itself read-only.
+  if (!anyUts) unsupported.push('linux.namespaces (no UTS namespace: the native plan would set the host\'s hostname)');
+  if (config.root.readonly) unsupported.push('root.readonly (the native read-only remount is not per-mount yet)');
   const userns = created.includes('user');
   const netJoin = joins.find((j) => j.type === 'network');
   const ownNet = created.includes('network');
