@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -251,6 +253,50 @@ Napi::Value Flock(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// sendFd(socketPath, fd, name): connects to a unix socket and passes `fd` with SCM_RIGHTS and
+// `name` as the payload: the OCI --console-socket protocol, by which the caller (conmon,
+// containerd-shim) receives a container's pty master. Node's net module cannot pass descriptors.
+Napi::Value SendFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) throw SysError(env, "parent.console_socket", ENAMETOOLONG, path.c_str());
+  memcpy(sa.sun_path, path.c_str(), path.size());
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw SysError(env, "parent.console_socket", errno, path.c_str());
+  int rc;
+  do rc = connect(s, (struct sockaddr *)&sa, sizeof sa); while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int e = errno;
+    close(s);
+    throw SysError(env, "parent.console_socket", e, path.c_str());
+  }
+  struct iovec iov = {.iov_base = (void *)name.data(), .iov_len = name.size() ? name.size() : 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl.buf;
+  m.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t r;
+  do r = sendmsg(s, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  int e = errno;
+  close(s);
+  if (r < 0) throw SysError(env, "parent.console_socket", e, path.c_str());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("start", Napi::Function::New(env, Start));
@@ -262,6 +308,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));
   exports.Set("flock", Napi::Function::New(env, Flock));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  // The OCI lifecycle (plan key exec_fifo: the child waits set up before execve) is built in.
+  exports.Set("ociLifecycle", Napi::Number::New(env, 1));
   return exports;
 }
 

@@ -193,6 +193,22 @@ static int open_parent_in_root(int rootfd, const char *rel, char *name, size_t c
   return open_in_root(rootfd, parent[0] ? parent : "/", 0);
 }
 
+/* Inside a user namespace the flags a mount already has (nosuid, nodev, noexec, atime) are
+ * locked: a remount must repeat them or the kernel refuses it (EPERM). */
+static unsigned long locked_flags(int fd) {
+  unsigned long keep = 0;
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv) == 0) {
+    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+  }
+  return keep;
+}
+
 static void run_op(int rootfd, const struct plan_op *op, int rfd) {
   char target[64], name[256];
   int fd;
@@ -230,19 +246,7 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
       fd = open_in_root(rootfd, op->dst, how);
       if (fd < 0) FAIL("child.bind.target", op->dst);
       fd_path(target, sizeof target, fd);
-      /* Inside a user namespace the flags the source mount already has (nosuid, nodev, noexec,
-       * atime) are locked: a remount must repeat them or the kernel refuses it (EPERM). */
-      unsigned long keep = 0;
-      struct statvfs sv;
-      if (fstatvfs(fd, &sv) == 0) {
-        if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-        if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-        if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-        if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
-        if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
-        if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
-      }
-      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | keep | (op->flags & ~MS_REC), NULL) < 0)
+      if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | locked_flags(fd) | (op->flags & ~MS_REC), NULL) < 0)
         FAIL("child.bind.remount", op->dst);
     }
     close(fd);
@@ -527,9 +531,20 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   if (sys_pivot_root(".", ".") < 0) FAIL("child.pivot_root", p->rootfs);
   if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
   if (chdir("/") < 0) FAIL("child.chdir", "/");
-  /* --read-only: the root goes read-only only now, after every mount point was made in it. */
-  if (p->readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL) < 0)
-    FAIL("child.remount.root.ro", "/");
+  /* --read-only: the root goes read-only only now, after every mount point was made in it.
+   * Our own overlay may be remounted whole; a bundle's root is a bind mount of a directory of
+   * the host's filesystem, and a remount without MS_BIND would make that whole filesystem
+   * read-only, host included: only this mount changes (MS_BIND), its locked flags repeated. */
+  if (p->readonly_root) {
+    int rc;
+    if (p->overlay) rc = mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NODEV, NULL);
+    else {
+      int rfd2 = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      rc = rfd2 < 0 ? -1 : mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(rfd2), NULL);
+      if (rfd2 >= 0) close(rfd2);
+    }
+    if (rc < 0) FAIL("child.remount.root.ro", "/");
+  }
 
   /* A session of its own; with a tty, the pty becomes its controlling terminal. */
   if (setsid() < 0) FAIL("child.setsid", NULL);

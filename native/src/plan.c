@@ -101,7 +101,9 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     } else if (!strcmp(k, "late_cgroupns")) p->late_cgroupns = v[0] == '1';
     else if (!strcmp(k, "uid_map")) p->uid_map = v;
     else if (!strcmp(k, "gid_map")) p->gid_map = v;
-    else if (!strcmp(k, "hostname")) p->hostname = v;
+    /* Empty: leave the hostname alone (an OCI config without a UTS namespace of its own
+     * would otherwise blank the host's). */
+    else if (!strcmp(k, "hostname")) p->hostname = *v ? v : NULL;
     else if (!strcmp(k, "lo_up")) p->lo_up = v[0] == '1';
     else if (!strcmp(k, "netns")) p->netns = v;
     else if (!strcmp(k, "caps")) {

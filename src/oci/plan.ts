@@ -246,13 +246,6 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const anyUts = linux.namespaces.some((n) => n.type === 'uts');
   if (config.hostname && !anyUts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
   if (config.domainname && !anyUts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
-  // Two native gaps that would reach the host, refused until container.c/plan.c close them
-  // (issue #14's OCI notes): plan.c takes an empty "hostname" as a name to set, so a container
-  // in the host's UTS namespace would blank the host's; and the read-only remount of "/" lacks
-  // MS_BIND, which on a root bound from the host (no overlay) would make the host's filesystem
-  // itself read-only.
-  if (!anyUts) unsupported.push('linux.namespaces (no UTS namespace: the native plan would set the host\'s hostname)');
-  if (config.root.readonly) unsupported.push('root.readonly (the native read-only remount is not per-mount yet)');
   const userns = created.includes('user');
   const netJoin = joins.find((j) => j.type === 'network');
   const ownNet = created.includes('network');
@@ -284,13 +277,14 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     uidMap,
     gidMap,
     // Without a UTS namespace of its own the child must not touch the host's hostname: empty
-    // means "leave it" (the native change this needs is in the OCI notes of the report).
+    // means "leave it" (plan.c).
     hostname: uts ? config.hostname ?? facts.hostname : '',
     // runc brings up lo in a network namespace it creates ("loopback" in libcontainer).
     loUp: ownNet,
     rootfs,
     // No overlay: root.path is the container's root as it is, bound onto itself.
     overlay: '',
+    // A per-mount remount (MS_BIND) in container.c: the bound root's filesystem stays writable.
     readOnlyRoot: config.root.readonly,
     ...(input.execFifo ? { execFifo: input.execFifo } : {}),
     ...(input.tty ? { tty: input.tty } : {}),

@@ -14,7 +14,7 @@
 //
 // Everything happens in the test's own namespaces ("outside" stands in for the internet):
 //
-//   test host ns 198.51.100.1 ══ veth ══ outside ns 198.51.100.2
+//   test host ns 203.0.113.1 ══ veth ══ outside ns 203.0.113.2
 //     ├ root A's bridge mdksa0 (10.150.0.0/24) and user networks
 //     └ root B's bridge mdksb0 (10.151.0.0/24)
 import { suite } from 'uvu';
@@ -44,12 +44,12 @@ const OUT = `mdkso${process.pid}`;
 ensureTestNetns();
 sh(`ip netns add ${OUT} && ip -n ${OUT} link set lo up`);
 process.on('exit', () => sh(`ip netns del ${OUT}; true`));
-sh(`ip link add outh netns ${TEST_NETNS} type veth peer name out0 netns ${OUT}`);
-inNetns('ip addr add 198.51.100.1/24 dev outh && ip link set outh up');
+sh(`ip link add secouth netns ${TEST_NETNS} type veth peer name secout0 netns ${OUT}`);
+inNetns('ip addr add 203.0.113.1/24 dev secouth && ip link set secouth up');
 // outside has no route back to the containers' subnets: only MASQUERADE lets replies return.
-sh(`ip -n ${OUT} addr add 198.51.100.2/24 dev out0 && ip -n ${OUT} link set out0 up`);
+sh(`ip -n ${OUT} addr add 203.0.113.2/24 dev secout0 && ip -n ${OUT} link set secout0 up`);
 inNetns('echo 0 > /proc/sys/net/ipv4/ip_forward; iptables -P FORWARD DROP');
-const HOST = '198.51.100.1';
+const HOST = '203.0.113.1';
 
 // The default networks' bridges and rules exist before the baselines: they stay by design.
 for (const r of [a(['run', '--rm', 'busybox', 'true']), b(['run', '--rm', 'busybox', 'true'])]) if (r.code !== 0) throw new Error(r.stderr);
@@ -306,7 +306,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200); self.end_headers(); self.wfile.write(self.client_address[0].encode())
     def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(('198.51.100.2', 18560), H).serve_forever()
+http.server.ThreadingHTTPServer(('203.0.113.2', 18560), H).serve_forever()
 " >/dev/null 2>&1 & echo $!`).trim();
   const c1 = detached(a, 'c1', ['-p', '18520:80', '--hostname', 'c1', 'python3', ...web]);
   const c2 = detached(a, 'c2', ['--network', 'appnet', '-p', '18521:80', '--hostname', 'c2', 'python3', ...web]);
@@ -326,9 +326,9 @@ http.server.ThreadingHTTPServer(('198.51.100.2', 18560), H).serve_forever()
     assert.is(get('c2', `http://${HOST}:18521/`), 'c2\n', 'its own published port (hairpin), user network');
     assert.is(get('c1', `http://${HOST}:18521/`), 'c2\n', 'another network\'s published port, as any LAN host reaches it');
     let out = '';
-    for (let i = 0; i < 20 && !/^198/.test(out); i++) { out = get('c1', 'http://198.51.100.2:18560/'); if (!/^198/.test(out)) await sleep(100); }
+    for (let i = 0; i < 20 && !/^203/.test(out); i++) { out = get('c1', 'http://203.0.113.2:18560/'); if (!/^203/.test(out)) await sleep(100); }
     assert.is(out, HOST, 'egress from the bridge, MASQUERADE\'d');
-    assert.is(get('c2', 'http://198.51.100.2:18560/'), HOST, 'egress from the user network');
+    assert.is(get('c2', 'http://203.0.113.2:18560/'), HOST, 'egress from the user network');
     const curl = sh(`ip netns exec ${TEST_NETNS} curl -s -m 3 http://127.0.0.1:18521/ || true`);
     assert.is(curl, 'c2\n', 'localhost:PORT from the host');
   } finally {

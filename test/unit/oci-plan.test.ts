@@ -69,7 +69,7 @@ test('the basic config: namespaces, root bound as it is, the devices, the proces
 test("runc spec's default: every mount translated, and the five fields it needs named", () => {
   const p = plan(defaultSpec(), { tty: '/dev/pts/7' });
   assert.equal(p.unsupported, [
-    'process.rlimits', 'linux.resources.devices', 'root.readonly (the native read-only remount is not per-mount yet)',
+    'process.rlimits', 'linux.resources.devices',
     'process.capabilities.ambient', 'mounts[6] (type cgroup: the container\'s cgroups are not made yet)',
   ]);
   assert.equal(p.child.ops.slice(0, 6), [
@@ -159,7 +159,7 @@ test('a network namespace path is joined; no UTS namespace leaves the hostname a
   assert.equal(p.child.ns, ['mnt']);
   assert.is(p.child.hostname, '');
   assert.is(p.child.loUp, false);
-  assert.equal(p.unsupported, ['linux.namespaces (no UTS namespace: the native plan would set the host\'s hostname)']);
+  assert.equal(p.unsupported, []);
 });
 
 test('capabilities: one mask when the sets agree; what differs is named', () => {
@@ -184,7 +184,7 @@ const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
     ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.seccomp', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
   ['rprivate propagation is what the child does anyway', { ...base(), linux: { ...base().linux, rootfsPropagation: 'rprivate' } }, []],
   ['joining a pid namespace, a time namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time' }] } },
-    ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)', 'linux.namespaces (no UTS namespace: the native plan would set the host\'s hostname)']],
+    ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)']],
   ['mount options without a plan flag', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'rshared', 'rro'] }] },
     ['mounts[0].options "noatime"', 'mounts[0].options "rshared"', 'mounts[0].options "rro"']],
   ['filesystem data on a bind mount; an idmapped mount', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
