@@ -309,8 +309,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
-  // The OCI lifecycle (plan key exec_fifo: the child waits set up before execve) is built in.
-  exports.Set("ociLifecycle", Napi::Number::New(env, 1));
+  // The OCI lifecycle (plan key exec_fifo: the child waits set up before execve) is built in;
+  // 2: with the OCI process keys too (rlimit, cap_bounding..cap_ambient, seccomp_prog, umask,
+  // oom_score_adj, domainname).
+  exports.Set("ociLifecycle", Napi::Number::New(env, 2));
   return exports;
 }
 

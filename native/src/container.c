@@ -11,13 +11,16 @@
  *   clone3(CLONE_NEW{NS,UTS,IPC,PID,NET,USER}) ──►  reset every signal to SIG_DFL, unblock
  *   restore signal mask                          PR_SET_PDEATHSIG(SIGKILL)
  *   write /proc/PID/{uid,gid}_map                recvmsg(go) ... blocks
+ *   [write /proc/PID/oom_score_adj]
  *   idmapped clone of the image (remapped)
  *   (Node: move a veth in, cgroups, ...)
  *   sendmsg(go, 1 byte [+ image mount fd]) ──►   setresuid(0), PDEATHSIG again (*),
  *                                                unshare(CLONE_NEWCGROUP), sethostname,
- *                                                mounts, pivot_root, stdio, close fds,
- *   read(report) ... blocks                      chdir, setgid/setuid, PDEATHSIG again (*),
- *                                                execve
+ *                                                [setdomainname], mounts, pivot_root,
+ *                                                stdio, close fds, chdir, [setrlimit],
+ *   read(report) ... blocks                      privileges (apply_privileges: bounding,
+ *                                                setgid/setuid, capset, nnp, seccomp),
+ *                                                PDEATHSIG again (*), [umask], execve
  *                   ◄──────────────────────      on failure: write {step, errno, detail}, _exit
  *   EOF with no bytes: execve succeeded          (report is O_CLOEXEC: execve closes it)
  *
@@ -353,36 +356,75 @@ static int configure_eth0(const struct plan *p, const char **step) {
   return rc;
 }
 
-int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
+/* Drops from the bounding set every capability outside `keep`. Needs CAP_SETPCAP, which the
+ * child still has; numbers this kernel does not know (EINVAL) are not in any set anyway. */
+static int drop_bounding(unsigned long long keep) {
+  for (int c = 0; c <= 63; c++) {
+    if (keep & (1ULL << c)) continue;
+    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) return -1;
+  }
+  return 0;
+}
+
+static int set_caps(unsigned long long effective, unsigned long long permitted, unsigned long long inheritable) {
+  struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = (unsigned)(effective & 0xffffffffULL);
+  data[1].effective = (unsigned)(effective >> 32);
+  data[0].permitted = (unsigned)(permitted & 0xffffffffULL);
+  data[1].permitted = (unsigned)(permitted >> 32);
+  data[0].inheritable = (unsigned)(inheritable & 0xffffffffULL);
+  data[1].inheritable = (unsigned)(inheritable >> 32);
+  return (int)syscall(SYS_capset, &hdr, data);
+}
+
+static int install_filter(const struct sock_fprog *filter) {
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter, 0, 0);
+}
+
+int apply_privileges(unsigned long long caps, int has_caps, const struct cap_sets *sets, int nnp, uid_t uid, gid_t gid,
                      const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step) {
-  if (has_caps) {
-    /* The bounding set limits what execve can ever grant (file capabilities, setuid root):
-     * drop every capability outside the set. Needs CAP_SETPCAP, which we still have. */
-    for (int c = 0; c <= 63; c++) {
-      if (caps & (1ULL << c)) continue;
-      if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) { *step = "child.caps.bounding"; return -1; }
-    }
+  int has_filter = filter && filter->len;
+  /* Without no_new_privs, installing a filter takes CAP_SYS_ADMIN in the process's user
+   * namespace, which the sets below may not keep: then it goes first, while every capability
+   * is still there (runc installs it before finalizeNamespace in that case). Every call from
+   * here to execve must be one the filter allows. */
+  if (has_filter && !nnp && install_filter(filter) < 0) { *step = "child.seccomp"; return -1; }
+  if (sets || has_caps) {
+    /* The bounding set limits what execve can ever grant (file capabilities, setuid root). */
+    if (drop_bounding(sets ? sets->bounding : caps) < 0) { *step = "child.caps.bounding"; return -1; }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) { *step = "child.caps.ambient"; return -1; }
   }
+  /* OCI's sets: permitted survives the change to a non-root uid only with keep-caps (the
+   * kernel still clears effective); it is switched off again right after, as runc does. */
+  if (sets && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) { *step = "child.keepcaps"; return -1; }
   if (setgroups(ngroups, groups) < 0) { *step = "child.setgroups"; return -1; }
   if (setresgid(gid, gid, gid) < 0) { *step = "child.setgid"; return -1; }
   if (setresuid(uid, uid, uid) < 0) { *step = "child.setuid"; return -1; }
-  if (has_caps) {
-    /* Root keeps exactly the set in permitted and effective, nothing inheritable; any other uid
-     * lost all of them with setresuid, as execve would have. */
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    if (uid == 0) {
-      data[0].effective = data[0].permitted = (unsigned)(caps & 0xffffffffULL);
-      data[1].effective = data[1].permitted = (unsigned)(caps >> 32);
-    }
-    if (syscall(SYS_capset, &hdr, data) < 0) { *step = "child.caps.set"; return -1; }
+  if (sets) {
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) { *step = "child.keepcaps"; return -1; }
+    /* capset(2): effective within permitted, permitted within what is left of root's,
+     * inheritable within the bounding set. */
+    if (set_caps(sets->effective, sets->permitted, sets->inheritable) < 0) { *step = "child.caps.set"; return -1; }
+    /* An ambient capability must be permitted and inheritable already (prctl(2)); one that is
+     * not (EPERM) is left out and the rest raised, as runc does (it only warns): runc's own
+     * `spec` lists ambient capabilities with no inheritable set. */
+    for (int c = 0; c <= 63; c++)
+      if ((sets->ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0 && errno != EPERM) {
+        *step = "child.caps.ambient";
+        return -1;
+      }
+  } else if (has_caps) {
+    /* One mask: root keeps exactly the set in permitted and effective, nothing inheritable;
+     * any other uid lost all of them with setresuid, as execve would have. */
+    unsigned long long kept = uid == 0 ? caps : 0;
+    if (set_caps(kept, kept, 0) < 0) { *step = "child.caps.set"; return -1; }
   }
   /* With no_new_privs, setuid bits and file capabilities in the image grant nothing. */
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { *step = "child.no_new_privs"; return -1; }
   /* Last: from here on only the filter's allowed calls work (execve, write, exit among them). */
-  if (filter && filter->len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter, 0, 0) < 0) { *step = "child.seccomp"; return -1; }
+  if (has_filter && nnp && install_filter(filter) < 0) { *step = "child.seccomp"; return -1; }
   return 0;
 }
 
@@ -489,6 +531,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   arm_parent_death(rfd); /* the new euid (host uid 100000, say) cleared it */
   if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
+  if (p->domainname && setdomainname(p->domainname, str_len(p->domainname)) < 0) FAIL("child.setdomainname", p->domainname);
 
   if (p->lo_up && bring_up_lo() < 0) FAIL("child.net.lo_up", "lo");
   if (p->eth_addr) {
@@ -579,14 +622,21 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
     if (fd < 0 || fchdir(fd) < 0) FAIL("child.chdir.cwd", p->cwd);
   }
 
+  /* process.rlimits, while the child is still root: a hard limit above the current one needs
+   * CAP_SYS_RESOURCE (in the initial user namespace), and fails here as it would for runc. */
+  for (size_t i = 0; i < p->nrlimits; i++)
+    if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].limit) < 0) FAIL("child.setrlimit", p->rlimits[i].name);
+
   const char *pstep = "child.privileges";
-  if (apply_privileges(p->caps, p->has_caps, p->no_new_privs, p->uid, p->gid, p->groups, p->ngroups, &p->seccomp, &pstep) < 0)
+  if (apply_privileges(p->caps, p->has_caps, p->has_cap_sets ? &p->cap_sets : NULL, p->no_new_privs, p->uid, p->gid,
+                       p->groups, p->ngroups, &p->seccomp, &pstep) < 0)
     FAIL(pstep, NULL);
   /* setresuid/setresgid to the command's ids cleared it again (prctl is allowed by the filter;
    * execve keeps it, short of a setuid binary under --privileged). */
   arm_parent_death(rfd);
 
   if (fifofd >= 0) wait_exec_fifo(fifofd, rfd);
+  if (p->umask >= 0) umask((mode_t)p->umask);
   exec_command(p, rfd);
 }
 
@@ -709,6 +759,20 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
       f->err = errno;
       snprintf(f->step, sizeof f->step, "%s", step);
       snprintf(f->detail, sizeof f->detail, "%s", step[7] == 'u' ? p->uid_map : p->gid_map);
+      container_abort(h);
+      return -1;
+    }
+  }
+  if (p->has_oom_score_adj) {
+    /* From the parent: the child would need nothing more to raise it, but lowering it below
+     * the value it inherited takes CAP_SYS_RESOURCE either way (proc(5)). */
+    char path[64], value[16];
+    snprintf(path, sizeof path, "/proc/%ld/oom_score_adj", pid);
+    snprintf(value, sizeof value, "%ld", p->oom_score_adj);
+    if (write_file(path, value) < 0) {
+      f->err = errno;
+      snprintf(f->step, sizeof f->step, "parent.oom_score_adj");
+      snprintf(f->detail, sizeof f->detail, "%s", value);
       container_abort(h);
       return -1;
     }

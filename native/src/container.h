@@ -33,10 +33,16 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
 /* Lets the child run and waits until it has exec'd (0) or reported a failure (-1, `f`). */
 int container_start(struct container_handle *h, struct container_failure *f);
 
-/* The last step before execve, shared by the child and `minidock-shim exec`: bounding set
- * reduced to `caps`, ambient cleared, then the ids, then permitted/effective = `caps` for root
- * (a non-root uid loses them by setresuid), then no_new_privs. Returns 0, or -1 with *step. */
-int apply_privileges(unsigned long long caps, int has_caps, int nnp, uid_t uid, gid_t gid,
+/* The last step before execve, shared by the child and `minidock-shim exec`.
+ * One mask (`sets` NULL, what `minidock run` and exec use): bounding set reduced to `caps`,
+ * ambient cleared, then the ids, then permitted/effective = `caps` for root (a non-root uid
+ * loses them by setresuid), nothing inheritable.
+ * OCI's five sets (`sets`): bounding reduced to sets->bounding, ambient cleared, the ids
+ * changed with keep-caps, then effective/permitted/inheritable set as given and the ambient
+ * ones raised.
+ * Then no_new_privs, then the filter; without no_new_privs the filter goes first instead, while
+ * the process still has CAP_SYS_ADMIN (as runc orders it). Returns 0, or -1 with *step. */
+int apply_privileges(unsigned long long caps, int has_caps, const struct cap_sets *sets, int nnp, uid_t uid, gid_t gid,
                      const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step);
 
 /* Builds the default seccomp program for a capability set (native/src/seccomp.c). Allocates:

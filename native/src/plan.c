@@ -5,7 +5,10 @@
 #include "plan.h"
 #include "container.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +59,104 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out) {
   return 0;
 }
 
+static int parse_hex64(const char *s, unsigned long long *out) {
+  char *end;
+  if (!*s || *s == '-' || *s == '+') return -1;
+  errno = 0;
+  *out = strtoull(s, &end, 16);
+  return *end || errno ? -1 : 0;
+}
+
+/* The names of the resources setrlimit(2) takes, by number: a failure names the one refused. */
+static const char *const rlimit_names[PLAN_MAX_RLIMITS] = {
+  [RLIMIT_CPU] = "RLIMIT_CPU", [RLIMIT_FSIZE] = "RLIMIT_FSIZE", [RLIMIT_DATA] = "RLIMIT_DATA",
+  [RLIMIT_STACK] = "RLIMIT_STACK", [RLIMIT_CORE] = "RLIMIT_CORE", [RLIMIT_RSS] = "RLIMIT_RSS",
+  [RLIMIT_NPROC] = "RLIMIT_NPROC", [RLIMIT_NOFILE] = "RLIMIT_NOFILE", [RLIMIT_MEMLOCK] = "RLIMIT_MEMLOCK",
+  [RLIMIT_AS] = "RLIMIT_AS", [RLIMIT_LOCKS] = "RLIMIT_LOCKS", [RLIMIT_SIGPENDING] = "RLIMIT_SIGPENDING",
+  [RLIMIT_MSGQUEUE] = "RLIMIT_MSGQUEUE", [RLIMIT_NICE] = "RLIMIT_NICE", [RLIMIT_RTPRIO] = "RLIMIT_RTPRIO",
+  [RLIMIT_RTTIME] = "RLIMIT_RTTIME"};
+
+/* A decimal limit, up to RLIM_INFINITY (2^64-1). */
+static int parse_limit(const char *s, size_t n, rlim_t *out) {
+  if (n == 0 || n > 20) return -1;
+  unsigned long long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    unsigned d = (unsigned)(s[i] - '0');
+    if (v > (ULLONG_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = (rlim_t)v;
+  return 0;
+}
+
+/* "RESOURCE SOFT HARD", all decimal: "7 1024 4096" is RLIMIT_NOFILE. */
+static int parse_rlimit(const char *v, struct plan *p) {
+  const char *a = strchr(v, ' ');
+  const char *b = a ? strchr(a + 1, ' ') : NULL;
+  if (!a || !b || strchr(b + 1, ' ')) return -1;
+  rlim_t res, soft, hard;
+  if (parse_limit(v, (size_t)(a - v), &res) || res >= PLAN_MAX_RLIMITS) return -1;
+  if (parse_limit(a + 1, (size_t)(b - a - 1), &soft) || parse_limit(b + 1, strlen(b + 1), &hard) || soft > hard) return -1;
+  for (size_t i = 0; i < p->nrlimits; i++)
+    if (p->rlimits[i].resource == (int)res) return -1;
+  if (p->nrlimits == PLAN_MAX_RLIMITS) return -1;
+  struct plan_rlimit *r = &p->rlimits[p->nrlimits++];
+  r->resource = (int)res;
+  r->name = rlimit_names[res];
+  r->limit.rlim_cur = soft;
+  r->limit.rlim_max = hard;
+  return 0;
+}
+
+/* Which of OCI's capability sets a key names, in the order of struct cap_sets; -1: none. */
+static int cap_set_key(const char *k) {
+  if (!strcmp(k, "cap_bounding")) return 0;
+  if (!strcmp(k, "cap_effective")) return 1;
+  if (!strcmp(k, "cap_inheritable")) return 2;
+  if (!strcmp(k, "cap_permitted")) return 3;
+  if (!strcmp(k, "cap_ambient")) return 4;
+  return -1;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* An OCI config's filter, compiled by TypeScript (src/oci/seccomp.ts): the raw bytes of a
+ * struct sock_filter array in lowercase hex. Allocated here, in the parent, as the default
+ * program is; plan_free releases it. */
+static int parse_seccomp_prog(const char *v, struct sock_fprog *out, char *err, size_t errlen) {
+  size_t n = strlen(v);
+  size_t unit = 2 * sizeof(struct sock_filter);
+  if (n == 0 || n % unit || n / unit > BPF_MAXINSNS) {
+    snprintf(err, errlen, "plan: seccomp_prog has %zu hex digits: not 1 to %d instructions of %zu bytes", n, BPF_MAXINSNS, sizeof(struct sock_filter));
+    return -1;
+  }
+  unsigned char *bytes = malloc(n / 2);
+  if (!bytes) { snprintf(err, errlen, "plan: out of memory for the seccomp filter"); return -1; }
+  for (size_t i = 0; i < n / 2; i++) {
+    int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      free(bytes);
+      snprintf(err, errlen, "plan: seccomp_prog has a character that is not a lowercase hex digit at %zu", hi < 0 ? 2 * i : 2 * i + 1);
+      return -1;
+    }
+    bytes[i] = (unsigned char)(hi << 4 | lo);
+  }
+  out->filter = (struct sock_filter *)bytes;
+  out->len = (unsigned short)(n / unit);
+  return 0;
+}
+
 int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->stdio[0] = 0; p->stdio[1] = 1; p->stdio[2] = 2;
   p->tty_uid = p->tty_gid = -1;
   p->cwd = "/";
+  p->umask = -1;
   if (len == 0 || buf[len - 1] != '\0') {
     snprintf(err, errlen, "plan: not NUL-terminated");
     return -1;
@@ -92,6 +188,9 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
   struct plan_op *op = NULL;
   unsigned long num;
   int want_seccomp = 0;
+  unsigned cap_keys = 0; /* which of the five cap_* keys were given */
+  unsigned long long *cap_fields[5] = {&p->cap_sets.bounding, &p->cap_sets.effective, &p->cap_sets.inheritable, &p->cap_sets.permitted, &p->cap_sets.ambient};
+  int ci;
   for (char *k = strings; k < strings + len; ) {
     char *v = k + strlen(k) + 1;
     char *next = v + strlen(v) + 1;
@@ -111,11 +210,30 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       p->caps = strtoull(v, &end, 16);
       if (*end || !*v) BAD("plan: bad caps \"%s\"", v);
       p->has_caps = 1;
+    } else if ((ci = cap_set_key(k)) >= 0) {
+      if (parse_hex64(v, cap_fields[ci])) BAD("plan: bad %s \"%s\"", k, v);
+      cap_keys |= 1u << ci;
     } else if (!strcmp(k, "nnp")) p->no_new_privs = v[0] == '1';
     else if (!strcmp(k, "seccomp")) {
       if (!strcmp(v, "default")) want_seccomp = 1;
       else if (strcmp(v, "unconfined")) BAD("plan: bad seccomp \"%s\"", v);
-    }
+    } else if (!strcmp(k, "seccomp_prog")) {
+      if (p->seccomp.filter) BAD("plan: seccomp_prog given twice");
+      if (parse_seccomp_prog(v, &p->seccomp, err, errlen) < 0) { plan_free(p); return -1; }
+    } else if (!strcmp(k, "rlimit")) {
+      if (parse_rlimit(v, p) < 0) BAD("plan: bad rlimit \"%s\" (RESOURCE SOFT HARD, decimal, soft <= hard, each resource once)", v);
+    } else if (!strcmp(k, "umask")) {
+      char *end;
+      unsigned long m = strtoul(v, &end, 8);
+      if (!*v || *end || m > 0777) BAD("plan: bad umask \"%s\" (octal, at most 0777)", v);
+      p->umask = (int)m;
+    } else if (!strcmp(k, "oom_score_adj")) {
+      char *end;
+      long a = strtol(v, &end, 10);
+      if (!*v || *end || a < -1000 || a > 1000) BAD("plan: bad oom_score_adj \"%s\" (-1000 to 1000)", v);
+      p->oom_score_adj = a;
+      p->has_oom_score_adj = 1;
+    } else if (!strcmp(k, "domainname")) p->domainname = *v ? v : NULL;
     else if (!strcmp(k, "eth_addr")) p->eth_addr = v;
     else if (!strcmp(k, "eth_gw")) p->eth_gw = v;
     else if (!strcmp(k, "eth_prefix")) {
@@ -175,8 +293,16 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
 #undef BAD
     k = next;
   }
+  if (cap_keys && cap_keys != 0x1f) {
+    snprintf(err, errlen, "plan: the cap_* keys come all five or none"); plan_free(p); return -1;
+  }
+  p->has_cap_sets = cap_keys != 0;
+  if (want_seccomp && p->seccomp.filter) {
+    snprintf(err, errlen, "plan: seccomp default and seccomp_prog exclude each other"); plan_free(p); return -1;
+  }
   /* Built once every key is read: which calls the filter allows depends on the capabilities. */
-  if (want_seccomp && seccomp_default_program(&p->seccomp, p->has_caps ? p->caps : ~0ULL) < 0) {
+  unsigned long long kept = p->has_cap_sets ? p->cap_sets.bounding : p->has_caps ? p->caps : ~0ULL;
+  if (want_seccomp && seccomp_default_program(&p->seccomp, kept) < 0) {
     snprintf(err, errlen, "plan: out of memory for the seccomp filter"); plan_free(p); return -1;
   }
   if (!p->argv[0]) { snprintf(err, errlen, "plan: no command"); plan_free(p); return -1; }

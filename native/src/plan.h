@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <linux/filter.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 enum op_kind { OP_MOUNT = 1, OP_BIND, OP_SYMLINK, OP_MKDIR };
@@ -24,6 +25,20 @@ struct plan_op {
   int file;           /* OP_BIND: the target is a file, not a directory */
   int optional;       /* skip when the target does not exist (never create it: e.g. in /proc) */
 };
+
+/* The five capability sets of an OCI process, when they are not the one mask of `caps`. */
+struct cap_sets {
+  unsigned long long bounding, effective, inheritable, permitted, ambient;
+};
+
+/* One process.rlimits entry: setrlimit(resource, {soft, hard}) in the child. */
+struct plan_rlimit {
+  int resource;        /* RLIMIT_* */
+  const char *name;    /* "RLIMIT_NOFILE": the failure report's detail */
+  struct rlimit limit;
+};
+
+#define PLAN_MAX_RLIMITS 16 /* RLIM_NLIMITS on Linux; each resource at most once */
 
 struct plan {
   unsigned long clone_flags; /* CLONE_NEW* given to clone3 */
@@ -47,8 +62,17 @@ struct plan {
   const char *cwd;
   unsigned long long caps;   /* capability mask kept in bounding, permitted and effective */
   int has_caps;              /* 0: keep everything (the plan did not say) */
+  struct cap_sets cap_sets;  /* OCI's sets, each kept as given (keys cap_bounding ... cap_ambient) */
+  int has_cap_sets;          /* 1: cap_sets replaces the one-mask rule of `caps` */
+  struct plan_rlimit rlimits[PLAN_MAX_RLIMITS];
+  size_t nrlimits;
+  int umask;                 /* umask(2) before execve; -1: leave the inherited one */
+  long oom_score_adj;        /* written by the parent to /proc/PID/oom_score_adj before "go" */
+  int has_oom_score_adj;
+  const char *domainname;    /* setdomainname in the new UTS namespace, or NULL */
   int no_new_privs;          /* PR_SET_NO_NEW_PRIVS before execve */
-  struct sock_fprog seccomp; /* the filter to install last (len 0: none); built in the parent */
+  struct sock_fprog seccomp; /* the filter to install last (len 0: none); built in the parent:
+                              * minidock's default, or an OCI config's (key seccomp_prog) */
   uid_t uid;
   gid_t gid;
   gid_t *groups;
