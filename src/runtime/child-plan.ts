@@ -60,11 +60,45 @@ export interface ChildPlan {
   gid: number;
   groups: number[];
   caps?: string;
+  /** OCI's five capability sets (hex masks), when they are not the one mask of `caps`
+   *  (bounding = permitted = effective for root, nothing else kept for another uid). */
+  capSets?: CapSets;
   noNewPrivs: boolean;
   seccomp?: 'default' | 'unconfined';
+  /** An OCI config's seccomp filter, compiled: struct sock_filter[] bytes as lowercase hex. */
+  seccompProg?: string;
+  /** setrlimit(2) in the child, before the ids change (OCI process.rlimits). */
+  rlimits?: ChildRlimit[];
+  /** umask(2) before execve; absent: the one inherited from the caller. */
+  umask?: number;
+  /** Written to /proc/PID/oom_score_adj by the parent before "go". */
+  oomScoreAdj?: number;
+  /** setdomainname(2) in the new UTS namespace. */
+  domainname?: string;
   argv: string[];
   env: string[];
 }
+
+export interface CapSets {
+  bounding: string;
+  effective: string;
+  inheritable: string;
+  permitted: string;
+  ambient: string;
+}
+
+export interface ChildRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+/** setrlimit(2)'s resource numbers (asm-generic/resource.h: x86, arm, riscv, ...). */
+export const RLIMIT_NUMBERS: Readonly<Record<string, number>> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5,
+  RLIMIT_NPROC: 6, RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10,
+  RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12, RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
 
 /** Device nodes a container gets, bind-mounted from the host: mknod is not allowed inside a user
  *  namespace, and an image's own device nodes are never used (they are not in /dev's tmpfs). */
@@ -267,8 +301,20 @@ export function serializePlan(plan: ChildPlan): Buffer {
   put('gid', plan.gid);
   for (const g of plan.groups) put('group', g);
   if (plan.caps !== undefined) put('caps', plan.caps);
+  if (plan.capSets) {
+    for (const k of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as const) put(`cap_${k}`, plan.capSets[k]);
+  }
   put('nnp', plan.noNewPrivs);
   if (plan.seccomp) put('seccomp', plan.seccomp);
+  if (plan.seccompProg !== undefined) put('seccomp_prog', plan.seccompProg);
+  for (const r of plan.rlimits ?? []) {
+    const n = RLIMIT_NUMBERS[r.type];
+    if (n === undefined) throw new MinidockError(`unknown resource limit ${JSON.stringify(r.type)}`, { step: 'plan.serialize' });
+    put('rlimit', `${n} ${r.soft} ${r.hard}`);
+  }
+  if (plan.umask !== undefined) put('umask', `0${plan.umask.toString(8)}`);
+  if (plan.oomScoreAdj !== undefined) put('oom_score_adj', plan.oomScoreAdj);
+  if (plan.domainname) put('domainname', plan.domainname);
   for (const a of plan.argv) put('arg', a);
   for (const e of plan.env) put('env', e);
   return Buffer.from(kv.join('\0') + '\0');

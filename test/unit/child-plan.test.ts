@@ -393,6 +393,50 @@ test('serializePlan: the capability mask, no_new_privs and the seccomp filter', 
   assert.equal(kv.slice(at, at + 3), [['caps', 'a80425fb'], ['nnp', '1'], ['seccomp', 'default']]);
 });
 
+/** An OCI process's fields on top of the one-mask plan (src/oci/plan.ts sets them). */
+const OCI_EXTRAS: Partial<ChildPlan> = {
+  caps: '20000421',
+  capSets: { bounding: '20000421', effective: '20', inheritable: '400', permitted: '420', ambient: '400' },
+  noNewPrivs: true,
+  seccompProg: '2000000004000000060000000000ff7f',
+  rlimits: [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_RTTIME', soft: 0, hard: 9007199254740991 }],
+  umask: 0o027,
+  oomScoreAdj: -1000,
+  domainname: 'example.org',
+};
+
+test('serializePlan: the OCI process keys, exact, after caps: the five sets, the compiled filter, rlimits, umask, oom_score_adj, domainname', () => {
+  const kv = pairs(serializePlan({ ...base({}), ...OCI_EXTRAS }));
+  const at = kv.findIndex(([k]) => k === 'caps');
+  assert.equal(kv.slice(at, at + 14), [
+    ['caps', '20000421'],
+    ['cap_bounding', '20000421'], ['cap_effective', '20'], ['cap_inheritable', '400'], ['cap_permitted', '420'], ['cap_ambient', '400'],
+    ['nnp', '1'],
+    ['seccomp_prog', '2000000004000000060000000000ff7f'],
+    ['rlimit', '7 512 1024'], ['rlimit', '15 0 9007199254740991'],
+    ['umask', '027'],
+    ['oom_score_adj', '-1000'],
+    ['domainname', 'example.org'],
+    ['arg', 'sh'],
+  ]);
+});
+
+test('serializePlan: none of the OCI keys for minidock run\'s plan; umask 0 is "00"', () => {
+  const keys = pairs(serializePlan(buildChildPlan(spec(), paths, io))).map(([k]) => k);
+  for (const k of ['cap_bounding', 'seccomp_prog', 'rlimit', 'umask', 'oom_score_adj', 'domainname']) assert.not.ok(keys.includes(k), k);
+  assert.equal(pairs(serializePlan({ ...base({}), umask: 0 })).find(([k]) => k === 'umask'), ['umask', '00']);
+});
+
+test('serializePlan refuses a resource limit it has no number for', () => {
+  try {
+    serializePlan({ ...base({}), rlimits: [{ type: 'RLIMIT_NOPE', soft: 1, hard: 1 }] });
+    assert.unreachable('should have thrown');
+  } catch (err) {
+    assert.instance(err, MinidockError);
+    assert.is((err as MinidockError).message, 'unknown resource limit "RLIMIT_NOPE"');
+  }
+});
+
 test('serializePlan: the Buffer is UTF-8 and NUL-framed byte for byte', () => {
   const plan: ChildPlan = { ...base({}), ops: [], argv: ['é'], env: [], groups: [] };
   const buf = serializePlan(plan);
@@ -444,6 +488,7 @@ const everyPlan: Array<[string, ChildPlan]> = [
   ['own+tty', buildChildPlan(spec(), paths, { stdio: [0, 1, 2], tty: TTY }, { kind: 'own', eth: ETH })],
   ['host', buildChildPlan(spec(), paths, io, { kind: 'host' })],
   ['join', buildChildPlan(spec(), paths, io, { kind: 'join', netns: '/proc/1/ns/net' })],
+  ['oci', { ...buildChildPlan(spec(), paths, io), ...OCI_EXTRAS, seccomp: undefined }],
 ];
 for (const [name, plan] of everyPlan) {
   test(`serializePlan (${name}) uses only keys, ops, ns names and mount flags that plan.c parses`, () => {
@@ -456,6 +501,12 @@ for (const [name, plan] of everyPlan) {
       if (k === 'dst') assert.ok(v.startsWith('/') && !v.split('/').includes('..'), `dst ${v}`);
       if (['uid', 'gid', 'group', 'stdin', 'stdout', 'stderr', 'eth_prefix'].includes(k)) assert.match(v, /^(0|[1-9][0-9]*)$/);
       if (['late_cgroupns', 'lo_up', 'file'].includes(k)) assert.match(v, /^[01]$/);
+      // plan.c: hex masks, "RESOURCE SOFT HARD" in decimal, an octal umask, lowercase hex bytes.
+      if (k === 'caps' || k.startsWith('cap_')) assert.match(v, /^[0-9a-f]+$/);
+      if (k === 'rlimit') assert.match(v, /^(0|1[0-5]?|[2-9]) (0|[1-9][0-9]*) (0|[1-9][0-9]*)$/);
+      if (k === 'umask') assert.match(v, /^0[0-7]{1,3}$/);
+      if (k === 'oom_score_adj') assert.match(v, /^-?(0|[1-9][0-9]{0,3})$/);
+      if (k === 'seccomp_prog') assert.match(v, /^([0-9a-f]{16})+$/);
     }
   });
 }
