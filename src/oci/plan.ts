@@ -14,7 +14,7 @@
 // - process.consoleSize: not a child step; the CLI sets the size on the pty master before the
 //   master is handed to the console socket (it is returned here as `consoleSize`).
 import { posix } from 'node:path';
-import { DEV_NODES, cgroupMountOps, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
+import { DEV_NODES, cgroupMountOps, type CapSets, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { hostId } from '../spec/userns.js';
@@ -86,22 +86,23 @@ export function containerPath(dest: string): string {
   return p.length > 1 ? p.replace(/\/$/, '') : p;
 }
 
-/** The capability mask the plan takes (bounding = permitted = effective for root, bounding only
- *  for another uid), or the fields that mask cannot express. */
-export function planCaps(p: OciProcess): { caps?: string; unsupported: string[] } {
+/** The capability masks the plan takes. One mask (`caps`) when it says it all, the path
+ *  `minidock run` takes too: bounding = permitted = effective for root, bounding only for another
+ *  uid, nothing inheritable or ambient. Otherwise the five sets as given (`capSets`), with `caps`
+ *  the bounding set; what the kernel refuses of them (effective outside permitted, inheritable
+ *  outside bounding) fails in the child at child.caps.set, as it fails in runc. */
+export function planCaps(p: OciProcess): { caps?: string; capSets?: CapSets } {
   const c = p.capabilities;
   // No capabilities object: runc leaves the process's capabilities as they are (all of root's).
-  if (!c) return { unsupported: [] };
-  const unsupported: string[] = [];
-  if (c.inheritable.length) unsupported.push('process.capabilities.inheritable');
-  if (c.ambient.length) unsupported.push('process.capabilities.ambient');
-  for (const kind of ['effective', 'permitted'] as const) {
-    // container.c gives root exactly the bounding set in both; any other uid loses both at
-    // setresuid, as execve would without file capabilities.
-    const ok = p.user.uid === 0 ? sameSet(c[kind], c.bounding) : c[kind].length === 0;
-    if (!ok) unsupported.push(`process.capabilities.${kind}`);
-  }
-  return { caps: c.bounding.reduce((m, n) => m | capBit(n), 0n).toString(16), unsupported };
+  if (!c) return {};
+  const mask = (names: string[]): string => names.reduce((m, n) => m | capBit(n), 0n).toString(16);
+  const caps = mask(c.bounding);
+  // container.c gives root exactly the bounding set in both; any other uid loses both at
+  // setresuid, as execve would without file capabilities.
+  const oneMask = !c.inheritable.length && !c.ambient.length
+    && (['effective', 'permitted'] as const).every((k) => (p.user.uid === 0 ? sameSet(c[k], c.bounding) : c[k].length === 0));
+  if (oneMask) return { caps };
+  return { caps, capSets: { bounding: caps, effective: mask(c.effective), inheritable: mask(c.inheritable), permitted: mask(c.permitted), ambient: mask(c.ambient) } };
 }
 
 interface MountPlan {
@@ -204,14 +205,10 @@ function unsupportedFields(config: OciConfig): string[] {
   const out: string[] = [];
   const p = config.process;
   const l = config.linux;
-  if (config.domainname) out.push('domainname');
   for (const [name, hooks] of Object.entries(config.hooks)) if (hooks?.length) out.push(`hooks.${name}`);
   if (p) {
-    if (p.rlimits.length) out.push('process.rlimits');
-    if (p.user.umask !== undefined) out.push('process.user.umask');
     if (p.apparmorProfile) out.push('process.apparmorProfile');
     if (p.selinuxLabel) out.push('process.selinuxLabel');
-    if (p.oomScoreAdj !== undefined) out.push('process.oomScoreAdj');
     out.push(...p.other);
   }
   if (l) {
@@ -251,7 +248,6 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const ownNet = created.includes('network');
 
   const caps = planCaps(p);
-  unsupported.push(...caps.unsupported);
   const ops: PlanOp[] = [];
   config.mounts.forEach((m, i) => {
     const r = planMount(m, i, input, facts);
@@ -296,9 +292,16 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     gid: p.user.gid,
     groups: p.user.additionalGids,
     ...(caps.caps !== undefined ? { caps: caps.caps } : {}),
+    ...(caps.capSets ? { capSets: caps.capSets } : {}),
     noNewPrivs: p.noNewPrivileges,
     // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`).
     seccomp: 'unconfined',
+    ...(p.rlimits.length ? { rlimits: p.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard })) } : {}),
+    // runc's default when the config has none (finalizeRootfs), not the caller's.
+    umask: p.user.umask ?? 0o022,
+    ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+    // Only a UTS namespace of our own gets it (a joined one is unsupported above; none is refused).
+    ...(config.domainname && uts ? { domainname: config.domainname } : {}),
     argv: p.args,
     env: p.env,
   };

@@ -57,6 +57,7 @@ test('the basic config: namespaces, root bound as it is, the devices, the proces
       groups: [],
       noNewPrivs: false,
       seccomp: 'unconfined',
+      umask: 0o022,
       argv: ['/bin/sh', '-c', 'true'],
       env: ['PATH=/bin'],
     },
@@ -66,12 +67,9 @@ test('the basic config: namespaces, root bound as it is, the devices, the proces
   });
 });
 
-test("runc spec's default: every mount translated, and the five fields it needs named", () => {
+test("runc spec's default: every mount translated; what needs the CLI's cgroups named", () => {
   const p = plan(defaultSpec(), { tty: '/dev/pts/7' });
-  assert.equal(p.unsupported, [
-    'process.rlimits', 'linux.resources.devices',
-    'process.capabilities.ambient', 'mounts[6] (type cgroup: the container\'s cgroups are not made yet)',
-  ]);
+  assert.equal(p.unsupported, ['linux.resources.devices', 'mounts[6] (type cgroup: the container\'s cgroups are not made yet)']);
   assert.equal(p.child.ops.slice(0, 6), [
     { op: 'mount', src: 'proc', dst: '/proc', type: 'proc' },
     { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
@@ -93,6 +91,9 @@ test("runc spec's default: every mount translated, and the five fields it needs 
   assert.is(p.child.readOnlyRoot, true);
   assert.is(p.child.tty, '/dev/pts/7');
   assert.is(p.child.caps, ((1n << 29n) | (1n << 5n) | (1n << 10n)).toString(16));
+  // Ambient capabilities with no inheritable set: the five sets, as runc applies them.
+  assert.equal(p.child.capSets, { bounding: '20000420', effective: '20000420', inheritable: '0', permitted: '20000420', ambient: '20000420' });
+  assert.equal(p.child.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
   assert.is(p.child.noNewPrivs, true);
 });
 
@@ -162,24 +163,60 @@ test('a network namespace path is joined; no UTS namespace leaves the hostname a
   assert.equal(p.unsupported, []);
 });
 
-test('capabilities: one mask when the sets agree; what differs is named', () => {
+test('capabilities: one mask when the sets agree (minidock run\'s path); the five sets otherwise', () => {
   const user = (uid: number) => ({ uid, gid: 0, additionalGids: [] });
   const proc = (uid: number, c: Record<string, string[]>) => ({ terminal: false, user: user(uid), args: ['x'], env: [], cwd: '/', rlimits: [], noNewPrivileges: false, other: [], capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [], ...c } });
   const K = ['CAP_KILL'];
-  assert.equal(planCaps({ ...proc(0, {}), capabilities: undefined }), { unsupported: [] });
-  assert.equal(planCaps(proc(0, { bounding: K, effective: K, permitted: K })), { caps: '20', unsupported: [] });
-  assert.equal(planCaps(proc(1000, { bounding: K })), { caps: '20', unsupported: [] });
-  assert.equal(planCaps(proc(0, { bounding: K, effective: [], permitted: K, inheritable: K, ambient: K })), {
-    caps: '20', unsupported: ['process.capabilities.inheritable', 'process.capabilities.ambient', 'process.capabilities.effective'],
+  const KC = ['CAP_KILL', 'CAP_CHOWN'];
+  assert.equal(planCaps({ ...proc(0, {}), capabilities: undefined }), {});
+  assert.equal(planCaps(proc(0, { bounding: K, effective: K, permitted: K })), { caps: '20' });
+  assert.equal(planCaps(proc(1000, { bounding: K })), { caps: '20' });
+  assert.equal(planCaps(proc(0, { bounding: KC, effective: [], permitted: K, inheritable: K, ambient: K })), {
+    caps: '21', capSets: { bounding: '21', effective: '0', inheritable: '20', permitted: '20', ambient: '20' },
   });
-  assert.equal(planCaps(proc(1000, { bounding: K, permitted: K })), { caps: '20', unsupported: ['process.capabilities.permitted'] });
+  assert.equal(planCaps(proc(1000, { bounding: K, permitted: K })), { caps: '20', capSets: { bounding: '20', effective: '0', inheritable: '0', permitted: '20', ambient: '0' } });
+  // Root with all five equal (runtime-tools' default): sets, because of inheritable and ambient.
+  const all = ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_AUDIT_WRITE'];
+  assert.equal(planCaps(proc(0, { bounding: all, effective: all, permitted: all, inheritable: all, ambient: all })).capSets, {
+    bounding: '20200001', effective: '20200001', inheritable: '20200001', permitted: '20200001', ambient: '20200001',
+  });
+  // Capabilities above bit 31 (CAP_CHECKPOINT_RESTORE is 40) reach the upper word.
+  assert.equal(planCaps(proc(0, { bounding: ['CAP_CHECKPOINT_RESTORE'] })).caps, '10000000000');
+});
+
+test('process.rlimits, umask, oomScoreAdj and domainname reach the child plan', () => {
+  const p = plan({
+    ...base(),
+    domainname: 'example.org',
+    process: { ...base().process, user: { uid: 0, gid: 0, umask: 0o027 }, oomScoreAdj: -17, rlimits: [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }] },
+  });
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }]);
+  assert.is(p.child.umask, 0o027);
+  assert.is(p.child.oomScoreAdj, -17);
+  assert.is(p.child.domainname, 'example.org');
+  const kv = serializePlan(p.child).toString().split('\0');
+  const values = (k: string): string[] => kv.flatMap((x, i) => (i % 2 === 0 && x === k ? [kv[i + 1]!] : []));
+  assert.equal(values('rlimit'), ['7 512 1024', '4 0 0']);
+  assert.equal(values('umask'), ['027']);
+  assert.equal(values('oom_score_adj'), ['-17']);
+  assert.equal(values('domainname'), ['example.org']);
+  // No rlimits, no oomScoreAdj, no domainname: no keys; the umask is runc's 022.
+  const bare = serializePlan(plan(base()).child).toString().split('\0');
+  assert.not.ok(bare.includes('rlimit') || bare.includes('oom_score_adj') || bare.includes('domainname'));
+  assert.is(bare[bare.indexOf('umask') + 1], '022');
+});
+
+test('a domainname in a joined UTS namespace is never set (joining is unsupported)', () => {
+  const p = plan({ ...base(), domainname: 'd', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } });
+  assert.is(p.child.domainname, undefined);
+  assert.equal(p.unsupported, ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']);
 });
 
 const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
-  ['domainname', { ...base(), domainname: 'example.org' }, ['domainname']],
   ['hooks', { ...base(), hooks: { prestart: [{ path: '/bin/true' }], poststop: [] } }, ['hooks.prestart']],
-  ['rlimits, umask, oomScoreAdj, apparmor, selinux, scheduler', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
-    ['process.rlimits', 'process.user.umask', 'process.apparmorProfile', 'process.selinuxLabel', 'process.oomScoreAdj', 'process.scheduler']],
+  ['apparmor, selinux, scheduler (rlimits, umask, oomScoreAdj are carried out)', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
+    ['process.apparmorProfile', 'process.selinuxLabel', 'process.scheduler']],
   ['devices, sysctl, cgroups, seccomp, propagation, label, personality', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'a.b': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
     ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.seccomp', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
   ['rprivate propagation is what the child does anyway', { ...base(), linux: { ...base().linux, rootfsPropagation: 'rprivate' } }, []],
@@ -203,6 +240,7 @@ const refusedCases: Array<[string, Record<string, any>, string]> = [
   ['no mount namespace', { ...base(), linux: { namespaces: [{ type: 'pid' }] } }, 'config.json: linux.namespaces has no new mount namespace'],
   ['no linux section at all', { ...base(), linux: undefined }, 'config.json: linux.namespaces has no new mount namespace'],
   ['hostname without any UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: hostname is set without a new UTS namespace'],
+  ['domainname without any UTS namespace', { ...base(), domainname: 'd', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: domainname is set without a new UTS namespace'],
   ['bind source missing', { ...base(), mounts: [{ destination: '/d', source: '/nope', options: ['rbind'] }] }, 'config.json: mounts[0].source "/nope" does not exist'],
   ['bind without source', { ...base(), mounts: [{ destination: '/d', type: 'bind' }] }, 'config.json: mounts[0].source is missing for a bind mount'],
   ['mount without type', { ...base(), mounts: [{ destination: '/d', source: 'x' }] }, 'config.json: mounts[0].type is missing'],
