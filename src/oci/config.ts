@@ -85,6 +85,52 @@ export interface OciDevice {
   minor?: number;
 }
 
+/** The seccomp actions a rule may take (config-linux.md, "Seccomp"; SCMP_ACT_NOTIFY is parsed and refused). */
+export const SECCOMP_ACTIONS = [
+  'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG',
+] as const;
+export type SeccompAction = (typeof SECCOMP_ACTIONS)[number];
+
+export const SECCOMP_OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
+export type SeccompOp = (typeof SECCOMP_OPS)[number];
+
+/** libseccomp's architecture names, as runc and the spec list them. */
+export const SECCOMP_ARCHES = [
+  'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64', 'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390', 'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64',
+] as const;
+
+/** seccomp(2) filter flags the spec names (TSYNC as runc also knows it). */
+export const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] as const;
+
+export interface OciSeccompArg {
+  index: number;
+  /** uint64 in the spec; JSON numbers are exact only up to 2^53 - 1, so that is the limit here. */
+  value: number;
+  valueTwo: number;
+  op: SeccompOp;
+}
+
+export interface OciSyscallRule {
+  names: string[];
+  action: SeccompAction;
+  errnoRet?: number;
+  args: OciSeccompArg[];
+}
+
+export interface OciSeccomp {
+  defaultAction: SeccompAction;
+  defaultErrnoRet?: number;
+  architectures: string[];
+  /** Absent and empty differ: runc sets SECCOMP_FILTER_FLAG_SPEC_ALLOW when no flags are given at all. */
+  flags?: string[];
+  /** Only used by SCMP_ACT_NOTIFY, which is refused: the spec says it is then ignored. */
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls: OciSyscallRule[];
+}
+
 export const PROPAGATIONS = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'] as const;
 
 export interface OciLinux {
@@ -96,7 +142,7 @@ export interface OciLinux {
   cgroupsPath?: string;
   /** The keys of linux.resources that are set (memory, cpu, devices...). */
   resources: string[];
-  seccomp?: { defaultAction: string };
+  seccomp?: OciSeccomp;
   rootfsPropagation?: string;
   maskedPaths: string[];
   readonlyPaths: string[];
@@ -362,6 +408,74 @@ function parseDevices(v: unknown): OciDevice[] {
   });
 }
 
+function seccompAction(v: unknown, field: string): SeccompAction {
+  const a = str(v, field, 'give an action such as "SCMP_ACT_ERRNO"');
+  if (a === 'SCMP_ACT_NOTIFY') throw configError(field, 'SCMP_ACT_NOTIFY is not supported', 'minidock-runc has no seccomp user notification: use SCMP_ACT_ERRNO or SCMP_ACT_KILL_PROCESS');
+  if (!(SECCOMP_ACTIONS as readonly string[]).includes(a)) throw configError(field, `${show(a)} is not a seccomp action`, `use one of ${SECCOMP_ACTIONS.join(', ')}`);
+  return a as SeccompAction;
+}
+
+/** config-linux.md: an errno only goes with SCMP_ACT_ERRNO and SCMP_ACT_TRACE ("the runtime MUST print an error and fail"). */
+function seccompErrno(v: unknown, field: string, action: SeccompAction): number | undefined {
+  if (v === undefined) return undefined;
+  const n = int(v, field, 0, 0xffff, 'give an errno number, e.g. 1 for EPERM (seccomp keeps 16 bits)');
+  if (action !== 'SCMP_ACT_ERRNO' && action !== 'SCMP_ACT_TRACE') throw configError(field, `is set for ${action}`, 'only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno: remove it');
+  return n;
+}
+
+function parseSeccompArg(v: unknown, f: string): OciSeccompArg {
+  const o = obj(v, f, 'write {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}');
+  const index = int(o.index, `${f}.index`, 0, 5, 'a system call has arguments 0 to 5');
+  const u64 = (x: unknown, k: string): number => int(x, `${f}.${k}`, 0, Number.MAX_SAFE_INTEGER, 'give a non-negative integer below 2^53 (a larger JSON number is not read exactly)');
+  const value = u64(o.value, 'value');
+  const valueTwo = o.valueTwo === undefined ? 0 : u64(o.valueTwo, 'valueTwo');
+  const op = str(o.op, `${f}.op`, 'give an operator such as "SCMP_CMP_EQ"');
+  if (!(SECCOMP_OPS as readonly string[]).includes(op)) throw configError(`${f}.op`, `${show(op)} is not a seccomp operator`, `use one of ${SECCOMP_OPS.join(', ')}`);
+  return { index, value, valueTwo, op: op as SeccompOp };
+}
+
+function parseSeccomp(v: unknown): OciSeccomp {
+  const o = obj(v, 'linux.seccomp');
+  const defaultAction = seccompAction(o.defaultAction, 'linux.seccomp.defaultAction');
+  const out: OciSeccomp = {
+    defaultAction,
+    architectures: strArr(o.architectures, 'linux.seccomp.architectures').map((a, i) => {
+      if (!(SECCOMP_ARCHES as readonly string[]).includes(a)) throw configError(`linux.seccomp.architectures[${i}]`, `${show(a)} is not a seccomp architecture`, 'names as libseccomp spells them, e.g. "SCMP_ARCH_X86_64"');
+      return a;
+    }),
+    syscalls: [],
+  };
+  const errno = seccompErrno(o.defaultErrnoRet, 'linux.seccomp.defaultErrnoRet', defaultAction);
+  if (errno !== undefined) out.defaultErrnoRet = errno;
+  if (o.flags !== undefined) {
+    out.flags = strArr(o.flags, 'linux.seccomp.flags').map((fl, i) => {
+      if (!(SECCOMP_FLAGS as readonly string[]).includes(fl)) throw configError(`linux.seccomp.flags[${i}]`, `${show(fl)} is not a seccomp filter flag`, `use one of ${SECCOMP_FLAGS.join(', ')}`);
+      return fl;
+    });
+  }
+  const listener = optStr(o, 'listenerPath', 'linux.seccomp.listenerPath');
+  if (listener) out.listenerPath = listener;
+  const metadata = optStr(o, 'listenerMetadata', 'linux.seccomp.listenerMetadata');
+  // config-linux.md: listenerMetadata MUST NOT be set without listenerPath.
+  if (metadata && !listener) throw configError('linux.seccomp.listenerMetadata', 'is set without listenerPath', 'remove it: it is only sent to a seccomp agent');
+  if (metadata) out.listenerMetadata = metadata;
+  out.syscalls = arr(o.syscalls, 'linux.seccomp.syscalls').map((r, i) => {
+    const f = `linux.seccomp.syscalls[${i}]`;
+    const ro = obj(r, f, 'write {"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}');
+    const names = strArr(ro.names, `${f}.names`);
+    if (!names.length) throw configError(`${f}.names`, 'is empty', 'name at least one system call, e.g. ["getcwd"]');
+    names.forEach((n, j) => {
+      if (!n) throw configError(`${f}.names[${j}]`, 'is empty', 'give a system call name, e.g. "getcwd"');
+    });
+    const action = seccompAction(ro.action, `${f}.action`);
+    const rule: OciSyscallRule = { names, action, args: arr(ro.args, `${f}.args`).map((a, j) => parseSeccompArg(a, `${f}.args[${j}]`)) };
+    const ret = seccompErrno(ro.errnoRet, `${f}.errnoRet`, action);
+    if (ret !== undefined) rule.errnoRet = ret;
+    return rule;
+  });
+  return out;
+}
+
 function parseLinux(v: unknown): OciLinux {
   const o = obj(v, 'linux');
   const out: OciLinux = {
@@ -377,10 +491,7 @@ function parseLinux(v: unknown): OciLinux {
   };
   const cgroupsPath = optStr(o, 'cgroupsPath', 'linux.cgroupsPath');
   if (cgroupsPath) out.cgroupsPath = cgroupsPath;
-  if (o.seccomp !== undefined) {
-    const s = obj(o.seccomp, 'linux.seccomp');
-    out.seccomp = { defaultAction: str(s.defaultAction, 'linux.seccomp.defaultAction', 'give an action such as "SCMP_ACT_ERRNO"') };
-  }
+  if (o.seccomp !== undefined) out.seccomp = parseSeccomp(o.seccomp);
   const prop = optStr(o, 'rootfsPropagation', 'linux.rootfsPropagation');
   if (prop !== undefined) {
     if (!(PROPAGATIONS as readonly string[]).includes(prop)) throw configError('linux.rootfsPropagation', `${show(prop)} is not a propagation`, `use one of ${PROPAGATIONS.join(', ')}`);

@@ -97,9 +97,42 @@ test('fields that plan.ts refuses are still parsed, so it can name them', () => 
   assert.equal(c.linux!.namespaces, [{ type: 'mount' }, { type: 'network', path: '/proc/1/ns/net' }, { type: 'user' }]);
   assert.equal(c.linux!.devices, [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }]);
   assert.equal(c.linux!.resources, ['memory', 'pids']);
-  assert.equal(c.linux!.seccomp, { defaultAction: 'SCMP_ACT_ERRNO' });
+  assert.equal(c.linux!.seccomp, { defaultAction: 'SCMP_ACT_ERRNO', architectures: [], syscalls: [] });
   assert.is(c.linux!.rootfsPropagation, 'rslave');
   assert.equal(c.linux!.other, ['linux.personality']);
+});
+
+test('linux.seccomp, every field (config-linux.md, Seccomp)', () => {
+  const top = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 38,
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    flags: ['SECCOMP_FILTER_FLAG_LOG'],
+    listenerPath: '/run/agent.sock',
+    listenerMetadata: 'x',
+  };
+  const personality = { names: ['personality'], action: 'SCMP_ACT_TRACE', errnoRet: 7, args: [{ index: 0, value: 8, valueTwo: 9, op: 'SCMP_CMP_EQ' }] };
+  const c = parseConfig(withLinux({
+    seccomp: {
+      ...top,
+      syscalls: [
+        { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
+        { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, op: 'SCMP_CMP_MASKED_EQ' }] },
+        personality,
+      ],
+    },
+  }));
+  assert.equal(c.linux!.seccomp, {
+    ...top,
+    syscalls: [
+      { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW', args: [] },
+      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+      personality,
+    ],
+  });
+  // No flags and an empty list differ (runc: absent means SECCOMP_FILTER_FLAG_SPEC_ALLOW).
+  assert.is(parseConfig(withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } })).linux!.seccomp!.flags, undefined);
+  assert.equal(parseConfig(withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ALLOW', flags: [] } })).linux!.seccomp!.flags, []);
 });
 
 test('unknown properties are ignored (config.md, Extensibility)', () => {
@@ -164,6 +197,24 @@ const malformed: Array<[string, unknown, string]> = [
   ['device major missing', withLinux({ devices: [{ path: '/dev/x', type: 'c', minor: 1 }] }), 'config.json: linux.devices[0].major must be an integer from 0 to 4294967295, not missing (give the device major number)'],
   ['resources not an object', withLinux({ resources: [] }), 'config.json: linux.resources must be an object, not [] (make it a JSON object)'],
   ['seccomp without defaultAction', withLinux({ seccomp: {} }), 'config.json: linux.seccomp.defaultAction must be a string, not missing (give an action such as "SCMP_ACT_ERRNO")'],
+  ['seccomp defaultAction unknown', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_DENY' } }), 'config.json: linux.seccomp.defaultAction "SCMP_ACT_DENY" is not a seccomp action (use one of SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_ERRNO, SCMP_ACT_TRACE, SCMP_ACT_ALLOW, SCMP_ACT_LOG)'],
+  ['seccomp defaultAction notify', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_NOTIFY' } }), 'config.json: linux.seccomp.defaultAction SCMP_ACT_NOTIFY is not supported (minidock-runc has no seccomp user notification: use SCMP_ACT_ERRNO or SCMP_ACT_KILL_PROCESS)'],
+  ['seccomp defaultErrnoRet with KILL', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_KILL', defaultErrnoRet: 1 } }), 'config.json: linux.seccomp.defaultErrnoRet is set for SCMP_ACT_KILL (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno: remove it)'],
+  ['seccomp defaultErrnoRet too large', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 65536 } }), 'config.json: linux.seccomp.defaultErrnoRet must be an integer from 0 to 65535, not 65536 (give an errno number, e.g. 1 for EPERM (seccomp keeps 16 bits))'],
+  ['seccomp architecture unknown', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['x86_64'] } }), 'config.json: linux.seccomp.architectures[0] "x86_64" is not a seccomp architecture (names as libseccomp spells them, e.g. "SCMP_ARCH_X86_64")'],
+  ['seccomp flag unknown', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', flags: ['SECCOMP_FILTER_FLAG_NEW_LISTENER'] } }), 'config.json: linux.seccomp.flags[0] "SECCOMP_FILTER_FLAG_NEW_LISTENER" is not a seccomp filter flag (use one of SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)'],
+  ['seccomp listenerMetadata alone', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', listenerMetadata: 'm' } }), 'config.json: linux.seccomp.listenerMetadata is set without listenerPath (remove it: it is only sent to a seccomp agent)'],
+  ['seccomp syscalls an object', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: {} } }), 'config.json: linux.seccomp.syscalls must be an array, not {} (make it a JSON array)'],
+  ['seccomp names missing', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ action: 'SCMP_ACT_ALLOW' }] } }), 'config.json: linux.seccomp.syscalls[0].names is empty (name at least one system call, e.g. ["getcwd"])'],
+  ['seccomp name empty', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', ''], action: 'SCMP_ACT_ALLOW' }] } }), 'config.json: linux.seccomp.syscalls[0].names[1] is empty (give a system call name, e.g. "getcwd")'],
+  ['seccomp action missing', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'] }] } }), 'config.json: linux.seccomp.syscalls[0].action must be a string, not missing (give an action such as "SCMP_ACT_ERRNO")'],
+  ['seccomp action notify', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] } }), 'config.json: linux.seccomp.syscalls[0].action SCMP_ACT_NOTIFY is not supported (minidock-runc has no seccomp user notification: use SCMP_ACT_ERRNO or SCMP_ACT_KILL_PROCESS)'],
+  ['seccomp errnoRet with ALLOW', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', errnoRet: 1 }] } }), 'config.json: linux.seccomp.syscalls[0].errnoRet is set for SCMP_ACT_ALLOW (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take an errno: remove it)'],
+  ['seccomp arg index 6', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }] } }), 'config.json: linux.seccomp.syscalls[0].args[0].index must be an integer from 0 to 5, not 6 (a system call has arguments 0 to 5)'],
+  ['seccomp arg value missing', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, op: 'SCMP_CMP_EQ' }] }] } }), 'config.json: linux.seccomp.syscalls[0].args[0].value must be an integer from 0 to 9007199254740991, not missing (give a non-negative integer below 2^53 (a larger JSON number is not read exactly))'],
+  ['seccomp arg value above 2^53', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2 ** 64, op: 'SCMP_CMP_EQ' }] }] } }), 'config.json: linux.seccomp.syscalls[0].args[0].value must be an integer from 0 to 9007199254740991, not 18446744073709552000 (give a non-negative integer below 2^53 (a larger JSON number is not read exactly))'],
+  ['seccomp arg valueTwo negative', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, valueTwo: -1, op: 'SCMP_CMP_MASKED_EQ' }] }] } }), 'config.json: linux.seccomp.syscalls[0].args[0].valueTwo must be an integer from 0 to 9007199254740991, not -1 (give a non-negative integer below 2^53 (a larger JSON number is not read exactly))'],
+  ['seccomp arg op unknown', withLinux({ seccomp: { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_IN' }] }] } }), 'config.json: linux.seccomp.syscalls[0].args[0].op "SCMP_CMP_IN" is not a seccomp operator (use one of SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ)'],
   ['rootfsPropagation unknown', withLinux({ rootfsPropagation: 'slaved' }), 'config.json: linux.rootfsPropagation "slaved" is not a propagation (use one of private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable)'],
   ['maskedPaths relative', withLinux({ maskedPaths: ['proc/kcore'] }), 'config.json: linux.maskedPaths[0] must be an absolute path, not "proc/kcore" (start it with "/")'],
   ['intelRdt not an object', withLinux({ intelRdt: true }), 'config.json: linux.intelRdt must be an object, not true (make it a JSON object)'],
