@@ -15,6 +15,9 @@ import { parseConfigText, NAMESPACE_TYPES, type OciConfig } from './config.js';
 import { SPEC_VERSION, specText } from './default-spec.js';
 import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
 import { serializePlan } from '../runtime/child-plan.js';
+import { enterCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
+import { readCgroupLayout } from '../cgroup/layout.js';
+import { planOciCgroups, type OciCgroups } from './cgroups.js';
 import { OciStore, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
@@ -76,14 +79,20 @@ function hostFacts(): HostFacts {
   };
 }
 
-function loadConfig(bundle: string): OciConfig {
+function loadConfig(bundle: string): OciConfig & { raw: { linux?: { cgroupsPath?: unknown; resources?: unknown } } } {
   let text: string;
   try {
     text = readFileSync(join(bundle, 'config.json'), 'utf8');
   } catch (err) {
     throw err1(`cannot read ${join(bundle, 'config.json')}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'give the bundle directory with --bundle (it holds config.json)');
   }
-  return parseConfigText(text);
+  // The parsed config keeps which resources are set; their values are read by oci/cgroups.ts.
+  return { ...parseConfigText(text), raw: JSON.parse(text) as { linux?: { cgroupsPath?: unknown; resources?: unknown } } };
+}
+
+/** The config's cgroups on this host's layout: pure planning over the two files it reads. */
+function ociCgroups(config: ReturnType<typeof loadConfig>, id: string): OciCgroups {
+  return planOciCgroups(readCgroupLayout(), readFileSync('/proc/self/mountinfo', 'utf8'), config.raw.linux, id);
 }
 
 /** runtime-spec features.md, true to what the translation carries out today. */
@@ -242,6 +251,13 @@ class Runtime {
     // runc deletes a created container without --force: nothing of the user's program ran.
     if ((status === 'running' || status === 'creating') && !force) throw err1(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or delete --force');
     if (status !== 'stopped') await this.killAndWait(rec);
+    if (rec.cgroup?.length) {
+      // Without a PID namespace of its own, what PID 1 forked outlives it: end what is left in
+      // the cgroups, then remove them.
+      const { cgroupProcesses, killAndWait } = await import('../runtime/reap.js');
+      await killAndWait(cgroupProcesses(rec.cgroup));
+      await releaseCgroup(rec.cgroup);
+    }
     this.store.remove(id);
   }
 
@@ -281,15 +297,20 @@ class Runtime {
     if (terminal && !o.consoleSocket && !o.foreground) throw err1('cannot allocate tty if minidock-runc will detach without setting console socket', 'give --console-socket, or set process.terminal to false');
     if (!terminal && o.consoleSocket) throw err1('cannot use console socket if process.terminal is false', 'drop --console-socket, or set process.terminal to true');
     // Planned once without a pty only to learn what is unsupported before anything is made.
-    const probe = planOci(config, { bundle, tty: terminal ? '/dev/pts/0' : undefined }, hostFacts());
-    if (probe.unsupported.length) {
-      throw err1(`config.json needs ${probe.unsupported.join(', ')}, which minidock-runc does not support yet`, 'remove those fields, or run the bundle with runc', 'oci.unsupported');
+    const cg = ociCgroups(config, id);
+    const probe = planOci(config, { bundle, tty: terminal ? '/dev/pts/0' : undefined, cgroups: cg.plan.dirs }, hostFacts());
+    // linux.cgroupsPath and linux.resources are carried out here (oci/cgroups.ts), with what
+    // of them cannot be.
+    const unsupported = [...probe.unsupported.filter((u) => u !== 'linux.cgroupsPath' && !u.startsWith('linux.resources.')), ...cg.unsupported];
+    if (unsupported.length) {
+      throw err1(`config.json needs ${unsupported.join(', ')}, which minidock-runc does not support yet`, 'remove those fields, or run the bundle with runc', 'oci.unsupported');
     }
     const api = await this.lifecycleApi();
     this.store.claim(id);
     const rec: OciRecord = {
       id, ociVersion: config.ociVersion, bundle, rootfs: probe.rootfs, created: new Date().toISOString(),
       annotations: config.annotations, pid: 0, creator: { pid: process.pid, start: readProc(process.pid).start ?? 0 },
+      cgroup: cg.plan.dirs,
     };
     let pty: { master: number; slave: string } | undefined;
     let handle: ChildHandle | undefined;
@@ -305,9 +326,12 @@ class Runtime {
       const fifo = this.store.fifo(id);
       const mk = spawnSync('mkfifo', ['-m', '0622', fifo], { encoding: 'utf8' });
       if (mk.status !== 0) throw err1(`cannot make the exec fifo ${fifo}: ${(mk.stderr || mk.error?.message || '').trim()}`, undefined, 'oci.create.fifo');
-      const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo }, hostFacts());
+      const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo, cgroups: cg.plan.dirs }, hostFacts());
       this.debug(`create ${id}: ${plan.child.ns.join(',')} namespaces, root ${plan.rootfs}`);
       handle = api.create(serializePlan(plan.child));
+      // Between clone and "go", as for `minidock run`: the process is limited before it runs a
+      // single instruction of its own, and its cgroup namespace (made after "go") is rooted here.
+      for (const w of await enterCgroup(cg.plan, handle.pid)) this.debug(`create ${id}: ${w}`);
       const failure: ChildFailure | null = api.start(handle);
       if (failure) {
         throw new MinidockError(`container setup failed at ${failure.step}${failure.detail ? ` ${failure.detail}` : ''}: ${failure.message || 'error'}`, { step: failure.step, errno: failure.code, exitCode: 1 });
@@ -325,6 +349,7 @@ class Runtime {
     } catch (err) {
       if (handle) api.abort(handle);
       if (pty) closeSync(pty.master);
+      try { await releaseCgroup(cg.plan.dirs); } catch { /* reported by the original error's step; delete retries */ }
       this.store.remove(id);
       throw err;
     }

@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { MinidockError } from '../core/errors.js';
+import type { CgroupDir } from '../cgroup/plan.js';
 import { privateDir } from '../core/state-perms.js';
 import { parseStartTime } from '../runtime/proc.js';
 import { SPEC_VERSION } from './default-spec.js';
@@ -27,6 +28,8 @@ export interface OciRecord {
   pidStart?: number;
   /** The `create` process, while pid is 0: if it died, the container never came to be. */
   creator?: { pid: number; start: number };
+  /** The container's cgroups, recorded before they are made, so delete always removes them. */
+  cgroup?: CgroupDir[];
 }
 
 /** What /proc says about one pid. */

@@ -6,7 +6,8 @@ import { MinidockError } from '../core/errors.js';
 import { trace } from '../core/trace.js';
 // Static, not lazy: these are on every run's path, and a dynamic import between clone and "go"
 // costs milliseconds of its own.
-import { readCgroupLayout } from '../cgroup/layout.js';
+import { parseCgroupMounts, readCgroupLayout } from '../cgroup/layout.js';
+import { readFileSync } from 'node:fs';
 import { planCgroup, type CgroupDir, type CgroupPlan } from '../cgroup/plan.js';
 import { createCgroup, joinCgroup, oomKilled, removeCgroup } from '../cgroup/fs.js';
 import type { Resources } from '../spec/resources.js';
@@ -45,7 +46,7 @@ export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oo
   if (!dirs?.length) return { oomKilled: false };
   // A cgroup that is absent because its hierarchy is not mounted here is not "already removed":
   // `ip netns exec` remounts /sys without /sys/fs/cgroup, and treating that as done would leak.
-  const mounts = readCgroupLayout().hierarchies.map((h) => h.mount);
+  const mounts = parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.mount);
   const hidden = dirs.find((d) => !mounts.some((m) => d.path.startsWith(`${m}/`)));
   if (hidden) {
     throw new MinidockError(`cannot reach cgroup ${hidden.path}: its hierarchy is not mounted in this mount namespace`, {
