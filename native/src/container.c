@@ -379,18 +379,21 @@ static int set_caps(unsigned long long effective, unsigned long long permitted, 
   return (int)syscall(SYS_capset, &hdr, data);
 }
 
-static int install_filter(const struct sock_fprog *filter) {
+/* With flags, seccomp(2) itself (prctl has no argument for them); without, prctl as always. */
+static int install_filter(const struct sock_fprog *filter, unsigned flags) {
+  if (flags) return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, filter);
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, filter, 0, 0);
 }
 
 int apply_privileges(unsigned long long caps, int has_caps, const struct cap_sets *sets, int nnp, uid_t uid, gid_t gid,
-                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step) {
+                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, unsigned filter_flags,
+                     const char **step) {
   int has_filter = filter && filter->len;
   /* Without no_new_privs, installing a filter takes CAP_SYS_ADMIN in the process's user
    * namespace, which the sets below may not keep: then it goes first, while every capability
    * is still there (runc installs it before finalizeNamespace in that case). Every call from
    * here to execve must be one the filter allows. */
-  if (has_filter && !nnp && install_filter(filter) < 0) { *step = "child.seccomp"; return -1; }
+  if (has_filter && !nnp && install_filter(filter, filter_flags) < 0) { *step = "child.seccomp"; return -1; }
   if (sets || has_caps) {
     /* The bounding set limits what execve can ever grant (file capabilities, setuid root). */
     if (drop_bounding(sets ? sets->bounding : caps) < 0) { *step = "child.caps.bounding"; return -1; }
@@ -424,7 +427,7 @@ int apply_privileges(unsigned long long caps, int has_caps, const struct cap_set
   /* With no_new_privs, setuid bits and file capabilities in the image grant nothing. */
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { *step = "child.no_new_privs"; return -1; }
   /* Last: from here on only the filter's allowed calls work (execve, write, exit among them). */
-  if (has_filter && nnp && install_filter(filter) < 0) { *step = "child.seccomp"; return -1; }
+  if (has_filter && nnp && install_filter(filter, filter_flags) < 0) { *step = "child.seccomp"; return -1; }
   return 0;
 }
 
@@ -629,7 +632,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
 
   const char *pstep = "child.privileges";
   if (apply_privileges(p->caps, p->has_caps, p->has_cap_sets ? &p->cap_sets : NULL, p->no_new_privs, p->uid, p->gid,
-                       p->groups, p->ngroups, &p->seccomp, &pstep) < 0)
+                       p->groups, p->ngroups, &p->seccomp, p->seccomp_flags, &pstep) < 0)
     FAIL(pstep, NULL);
   /* setresuid/setresgid to the command's ids cleared it again (prctl is allowed by the filter;
    * execve keeps it, short of a setuid binary under --privileged). */

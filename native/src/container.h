@@ -40,10 +40,12 @@ int container_start(struct container_handle *h, struct container_failure *f);
  * OCI's five sets (`sets`): bounding reduced to sets->bounding, ambient cleared, the ids
  * changed with keep-caps, then effective/permitted/inheritable set as given and the ambient
  * ones raised.
- * Then no_new_privs, then the filter; without no_new_privs the filter goes first instead, while
- * the process still has CAP_SYS_ADMIN (as runc orders it). Returns 0, or -1 with *step. */
+ * Then no_new_privs, then the filter (with seccomp(2)'s `filter_flags` when not 0); without
+ * no_new_privs the filter goes first instead, while the process still has CAP_SYS_ADMIN (as runc
+ * orders it). Returns 0, or -1 with *step. */
 int apply_privileges(unsigned long long caps, int has_caps, const struct cap_sets *sets, int nnp, uid_t uid, gid_t gid,
-                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, const char **step);
+                     const gid_t *groups, size_t ngroups, const struct sock_fprog *filter, unsigned filter_flags,
+                     const char **step);
 
 /* Builds the default seccomp program for a capability set (native/src/seccomp.c). Allocates:
  * call before clone/fork. */

@@ -220,6 +220,10 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     } else if (!strcmp(k, "seccomp_prog")) {
       if (p->seccomp.filter) BAD("plan: seccomp_prog given twice");
       if (parse_seccomp_prog(v, &p->seccomp, err, errlen) < 0) { plan_free(p); return -1; }
+    } else if (!strcmp(k, "seccomp_flags")) {
+      /* TSYNC (1), LOG (2), SPEC_ALLOW (4); NEW_LISTENER would need a descriptor nobody reads. */
+      if (parse_ulong(v, 7, &num)) BAD("plan: bad seccomp_flags \"%s\" (TSYNC 1, LOG 2, SPEC_ALLOW 4)", v);
+      p->seccomp_flags = (unsigned)num;
     } else if (!strcmp(k, "rlimit")) {
       if (parse_rlimit(v, p) < 0) BAD("plan: bad rlimit \"%s\" (RESOURCE SOFT HARD, decimal, soft <= hard, each resource once)", v);
     } else if (!strcmp(k, "umask")) {
@@ -297,6 +301,9 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     snprintf(err, errlen, "plan: the cap_* keys come all five or none"); plan_free(p); return -1;
   }
   p->has_cap_sets = cap_keys != 0;
+  if (p->seccomp_flags && !p->seccomp.filter) {
+    snprintf(err, errlen, "plan: seccomp_flags without seccomp_prog"); plan_free(p); return -1;
+  }
   if (want_seccomp && p->seccomp.filter) {
     snprintf(err, errlen, "plan: seccomp default and seccomp_prog exclude each other"); plan_free(p); return -1;
   }

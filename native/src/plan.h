@@ -73,6 +73,7 @@ struct plan {
   int no_new_privs;          /* PR_SET_NO_NEW_PRIVS before execve */
   struct sock_fprog seccomp; /* the filter to install last (len 0: none); built in the parent:
                               * minidock's default, or an OCI config's (key seccomp_prog) */
+  unsigned seccomp_flags;    /* seccomp(2)'s SECCOMP_FILTER_FLAG_* for seccomp_prog (LOG, SPEC_ALLOW) */
   uid_t uid;
   gid_t gid;
   gid_t *groups;

@@ -415,7 +415,7 @@ static int cmd_exec(int argc, char **argv) {
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
     /* The same privileges as the container's PID 1: exec must not be a way around them. */
     const char *pstep = "privileges";
-    if (apply_privileges(caps, has_caps, NULL, nnp, uid, gid, groups, ngroups, &filter, &pstep) < 0) {
+    if (apply_privileges(caps, has_caps, NULL, nnp, uid, gid, groups, ngroups, &filter, 0, &pstep) < 0) {
       dprintf(rep[1], "%s %d %s", pstep, errno, user ? user : "");
       _exit(125);
     }
