@@ -67,6 +67,8 @@ export interface ChildPlan {
   seccomp?: 'default' | 'unconfined';
   /** An OCI config's seccomp filter, compiled: struct sock_filter[] bytes as lowercase hex. */
   seccompProg?: string;
+  /** seccomp(2)'s SECCOMP_FILTER_FLAG_* bits for `seccompProg` (LOG 2, SPEC_ALLOW 4). */
+  seccompFlags?: number;
   /** setrlimit(2) in the child, before the ids change (OCI process.rlimits). */
   rlimits?: ChildRlimit[];
   /** umask(2) before execve; absent: the one inherited from the caller. */
@@ -307,6 +309,7 @@ export function serializePlan(plan: ChildPlan): Buffer {
   put('nnp', plan.noNewPrivs);
   if (plan.seccomp) put('seccomp', plan.seccomp);
   if (plan.seccompProg !== undefined) put('seccomp_prog', plan.seccompProg);
+  if (plan.seccompProg !== undefined && plan.seccompFlags) put('seccomp_flags', plan.seccompFlags);
   for (const r of plan.rlimits ?? []) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new MinidockError(`unknown resource limit ${JSON.stringify(r.type)}`, { step: 'plan.serialize' });

@@ -399,20 +399,22 @@ const OCI_EXTRAS: Partial<ChildPlan> = {
   capSets: { bounding: '20000421', effective: '20', inheritable: '400', permitted: '420', ambient: '400' },
   noNewPrivs: true,
   seccompProg: '2000000004000000060000000000ff7f',
+  seccompFlags: 4,
   rlimits: [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_RTTIME', soft: 0, hard: 9007199254740991 }],
   umask: 0o027,
   oomScoreAdj: -1000,
   domainname: 'example.org',
 };
 
-test('serializePlan: the OCI process keys, exact, after caps: the five sets, the compiled filter, rlimits, umask, oom_score_adj, domainname', () => {
+test('serializePlan: the OCI process keys, exact, after caps: the five sets, the compiled filter and its flags, rlimits, umask, oom_score_adj, domainname', () => {
   const kv = pairs(serializePlan({ ...base({}), ...OCI_EXTRAS }));
   const at = kv.findIndex(([k]) => k === 'caps');
-  assert.equal(kv.slice(at, at + 14), [
+  assert.equal(kv.slice(at, at + 15), [
     ['caps', '20000421'],
     ['cap_bounding', '20000421'], ['cap_effective', '20'], ['cap_inheritable', '400'], ['cap_permitted', '420'], ['cap_ambient', '400'],
     ['nnp', '1'],
     ['seccomp_prog', '2000000004000000060000000000ff7f'],
+    ['seccomp_flags', '4'],
     ['rlimit', '7 512 1024'], ['rlimit', '15 0 9007199254740991'],
     ['umask', '027'],
     ['oom_score_adj', '-1000'],
@@ -423,7 +425,7 @@ test('serializePlan: the OCI process keys, exact, after caps: the five sets, the
 
 test('serializePlan: none of the OCI keys for minidock run\'s plan; umask 0 is "00"', () => {
   const keys = pairs(serializePlan(buildChildPlan(spec(), paths, io))).map(([k]) => k);
-  for (const k of ['cap_bounding', 'seccomp_prog', 'rlimit', 'umask', 'oom_score_adj', 'domainname']) assert.not.ok(keys.includes(k), k);
+  for (const k of ['cap_bounding', 'seccomp_prog', 'seccomp_flags', 'rlimit', 'umask', 'oom_score_adj', 'domainname']) assert.not.ok(keys.includes(k), k);
   assert.equal(pairs(serializePlan({ ...base({}), umask: 0 })).find(([k]) => k === 'umask'), ['umask', '00']);
 });
 
@@ -507,6 +509,7 @@ for (const [name, plan] of everyPlan) {
       if (k === 'umask') assert.match(v, /^0[0-7]{1,3}$/);
       if (k === 'oom_score_adj') assert.match(v, /^-?(0|[1-9][0-9]{0,3})$/);
       if (k === 'seccomp_prog') assert.match(v, /^([0-9a-f]{16})+$/);
+      if (k === 'seccomp_flags') assert.match(v, /^[1-7]$/);
     }
   });
 }
