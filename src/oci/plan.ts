@@ -19,6 +19,7 @@ import type { CgroupDir } from '../cgroup/plan.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { hostId } from '../spec/userns.js';
 import { configError, type OciConfig, type OciIdMapping, type OciMount, type OciProcess } from './config.js';
+import { compileSeccomp } from './seccomp.js';
 
 /** What the planner may ask of the host; the CLI passes the real filesystem, tests a fake. */
 export interface HostFacts {
@@ -27,6 +28,8 @@ export interface HostFacts {
   /** A new UTS namespace starts as a copy of the host's names: a config without "hostname"
    *  keeps that copy (runc leaves it alone), so the plan sets it to the host's. */
   hostname: string;
+  /** The architecture linux.seccomp is compiled for (compileSeccomp's names): x86_64 unless said. */
+  arch?: string;
 }
 
 export interface OciPlanInput {
@@ -216,7 +219,6 @@ function unsupportedFields(config: OciConfig): string[] {
     if (Object.keys(l.sysctl).length) out.push('linux.sysctl');
     if (l.cgroupsPath) out.push('linux.cgroupsPath');
     for (const r of l.resources) out.push(`linux.resources.${r}`);
-    if (l.seccomp) out.push('linux.seccomp');
     if (l.rootfsPropagation && l.rootfsPropagation !== 'private' && l.rootfsPropagation !== 'rprivate') out.push('linux.rootfsPropagation');
     if (l.mountLabel) out.push('linux.mountLabel');
     out.push(...l.other);
@@ -248,6 +250,10 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const ownNet = created.includes('network');
 
   const caps = planCaps(p);
+  // linux.seccomp, compiled here to the filter the child installs (src/oci/seccomp.ts); what the
+  // filter cannot carry out is named by the compiler.
+  const seccomp = linux.seccomp ? compileSeccomp(linux.seccomp, facts.arch) : undefined;
+  if (seccomp) unsupported.push(...seccomp.unsupported);
   const ops: PlanOp[] = [];
   config.mounts.forEach((m, i) => {
     const r = planMount(m, i, input, facts);
@@ -294,8 +300,12 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ...(caps.caps !== undefined ? { caps: caps.caps } : {}),
     ...(caps.capSets ? { capSets: caps.capSets } : {}),
     noNewPrivs: p.noNewPrivileges,
-    // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`).
-    seccomp: 'unconfined',
+    // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`). With
+    // one, the child installs it last before execve, or first when noNewPrivileges is false
+    // (container.c, as runc orders it).
+    ...(seccomp
+      ? { seccompProg: seccomp.filter.toString('hex'), ...(seccomp.flags ? { seccompFlags: seccomp.flags } : {}) }
+      : { seccomp: 'unconfined' as const }),
     ...(p.rlimits.length ? { rlimits: p.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard })) } : {}),
     // runc's default when the config has none (finalizeRootfs), not the caller's.
     umask: p.user.umask ?? 0o022,

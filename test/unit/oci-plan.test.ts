@@ -6,6 +6,7 @@ import { MinidockError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/oci/config.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import { containerPath, planCaps, planOci, type HostFacts } from '../../src/oci/plan.js';
+import { compileSeccomp } from '../../src/oci/seccomp.js';
 import { DEV_NODES, serializePlan, type PlanOp } from '../../src/runtime/child-plan.js';
 
 const BUNDLE = '/b';
@@ -213,12 +214,37 @@ test('a domainname in a joined UTS namespace is never set (joining is unsupporte
   assert.equal(p.unsupported, ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']);
 });
 
+test('linux.seccomp: compiled to the child\'s seccomp_prog (hex of the filter) with its flags, instead of "unconfined"', () => {
+  const seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 42 }] };
+  const json = { ...base(), linux: { ...base().linux, seccomp } };
+  const p = plan(json);
+  const compiled = compileSeccomp(parseConfig(json).linux!.seccomp!);
+  assert.equal(p.unsupported, []);
+  assert.is(p.child.seccompProg, compiled.filter.toString('hex'));
+  assert.match(p.child.seccompProg!, /^([0-9a-f]{16})+$/);
+  // No flags at all: runc's SPEC_ALLOW (4).
+  assert.is(p.child.seccompFlags, 4);
+  assert.is(p.child.seccomp, undefined);
+  const kv = serializePlan(p.child).toString().split('\0');
+  assert.is(kv[kv.indexOf('seccomp_prog') + 1], p.child.seccompProg);
+  assert.is(kv[kv.indexOf('seccomp_flags') + 1], '4');
+  assert.not.ok(kv.includes('seccomp'));
+  // An empty flags list: none.
+  const none = plan({ ...json, linux: { ...json.linux, seccomp: { ...seccomp, flags: [] } } });
+  assert.is(none.child.seccompFlags, undefined);
+  assert.not.ok(serializePlan(none.child).toString().split('\0').includes('seccomp_flags'));
+  // What the compiler cannot carry out is the plan's unsupported.
+  const x86 = plan({ ...json, linux: { ...json.linux, seccomp: { ...seccomp, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'] } } });
+  assert.equal(x86.unsupported, compileSeccomp(parseConfig({ ...json, linux: { ...json.linux, seccomp: { ...seccomp, architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'] } } }).linux!.seccomp!).unsupported);
+  assert.is(x86.unsupported.length, 1);
+});
+
 const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
   ['hooks', { ...base(), hooks: { prestart: [{ path: '/bin/true' }], poststop: [] } }, ['hooks.prestart']],
   ['apparmor, selinux, scheduler (rlimits, umask, oomScoreAdj are carried out)', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
     ['process.apparmorProfile', 'process.selinuxLabel', 'process.scheduler']],
-  ['devices, sysctl, cgroups, seccomp, propagation, label, personality', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'a.b': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
-    ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.seccomp', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
+  ['devices, sysctl, cgroups, propagation, label, personality (seccomp is compiled)', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'a.b': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
+    ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
   ['rprivate propagation is what the child does anyway', { ...base(), linux: { ...base().linux, rootfsPropagation: 'rprivate' } }, []],
   ['joining a pid namespace, a time namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time' }] } },
     ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)']],
