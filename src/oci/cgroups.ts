@@ -109,21 +109,28 @@ export function planOciCgroups(layout: CgroupLayout, mountinfo: string, linux: {
   const { parent, name } = cgroupLocation(typeof linux?.cgroupsPath === 'string' ? linux.cgroupsPath : undefined, id);
   const { resources, devices, unsupported } = ociResources(linux?.resources);
   const plan = planCgroup(layout, parent, name, resources);
-  const devMount = parseCgroupMounts(mountinfo).find((m) => m.fstype === 'cgroup' && m.superOptions.includes('devices'));
-  if (devices.length && !devMount) unsupported.push('linux.resources.devices (no cgroup v1 devices controller on this host)');
-  if (devMount && !plan.dirs.some((d) => d.path.startsWith(`${devMount.mount}/`))) {
-    const path = posix.join(devMount.mount, parent, name);
-    const levels = parent.split('/').map((_, i, a) => posix.join(devMount.mount, ...a.slice(0, i + 1)));
-    // Named for its controller so the container's own "cgroup" mount shows it as devices/;
-    // minidock run's controller list has no devices (see the header), hence the cast.
-    plan.dirs.push({ version: 1, path, controllers: ['devices' as unknown as CgroupDir['controllers'][number]] });
-    // Made before the limits are written elsewhere; a deny-all first, as runc's emulator ends
-    // up writing for the usual rule list, then the config's rules in order, then the defaults.
-    const ops: CgroupPlan['ops'] = [...levels, path].map((p) => ({ op: 'mkdir' as const, path: p }));
-    for (const [file, line] of devices) ops.push({ op: 'write', file: `${path}/${file}`, value: line! });
-    if (devices.length) for (const line of DEFAULT_DEVICE_RULES) ops.push({ op: 'write', file: `${path}/devices.allow`, value: line });
-    plan.ops.push(...ops);
+  const mounts = parseCgroupMounts(mountinfo);
+  /** A v1 hierarchy minidock run does not use (devices, freezer): this container's directory
+   *  there, named for its controller so the container's own "cgroup" mount shows it under that
+   *  name (minidock run's controller list has neither, see the header: hence the cast). */
+  const extra = (controller: string): string | undefined => {
+    const m = mounts.find((x) => x.fstype === 'cgroup' && x.superOptions.includes(controller));
+    if (!m || plan.dirs.some((d) => d.path.startsWith(`${m.mount}/`))) return undefined;
+    const path = posix.join(m.mount, parent, name);
+    const levels = parent.split('/').map((_, i, a) => posix.join(m.mount, ...a.slice(0, i + 1)));
+    plan.dirs.push({ version: 1, path, controllers: [controller as unknown as CgroupDir['controllers'][number]] });
+    plan.ops.push(...[...levels, path].map((p) => ({ op: 'mkdir' as const, path: p })));
     plan.procs.push(`${path}/cgroup.procs`);
+    return path;
+  };
+  const dev = extra('devices');
+  if (devices.length && !dev) unsupported.push('linux.resources.devices (no cgroup v1 devices controller on this host)');
+  if (dev && devices.length) {
+    // The config's rules in order (runc spec's list starts with a deny-all), then the defaults.
+    for (const [file, line] of devices) plan.ops.push({ op: 'write', file: `${dev}/${file}`, value: line! });
+    for (const line of DEFAULT_DEVICE_RULES) plan.ops.push({ op: 'write', file: `${dev}/devices.allow`, value: line });
   }
+  // pause and resume freeze the whole cgroup, as runc does.
+  extra('freezer');
   return { plan, resources, unsupported };
 }

@@ -18,7 +18,7 @@ import { serializePlan } from '../runtime/child-plan.js';
 import { enterCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { planOciCgroups, type OciCgroups } from './cgroups.js';
-import { OciStore, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
+import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
 const DEFAULT_ROOT = '/run/minidock-runc';
@@ -249,7 +249,9 @@ class Runtime {
     }
     const status = this.store.status(rec);
     // runc deletes a created container without --force: nothing of the user's program ran.
-    if ((status === 'running' || status === 'creating') && !force) throw err1(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or delete --force');
+    if ((status === 'running' || status === 'paused' || status === 'creating') && !force) throw err1(`cannot delete container ${id} that is not stopped: ${status}`, 'stop it first, or delete --force');
+    // A frozen task takes SIGKILL only once thawed.
+    if (status === 'paused') writeFileSync(`${freezerOf(rec)}/freezer.state`, 'THAWED');
     if (status !== 'stopped') await this.killAndWait(rec);
     if (rec.cgroup?.length) {
       // Without a PID namespace of its own, what PID 1 forked outlives it: end what is left in
@@ -259,6 +261,44 @@ class Runtime {
       await releaseCgroup(rec.cgroup);
     }
     this.store.remove(id);
+  }
+
+  /** pause/resume: the container's freezer cgroup (v1), as runc does; pause returns once the
+   *  kernel says FROZEN (every task stopped), not merely FREEZING. */
+  async freeze(id: string, frozen: boolean): Promise<void> {
+    const rec = this.store.read(validateId(id));
+    const status = this.store.status(rec);
+    if (frozen && status !== 'running') throw err1(`container not running: ${status}`);
+    if (!frozen && status !== 'paused') throw err1(`container not paused: ${status}`);
+    const dir = freezerOf(rec);
+    if (!dir) throw err1('this container has no freezer cgroup', 'the host has no cgroup v1 freezer mounted', 'oci.freeze');
+    const want = frozen ? 'FROZEN' : 'THAWED';
+    for (let i = 0; i < 400; i++) {
+      writeFileSync(`${dir}/freezer.state`, want);
+      if (readFileSync(`${dir}/freezer.state`, 'utf8').trim() === want) return;
+      await sleep(5);
+    }
+    throw err1(`the container's cgroup did not become ${want} in 2 s`, `see ${dir}/freezer.state`, 'oci.freeze');
+  }
+
+  /** ps: the container's processes, from its cgroups (what forked in it is there too). */
+  async ps(id: string, format: string, psArgs: string[]): Promise<void> {
+    if (format !== 'table' && format !== 'json') throw err1(`invalid format option: ${JSON.stringify(format)}`, 'use --format table or --format json');
+    const rec = this.store.read(validateId(id));
+    const { cgroupProcesses } = await import('../runtime/reap.js');
+    const pids = rec.cgroup?.length ? cgroupProcesses(rec.cgroup).sort((a, b) => a - b) : rec.pid ? [rec.pid] : [];
+    if (format === 'json') {
+      this.out(`${JSON.stringify(pids)}\n`);
+      return;
+    }
+    // runc prints ps(1)'s own table, with ps-args, filtered to the container's pids.
+    const r = spawnSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+    if (r.status !== 0) throw err1(`ps ${psArgs.join(' ')} failed: ${(r.stderr || '').trim()}`, undefined, 'oci.ps');
+    const [head, ...rows] = r.stdout.trimEnd().split('\n');
+    const col = head!.trim().split(/\s+/).indexOf('PID');
+    if (col < 0) throw err1('ps output has no PID column', 'give ps arguments that print one (e.g. -ef)', 'oci.ps');
+    const want = new Set(pids);
+    this.out([head, ...rows.filter((l) => want.has(Number(l.trim().split(/\s+/)[col])))].join('\n') + '\n');
   }
 
   spec(bundle: string, rootless: boolean): void {
@@ -482,6 +522,13 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .action((id: string, o: { force?: boolean }) => rt().delete(id, !!o.force));
   createOptions(program.command('create').argument('<id>').description('create a container, stopped before its program runs'))
     .action(async (id: string, o: CreateOptions) => { await rt().create(id, o); });
+  program.command('pause').argument('<id>').description('suspend every process of the container (freezer cgroup)')
+    .action((id: string) => rt().freeze(id, true));
+  program.command('resume').argument('<id>').description('resume a paused container')
+    .action((id: string) => rt().freeze(id, false));
+  program.command('ps').argument('<id>').argument('[ps-args...]', 'arguments for ps(1), default -ef').description('list the processes of a container')
+    .option('-f, --format <format>', 'table or json', 'table')
+    .action((id: string, psArgs: string[], o: { format: string }) => rt().ps(id, o.format, psArgs));
   program.command('start').argument('<id>').description('run the program of a created container')
     .action((id: string) => rt().start(id));
   createOptions(program.command('run').argument('<id>').description('create and start a container; wait for it unless --detach'))

@@ -11,7 +11,8 @@ import { privateDir } from '../core/state-perms.js';
 import { parseStartTime } from '../runtime/proc.js';
 import { SPEC_VERSION } from './default-spec.js';
 
-export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
+/** The spec's four, and runc's "paused" (a running container whose freezer cgroup is frozen). */
+export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface OciRecord {
   id: string;
@@ -48,12 +49,18 @@ export function validateId(id: string): string {
 }
 
 /** Pure: the status of a record, given /proc's view of its pids and whether the fifo exists. */
-export function statusOf(rec: OciRecord, init: ProcInfo, creator: ProcInfo, fifo: boolean): OciStatus {
+export function statusOf(rec: OciRecord, init: ProcInfo, creator: ProcInfo, fifo: boolean, frozen = false): OciStatus {
   const alive = (p: ProcInfo, start: number | undefined): boolean => start !== undefined && p.start === start && p.state !== 'Z' && p.state !== 'X';
   if (!rec.pid) return rec.creator && alive(creator, rec.creator.start) ? 'creating' : 'stopped';
   if (!alive(init, rec.pidStart)) return 'stopped';
   // The waiting process is released by `start`, which removes the fifo.
-  return fifo ? 'created' : 'running';
+  if (fifo) return 'created';
+  return frozen ? 'paused' : 'running';
+}
+
+/** The container's v1 freezer cgroup, if it has one. */
+export function freezerOf(rec: OciRecord): string | undefined {
+  return rec.cgroup?.find((d) => (d.controllers as string[]).includes('freezer'))?.path;
 }
 
 /** Pure: the spec's state JSON (plus runc's rootfs, created and owner). A stopped container has
@@ -148,7 +155,16 @@ export class OciStore {
   }
 
   status(rec: OciRecord): OciStatus {
-    return statusOf(rec, readProc(rec.pid), readProc(rec.creator?.pid ?? 0), existsSync(this.fifo(rec.id)));
+    const freezer = freezerOf(rec);
+    let frozen = false;
+    if (freezer) {
+      try {
+        frozen = readFileSync(`${freezer}/freezer.state`, 'utf8').trim() !== 'THAWED';
+      } catch {
+        /* gone with the container */
+      }
+    }
+    return statusOf(rec, readProc(rec.pid), readProc(rec.creator?.pid ?? 0), existsSync(this.fifo(rec.id)), frozen);
   }
 
   /** Every readable record, sorted by id. A directory without one (a create under way, or one

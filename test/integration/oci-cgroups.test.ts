@@ -115,6 +115,38 @@ Cg('the device allowlist holds for a container that is host root: a node it may 
   assert.equal(leftovers(), []);
 });
 
+Cg('pause freezes every process of the container and resume thaws them; ps lists them from the cgroup', async () => {
+  const id = 'frz';
+  const dir = bundle(id, 'sleep 30 & while :; do date +%s%N > /out/tick; sleep 0.05; done', (c) => {
+    c.linux.cgroupsPath = `/${PARENT}/${id}`;
+  });
+  assert.is(runc(['create', '--bundle', dir, id]).code, 0);
+  assert.is(runc(['start', id]).code, 0);
+  const tick = (): string => (existsSync(join(dir, 'out/tick')) ? readFileSync(join(dir, 'out/tick'), 'utf8') : '');
+  for (let i = 0; i < 50 && !tick(); i++) await new Promise((r) => setTimeout(r, 50));
+  const ps = JSON.parse(runc(['ps', '--format', 'json', id]).stdout) as number[];
+  assert.ok(ps.length >= 2, `the shell and its sleep: ${ps}`);
+  assert.match(runc(['ps', id]).stdout, /sleep 30/);
+  const p = runc(['pause', id]);
+  assert.is(p.code, 0, p.stderr);
+  assert.match(runc(['state', id]).stdout, /"status": "paused"/);
+  const frozenAt = tick();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.is(tick(), frozenAt, 'nothing ran while paused');
+  assert.is(runc(['delete', id]).code, 1, 'a paused container is not deleted without --force');
+  assert.is(runc(['resume', id]).code, 0);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.is.not(tick(), frozenAt, 'it runs again');
+  assert.is(runc(['pause', id]).code, 0);
+  const d = runc(['delete', '--force', id]);
+  assert.is(d.code, 0, d.stderr);
+  // Dead at once; gone once the subreaper that inherited them (init here) has reaped them.
+  for (let i = 0; i < 40 && ps.some((pid) => existsSync(`/proc/${pid}`)); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of ps) assert.not.ok(existsSync(`/proc/${pid}`), `pid ${pid} is gone`);
+  assert.equal(leftovers(), []);
+  assert.equal(list(), []);
+});
+
 Cg('an unsupported resource is refused by name before anything is made', () => {
   const dir = bundle('bad', 'true', (c) => {
     c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 1 }];
