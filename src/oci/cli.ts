@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { describeError, MinidockError } from '../core/errors.js';
 import type { ChildFailure, ChildHandle, NativeApi } from '../native/binding.js';
 import { CAP_NAMES } from '../spec/caps.js';
-import { parseConfigText, NAMESPACE_TYPES, type OciConfig } from './config.js';
+import { parseConfigText, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS, type OciConfig } from './config.js';
 import { SPEC_VERSION, specText } from './default-spec.js';
 import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
 import { serializePlan } from '../runtime/child-plan.js';
@@ -105,8 +105,18 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: NAMESPACE_TYPES.filter((t) => t !== 'time'),
       capabilities: CAP_NAMES.map((n) => `CAP_${n}`),
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      // v1 through minidock's cgroup plan (oci/cgroups.ts); v2 planned the same way but never
+      // run on a real v2 host here (this machine kind is hybrid).
+      cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
+      // Compiled by oci/seccomp.ts (x86_64 only; NOTIFY refused).
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPS],
+        archs: ['SCMP_ARCH_X86_64'],
+        knownFlags: [...SECCOMP_FLAGS],
+        supportedFlags: [...SECCOMP_FLAGS],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

@@ -269,10 +269,12 @@ export function compileSeccomp(s: OciSeccomp, arch = 'x86_64'): CompiledSeccomp 
   if (arch !== 'x86_64') throw configError('linux.seccomp', `cannot be compiled for ${arch}`, 'minidock-runc has a system call table for x86_64 only');
   const table = new Map(Object.entries(SYSCALLS_X86_64));
   const unsupported: string[] = [];
-  for (const a of ['SCMP_ARCH_X86', 'SCMP_ARCH_X32']) {
-    if (s.architectures.includes(a)) unsupported.push(`linux.seccomp.architectures (${a}: its system calls are killed, as those of any architecture the filter leaves out)`);
-  }
-  // Other architectures (ARM, s390x...) never reach an x86_64 kernel's filter: nothing to do for them.
+  // SCMP_ARCH_X86 and SCMP_ARCH_X32 in `architectures` are accepted, but their system calls are
+  // killed as those of any architecture the filter leaves out (there is a table for x86_64
+  // only). That is stricter than the profile, never looser, and it is what minidock's own
+  // filter does: a 32-bit binary dies with SIGSYS where runc would run it. Refusing the config
+  // instead would refuse docker's and runtime-tools' profiles, which list both. Other
+  // architectures (ARM, s390x...) never reach an x86_64 kernel's filter.
 
   const defaultRet = actionValue(s.defaultAction, s.defaultErrnoRet);
   const ignored = new Set<string>();

@@ -51,10 +51,6 @@ function bundle(name: string, script: string, edit: (c: any) => void): string {
   assert.is(spawnSync(process.execPath, [RUNC, 'spec', '--bundle', dir]).status, 0);
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   c.process.terminal = false;
-  // (not carried out yet: the process fields of issue #14's next slice)
-  delete c.process.rlimits;
-  delete c.process.capabilities.inheritable;
-  delete c.process.capabilities.ambient;
   c.root.readonly = false;
   c.mounts.push({ destination: '/out', type: 'bind', source: join(dir, 'out'), options: ['rbind', 'rw'] });
   c.process.args = ['sh', '-c', `exec >/out/log 2>&1; ${script}`];

@@ -48,7 +48,10 @@ test('features: versions, mount options and what is not supported yet', () => {
   assert.ok(f.mountOptions.includes('rbind') && f.mountOptions.includes('nosuid') && !f.mountOptions.includes('noatime'));
   assert.equal(f.linux.namespaces, ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup']);
   assert.is(f.linux.capabilities[0], 'CAP_CHOWN');
-  assert.equal(f.linux.seccomp, { enabled: false });
+  assert.is(f.linux.seccomp.enabled, true);
+  assert.equal(f.linux.seccomp.archs, ['SCMP_ARCH_X86_64']);
+  assert.ok(f.linux.seccomp.actions.includes('SCMP_ACT_ERRNO') && !f.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
+  assert.is(f.linux.cgroup.v1, true);
 });
 
 test('spec writes runc\'s config.json once, then refuses to overwrite it', () => {
