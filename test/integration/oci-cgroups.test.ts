@@ -4,15 +4,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, REPO, requireRootAndImages, sh } from '../helpers/cli.js';
+import { requireRootAndImages } from '../helpers/cli.js';
+import { ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocicg-'));
-const state = join(work, 'state');
-const RUNC = join(REPO, 'bin/minidock-runc.js');
 const PARENT = `mdkocitest${process.pid}`;
 const Cg = suite('oci cgroups');
 Cg.after(() => {
@@ -21,43 +20,14 @@ Cg.after(() => {
   for (const m of cgroupMounts()) spawnSync('rmdir', [join(m, PARENT)]);
 });
 
-/** The output goes to files, not pipes: after `create` the container's process holds the
- *  runtime's stdio (it is the caller's, as with runc), and a pipe would stay open until it exits. */
-function runc(args: string[]): { code: number; stdout: string; stderr: string } {
-  const env = { ...process.env };
-  delete env.NODE_EXTRA_CA_CERTS;
-  const out = join(work, 'runc.out');
-  const err = join(work, 'runc.err');
-  const fds = [openSync(out, 'w'), openSync(err, 'w')];
-  try {
-    const r = spawnSync(process.execPath, [RUNC, '--root', state, ...args], { stdio: ['ignore', fds[0]!, fds[1]!], env, timeout: 30_000 });
-    return { code: r.status ?? 255, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
-  } finally {
-    for (const fd of fds) closeSync(fd);
-  }
-}
-const list = (): string[] => runc(['list', '-q']).stdout.split('\n').filter(Boolean);
+const runc = runcIn(work);
+const list = runc.list;
 const cgroupMounts = (): string[] =>
   readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!);
 /** Our cgroups left on the host, in every hierarchy. */
 const leftovers = (): string[] => cgroupMounts().flatMap((m) => (existsSync(join(m, PARENT)) ? readdirSync(join(m, PARENT), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${m}/${PARENT}/${e.name}`) : []));
 
-/** A busybox bundle whose config is `runc spec`'s with `edit` applied; the command prints to a
- *  file in the bundle (the container's stdout is this test's, which uvu owns). */
-function bundle(name: string, script: string, edit: (c: any) => void): string {
-  const dir = join(work, name);
-  mkdirSync(join(dir, 'rootfs'), { recursive: true });
-  sh(`tar -xf ${BUSYBOX_TAR} -C ${dir}/rootfs && mkdir -p ${dir}/rootfs/out ${dir}/out`);
-  assert.is(spawnSync(process.execPath, [RUNC, 'spec', '--bundle', dir]).status, 0);
-  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  c.process.terminal = false;
-  c.root.readonly = false;
-  c.mounts.push({ destination: '/out', type: 'bind', source: join(dir, 'out'), options: ['rbind', 'rw'] });
-  c.process.args = ['sh', '-c', `exec >/out/log 2>&1; ${script}`];
-  edit(c);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(c, null, 1));
-  return dir;
-}
+const bundle = (name: string, script: string, edit: (c: any) => void): string => ociBundle(work, name, script, edit);
 
 async function runToEnd(id: string, dir: string): Promise<string> {
   const cr = runc(['create', '--bundle', dir, id]);

@@ -5,16 +5,14 @@
 // left: no container listed, no process rooted in the bundle, no mount naming it, no state.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, REPO, requireRootAndImages, sh } from '../helpers/cli.js';
+import { requireRootAndImages } from '../helpers/cli.js';
+import { ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocirunc-'));
-const state = join(work, 'state');
-const RUNC = join(REPO, 'bin/minidock-runc.js');
 const T = suite('oci process fields');
 // A test that failed half-way leaves its container: the next one starts clean all the same.
 T.after.each(() => {
@@ -25,43 +23,18 @@ T.after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** One minidock-runc command. Its output goes through files, not pipes: the container inherits
- *  create's stdout and stderr (as runc's does), and a pipe would stay open until it exits. */
-function runc(args: string[]): { code: number; stdout: string; stderr: string } {
-  const out = join(work, 'runc.out');
-  const err = join(work, 'runc.err');
-  const fds = [openSync(out, 'w'), openSync(err, 'w')];
-  try {
-    const r = spawnSync(process.execPath, [RUNC, '--root', state, ...args], { stdio: ['ignore', fds[0]!, fds[1]!], timeout: 30_000 });
-    return { code: r.status ?? 255, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
-  } finally {
-    for (const fd of fds) closeSync(fd);
-  }
-}
-const list = (): string[] => runc(['list', '-q']).stdout.split('\n').filter(Boolean);
+const state = join(work, 'state');
+const runc = runcIn(work);
+const list = runc.list;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A marker only the container's root has at its top: a process that sees it through
  *  /proc/PID/root is rooted in this bundle. */
 const marker = (name: string): string => `.mdk-oci-${name}-${process.pid}`;
 
-/** A busybox bundle whose config is `minidock-runc spec`'s (runc's) with `edit` applied; the
- *  command's output goes to out/log in the bundle (the container's stdout would be this test's,
- *  which uvu owns), a directory any uid may write. */
-function bundle(name: string, script: string, edit: (c: any) => void = () => {}): string {
-  const dir = join(work, name);
-  mkdirSync(join(dir, 'rootfs'), { recursive: true });
-  sh(`tar -xf ${BUSYBOX_TAR} -C ${dir}/rootfs && mkdir -p ${dir}/rootfs/out ${dir}/out && chmod 0777 ${dir}/out && touch ${dir}/rootfs/${marker(name)}`);
-  assert.is(spawnSync(process.execPath, [RUNC, 'spec', '--bundle', dir]).status, 0);
-  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  c.process.terminal = false;
-  c.root.readonly = false;
-  c.mounts.push({ destination: '/out', type: 'bind', source: join(dir, 'out'), options: ['rbind', 'rw'] });
-  c.process.args = ['sh', '-c', `exec >/out/log 2>&1; ${script}`];
-  edit(c);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(c, null, 1));
-  return dir;
-}
+/** A busybox bundle (test/helpers/oci.ts) with a marker at the top of its root. */
+const bundle = (name: string, script: string, edit: (c: any) => void = () => {}): string =>
+  ociBundle(work, name, script, edit, `touch rootfs/${marker(name)}`);
 
 /** Ended: gone from /proc, or a zombie. create exited, so the container's process was
  *  re-parented to this machine's PID 1 (or a subreaper), which reaps it in its own time; a zombie

@@ -1,0 +1,55 @@
+// Drives bin/minidock-runc.js against a test-private state root, with busybox bundles made from
+// `minidock-runc spec`. Shared by the OCI integration tests.
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, REPO, sh } from './cli.js';
+
+export const RUNC = join(REPO, 'bin/minidock-runc.js');
+
+export interface Runc {
+  (args: string[]): { code: number; stdout: string; stderr: string };
+  list(): string[];
+}
+
+/** One minidock-runc per call, `--root STATE`. Its output goes through files, not pipes: the
+ *  container inherits create's stdout and stderr (as runc's does), and a pipe would stay open
+ *  until the container exits. */
+export function runcIn(work: string): Runc {
+  const state = join(work, 'state');
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS; // ~100 ms per start on these machines, irrelevant to behaviour
+  const runc = ((args: string[]) => {
+    const out = join(work, 'runc.out');
+    const err = join(work, 'runc.err');
+    const fds = [openSync(out, 'w'), openSync(err, 'w')];
+    try {
+      const r = spawnSync(process.execPath, [RUNC, '--root', state, ...args], { stdio: ['ignore', fds[0]!, fds[1]!], env, timeout: 30_000 });
+      return { code: r.status ?? 255, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  }) as Runc;
+  runc.list = () => runc(['list', '-q']).stdout.split('\n').filter(Boolean);
+  return runc;
+}
+
+/** A busybox bundle in WORK/NAME whose config is `minidock-runc spec`'s (runc's) with `edit`
+ *  applied. The command's output goes to out/log in the bundle (the container's stdout would be
+ *  the test runner's), a directory any uid may write. `extra` runs in the bundle directory
+ *  after the rootfs is unpacked (a marker file, say). */
+export function ociBundle(work: string, name: string, script: string, edit: (c: any) => void = () => {}, extra = ''): string {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'rootfs'), { recursive: true });
+  sh(`tar -xf ${BUSYBOX_TAR} -C ${dir}/rootfs && mkdir -p ${dir}/rootfs/out ${dir}/out && chmod 0777 ${dir}/out${extra ? ` && cd ${dir} && ${extra}` : ''}`);
+  assert.is(spawnSync(process.execPath, [RUNC, 'spec', '--bundle', dir]).status, 0);
+  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  c.process.terminal = false;
+  c.root.readonly = false;
+  c.mounts.push({ destination: '/out', type: 'bind', source: join(dir, 'out'), options: ['rbind', 'rw'] });
+  c.process.args = ['sh', '-c', `exec >/out/log 2>&1; ${script}`];
+  edit(c);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(c, null, 1));
+  return dir;
+}
