@@ -113,7 +113,7 @@ interface MountPlan {
   unsupported: string[];
 }
 
-function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts): MountPlan {
+function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts, ownCgroupns = true): MountPlan {
   const field = `mounts[${i}]`;
   const dst = containerPath(m.destination);
   const unsupported: string[] = [];
@@ -147,8 +147,16 @@ function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts
     if (!input.cgroups) return { ops: [], unsupported: [...unsupported, `${field} (type ${type}: the container's cgroups are not made yet)`] };
     // The hierarchies' mounts take the config's flags; their tmpfs (on v1) keeps its own.
     const mask = flags.join(',');
-    const ops = cgroupMountOps(input.cgroups).map((op): PlanOp => {
+    const dirs = input.cgroups;
+    const ops = cgroupMountOps(dirs).map((op): PlanOp => {
       if (op.op !== 'mount' || op.type === 'tmpfs') return op;
+      // Without a cgroup namespace of its own a fresh cgroup mount would show the host's whole
+      // hierarchy (the container's limits one level down, everyone else's beside them): bind
+      // the container's own directory there instead, as runc does.
+      if (!ownCgroupns) {
+        const dir = op.type === 'cgroup2' ? dirs.find((d) => d.version === 2) : dirs.find((d) => d.version === 1 && d.controllers.join(',') === op.data);
+        if (dir) return { op: 'bind', src: dir.path, dst: op.dst, file: false, flags: ['rec', ...flags].join(',') };
+      }
       const { flags: _given, ...rest } = op;
       return mask ? { ...rest, flags: mask } : rest;
     });
@@ -256,7 +264,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   if (seccomp) unsupported.push(...seccomp.unsupported);
   const ops: PlanOp[] = [];
   config.mounts.forEach((m, i) => {
-    const r = planMount(m, i, input, facts);
+    const r = planMount(m, i, input, facts, created.includes('cgroup'));
     ops.push(...r.ops);
     unsupported.push(...r.unsupported);
   });

@@ -40,7 +40,9 @@ async function runToEnd(id: string, dir: string): Promise<string> {
 
 Cg('resources reach the container\'s own cgroups at cgroupsPath, and delete removes them all', async () => {
   const id = 'res';
-  const dir = bundle(id, 'sleep 0.3', (c) => {
+  // runc spec's config has a cgroup mount and no cgroup namespace: the container's own
+  // directories are bound there, so it reads its own limits.
+  const dir = bundle(id, 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ls /sys/fs/cgroup/memory | grep -c memory.limit; sleep 0.3', (c) => {
     c.linux.cgroupsPath = `/${PARENT}/${id}`;
     c.linux.resources.memory = { limit: 67108864 };
     c.linux.resources.pids = { limit: 20 };
@@ -59,6 +61,7 @@ Cg('resources reach the container\'s own cgroups at cgroupsPath, and delete remo
   assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`memory:/${PARENT}/${id}\n`), 'the waiting process is already in them');
   assert.is(runc(['start', id]).code, 0);
   for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.is(readFileSync(join(dir, 'out/log'), 'utf8'), '67108864\n20\n1\n', 'inside: its own limits, and no other cgroup beside them');
   assert.is(runc(['delete', id]).code, 0);
   assert.equal(leftovers(), [], 'no cgroup left in any hierarchy');
   assert.equal(list(), []);

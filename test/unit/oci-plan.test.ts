@@ -122,17 +122,30 @@ test('a config that binds /dev gets no device nodes of ours', () => {
   assert.equal(p.child.ops, [{ op: 'bind', src: '/srv/data', dst: '/dev', file: false, flags: 'rec' }]);
 });
 
-test('cgroup mounts become the container\'s cgroups, with the config\'s flags', () => {
-  const cgroups = [
-    { version: 1 as const, path: '/sys/fs/cgroup/memory/minidock/x', controllers: ['memory'] },
-    { version: 2 as const, path: '/sys/fs/cgroup/unified/minidock/x', controllers: [] },
-  ];
-  const p = plan({ ...base(), mounts: [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid'] }] }, { cgroups } as never);
+const CGROUPS = [
+  { version: 1 as const, path: '/sys/fs/cgroup/memory/minidock/x', controllers: ['memory'] },
+  { version: 2 as const, path: '/sys/fs/cgroup/unified/minidock/x', controllers: [] },
+];
+const CGROUP_MOUNT = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid'] };
+
+test('cgroup mounts, in a cgroup namespace of its own: the hierarchies mounted (rooted at its cgroups), with the config\'s flags', () => {
+  const b = base();
+  const p = plan({ ...b, linux: { namespaces: [...b.linux.namespaces, { type: 'cgroup' }] }, mounts: [CGROUP_MOUNT] }, { cgroups: CGROUPS } as never);
   assert.equal(p.unsupported, []);
   assert.equal(p.child.ops.slice(0, 3), [
     { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' },
     { op: 'mount', src: 'cgroup', dst: '/sys/fs/cgroup/memory', type: 'cgroup', flags: 'ro,nosuid', data: 'memory' },
     { op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: 'ro,nosuid' },
+  ]);
+});
+
+test('cgroup mounts without a cgroup namespace: the container\'s own directories bound there (a mount would show the host\'s whole hierarchy)', () => {
+  const p = plan({ ...base(), mounts: [CGROUP_MOUNT] }, { cgroups: CGROUPS } as never);
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ops.slice(0, 3), [
+    { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' },
+    { op: 'bind', src: '/sys/fs/cgroup/memory/minidock/x', dst: '/sys/fs/cgroup/memory', file: false, flags: 'rec,ro,nosuid' },
+    { op: 'bind', src: '/sys/fs/cgroup/unified/minidock/x', dst: '/sys/fs/cgroup/unified', file: false, flags: 'rec,ro,nosuid' },
   ]);
 });
 
