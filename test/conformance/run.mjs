@@ -6,7 +6,11 @@
 // repository. Needs root, golang-go (apt-get install -y golang-go) and util-linux's unshare.
 //
 //   npm run conformance -- [--runtime NAME=PATH]... [--source TARBALL|DIR] [--only A,B]
-//                          [--timeout SECONDS] [--keep] [--json FILE]
+//                          [--timeout SECONDS] [--keep] [--json FILE] [--expect FILE]
+//
+// --expect FILE: the programs (one name a line, # comments) that must pass under the first
+// runtime; any that does not is a regression, and the exit status is 1. CI runs it so, for
+// minidock alone (npm run conformance:ci), against test/conformance/expected-pass.txt.
 //
 // Without --runtime: minidock (bin/minidock-runc.js), runc and crun where they are installed.
 // crun 1.8 refuses a hybrid cgroup host while /sys/fs/cgroup/unified is mounted, so its
@@ -18,7 +22,7 @@
 // is printed beside. A program that exits non-zero without a "not ok", prints no plan or times
 // out is counted as died (and FAIL).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,12 +32,12 @@ const VENDORED = [join(REPO, '../shared/vendor/runtime-tools-260e151.tar.gz'), '
 
 function usage(msg) {
   if (msg) process.stderr.write(`conformance: ${msg}\n`);
-  process.stderr.write('usage: node test/conformance/run.mjs [--runtime NAME=PATH]... [--source TARBALL|DIR] [--only A,B] [--timeout S] [--keep] [--json FILE]\n');
+  process.stderr.write('usage: node test/conformance/run.mjs [--runtime NAME=PATH]... [--source TARBALL|DIR] [--only A,B] [--timeout S] [--keep] [--json FILE] [--expect FILE]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { runtimes: [], source: undefined, only: undefined, timeout: 120, keep: false, json: undefined };
+  const o = { runtimes: [], source: undefined, only: undefined, timeout: 120, keep: false, json: undefined, expect: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -47,6 +51,7 @@ function parseArgs(argv) {
     else if (a === '--timeout') o.timeout = Number(val());
     else if (a === '--keep') o.keep = true;
     else if (a === '--json') o.json = resolve(val());
+    else if (a === '--expect') o.expect = resolve(val());
     else usage(`unknown argument ${a}`);
   }
   return o;
@@ -212,6 +217,21 @@ async function main() {
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     if (o.json) writeFileSync(o.json, JSON.stringify({ runtimes, results }, null, 2));
+    if (o.expect) {
+      const want = readFileSync(o.expect, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+      const first = runtimes[0].name;
+      const byName = new Map(programs.map((p) => [name(p), results[first][p]]));
+      const unknown = want.filter((w) => !byName.has(w));
+      const regressed = want.filter((w) => byName.has(w) && verdict(byName.get(w)) !== 'pass');
+      const gained = programs.map(name).filter((n) => verdict(byName.get(n)) === 'pass' && !want.includes(n));
+      if (gained.length) process.stdout.write(`conformance: ${first} now also passes ${gained.join(', ')}: add them to ${o.expect}\n`);
+      if (unknown.length || regressed.length) {
+        process.stdout.write(`conformance: ${first} no longer passes ${[...regressed, ...unknown.map((u) => `${u} (not in the suite)`)].join(', ')}\n`);
+        process.exitCode = 1;
+      } else {
+        process.stdout.write(`conformance: every program ${first} is expected to pass passed\nconformance: ${want.length} passed, 0 failed\n`);
+      }
+    }
   } finally {
     if (o.keep) process.stderr.write(`conformance: kept ${work}\n`);
     else rmSync(work, { recursive: true, force: true });

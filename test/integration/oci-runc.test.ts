@@ -5,6 +5,7 @@
 // left: no container listed, no process rooted in the bundle, no mount naming it, no state.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,6 +267,48 @@ T('an oomScoreAdj below the caller\'s needs CAP_SYS_RESOURCE: without it, parent
   assert.match(r.stderr, /parent\.oom_score_adj.*Permission denied/);
   await sleep(100);
   assertNothingLeft('oom-low', dir);
+});
+
+T('process.terminal: the pty master reaches --console-socket (SCM_RIGHTS, as conmon receives it) and carries the container\'s terminal', async () => {
+  const dir = bundle('tty', 'tty; echo hello-tty; sleep 0.3', (c) => {
+    c.process.terminal = true;
+    // The test reads the terminal itself: the command's output must not go to out/log.
+    c.process.args = ['sh', '-c', 'tty; echo hello-tty; sleep 0.3'];
+  });
+  const sock = join(dir, 'console.sock');
+  // A receiver as conmon is one: accept, take the descriptor, read the terminal until the line.
+  const receiver = spawn('python3', ['-c', `
+import socket, os, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
+print('name', msg.decode(), len(fds), flush=True)
+out, end = b'', time.time() + 10
+while time.time() < end and b'hello-tty' not in out:
+    try: d = os.read(fds[0], 1024)
+    except OSError: break
+    if not d: break
+    out += d
+print(out.decode(errors='replace'), flush=True)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  receiver.stdout.on('data', (d) => (said += d));
+  const done = new Promise((r) => receiver.on('close', r));
+  for (let i = 0; i < 100 && !said.includes('listening'); i++) await sleep(20);
+  const cr = runc(['create', '--bundle', dir, '--console-socket', sock, 'tty']);
+  assert.is(cr.code, 0, cr.stderr);
+  const pid = (JSON.parse(runc(['state', 'tty']).stdout) as { pid: number }).pid;
+  assert.is(runc(['start', 'tty']).code, 0);
+  await done;
+  assert.match(said, /name \/dev\/pts\/\d+ 1\n/, 'one descriptor, named by its pty');
+  assert.match(said, /\/dev\/console\r?\nhello-tty/, 'the command\'s stdout is that terminal, which it sees as /dev/console');
+  assert.ok(await ended(pid));
+  deleteAndCheck('tty', dir);
+  const refused = runc(['create', '--bundle', dir, 'tty2']);
+  assert.is(refused.code, 1, 'a terminal without --console-socket is refused when detaching');
+  assert.match(refused.stderr, /cannot allocate tty if minidock-runc will detach without setting console socket/);
+  assertNothingLeft('tty2', dir, 'tty');
 });
 
 T.run();
