@@ -84,10 +84,11 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--explain', 'print each step, as the equivalent shell command and why', false)
       .option('--dry-run', 'create nothing: print the steps run would take (--explain, the default) or a script (--script)', false)
       .option('--script', 'with --dry-run: print a bash script that builds the same container with standard tools', false)
+      .option('--bundle <dir>', 'with --dry-run: write the OCI bundle (config.json, rootfs) of this run into DIR, for runc, crun or minidock-runc')
       .action(action(async (image: string, command: string[], opts) => {
         trace('cli: argv parsed');
         const { runContainer } = await import('../runtime/run.js');
-        const run = opts.dryRun || opts.script ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
+        const run = opts.dryRun || opts.script || opts.bundle !== undefined ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
         return run(
           {
             image,

@@ -136,12 +136,24 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
  * options, the plans computed as above, and the explanation or the script on stdout. (`--explain`
  * without --dry-run is a real run: run.ts prints the same explanation, from the plans it ran.)
  */
-export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: boolean }): (o: RunOptions, deps: RunDeps) => Promise<number> {
+export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: boolean; bundle?: string }): (o: RunOptions, deps: RunDeps) => Promise<number> {
   return async (o, deps) => {
     if (!flags.dryRun) {
+      if (flags.bundle !== undefined) throw usageError('--bundle needs --dry-run', 'minidock run --dry-run --bundle DIR ...');
       throw usageError('--script needs --dry-run', 'minidock run --dry-run --script ...');
     }
     if (flags.script && flags.explain) throw usageError('--explain and --script print different things: choose one');
+    if (flags.bundle !== undefined) {
+      // --bundle: the OCI bundle of this run (src/oci/bundle.ts), nothing printed.
+      if (flags.script || flags.explain) throw usageError('--bundle writes a bundle: drop --script and --explain');
+      const { checkBundleDir, writeBundle } = await import('../oci/bundle.js');
+      checkBundleDir(flags.bundle); // before the image is resolved (a tarball would be imported)
+      const input = await planRun(o, deps);
+      const { cgroupParent } = await import('../runtime/run-cgroup.js');
+      const init = input.spec.init ? (await import('../native/binding.js')).initPath() : undefined;
+      await writeBundle(flags.bundle, input, { cgroupParent: cgroupParent(deps.callerEnv ?? process.env), init });
+      return 0;
+    }
     const input = await planRun(o, deps, { script: flags.script });
     if (flags.script) {
       const { containerScript } = await import('./script.js');

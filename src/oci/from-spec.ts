@@ -1,0 +1,144 @@
+// The other direction of src/oci/plan.ts: a container spec (what `minidock run` decided from
+// flags, image config and defaults) as an OCI runtime-spec 1.1.0 config.json, shaped as dockerd
+// builds one for runc. `minidock run --dry-run --bundle DIR` writes it (src/oci/bundle.ts), and
+// the bundle runs unchanged under runc, crun and minidock-runc. Pure: the bundle directory, the
+// cgroup parent and the network namespace to join come in as arguments.
+//
+// What a config.json cannot say, and so is not in it:
+// - the bridge network's wiring (veth, address, route, DNAT): the container gets a new, empty
+//   network namespace with lo only; minidock wires it from outside the runtime, as dockerd does;
+// - minidock's seccomp filter (native/src/seccomp.c): linux.seccomp is omitted, so runc and crun
+//   run the container without a filter. Expressing it as a profile means docker's default.json
+//   (its argument checks on clone's flags, socket's family, personality's persona): left for later;
+// - names, logs, --rm, -d's shim: minidock's own, outside the runtime core.
+import type { ContainerSpec } from '../spec/container-spec.js';
+import { capabilityNames } from '../spec/caps.js';
+import { isIdentity, parseIdMap } from '../spec/userns.js';
+import { INIT_PATH, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../runtime/child-plan.js';
+import { SPEC_VERSION } from './default-spec.js';
+
+export interface OciFromSpecOptions {
+  /** Absolute path of the bundle: the etc files (and --init's binary) are read from there. */
+  bundle: string;
+  /** The cgroup parent (run-cgroup.ts cgroupParent()): linux.cgroupsPath is /PARENT/ID. */
+  cgroupParent: string;
+  /** --network container:NAME: the other container's network namespace, joined by path. */
+  netnsPath?: string;
+}
+
+/** The files next to rootfs that the config binds into the container (bundle-relative names). */
+export const BUNDLE_ETC_FILES = { hostname: '/etc/hostname', hosts: '/etc/hosts', 'resolv.conf': '/etc/resolv.conf' } as const;
+/** --init's binary, copied into the bundle. */
+export const BUNDLE_INIT = 'minidock-init';
+
+/** runc's (and docker's) default device allowlist: deny everything, then the default nodes
+ *  (null, zero, full, random, urandom, tty, console, ptmx) and the container's own ptys. */
+export const DEFAULT_DEVICES: ReadonlyArray<Record<string, unknown>> = [
+  { allow: false, access: 'rwm' },
+  ...([[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 1], [5, 2]] as const).map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
+type Json = Record<string, unknown>;
+
+/** A /proc/PID/uid_map text as OCI's list of ranges. */
+function mappings(text: string): Array<{ containerID: number; hostID: number; size: number }> {
+  return parseIdMap(text).map((r) => ({ containerID: r.inside, hostID: r.outside, size: r.count }));
+}
+
+/** docker's default mounts (runc's default spec has the same), in docker's order. */
+function defaultMounts(): Json[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  ];
+}
+
+/** linux.resources from the spec's limits (docker's HostConfig → OCI, as dockerd maps them). */
+function resources(spec: ContainerSpec): Json {
+  const r = spec.resources ?? {};
+  const out: Json = { devices: DEFAULT_DEVICES.map((d) => ({ ...d })) };
+  const memory: Json = {};
+  if (r.memory) memory.limit = r.memory;
+  // OCI's swap is memory + swap, as docker's MemorySwap (-1: unlimited).
+  if (r.memory && r.memorySwap) memory.swap = r.memorySwap;
+  if (Object.keys(memory).length) out.memory = memory;
+  const cpu: Json = {};
+  if (r.cpuShares) cpu.shares = r.cpuShares;
+  if (r.nanoCpus) {
+    // docker's --cpus: a CFS quota of the default 100 ms period.
+    cpu.quota = Math.round((r.nanoCpus * 100_000) / 1e9);
+    cpu.period = 100_000;
+  }
+  if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
+  if (Object.keys(cpu).length) out.cpu = cpu;
+  if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit > 0 ? r.pidsLimit : -1 };
+  return out;
+}
+
+/**
+ * The config.json of `spec`. Capabilities: the spec's one mask as bounding, and as effective
+ * and permitted for root (another uid gets none there, as minidock's child gives it none);
+ * inheritable and ambient empty, as docker. No process.rlimits: the runtime's own are kept.
+ */
+export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
+  const caps = capabilityNames(spec.caps ?? '0');
+  const root = spec.user.uid === 0;
+  const remapped = !isIdentity(spec.idMap);
+  const file = (name: string): string => `${o.bundle.replace(/\/+$/, '')}/${name}`;
+  const bindOpts = (ro: boolean): string[] => ['rbind', 'rprivate', ...(ro ? ['ro'] : [])];
+
+  const mounts: Json[] = defaultMounts();
+  if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
+  for (const v of spec.volumes ?? []) mounts.push({ destination: v.dst, type: 'bind', source: v.src, options: bindOpts(v.ro) });
+  for (const t of spec.tmpfs ?? []) {
+    mounts.push({ destination: t.dst, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(t.ro ? ['ro'] : []), ...t.data.split(',').filter(Boolean)] });
+  }
+  for (const [name, dst] of Object.entries(BUNDLE_ETC_FILES)) mounts.push({ destination: dst, type: 'bind', source: file(name), options: bindOpts(false) });
+
+  const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // --network none and bridge: a new namespace (lo only: a bundle cannot wire the bridge);
+  // container:NAME joins the other's; host: none of its own.
+  if (spec.network.mode === 'container' && o.netnsPath) namespaces.push({ type: 'network', path: o.netnsPath });
+  else if (spec.network.mode !== 'host') namespaces.push({ type: 'network' });
+  // minidock's containers have a cgroup namespace of their own (docker's "private" cgroupns).
+  namespaces.push({ type: 'cgroup' });
+  if (remapped) namespaces.push({ type: 'user' });
+
+  const linux: Json = {
+    ...(remapped ? { uidMappings: mappings(spec.idMap.uidMap), gidMappings: mappings(spec.idMap.gidMap) } : {}),
+    resources: resources(spec),
+    cgroupsPath: `/${o.cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}`,
+    namespaces,
+    maskedPaths: [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
+    readonlyPaths: [...READONLY_PATHS],
+  };
+
+  return {
+    ociVersion: SPEC_VERSION,
+    process: {
+      terminal: spec.tty,
+      user: { uid: spec.user.uid, gid: spec.user.gid, ...(spec.user.additionalGids.length ? { additionalGids: [...spec.user.additionalGids] } : {}) },
+      args: spec.init ? [INIT_PATH, '--', ...spec.argv] : [...spec.argv],
+      env: [...spec.env],
+      cwd: spec.cwd,
+      capabilities: {
+        bounding: [...caps],
+        effective: root ? [...caps] : [],
+        inheritable: [],
+        permitted: root ? [...caps] : [],
+        ambient: [],
+      },
+      noNewPrivileges: spec.noNewPrivs ?? false,
+    },
+    root: { path: 'rootfs', readonly: spec.readOnly ?? false },
+    hostname: spec.hostname,
+    mounts,
+    linux,
+  };
+}
