@@ -162,7 +162,13 @@ T('the host\'s 127.0.0.1: a flushed guard is re-asserted by the next run, and do
     assert.match(after, /fail\s+localnet\s+route_localnet=1 on (\S+, )*mdksb0(, \S+)* and no guard/, 'root B\'s bridge waits for its next run');
     assert.not.match(after, /fail\s+localnet[^\n]*mdksa0/, 'root A\'s is guarded again');
     assert.is(b(['run', '--rm', 'busybox', 'true']).code, 0);
-    assert.match(a(['doctor']).stdout, /ok\s+localnet\s+route_localnet=1 on mdksa0, mdksb0 .*each guarded/);
+    // Both roots' bridges are guarded again. (Alone, doctor says "ok localnet ... each guarded";
+    // under one uvu process the other files' bridges in this namespace lost the shared guard
+    // to the flush too, and stay open until their own next run.)
+    const healed = a(['doctor']).stdout;
+    assert.match(healed, /localnet\s+route_localnet=1 on /);
+    assert.not.match(healed, /fail\s+localnet[^\n]*mdks[ab]0/);
+    for (const br of ['mdksa0', 'mdksb0']) assert.match(save(), new RegExp(`-d 127\\.0\\.0\\.0/8 -i ${br}\\b[^\\n]*-j DROP`));
   } finally {
     a(['rm', '-f', 'atk']);
     killPid(svc);
