@@ -18,12 +18,22 @@
  *     newline). When PID 1 exits it writes DIR/exit.json atomically and execs EXIT-COMMAND
  *     (`minidock cleanup ID`: network teardown, final state, --rm), as podman's conmon does.
  *
- *   minidock-shim exec [-u UID:GID[:G1,G2..]] [-w DIR] [-e K=V]... [-d] -- CMD ARGS...
+ *   minidock-shim exec [-u UID:GID[:G1,G2..]] [-w DIR] [-e K=V]... [-d] [-t] -- CMD ARGS...
  *     fd 3 is a pidfd of the container's PID 1, opened by the CLI after it checked the pid's
  *     start time (so a recycled pid cannot be entered). setns(pidfd, all seven flags) joins
  *     every namespace of that process in one call; joining a user or mount namespace needs a
  *     single-threaded process, which this is. The command then runs as a child (entering a PID
  *     namespace takes effect for children only); its status becomes ours.
+ *     For minidock-runc's exec (src/oci/exec.ts) also:
+ *       --ns user,mnt,...   join exactly these (an OCI container may share the caller's user or
+ *                           network namespace, and setns of one's own user namespace is EINVAL)
+ *       --oci KEY=VALUE     a plan key (plan.c) of the process's privileges: caps, cap_bounding
+ *                           ... cap_ambient (all five), nnp, seccomp_prog, seccomp_flags, rlimit,
+ *                           umask; parsed by plan_parse, applied as for create
+ *       --report-fd N       write "pid N\n" there once the command is forked (its pid here)
+ *       --console-socket P  with -t: connect to P before entering, then send it the pty master
+ *                           (SCM_RIGHTS, the pty's name as payload) instead of relaying it
+ *       --console-size RxC  the pty's size for --console-socket
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,7 +54,9 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -322,6 +334,72 @@ static int relay_pty(int master, pid_t pid) {
   return status;
 }
 
+/* The plan keys --oci may give: the exec'd process's privileges and limits, nothing that
+ * would set up a container. */
+static int exec_plan_key(const char *kv) {
+  static const char *const keys[] = {"caps", "cap_bounding", "cap_effective", "cap_inheritable", "cap_permitted",
+                                     "cap_ambient", "nnp", "seccomp_prog", "seccomp_flags", "rlimit", "umask"};
+  size_t n = strcspn(kv, "=");
+  if (!kv[n]) return 0;
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+    if (strlen(keys[i]) == n && !strncmp(kv, keys[i], n)) return 1;
+  return 0;
+}
+
+/* Connects to the console socket by its path, while that path is still the caller's. */
+static int connect_console(const char *path) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof sa.sun_path) { errno = ENAMETOOLONG; return -1; }
+  memcpy(sa.sun_path, path, strlen(path));
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  int rc;
+  do rc = connect(s, (struct sockaddr *)&sa, sizeof sa); while (rc < 0 && errno == EINTR);
+  if (rc < 0) { int e = errno; close(s); errno = e; return -1; }
+  return s;
+}
+
+/* The OCI --console-socket protocol (as the addon's sendFd): one message, the pty's name as
+ * payload, the master as SCM_RIGHTS. */
+static int send_console(int sock, int fd, const char *name) {
+  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name) ? strlen(name) : 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl.buf;
+  m.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t r;
+  do r = sendmsg(sock, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  return r < 0 ? -1 : 0;
+}
+
+static int ns_flags(const char *list, int *flags) {
+  static const struct { const char *name; int flag; } names[] = {
+    {"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC},
+    {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}};
+  *flags = 0;
+  for (const char *s = list; *s;) {
+    size_t n = strcspn(s, ",");
+    size_t k = 0;
+    for (; k < sizeof names / sizeof *names; k++)
+      if (strlen(names[k].name) == n && !strncmp(s, names[k].name, n)) break;
+    if (k == sizeof names / sizeof *names) return -1;
+    *flags |= names[k].flag;
+    s += n + (s[n] == ',');
+  }
+  return 0;
+}
+
 static int cmd_exec(int argc, char **argv) {
   const char *cwd = NULL, *user = NULL;
   int detach = 0, tty = 0, i = 2, has_caps = 0, nnp = 0;
@@ -330,6 +408,12 @@ static int cmd_exec(int argc, char **argv) {
   unsigned long long caps = 0;
   char **env = calloc((size_t)argc + 1, sizeof *env);
   size_t nenv = 0;
+  /* --oci's keys, as a plan buffer for plan_parse (with the rootfs and command it demands). */
+  size_t olen = 0, ocap = 64;
+  char *obuf = malloc(ocap);
+  int have_oci = 0, ns_given = 0, ns_want = 0, report_fd = -1;
+  const char *console = NULL;
+  unsigned short rows = 0, cols = 0;
   for (; i < argc && strcmp(argv[i], "--"); i++) {
     if (!strcmp(argv[i], "-w") && i + 1 < argc) cwd = argv[++i];
     else if (!strcmp(argv[i], "-u") && i + 1 < argc) user = argv[++i];
@@ -339,6 +423,27 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "--caps") && i + 1 < argc) { caps = strtoull(argv[++i], NULL, 16); has_caps = 1; }
     else if (!strcmp(argv[i], "--nnp")) nnp = 1;
     else if (!strcmp(argv[i], "--seccomp")) want_seccomp = 1;
+    else if (!strcmp(argv[i], "--ns") && i + 1 < argc) {
+      if (ns_flags(argv[++i], &ns_want) < 0) { fprintf(stderr, "minidock-shim exec: bad --ns %s\n", argv[i]); return 125; }
+      ns_given = 1;
+    } else if (!strcmp(argv[i], "--oci") && i + 1 < argc) {
+      const char *kv = argv[++i];
+      if (!exec_plan_key(kv)) { fprintf(stderr, "minidock-shim exec: --oci %.40s is not a key exec takes\n", kv); return 125; }
+      size_t n = strlen(kv) + 1;
+      while (olen + n + 32 > ocap) obuf = realloc(obuf, ocap *= 2);
+      if (!obuf) die("--oci");
+      memcpy(obuf + olen, kv, n);
+      obuf[olen + strcspn(kv, "=")] = '\0'; /* KEY=VALUE -> KEY\0VALUE\0 */
+      olen += n;
+      have_oci = 1;
+    } else if (!strcmp(argv[i], "--report-fd") && i + 1 < argc) report_fd = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--console-socket") && i + 1 < argc) console = argv[++i];
+    else if (!strcmp(argv[i], "--console-size") && i + 1 < argc) {
+      unsigned r = 0, c = 0;
+      if (sscanf(argv[++i], "%ux%u", &r, &c) != 2 || r > 65535 || c > 65535) { fprintf(stderr, "minidock-shim exec: bad --console-size %s\n", argv[i]); return 125; }
+      rows = (unsigned short)r;
+      cols = (unsigned short)c;
+    }
     else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc) {
       /* The container's cgroup.procs files: the exec'd command counts against its limits.
        * Joined first, so nothing runs in the container outside them. */
@@ -358,9 +463,41 @@ static int cmd_exec(int argc, char **argv) {
   if (want_seccomp && seccomp_default_program(&filter, has_caps ? caps : ~0ULL) < 0) die("build the seccomp filter");
   char **cmd = &argv[i + 1];
 
-  /* One call joins all seven namespaces of the process the pidfd names (Linux 5.8+). */
+  /* --oci: the process's privileges through the plan's own parser, so exec reads the keys
+   * exactly as create does. */
+  struct plan op;
+  memset(&op, 0, sizeof op);
+  op.umask = -1;
+  if (have_oci) {
+    if (want_seccomp || has_caps) { fprintf(stderr, "minidock-shim exec: --oci excludes --caps and --seccomp\n"); return 125; }
+    static const char tail[] = "rootfs\0/\0arg\0-\0";
+    memcpy(obuf + olen, tail, sizeof tail - 1);
+    char perr[256];
+    if (plan_parse(obuf, olen + sizeof tail - 1, &op, perr, sizeof perr) < 0) {
+      fprintf(stderr, "minidock-shim exec: %s\n", perr);
+      return 125;
+    }
+    caps = op.caps;
+    has_caps = op.has_caps;
+    nnp |= op.no_new_privs;
+    filter = op.seccomp;
+  }
+  if (console && !tty) { fprintf(stderr, "minidock-shim exec: --console-socket needs -t\n"); return 125; }
+  int csock = -1;
+  if (console && (csock = connect_console(console)) < 0) {
+    fprintf(stderr, "minidock: exec: cannot connect to the console socket %s: %s\n", console, strerror(errno));
+    return 125;
+  }
+
+  /* One call joins all seven namespaces of the process the pidfd names (Linux 5.8+), or with
+   * --ns exactly those named. */
   int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
-  if (setns(3, flags) < 0) {
+  if (ns_given) {
+    if (ns_want && setns(3, ns_want) < 0) {
+      fprintf(stderr, "minidock: exec: cannot enter the container's namespaces: %s\n", strerror(errno));
+      return 125;
+    }
+  } else if (setns(3, flags) < 0) {
     /* A container in the host's network (--network host) or another's shares that namespace:
      * retry without CLONE_NEWNET; the pidfd still puts us in the right one when it differs. */
     if (errno != EINVAL || setns(3, flags & ~CLONE_NEWNET) < 0) {
@@ -381,7 +518,20 @@ static int cmd_exec(int argc, char **argv) {
     slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     if (slave < 0) { fprintf(stderr, "minidock: exec: open the pty: %s\n", strerror(errno)); return 125; }
     struct winsize ws;
-    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    if (csock >= 0) {
+      if (rows || cols) {
+        memset(&ws, 0, sizeof ws);
+        ws.ws_row = rows;
+        ws.ws_col = cols;
+        ioctl(master, TIOCSWINSZ, &ws);
+      }
+      char name[64];
+      if (ptsname_r(master, name, sizeof name)) snprintf(name, sizeof name, "/dev/pts/?");
+      if (send_console(csock, master, name) < 0) { fprintf(stderr, "minidock: exec: send the pty to the console socket: %s\n", strerror(errno)); return 125; }
+      close(csock);
+      close(master); /* the receiver owns the terminal now */
+      master = -1;
+    } else if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
   }
 
   uid_t uid = 0;
@@ -413,12 +563,17 @@ static int cmd_exec(int argc, char **argv) {
     }
     /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
+    /* process.rlimits while still root, as create's child sets them. */
+    for (size_t k = 0; k < op.nrlimits; k++)
+      if (setrlimit(op.rlimits[k].resource, &op.rlimits[k].limit) < 0) { dprintf(rep[1], "setrlimit %d %s", errno, op.rlimits[k].name); _exit(125); }
     /* The same privileges as the container's PID 1: exec must not be a way around them. */
     const char *pstep = "privileges";
-    if (apply_privileges(caps, has_caps, NULL, nnp, uid, gid, groups, ngroups, &filter, 0, &pstep) < 0) {
+    if (apply_privileges(caps, has_caps, op.has_cap_sets ? &op.cap_sets : NULL, nnp, uid, gid, groups, ngroups, &filter,
+                         op.seccomp_flags, &pstep) < 0) {
       dprintf(rep[1], "%s %d %s", pstep, errno, user ? user : "");
       _exit(125);
     }
+    if (op.umask >= 0) umask((mode_t)op.umask);
     syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
     const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (size_t k = 0; k < nenv; k++)
@@ -442,6 +597,10 @@ static int cmd_exec(int argc, char **argv) {
     _exit(errno == ENOENT ? 127 : 126);
   }
   close(rep[1]);
+  if (report_fd >= 0) {
+    dprintf(report_fd, "pid %d\n", (int)pid);
+    close(report_fd);
+  }
   /* Signals for us (the CLI passes on SIGTERM and SIGHUP) are for the command. */
   exec_child = pid;
   struct sigaction fw;
@@ -465,10 +624,13 @@ static int cmd_exec(int argc, char **argv) {
   }
   if (detach && got <= 0) return 0;
   int status;
-  if (tty) {
+  if (tty && master >= 0) {
     close(slave);
     status = relay_pty(master, pid);
   } else {
+    /* With --console-socket the receiver holds the terminal: our copy of the slave would keep
+     * it open after the command exits. */
+    if (slave >= 0) close(slave);
     if (reap_wait(pid, &status, 0) != pid) die("waitpid");
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
