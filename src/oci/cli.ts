@@ -18,6 +18,7 @@ import { serializePlan } from '../runtime/child-plan.js';
 import { enterCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { planOciCgroups, type OciCgroups } from './cgroups.js';
+import { execOptions, ociExec, type ExecOptions } from './exec.js';
 import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
@@ -458,7 +459,9 @@ class Runtime {
     for (const s of signals) process.off(s, forward);
     if (stopRelay) await stopRelay();
     closeSync(handle.pidfd);
-    this.store.remove(id);
+    // As runc run: the container is deleted once it exited, by the one teardown delete uses
+    // (what is left in its cgroups ended, the cgroups removed, then the state).
+    await this.delete(id, true);
     return result.exitCode ?? 128 + (result.signal ?? 0);
   }
 }
@@ -544,6 +547,12 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
   createOptions(program.command('run').argument('<id>').description('create and start a container; wait for it unless --detach'))
     .option('-d, --detach', 'return once the program runs')
     .action(async (id: string, o: CreateOptions & { detach?: boolean }) => { code = await rt().run(id, o); });
+  // exec (src/oci/exec.ts): what follows its id is the command's, so global options come first.
+  program.enablePositionalOptions();
+  execOptions(program.command('exec')).action(async (id: string, cmd: string[], o: ExecOptions) => {
+    const r = rt();
+    code = await ociExec(r.store, { native: () => r.nativeApi(), debug: (m) => r.debug(m) }, id, cmd, o);
+  });
 
   try {
     await program.parseAsync(argv);
