@@ -41,7 +41,7 @@ export async function rmCommand(root: string, refs: string[], force: boolean): P
   let failed = false;
   for (const ref of refs) {
     try {
-      await removeContainer(store, api, store.resolve(ref), force);
+      await removeContainer(store, api, store.resolve(ref), force, ref);
       process.stdout.write(`${ref}\n`);
     } catch (err) {
       failed = true;

@@ -64,8 +64,10 @@ function claimRemoval(store: StateStore, rec: ContainerRecord, label: string): v
   });
 }
 
-export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean): Promise<void> {
-  const label = rec.spec?.name ?? rec.id;
+/** `ref` is what the user typed: a record read while a concurrent rm deletes it can have lost its
+ *  spec (and so its name) already, and "no such container" must still name what was asked for. */
+export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean, ref?: string): Promise<void> {
+  const label = ref ?? rec.spec?.name ?? rec.id;
   check(force ? 'remove-force' : 'remove', rec);
   claimRemoval(store, rec, label);
   if (rec.broken) return removeBroken(store, api, rec);
