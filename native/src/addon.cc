@@ -21,6 +21,7 @@ extern "C" {
 #include "container.h"
 }
 #include "reap.h"
+#include "fdpass.h"
 
 namespace {
 
@@ -275,22 +276,7 @@ Napi::Value SendFd(const Napi::CallbackInfo &info) {
     close(s);
     throw SysError(env, "parent.console_socket", e, path.c_str());
   }
-  struct iovec iov = {.iov_base = (void *)name.data(), .iov_len = name.size() ? name.size() : 1};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-  memset(&ctl, 0, sizeof ctl);
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl.buf;
-  m.msg_controllen = sizeof ctl.buf;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t r;
-  do r = sendmsg(s, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  int r = send_fd(s, fd, name.data(), name.size());
   int e = errno;
   close(s);
   if (r < 0) throw SysError(env, "parent.console_socket", e, path.c_str());

@@ -51,6 +51,7 @@
 #endif
 #include "container.h"
 #include "reap.h"
+#include "fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -788,28 +789,7 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
 }
 
 /* "go": one byte, with the image mount descriptor attached when there is one. */
-static int send_go(int gofd, int fd) {
-  char go = 'g';
-  struct iovec iov = {.iov_base = &go, .iov_len = 1};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  memset(&ctl, 0, sizeof ctl);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  if (fd >= 0) {
-    m.msg_control = ctl.buf;
-    m.msg_controllen = sizeof ctl.buf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  ssize_t r;
-  do r = sendmsg(gofd, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return r == 1 ? 0 : -1;
-}
+static int send_go(int gofd, int fd) { return send_fd(gofd, fd, "g", 1); }
 
 int container_start(struct container_handle *h, struct container_failure *f) {
   memset(f, 0, sizeof *f);

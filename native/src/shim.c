@@ -40,6 +40,7 @@
 #endif
 #include "container.h"
 #include "reap.h"
+#include "fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,25 +364,7 @@ static int connect_console(const char *path) {
 
 /* The OCI --console-socket protocol (as the addon's sendFd): one message, the pty's name as
  * payload, the master as SCM_RIGHTS. */
-static int send_console(int sock, int fd, const char *name) {
-  struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name) ? strlen(name) : 1};
-  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
-  memset(&ctl, 0, sizeof ctl);
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl.buf;
-  m.msg_controllen = sizeof ctl.buf;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t r;
-  do r = sendmsg(sock, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return r < 0 ? -1 : 0;
-}
+static int send_console(int sock, int fd, const char *name) { return send_fd(sock, fd, name, strlen(name)); }
 
 static int ns_flags(const char *list, int *flags) {
   static const struct { const char *name; int flag; } names[] = {

@@ -1,7 +1,7 @@
 // Drives bin/minidock-runc.js against a test-private state root, with busybox bundles made from
 // `minidock-runc spec`. Shared by the OCI integration tests.
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, REPO, sh } from './cli.js';
@@ -52,4 +52,37 @@ export function ociBundle(work: string, name: string, script: string, edit: (c: 
   edit(c);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(c, null, 1));
   return dir;
+}
+
+/**
+ * A console-socket receiver as conmon is one (python3: Node cannot take a descriptor off a unix
+ * socket): it listens on `sock`, takes the pty master sent with SCM_RIGHTS, and reads the
+ * terminal until `until` appears. `ready` resolves once it listens; `done` with what it saw:
+ * "name <pty> <descriptors>" and the terminal's text.
+ */
+export function consoleReceiver(sock: string, until: string): { ready: Promise<void>; done: Promise<string> } {
+  const receiver = spawn('python3', ['-c', `
+import socket, os, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
+print('listening', flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
+print('name', msg.decode(), len(fds), flush=True)
+out, end = b'', time.time() + 10
+while time.time() < end and ${JSON.stringify(until)}.encode() not in out:
+    try: d = os.read(fds[0], 1024)
+    except OSError: break
+    if not d: break
+    out += d
+print(out.decode(errors='replace'), flush=True)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  let listening: () => void;
+  const ready = new Promise<void>((r) => (listening = r));
+  receiver.stdout.on('data', (d) => {
+    said += d;
+    if (said.includes('listening')) listening();
+  });
+  const done = new Promise<string>((r) => receiver.on('close', () => r(said)));
+  return { ready, done };
 }

@@ -5,12 +5,11 @@
 // the container (or from /proc of the exec'd pid), and every test ends with nothing left.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { ociBundle, runcIn } from '../helpers/oci.js';
+import { consoleReceiver, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ociexec-'));
@@ -224,28 +223,11 @@ T('--tty --console-socket: the pty master (from the container\'s devpts) reaches
   const dir = bundle(id);
   up(id, dir);
   const sock = join(dir, 'console.sock');
-  const receiver = spawn('python3', ['-c', `
-import socket, os, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
-print('listening', flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
-print('name', msg.decode(), len(fds), flush=True)
-out, end = b'', time.time() + 10
-while time.time() < end and b'bye' not in out:
-    try: d = os.read(fds[0], 1024)
-    except OSError: break
-    if not d: break
-    out += d
-print(out.decode(errors='replace'), flush=True)
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let said = '';
-  receiver.stdout.on('data', (d) => (said += d));
-  const done = new Promise((r) => receiver.on('close', r));
-  for (let i = 0; i < 100 && !said.includes('listening'); i++) await sleep(20);
+  const receiver = consoleReceiver(sock, 'bye');
+  await receiver.ready;
   const r = runc(['exec', '--tty', '--console-socket', sock, id, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty; echo bye; exit 4']);
   assert.is(r.code, 4, r.stderr);
-  await done;
+  const said = await receiver.done;
   assert.match(said, /name \/dev\/pts\/\d+ 1\n/, 'one descriptor, named by its pty');
   assert.match(said, /\/dev\/pts\/\d+\r?\nstdin-is-a-tty\r?\nbye/, said);
   const refused = runc(['exec', '--detach', '--tty', id, 'true']);

@@ -5,12 +5,11 @@
 // left: no container listed, no process rooted in the bundle, no mount naming it, no state.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { ociBundle, runcIn } from '../helpers/oci.js';
+import { consoleReceiver, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocirunc-'));
@@ -277,30 +276,13 @@ T('process.terminal: the pty master reaches --console-socket (SCM_RIGHTS, as con
   });
   const sock = join(dir, 'console.sock');
   // A receiver as conmon is one: accept, take the descriptor, read the terminal until the line.
-  const receiver = spawn('python3', ['-c', `
-import socket, os, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(${JSON.stringify(sock)}); s.listen(1)
-print('listening', flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
-print('name', msg.decode(), len(fds), flush=True)
-out, end = b'', time.time() + 10
-while time.time() < end and b'hello-tty' not in out:
-    try: d = os.read(fds[0], 1024)
-    except OSError: break
-    if not d: break
-    out += d
-print(out.decode(errors='replace'), flush=True)
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let said = '';
-  receiver.stdout.on('data', (d) => (said += d));
-  const done = new Promise((r) => receiver.on('close', r));
-  for (let i = 0; i < 100 && !said.includes('listening'); i++) await sleep(20);
+  const receiver = consoleReceiver(sock, 'hello-tty');
+  await receiver.ready;
   const cr = runc(['create', '--bundle', dir, '--console-socket', sock, 'tty']);
   assert.is(cr.code, 0, cr.stderr);
   const pid = (JSON.parse(runc(['state', 'tty']).stdout) as { pid: number }).pid;
   assert.is(runc(['start', 'tty']).code, 0);
-  await done;
+  const said = await receiver.done;
   assert.match(said, /name \/dev\/pts\/\d+ 1\n/, 'one descriptor, named by its pty');
   assert.match(said, /\/dev\/console\r?\nhello-tty/, 'the command\'s stdout is that terminal, which it sees as /dev/console');
   assert.ok(await ended(pid));
