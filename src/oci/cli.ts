@@ -549,7 +549,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .action(async (id: string, o: CreateOptions & { detach?: boolean }) => { code = await rt().run(id, o); });
   // exec (src/oci/exec.ts): what follows its id is the command's, so global options come first.
   program.enablePositionalOptions();
+  let failCode = 1;
   execOptions(program.command('exec')).action(async (id: string, cmd: string[], o: ExecOptions) => {
+    // runc exits 255 when exec fails (fatalWithCode in its exec.go): 1 could be the process's own.
+    failCode = 255;
     const r = rt();
     code = await ociExec(r.store, { native: () => r.nativeApi(), debug: (m) => r.debug(m) }, id, cmd, o);
   });
@@ -574,7 +577,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     }
     errOut(`minidock-runc: ${msg}\n`);
     if (process.env.MINIDOCK_DEBUG && err instanceof Error && err.stack) errOut(`${err.stack}\n`);
-    return 1;
+    return failCode;
   }
 }
 

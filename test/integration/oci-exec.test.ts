@@ -199,7 +199,7 @@ T('--process FILE: args, env, cwd, user, the five capability sets, rlimits and n
   assert.is(field(r.stdout, 'NoNewPrivs'), '1');
   assert.match(r.stdout, /^Max open files\s+256\s+512\s+files/m);
   const bad = runc(['exec', '--process', join(work, 'nope.json'), id]);
-  assert.is(bad.code, 1);
+  assert.is(bad.code, 255, 'runc exits 255 when exec fails');
   assert.match(bad.stderr, /cannot read the process file/);
   await deleteAndCheck(id, dir);
 });
@@ -231,7 +231,7 @@ T('--tty --console-socket: the pty master (from the container\'s devpts) reaches
   assert.match(said, /name \/dev\/pts\/\d+ 1\n/, 'one descriptor, named by its pty');
   assert.match(said, /\/dev\/pts\/\d+\r?\nstdin-is-a-tty\r?\nbye/, said);
   const refused = runc(['exec', '--detach', '--tty', id, 'true']);
-  assert.is(refused.code, 1);
+  assert.is(refused.code, 255);
   assert.match(refused.stderr, /cannot allocate tty if minidock-runc will detach without setting console socket/);
   await deleteAndCheck(id, dir);
 });
@@ -242,17 +242,17 @@ T('exec into a stopped container fails with runc\'s message, into a paused one t
   const pid = up(id, dir);
   assert.is(runc(['pause', id]).code, 0);
   const paused = runc(['exec', id, 'true']);
-  assert.is(paused.code, 1);
+  assert.is(paused.code, 255);
   assert.match(paused.stderr, /cannot exec in a paused container \(use --ignore-paused to override\)/);
   assert.is(runc(['resume', id]).code, 0);
   assert.is(runc(['kill', id, 'KILL']).code, 0);
   assert.ok(await ended(pid));
   assert.is(JSON.parse(runc(['state', id]).stdout).status, 'stopped');
   const r = runc(['exec', id, 'true']);
-  assert.is(r.code, 1);
+  assert.is(r.code, 255);
   assert.match(r.stderr, /exec failed: cannot exec in a stopped container/);
   const none = runc(['exec', 'no-such-container', 'true']);
-  assert.is(none.code, 1);
+  assert.is(none.code, 255);
   assert.match(none.stderr, /container "no-such-container" does not exist/);
   await deleteAndCheck(id, dir);
 });
