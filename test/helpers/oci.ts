@@ -86,3 +86,18 @@ print(out.decode(errors='replace'), flush=True)
   const done = new Promise<string>((r) => receiver.on('close', () => r(said)));
   return { ready, done };
 }
+
+/** Ended: gone from /proc, or a zombie. create exited, so the container's process was
+ *  re-parented to this machine's PID 1 (or a subreaper), which reaps it in its own time; a zombie
+ *  holds no root, cwd or mount any more. Waits up to 5 s. */
+export async function ended(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { consoleReceiver, ociBundle, runcIn } from '../helpers/oci.js';
+import { consoleReceiver, ended, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ociexec-'));
@@ -48,18 +48,6 @@ function up(id: string, dir: string): number {
   const st = JSON.parse(runc(['state', id]).stdout) as { pid: number; status: string };
   assert.is(st.status, 'running');
   return st.pid;
-}
-
-async function ended(pid: number): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-    } catch {
-      return true;
-    }
-    await sleep(25);
-  }
-  return false;
 }
 
 function processesIn(dir: string, name: string): number[] {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { consoleReceiver, ociBundle, runcIn } from '../helpers/oci.js';
+import { consoleReceiver, ended, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocirunc-'));
@@ -35,21 +35,6 @@ const marker = (name: string): string => `.mdk-oci-${name}-${process.pid}`;
 /** A busybox bundle (test/helpers/oci.ts) with a marker at the top of its root. */
 const bundle = (name: string, script: string, edit: (c: any) => void = () => {}): string =>
   ociBundle(work, name, script, edit, `touch rootfs/${marker(name)}`);
-
-/** Ended: gone from /proc, or a zombie. create exited, so the container's process was
- *  re-parented to this machine's PID 1 (or a subreaper), which reaps it in its own time; a zombie
- *  holds no root, cwd or mount any more. */
-async function ended(pid: number): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-    } catch {
-      return true;
-    }
-    await sleep(25);
-  }
-  return false;
-}
 
 /** create, start, wait for the process to end; returns what it wrote. */
 async function runToEnd(id: string, dir: string): Promise<string> {
