@@ -2,7 +2,7 @@
 // `minidock-runc spec`. Shared by the OCI integration tests.
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, REPO, sh } from './cli.js';
 
@@ -100,4 +100,21 @@ export async function ended(pid: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 25));
   }
   return false;
+}
+
+/** A file only this bundle's root has at its top (ociBundle's `extra` makes it): a process that
+ *  sees it through /proc/PID/root is rooted in the bundle, whatever path its root shows. */
+export const bundleMarker = (name: string): string => `.mdk-oci-${name}-${process.pid}`;
+
+/** Processes whose cwd or root is in the bundle DIR (by path, or by NAME's marker at their root). */
+export function processesIn(dir: string, name: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const paths = ['cwd', 'root'].map((l) => readlinkSync(`/proc/${e}/${l}`));
+      if (paths.some((p) => p.startsWith(dir)) || existsSync(`/proc/${e}/root/${bundleMarker(name)}`)) out.push(Number(e));
+    } catch { /* gone, or a kernel thread */ }
+  }
+  return out;
 }

@@ -5,11 +5,11 @@
 // the container (or from /proc of the exec'd pid), and every test ends with nothing left.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { consoleReceiver, ended, ociBundle, runcIn } from '../helpers/oci.js';
+import { bundleMarker, consoleReceiver, ended, ociBundle, processesIn, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ociexec-'));
@@ -28,7 +28,7 @@ T.after(() => {
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const marker = (name: string): string => `.mdk-ociexec-${name}-${process.pid}`;
+const marker = bundleMarker;
 const NS = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup'];
 const USERNS = (c: any): void => {
   c.linux.namespaces.push({ type: 'user' });
@@ -48,18 +48,6 @@ function up(id: string, dir: string): number {
   const st = JSON.parse(runc(['state', id]).stdout) as { pid: number; status: string };
   assert.is(st.status, 'running');
   return st.pid;
-}
-
-function processesIn(dir: string, name: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const paths = ['cwd', 'root'].map((l) => readlinkSync(`/proc/${e}/${l}`));
-      if (paths.some((p) => p.startsWith(dir)) || existsSync(`/proc/${e}/root/${marker(name)}`)) out.push(Number(e));
-    } catch { /* gone */ }
-  }
-  return out;
 }
 
 async function deleteAndCheck(id: string, dir: string, name = id): Promise<void> {
@@ -86,7 +74,7 @@ for (const [kind, edit] of [['no user namespace', (_c: any) => {}], ['a user nam
     const pid = up(id, dir);
     const host = nsLinks('self');
     const init = nsLinks(pid);
-    const r = runc(['exec', id, 'sh', '-c', `${nsScript('self')}; ${nsScript('1')}; echo cg-self=$(cat /proc/self/cgroup | tr '\\n' ' '); echo cg-init=$(cat /proc/1/cgroup | tr '\\n' ' '); ls -a / | grep -c mdk-ociexec-${id}; id; cat /proc/self/uid_map`]);
+    const r = runc(['exec', id, 'sh', '-c', `${nsScript('self')}; ${nsScript('1')}; echo cg-self=$(cat /proc/self/cgroup | tr '\\n' ' '); echo cg-init=$(cat /proc/1/cgroup | tr '\\n' ' '); ls -a / | grep -cxF ${marker(id)}; id; cat /proc/self/uid_map`]);
     assert.is(r.code, 0, r.stderr);
     const out = r.stdout;
     for (const n of NS) {

@@ -5,11 +5,11 @@
 // left: no container listed, no process rooted in the bundle, no mount naming it, no state.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { consoleReceiver, ended, ociBundle, runcIn } from '../helpers/oci.js';
+import { bundleMarker, consoleReceiver, ended, ociBundle, processesIn, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocirunc-'));
@@ -28,9 +28,7 @@ const runc = runcIn(work);
 const list = runc.list;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A marker only the container's root has at its top: a process that sees it through
- *  /proc/PID/root is rooted in this bundle. */
-const marker = (name: string): string => `.mdk-oci-${name}-${process.pid}`;
+const marker = bundleMarker;
 
 /** A busybox bundle (test/helpers/oci.ts) with a marker at the top of its root. */
 const bundle = (name: string, script: string, edit: (c: any) => void = () => {}): string =>
@@ -48,19 +46,6 @@ async function runToEnd(id: string, dir: string): Promise<string> {
   assert.ok(await ended(st.pid), `container process ${st.pid} did not exit`);
   assert.is(JSON.parse(runc(['state', id]).stdout).status, 'stopped');
   return readFileSync(join(dir, 'out/log'), 'utf8');
-}
-
-/** Processes whose cwd or root is in the bundle (by path, or by the marker at their root). */
-function processesIn(dir: string, name: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const paths = ['cwd', 'root'].map((l) => readlinkSync(`/proc/${e}/${l}`));
-      if (paths.some((p) => p.startsWith(dir)) || existsSync(`/proc/${e}/root/${marker(name)}`)) out.push(Number(e));
-    } catch { /* gone, or a kernel thread */ }
-  }
-  return out;
 }
 
 /** Deletes the container and checks that nothing of it is left anywhere. */
