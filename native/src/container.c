@@ -432,6 +432,103 @@ int apply_privileges(unsigned long long caps, int has_caps, const struct cap_set
   return 0;
 }
 
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1U
+#endif
+
+/*
+ * The OCI hooks the container runs itself (createContainer, startContainer), one after the
+ * other, in config order. Each gets the state JSON on stdin (the plan's PRE + our pid + POST:
+ * our pid as this namespace sees it, which is what runc's init reports there too), from a
+ * memfd: no pipe to fill and no host path needed. It is started with clone3(CLONE_PIDFD), not
+ * fork(): glibc's fork runs atfork handlers, which are Node's, and poll() on the pidfd gives the
+ * timeout. Its stdout and stderr are ours at this point (the runtime's for createContainer, the
+ * container's for startContainer). Returns 0, or -1 with `msg` saying which hook failed and how
+ * (errno is set for the report: ECHILD for an exit status, ETIME for a timeout).
+ */
+static int run_hooks(const struct plan *p, enum hook_when when, const char *kind, char *msg, size_t cap) {
+  unsigned index = 0;
+  for (size_t i = 0; i < p->nhooks; i++) {
+    const struct plan_hook *h = &p->hooks[i];
+    if (h->when != when) continue;
+    size_t n = str_append(msg, 0, cap, kind);
+    n = str_append(msg, n, cap, " hook #");
+    n = append_uint(msg, n, cap, index++);
+    n = str_append(msg, n, cap, " (");
+    n = str_append(msg, n, cap, h->path);
+    n = str_append(msg, n, cap, "): ");
+    int mfd = (int)syscall(SYS_memfd_create, "oci-state", MFD_CLOEXEC);
+    char pid[24];
+    append_uint(pid, 0, sizeof pid, (unsigned long)getpid());
+    if (mfd < 0 || write_all(mfd, p->hook_state_pre, str_len(p->hook_state_pre)) < 0 || write_all(mfd, pid, str_len(pid)) < 0
+        || write_all(mfd, p->hook_state_post, str_len(p->hook_state_post)) < 0 || lseek(mfd, 0, SEEK_SET) < 0) {
+      str_append(msg, n, cap, "cannot write its stdin");
+      return -1;
+    }
+    /* The exec's errno comes back on a close-on-exec pipe: nothing read means it ran. */
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0) { str_append(msg, n, cap, "cannot make a pipe"); return -1; }
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    long c = syscall(SYS_clone3, &args, sizeof args);
+    if (c == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      /* Only stdio reaches the hook, as only stdio reaches the container's program. */
+      if (dup2(mfd, 0) < 0 || syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) { int e = errno; write_all(ep[1], &e, sizeof e); _exit(127); }
+      char *self_argv[2] = {(char *)h->path, NULL};
+      execve(h->path, h->argv[0] ? h->argv : self_argv, h->envp ? h->envp : environ);
+      int e = errno;
+      write_all(ep[1], &e, sizeof e);
+      _exit(127);
+    }
+    int clone_errno = errno;
+    close(ep[1]);
+    close(mfd);
+    if (c < 0) { close(ep[0]); errno = clone_errno; str_append(msg, n, cap, "cannot start it"); return -1; }
+    int timed_out = 0;
+    if (h->timeout) {
+      struct pollfd pfd = {.fd = pidfd, .events = POLLIN, .revents = 0};
+      long ms = (long)h->timeout * 1000;
+      int r;
+      do r = poll(&pfd, 1, ms > 0x7fffffff ? 0x7fffffff : (int)ms); while (r < 0 && errno == EINTR);
+      if (r == 0) {
+        timed_out = 1;
+        syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      }
+    }
+    int status = 0;
+    reap_wait((int)c, &status, 0);
+    close(pidfd);
+    int exec_errno = 0;
+    ssize_t got;
+    do got = read(ep[0], &exec_errno, sizeof exec_errno); while (got < 0 && errno == EINTR);
+    close(ep[0]);
+    if (got == sizeof exec_errno) {
+      errno = exec_errno;
+      str_append(msg, n, cap, "cannot run it");
+      return -1;
+    }
+    if (timed_out) {
+      n = str_append(msg, n, cap, "it ran past its timeout of ");
+      n = append_uint(msg, n, cap, h->timeout);
+      str_append(msg, n, cap, " s and was killed");
+      errno = ETIME;
+      return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+      if (WIFEXITED(status)) { n = str_append(msg, n, cap, "exit status "); append_uint(msg, n, cap, (unsigned long)WEXITSTATUS(status)); }
+      else { n = str_append(msg, n, cap, "killed by signal "); append_uint(msg, n, cap, (unsigned long)WTERMSIG(status)); }
+      errno = ECHILD;
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int sys_pivot_root(const char *new_root, const char *put_old) {
   return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
@@ -479,7 +576,7 @@ static void arm_parent_death(int rfd) {
  * conmon, containerd-shim), not killed. If the parent died before that, it is caught the same
  * way as after arming (POLLERR on the report pipe) and the half-made container exits.
  */
-static void wait_exec_fifo(int fifofd, int rfd) {
+static void wait_exec_fifo(const struct plan *p, int fifofd, int rfd) {
   if (prctl(PR_SET_PDEATHSIG, 0) < 0) FAIL("child.pdeathsig", NULL);
   struct pollfd pfd = {.fd = rfd, .events = POLLOUT, .revents = 0};
   if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) _exit(CONTAINER_SETUP_FAILED);
@@ -492,6 +589,15 @@ static void wait_exec_fifo(int fifofd, int rfd) {
   int w;
   do w = open(path, O_WRONLY | O_CLOEXEC); while (w < 0 && errno == EINTR);
   if (w < 0) _exit(CONTAINER_SETUP_FAILED); /* nobody is listening for a report any more */
+  /* startContainer (config.md): after `start`, before the user's program, in the container
+   * as it will run (root, privileges, filter). `start` waits on the FIFO meanwhile; a failure
+   * is told to it there ("1" and why), as nobody reads the report pipe any more. */
+  char msg[240];
+  if (run_hooks(p, HOOK_START_CONTAINER, "startContainer", msg, sizeof msg) < 0) {
+    write_all(w, "1", 1);
+    write_all(w, msg, str_len(msg));
+    _exit(CONTAINER_SETUP_FAILED);
+  }
   /* One byte tells `start` that this process is about to execve (runc writes "0"). */
   if (write_all(w, "0", 1) < 0) _exit(CONTAINER_SETUP_FAILED);
   close(w);
@@ -565,6 +671,11 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
    * in fs/namespace.c), and the host's goes away with the old root. */
   for (size_t i = 0; i < p->nops; i++) run_op(rootfd, &p->ops[i], rfd);
   close(rootfd);
+  /* createContainer (config.md): in every namespace of the container, its mounts made, before
+   * pivot_root, so the hook's path is still the host's (it "MUST resolve in the runtime
+   * namespace"). Its failure is the container's: reported as any step, create fails. */
+  char hook_msg[sizeof ((struct container_failure *)0)->detail];
+  if (run_hooks(p, HOOK_CREATE_CONTAINER, "createContainer", hook_msg, sizeof hook_msg) < 0) FAIL("child.hook.createContainer", hook_msg);
 
   int ttyfd = -1;
   if (p->tty) {
@@ -639,7 +750,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
    * execve keeps it, short of a setuid binary under --privileged). */
   arm_parent_death(rfd);
 
-  if (fifofd >= 0) wait_exec_fifo(fifofd, rfd);
+  if (fifofd >= 0) wait_exec_fifo(p, fifofd, rfd);
   if (p->umask >= 0) umask((mode_t)p->umask);
   exec_command(p, rfd);
 }

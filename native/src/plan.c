@@ -162,7 +162,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     return -1;
   }
   /* First pass: count list entries so one allocation holds strings and arrays. */
-  size_t nargs = 0, nenv = 0, nops = 0, ngroups = 0, nstr = 0;
+  size_t nargs = 0, nenv = 0, nops = 0, ngroups = 0, nstr = 0, nhooks = 0, nhook_strs = 0;
   for (const char *k = buf; k < buf + len; ) {
     const char *v = k + strlen(k) + 1;
     if (v >= buf + len) { snprintf(err, errlen, "plan: key \"%s\" has no value", k); return -1; }
@@ -170,19 +170,27 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (!strcmp(k, "env")) nenv++;
     else if (!strcmp(k, "op")) nops++;
     else if (!strcmp(k, "group")) ngroups++;
+    else if (!strcmp(k, "hook")) nhooks++;
+    else if (!strcmp(k, "hook_arg") || !strcmp(k, "hook_env")) nhook_strs++;
     nstr++;
     k = v + strlen(v) + 1;
   }
   size_t size = len + (nargs + 1 + nenv + 1) * sizeof(char *) + nops * sizeof(struct plan_op)
-              + ngroups * sizeof(gid_t) + 16;
+              + ngroups * sizeof(gid_t) + nhooks * sizeof(struct plan_hook)
+              /* each hook's argv and envp: its strings and two NULLs, in one pool */
+              + (nhook_strs + 2 * nhooks) * sizeof(char *) + 16;
   char *block = calloc(1, size);
   if (!block) { snprintf(err, errlen, "plan: out of memory"); return -1; }
   p->block = block;
   p->argv = (char **)block;
   p->envp = p->argv + nargs + 1;
   p->ops = (struct plan_op *)(p->envp + nenv + 1);
-  p->groups = (gid_t *)(p->ops + nops);
+  char **hook_pool = (char **)(p->ops + nops);
+  p->hooks = (struct plan_hook *)(hook_pool + nhook_strs + 2 * nhooks);
+  p->groups = (gid_t *)(p->hooks + nhooks);
   char *strings = (char *)(p->groups + ngroups);
+  size_t pool_used = 0;
+  struct plan_hook *hook = NULL;
   memcpy(strings, buf, len);
 
   struct plan_op *op = NULL;
@@ -238,6 +246,32 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       p->oom_score_adj = a;
       p->has_oom_score_adj = 1;
     } else if (!strcmp(k, "domainname")) p->domainname = *v ? v : NULL;
+    else if (!strcmp(k, "hook")) {
+      /* argv, then envp, each NULL-terminated in the pool: hook_arg keys come before
+       * hook_env_set (serializePlan writes them so), and a hook's envp ends its strings. */
+      if (hook) pool_used++; /* the previous hook's last array keeps its NULL (calloc) */
+      hook = &p->hooks[p->nhooks++];
+      if (!strcmp(v, "createContainer")) hook->when = HOOK_CREATE_CONTAINER;
+      else if (!strcmp(v, "startContainer")) hook->when = HOOK_START_CONTAINER;
+      else BAD("plan: bad hook \"%s\" (createContainer or startContainer)", v);
+      hook->argv = hook_pool + pool_used;
+    } else if (hook && !strcmp(k, "hook_path")) {
+      if (v[0] != '/') BAD("plan: hook_path \"%s\" must be absolute", v);
+      hook->path = v;
+    } else if (hook && !strcmp(k, "hook_arg")) {
+      if (hook->envp) BAD("plan: hook_arg after hook_env_set");
+      hook_pool[pool_used++] = v;
+    } else if (hook && !strcmp(k, "hook_env_set")) {
+      if (hook->envp) BAD("plan: hook_env_set given twice");
+      hook->envp = hook_pool + ++pool_used;
+    } else if (hook && !strcmp(k, "hook_env")) {
+      if (!hook->envp) BAD("plan: hook_env before hook_env_set");
+      hook_pool[pool_used++] = v;
+    } else if (hook && !strcmp(k, "hook_timeout")) {
+      if (parse_ulong(v, 86400 * 365, &num) || !num) BAD("plan: bad hook_timeout \"%s\" (seconds, 1 or more)", v);
+      hook->timeout = (unsigned)num;
+    } else if (!strcmp(k, "hook_state_pre")) p->hook_state_pre = v;
+    else if (!strcmp(k, "hook_state_post")) p->hook_state_post = v;
     else if (!strcmp(k, "eth_addr")) p->eth_addr = v;
     else if (!strcmp(k, "eth_gw")) p->eth_gw = v;
     else if (!strcmp(k, "eth_prefix")) {
@@ -313,6 +347,10 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     snprintf(err, errlen, "plan: out of memory for the seccomp filter"); plan_free(p); return -1;
   }
   if (!p->argv[0]) { snprintf(err, errlen, "plan: no command"); plan_free(p); return -1; }
+  for (size_t i = 0; i < p->nhooks; i++)
+    if (!p->hooks[i].path || !p->hook_state_pre || !p->hook_state_post) {
+      snprintf(err, errlen, "plan: hook %zu lacks hook_path, or the plan hook_state_pre/post", i); plan_free(p); return -1;
+    }
   if (!p->rootfs || p->rootfs[0] != '/') { snprintf(err, errlen, "plan: rootfs must be absolute"); plan_free(p); return -1; }
   for (size_t i = 0; i < p->nops; i++)
     if (!p->ops[i].dst || (p->ops[i].kind != OP_MKDIR && !p->ops[i].src)) {

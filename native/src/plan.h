@@ -40,6 +40,19 @@ struct plan_rlimit {
 
 #define PLAN_MAX_RLIMITS 16 /* RLIM_NLIMITS on Linux; each resource at most once */
 
+/* An OCI hook the child runs itself (plan keys hook, hook_path, hook_arg, hook_env_set,
+ * hook_env, hook_timeout): createContainer in the container's namespaces before pivot_root,
+ * startContainer after `start` released the exec FIFO, before execve. */
+enum hook_when { HOOK_CREATE_CONTAINER = 1, HOOK_START_CONTAINER };
+
+struct plan_hook {
+  enum hook_when when;
+  const char *path;    /* absolute; before pivot_root a host path, after it the container's */
+  char **argv;         /* NULL-terminated; empty: the path is argv[0] */
+  char **envp;         /* NULL-terminated, or NULL: the environment the runtime had */
+  unsigned timeout;    /* seconds (0: none); the hook is killed past it */
+};
+
 struct plan {
   unsigned long clone_flags; /* CLONE_NEW* given to clone3 */
   int late_cgroupns;         /* unshare(CLONE_NEWCGROUP) after "go": see child.c */
@@ -82,6 +95,9 @@ struct plan {
   char **envp;               /* NULL-terminated */
   struct plan_op *ops;
   size_t nops;
+  struct plan_hook *hooks;   /* in config order; each kind's index counts within its kind */
+  size_t nhooks;
+  const char *hook_state_pre, *hook_state_post; /* the hooks' stdin: PRE + the child's pid + POST */
   void *block;               /* the single allocation holding everything above */
 };
 

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { describeError, MinidockError } from '../core/errors.js';
 import type { ChildFailure, ChildHandle, NativeApi } from '../native/binding.js';
 import { CAP_NAMES } from '../spec/caps.js';
-import { parseConfigText, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS, type OciConfig } from './config.js';
+import { parseConfigText, HOOK_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS, type OciConfig } from './config.js';
 import { SPEC_VERSION, specText } from './default-spec.js';
 import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
 import { serializePlan } from '../runtime/child-plan.js';
@@ -19,6 +19,7 @@ import { enterCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { planOciCgroups, type OciCgroups } from './cgroups.js';
 import { execOptions, ociExec, type ExecOptions } from './exec.js';
+import { runHookList } from './hooks.js';
 import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
@@ -101,7 +102,7 @@ export function features(): Record<string, unknown> {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.2.1',
-    hooks: [],
+    hooks: [...HOOK_NAMES],
     mountOptions: [...MOUNT_OPTIONS].sort(),
     linux: {
       namespaces: NAMESPACE_TYPES.filter((t) => t !== 'time'),
@@ -163,6 +164,25 @@ class Runtime {
     if (this.deps.native) return (this.api = this.deps.native());
     const { native } = await import('../native/binding.js');
     return (this.api = native() as OciNative);
+  }
+
+  /** runtime.md's "log a warning": stderr, and the log file with --log (runc's logrus level). */
+  warn(msg: string): void {
+    if (this.g.log) {
+      try {
+        appendFileSync(this.g.log, logLine(this.g.logFormat, 'warning', msg));
+      } catch {
+        /* stderr still says it */
+      }
+    }
+    (this.deps.stderr ?? ((s: string) => process.stderr.write(s)))(`minidock-runc: warning: ${msg}\n`);
+  }
+
+  /** The poststop hooks, once the container is gone (runtime.md step 13): a failure is a
+   *  warning, and the remaining hooks still run. */
+  private async poststop(rec: OciRecord): Promise<void> {
+    if (!rec.hooks?.poststop?.length) return;
+    await runHookList('poststop', rec.hooks.poststop, JSON.stringify(stateJson(rec, 'stopped')), undefined, (m) => this.warn(m));
   }
 
   debug(msg: string): void {
@@ -272,6 +292,7 @@ class Runtime {
       await releaseCgroup(rec.cgroup);
     }
     this.store.remove(id);
+    await this.poststop(rec);
   }
 
   /** pause/resume: the container's freezer cgroup (v1), as runc does; pause returns once the
@@ -362,6 +383,8 @@ class Runtime {
       id, ociVersion: config.ociVersion, bundle, rootfs: probe.rootfs, created: new Date().toISOString(),
       annotations: config.annotations, pid: 0, creator: { pid: process.pid, start: readProc(process.pid).start ?? 0 },
       cgroup: cg.plan.dirs,
+      // Kept for start and delete; startContainer's only so that start knows to wait for it.
+      hooks: Object.fromEntries((['poststart', 'poststop', 'startContainer'] as const).filter((k) => config.hooks[k]?.length).map((k) => [k, config.hooks[k]])),
     };
     let pty: { master: number; slave: string } | undefined;
     let handle: ChildHandle | undefined;
@@ -377,12 +400,26 @@ class Runtime {
       const fifo = this.store.fifo(id);
       const mk = spawnSync('mkfifo', ['-m', '0622', fifo], { encoding: 'utf8' });
       if (mk.status !== 0) throw err1(`cannot make the exec fifo ${fifo}: ${(mk.stderr || mk.error?.message || '').trim()}`, undefined, 'oci.create.fifo');
-      const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo, cgroups: cg.plan.dirs }, hostFacts());
+      // The child's own hooks get this state, their pid put in by the child (container.c).
+      const [pre, post] = JSON.stringify(stateJson({ ...rec, pid: -1 }, 'created')).split('"pid":-1').map((t, i) => (i ? t : `${t}"pid":`)) as [string, string];
+      const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo, cgroups: cg.plan.dirs, hookState: { pre, post } }, hostFacts());
       this.debug(`create ${id}: ${plan.child.ns.join(',')} namespaces, root ${plan.rootfs}`);
       handle = api.create(serializePlan(plan.child));
       // Between clone and "go", as for `minidock run`: the process is limited before it runs a
       // single instruction of its own, and its cgroup namespace (made after "go") is rooted here.
       for (const w of await enterCgroup(cg.plan, handle.pid)) this.debug(`create ${id}: ${w}`);
+      // prestart and createRuntime (runtime.md steps 3 and 4): in our namespaces, after the
+      // container's exist (the child waits for "go", before its mounts and pivot_root). The
+      // record gets the pid first, so that `state ID` from a hook says what its stdin says.
+      // Their stdin says "created" as runtime.md's State section defines it ("after step 2");
+      // runc says "creating".
+      if (config.hooks.prestart?.length || config.hooks.createRuntime?.length) {
+        const live: OciRecord = { ...rec, pid: handle.pid, pidStart: readProc(handle.pid).start, creator: undefined };
+        this.store.write(live);
+        const state = JSON.stringify(stateJson(live, 'created'));
+        await runHookList('prestart', config.hooks.prestart, state);
+        await runHookList('createRuntime', config.hooks.createRuntime, state);
+      }
       const failure: ChildFailure | null = api.start(handle);
       if (failure) {
         throw new MinidockError(`container setup failed at ${failure.step}${failure.detail ? ` ${failure.detail}` : ''}: ${failure.message || 'error'}`, { step: failure.step, errno: failure.code, exitCode: 1 });
@@ -402,6 +439,9 @@ class Runtime {
       if (pty) closeSync(pty.master);
       try { await releaseCgroup(cg.plan.dirs); } catch { /* reported by the original error's step; delete retries */ }
       this.store.remove(id);
+      // A container that existed (it was cloned) is destroyed, and then come the poststop hooks,
+      // as after any delete (runtime.md: a failed create-phase hook continues at step 12).
+      if (handle) await this.poststop(rec);
       throw err;
     }
   }
@@ -417,25 +457,43 @@ class Runtime {
     const fifo = this.store.fifo(id);
     // Non-blocking: a child that died would leave a blocking open waiting forever.
     const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    // The child opens the fifo for writing, runs the startContainer hooks (as long as they
+    // take: no 10 s limit then), and writes "0" just before execve, or "1" and why a hook
+    // failed (container.c, wait_exec_fifo), and exits.
+    const hooked = !!rec.hooks?.startContainer?.length;
+    let said = '';
     try {
-      const buf = Buffer.alloc(1);
+      const buf = Buffer.alloc(512);
       for (let waited = 0; ; waited += 5) {
         let n = 0;
         try {
-          n = readSync(fd, buf, 0, 1, null);
+          n = readSync(fd, buf, 0, buf.length, null);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          n = -1; // a writer, nothing written yet
         }
-        if (n === 1) break;
+        if (n > 0) {
+          said += buf.toString('utf8', 0, n);
+          if (said.startsWith('0')) break;
+          continue;
+        }
+        if (n === 0 && said) break; // the report is whole: the writer closed
         if (this.store.status(rec) === 'stopped') throw err1('the container process exited before it was started');
-        if (waited > 10_000) throw err1('the container process did not take the start signal in 10 s', undefined, 'oci.start');
+        if (!hooked && waited > 10_000) throw err1('the container process did not take the start signal in 10 s', undefined, 'oci.start');
         await sleep(5);
       }
     } finally {
       closeSync(fd);
     }
+    // runtime.md step 7: a failed startContainer hook fails start; the child has exited.
+    if (!said.startsWith('0')) throw err1(said.slice(1).trim() || 'the container process failed before its program', undefined, 'oci.hook.startContainer');
     // Gone: `state` now reads "running" for as long as the process lives.
     unlinkSync(fifo);
+    // poststart (step 9), in our namespaces, before start returns: a failure is a warning (see
+    // runHookList; runc, and runtime-spec 1.3, kill the container instead).
+    if (rec.hooks?.poststart?.length) {
+      await runHookList('poststart', rec.hooks.poststart, JSON.stringify(stateJson(rec, 'running')), undefined, (m) => this.warn(m));
+    }
   }
 
   /** create + start in the foreground: the container is our child; its status becomes ours. */

@@ -63,7 +63,7 @@ export interface OciMount {
 export interface OciHook {
   path: string;
   args: string[];
-  env: string[];
+  env?: string[];
   timeout?: number;
 }
 
@@ -352,7 +352,10 @@ function parseHooks(v: unknown): OciConfig['hooks'] {
     out[name] = arr(o[name], `hooks.${name}`).map((h, i) => {
       const f = `hooks.${name}[${i}]`;
       const ho = obj(h, f, 'write {"path": "/usr/bin/hook", "args": ["hook"]}');
-      const hook: OciHook = { path: absPath(ho.path, `${f}.path`), args: strArr(ho.args, `${f}.args`), env: strArr(ho.env, `${f}.env`) };
+      const hook: OciHook = { path: absPath(ho.path, `${f}.path`), args: strArr(ho.args, `${f}.args`) };
+      // Absent and empty differ: without "env" a hook gets the runtime's environment, as runc's
+      // (Go's exec.Cmd with a nil Env) does; [] is an empty one.
+      if (ho.env !== undefined) hook.env = strArr(ho.env, `${f}.env`);
       if (ho.timeout !== undefined) hook.timeout = int(ho.timeout, `${f}.timeout`, 1, 2 ** 31 - 1, 'give seconds, greater than zero');
       return hook;
     });

@@ -14,7 +14,7 @@
 // - process.consoleSize: not a child step; the CLI sets the size on the pty master before the
 //   master is handed to the console socket (it is returned here as `consoleSize`).
 import { posix } from 'node:path';
-import { DEV_NODES, cgroupMountOps, type CapSets, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
+import { DEV_NODES, cgroupMountOps, type CapSets, type ChildHook, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { hostId } from '../spec/userns.js';
@@ -44,6 +44,9 @@ export interface OciPlanInput {
   stdio?: [number, number, number];
   /** OCI create: the FIFO the set-up child waits on before execve, until `start` reads it. */
   execFifo?: string;
+  /** The state JSON the child's hooks (createContainer, startContainer) get on stdin, cut
+   *  where the child puts its pid (the CLI's stateJson with a placeholder pid). */
+  hookState?: { pre: string; post: string };
 }
 
 export interface OciPlan {
@@ -216,7 +219,6 @@ function unsupportedFields(config: OciConfig): string[] {
   const out: string[] = [];
   const p = config.process;
   const l = config.linux;
-  for (const [name, hooks] of Object.entries(config.hooks)) if (hooks?.length) out.push(`hooks.${name}`);
   if (p) {
     if (p.apparmorProfile) out.push('process.apparmorProfile');
     if (p.selinuxLabel) out.push('process.selinuxLabel');
@@ -232,6 +234,17 @@ function unsupportedFields(config: OciConfig): string[] {
     out.push(...l.other);
   }
   return out;
+}
+
+/** createContainer and startContainer, run by the child itself (the other hooks are the CLI's:
+ *  src/oci/hooks.ts). */
+function childHooks(config: OciConfig, input: OciPlanInput): Pick<ChildPlan, 'hooks' | 'hookState'> {
+  const hooks = (['createContainer', 'startContainer'] as const).flatMap((when) =>
+    (config.hooks[when] ?? []).map((h): ChildHook => ({ when, path: h.path, args: h.args, ...(h.env ? { env: h.env } : {}), ...(h.timeout ? { timeout: h.timeout } : {}) })));
+  if (!hooks.length) return {};
+  // Without a state (the CLI's first, probing plan) plan.c would refuse the hooks: only the plan
+  // that is run needs one.
+  return { hooks, ...(input.hookState ? { hookState: input.hookState } : {}) };
 }
 
 export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts): OciPlan {
@@ -322,6 +335,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ...(config.domainname && uts ? { domainname: config.domainname } : {}),
     argv: p.args,
     env: p.env,
+    ...childHooks(config, input),
   };
   if (p.terminal && !input.tty) unsupported.push('process.terminal (no pty was given to the plan)');
   return { child, rootfs, joins, ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}), unsupported };

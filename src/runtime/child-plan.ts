@@ -79,6 +79,19 @@ export interface ChildPlan {
   domainname?: string;
   argv: string[];
   env: string[];
+  /** OCI hooks the child runs itself (container.c run_hooks), in config order. */
+  hooks?: ChildHook[];
+  /** Their stdin: the state JSON, cut where the child puts its own pid. */
+  hookState?: { pre: string; post: string };
+}
+
+export interface ChildHook {
+  when: 'createContainer' | 'startContainer';
+  path: string;
+  args: string[];
+  /** Absent: the hook gets the environment the runtime had. */
+  env?: string[];
+  timeout?: number;
 }
 
 export interface CapSets {
@@ -318,6 +331,21 @@ export function serializePlan(plan: ChildPlan): Buffer {
   if (plan.umask !== undefined) put('umask', `0${plan.umask.toString(8)}`);
   if (plan.oomScoreAdj !== undefined) put('oom_score_adj', plan.oomScoreAdj);
   if (plan.domainname) put('domainname', plan.domainname);
+  for (const h of plan.hooks ?? []) {
+    // plan.c wants a hook's args before its env (one pool of NULL-terminated arrays).
+    put('hook', h.when);
+    put('hook_path', h.path);
+    for (const a of h.args) put('hook_arg', a);
+    if (h.env) {
+      put('hook_env_set', true);
+      for (const e of h.env) put('hook_env', e);
+    }
+    if (h.timeout) put('hook_timeout', h.timeout);
+  }
+  if (plan.hookState) {
+    put('hook_state_pre', plan.hookState.pre);
+    put('hook_state_post', plan.hookState.post);
+  }
   for (const a of plan.argv) put('arg', a);
   for (const e of plan.env) put('env', e);
   return Buffer.from(kv.join('\0') + '\0');

@@ -89,7 +89,7 @@ test('fields that plan.ts refuses are still parsed, so it can name them', () => 
     },
   });
   assert.is(c.domainname, 'example.org');
-  assert.equal(c.hooks, { prestart: [{ path: '/bin/true', args: ['true'], env: [], timeout: 5 }] });
+  assert.equal(c.hooks, { prestart: [{ path: '/bin/true', args: ['true'], timeout: 5 }] });
   assert.equal(c.annotations, { 'org.example.key': 'value' });
   assert.equal(c.process!.user, { uid: 1000, gid: 1000, umask: 18, additionalGids: [5, 6] });
   assert.is(c.process!.oomScoreAdj, -500);
