@@ -118,3 +118,17 @@ export function processesIn(dir: string, name: string): number[] {
   }
   return out;
 }
+
+/** Runs ARGV under script(1), which gives it a terminal of its own (as a user's would), waits
+ *  for the shell's "# " prompt, types `line` and a carriage return, and resolves with the exit
+ *  status and everything the terminal showed. For clients' -it/-t runs (podman, ctr). */
+export async function typedAtPrompt(argv: string[], line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; seen: string }> {
+  const cmd = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  let seen = '';
+  p.stdout.on('data', (d) => (seen += d));
+  const closed = new Promise<number>((r) => p.on('close', (code) => r(code ?? 255)));
+  for (let i = 0; i < 200 && !seen.includes('# '); i++) await new Promise((r) => setTimeout(r, 25));
+  p.stdin.write(`${line}\r`);
+  return { code: await closed, seen };
+}

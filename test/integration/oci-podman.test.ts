@@ -16,12 +16,12 @@
 // rooted in the rootfs, no cgroup but podman's own conmon directory, no network namespace.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, requireRootAndImages, sh } from '../helpers/cli.js';
-import { RUNC, processesIn } from '../helpers/oci.js';
+import { RUNC, processesIn, typedAtPrompt } from '../helpers/oci.js';
 
 requireRootAndImages();
 const PODMAN = ['/usr/bin/podman', '/usr/bin/conmon'].find((p) => !existsSync(p));
@@ -190,16 +190,8 @@ T('run -d, then exec, logs, stop (the container\'s own SIGTERM handler), rm', as
 });
 
 T('run -it: the terminal through --console-socket', async () => {
-  // script(1) gives podman a terminal of its own, as a user's would.
-  const cmd = ['nsenter', `--net=/run/netns/${TEST_NETNS}`, 'podman', ...GLOBAL, 'run', '-it', '--rm', ...runOpts(), '--network', 'none', '--rootfs', rootfs, 'sh']
-    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const p = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  let seen = '';
-  p.stdout.on('data', (d) => (seen += d));
-  const closed = new Promise<number>((r) => p.on('close', (code) => r(code ?? 255)));
-  for (let i = 0; i < 200 && !seen.includes('# '); i++) await sleep(25);
-  p.stdin.write('tty; [ -t 0 ] && echo "stdin is a tty"; exit 4\r');
-  const code = await closed;
+  const { code, seen } = await typedAtPrompt(['nsenter', `--net=/run/netns/${TEST_NETNS}`, 'podman', ...GLOBAL, 'run', '-it', '--rm', ...runOpts(), '--network', 'none', '--rootfs', rootfs, 'sh'],
+    'tty; [ -t 0 ] && echo "stdin is a tty"; exit 4', env);
   assert.is(code, 4, seen);
   assert.match(seen, /\/dev\/(console|pts\/\d+)/);
   assert.match(seen, /stdin is a tty/);
