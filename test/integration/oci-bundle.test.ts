@@ -103,6 +103,36 @@ CASES.forEach(([what, flags], i) => {
   });
 });
 
+it("a bundle from Debian's `runc spec` (args and terminal edited) runs under minidock-runc as under runc and crun", () => {
+  const bundle = join(work, 'from-runc-spec');
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  assert.is(spawnSync('tar', ['-xf', BUSYBOX_TAR, '-C', join(bundle, 'rootfs')]).status, 0);
+  assert.is(spawnSync('runc', ['spec'], { cwd: bundle }).status, 0, 'runc spec wrote config.json');
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  // No pty to hand out here; everything else is runc's default: read-only root, hostname
+  // "runc", three capabilities, masked and read-only paths, no user namespace.
+  config.process.terminal = false;
+  config.process.args = ['sh', '-c', `${SCRIPT}; touch /probe 2>&1 | head -c 0 || true; [ -w / ] && echo root-writable; cat /proc/kcore 2>&1 | wc -c`];
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config, null, 2));
+  try {
+    const outs = runtimes(bundle, `mdkrspec-${process.pid}`).map((rt) => {
+      const r = rt.run();
+      assert.is(r.code, 0, `${rt.name}: ${r.stderr}`);
+      assert.equal(rt.list(), [], `${rt.name} lists nothing after run`);
+      return { name: rt.name, stdout: r.stdout };
+    });
+    const runc = outs[0]!.stdout;
+    assert.match(runc, /^bundle-marker\nuid=0\(root\) gid=0\(root\)/);
+    assert.match(runc, /\nrunc\n/, "runc spec's hostname");
+    assert.not.match(runc, /root-writable/, 'root.readonly holds');
+    assert.match(runc, /\n0\n$/, '/proc/kcore is masked (reads as /dev/null)');
+    for (const o of outs.slice(1)) assert.is(o.stdout, runc, `${o.name} prints what runc prints`);
+    assert.not.ok(existsSync(join(bundle, 'rootfs/probe')), 'the read-only root stayed unwritten');
+  } finally {
+    rmSync(bundle, { recursive: true, force: true });
+  }
+});
+
 it('--bundle into a directory that is not empty: exit 125, one line, nothing written', () => {
   const dir = join(work, 'taken');
   mkdirSync(dir);
