@@ -2,7 +2,7 @@
 // removing. Each failure is a MinidockError naming the step (cgroup.mkdir, cgroup.write,
 // cgroup.join, cgroup.rmdir), the file and the errno.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFile, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeFile, writeSync } from 'node:fs';
 import { MinidockError, errnoOf } from '../core/errors.js';
 import type { Resources } from '../spec/resources.js';
 import type { CgroupLayout } from './layout.js';
@@ -55,7 +55,14 @@ function cgroupError(step: string, what: string, file: string, err: unknown): Mi
 
 function write(file: string, value: string): void {
   try {
-    writeFileSync(file, value);
+    // O_WRONLY alone: a cgroup file is never created (cgroupfs answers O_CREAT of a file the
+    // kernel lacks with EACCES, which would blame permissions; this says ENOENT).
+    const fd = openSync(file, fsc.O_WRONLY);
+    try {
+      writeSync(fd, value);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw cgroupError('cgroup.write', `cannot write ${JSON.stringify(value)} to ${file}`, file, err);
   }

@@ -199,23 +199,30 @@ function limitWrites(dir: CgroupDir, r: Resources, ctx: WriteContext, warnings: 
 /** The ancestors of the container's directory below the mount, top-down: a/b/<id> gives
  *  [mount/a, mount/a/b]. */
 function levels(h: Hierarchy, rel: string): string[] {
+  if (rel === '') return [];
   const parts = rel.split('/');
   return parts.map((_, i) => posix.join(h.mount, ...parts.slice(0, i + 1)));
 }
 
-/** The directories, their creation and setup, and the limits for a new container. */
-export function planCgroup(layout: CgroupLayout, parent: string, id: string, r: Resources): CgroupPlan {
+/**
+ * The directories, their creation and setup, and the limits for a new container. A null
+ * `parent` puts the container's directory at each hierarchy's top (an OCI cgroupsPath "/name",
+ * as runc reads it); an empty one is a mistake, refused as any other bad parent. `v2Also`
+ * names cgroup2 controllers to enable on the way down besides ours (minidock-runc's hugetlb,
+ * when a bundle limits it and cgroup2 holds it).
+ */
+export function planCgroup(layout: CgroupLayout, parent: string | null, id: string, r: Resources, v2Also: readonly string[] = []): CgroupPlan {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) {
     throw new MinidockError(`invalid cgroup name ${JSON.stringify(id)}`, { step: 'cgroup.plan', hint: 'use the container id' });
   }
-  const rel = cgroupParent(parent);
+  const rel = parent === null ? '' : cgroupParent(parent);
   const dirs: CgroupDir[] = [];
   const ops: CgroupOp[] = [];
   for (const h of layout.hierarchies) {
     if (h.version === 1 && h.controllers.length === 0) continue;
     const path = posix.join(h.mount, rel, id);
     dirs.push({ version: h.version, path, controllers: [...h.controllers] });
-    const names = h.version === 2 ? h.controllers.map((c) => V2_NAME[c]).filter((n): n is string => n !== null) : [];
+    const names = h.version === 2 ? [...h.controllers.map((c) => V2_NAME[c]).filter((n): n is string => n !== null), ...v2Also] : [];
     // v2: a child only gets the controllers its parent enables, so each level that has
     // children - the mount's top, then each parent level - enables ours before the next level
     // is made. The container's own directory is left alone: its children are its business.

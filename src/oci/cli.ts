@@ -15,9 +15,11 @@ import { parseConfigText, HOOK_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_
 import { SPEC_VERSION, specText } from './default-spec.js';
 import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
 import { serializePlan } from '../runtime/child-plan.js';
-import { enterCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
+import { releaseCgroup } from '../runtime/run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { planOciCgroups, type OciCgroups } from './cgroups.js';
+import { enterOciCgroups } from './cgroups-apply.js';
+import { ociUpdate, updateOptions, type UpdateOptions } from './update.js';
 import { execOptions, ociExec, type ExecOptions } from './exec.js';
 import { runHookList } from './hooks.js';
 import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
@@ -94,7 +96,11 @@ function loadConfig(bundle: string): OciConfig & { raw: { linux?: { cgroupsPath?
 
 /** The config's cgroups on this host's layout: pure planning over the two files it reads. */
 function ociCgroups(config: ReturnType<typeof loadConfig>, id: string): OciCgroups {
-  return planOciCgroups(readCgroupLayout(), readFileSync('/proc/self/mountinfo', 'utf8'), config.raw.linux, id);
+  const layout = readCgroupLayout();
+  // The cgroup2 root's controllers beyond minidock's own (a hybrid host's hugetlb).
+  const v2 = layout.hierarchies.find((h) => h.version === 2);
+  const v2Controllers = v2 && existsSync(`${v2.mount}/cgroup.controllers`) ? readFileSync(`${v2.mount}/cgroup.controllers`, 'utf8') : '';
+  return planOciCgroups(layout, readFileSync('/proc/self/mountinfo', 'utf8'), config.raw.linux, id, v2Controllers);
 }
 
 /** runtime-spec features.md, true to what the translation carries out today. */
@@ -383,6 +389,7 @@ class Runtime {
       id, ociVersion: config.ociVersion, bundle, rootfs: probe.rootfs, created: new Date().toISOString(),
       annotations: config.annotations, pid: 0, creator: { pid: process.pid, start: readProc(process.pid).start ?? 0 },
       cgroup: cg.plan.dirs,
+      resources: cg.resources,
       // Kept for start and delete; startContainer's only so that start knows to wait for it.
       hooks: Object.fromEntries((['poststart', 'poststop', 'startContainer'] as const).filter((k) => config.hooks[k]?.length).map((k) => [k, config.hooks[k]])),
     };
@@ -407,7 +414,7 @@ class Runtime {
       handle = api.create(serializePlan(plan.child));
       // Between clone and "go", as for `minidock run`: the process is limited before it runs a
       // single instruction of its own, and its cgroup namespace (made after "go") is rooted here.
-      for (const w of await enterCgroup(cg.plan, handle.pid)) this.debug(`create ${id}: ${w}`);
+      for (const w of await enterOciCgroups(cg, handle.pid)) this.debug(`create ${id}: ${w}`);
       // prestart and createRuntime (runtime.md steps 3 and 4): in our namespaces, after the
       // container's exist (the child waits for "go", before its mounts and pivot_root). The
       // record gets the pid first, so that `state ID` from a hook says what its stdin says.
@@ -605,6 +612,11 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
   createOptions(program.command('run').argument('<id>').description('create and start a container; wait for it unless --detach'))
     .option('-d, --detach', 'return once the program runs')
     .action(async (id: string, o: CreateOptions & { detach?: boolean }) => { code = await rt().run(id, o); });
+  // update (src/oci/update.ts): new limits for a created, running or paused container.
+  updateOptions(program.command('update')).action(async (id: string, o: UpdateOptions) => {
+    const r = rt();
+    await ociUpdate(r.store, id, o, (m) => r.debug(m));
+  });
   // exec (src/oci/exec.ts): what follows its id is the command's, so global options come first.
   program.enablePositionalOptions();
   let failCode = 1;

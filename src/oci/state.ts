@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { MinidockError } from '../core/errors.js';
 import type { CgroupDir } from '../cgroup/plan.js';
+import type { OciResources } from './resources.js';
 import type { OciHook } from './config.js';
 import { privateDir } from '../core/state-perms.js';
 import { parseStartTime } from '../runtime/proc.js';
@@ -32,6 +33,8 @@ export interface OciRecord {
   creator?: { pid: number; start: number };
   /** The container's cgroups, recorded before they are made, so delete always removes them. */
   cgroup?: CgroupDir[];
+  /** linux.resources in force (create's, then each update's merge): what update merges onto. */
+  resources?: OciResources;
   /** The config's poststart, poststop (and startContainer) hooks, kept from create: config.json
    *  may change after it, and runtime.md says such changes must not affect the container. */
   hooks?: Partial<Record<'poststart' | 'poststop' | 'startContainer', OciHook[]>>;

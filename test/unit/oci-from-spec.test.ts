@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseConfig } from '../../src/oci/config.js';
-import { cgroupLocation, ociResources } from '../../src/oci/cgroups.js';
+import { cgroupLocation } from '../../src/oci/cgroups.js';
+import { parseResources } from '../../src/oci/resources.js';
 import { DEFAULT_DEVICES, ociConfigFor } from '../../src/oci/from-spec.js';
 import { planOci, type HostFacts } from '../../src/oci/plan.js';
 import { IDENTITY_MAP, type ContainerSpec } from '../../src/spec/container-spec.js';
@@ -154,9 +155,11 @@ for (const [name, make] of [['remapped root', remappedSpec], ['non-root, host ne
     // linux.cgroupsPath and linux.resources are carried out by minidock-runc's cgroup code
     // (src/oci/cgroups.ts), as src/oci/cli.ts filters them: they must be all it can do there.
     assert.equal(plan.unsupported.filter((u) => u !== 'linux.cgroupsPath' && !u.startsWith('linux.resources.')), []);
-    const res = ociResources(json.linux.resources);
+    const res = parseResources(json.linux.resources);
     assert.equal(res.unsupported, []);
-    assert.equal(res.resources, spec.resources ?? {});
+    // Read back as written, less the device list (rules, not limits).
+    const { devices: _devices, ...limits } = json.linux.resources;
+    assert.equal(res.resources, limits);
     assert.equal(cgroupLocation(json.linux.cgroupsPath, 'other'), { parent: 'minidock', name: ID });
     const child = plan.child;
     assert.is(child.caps, spec.caps);
