@@ -604,6 +604,48 @@ static void wait_exec_fifo(const struct plan *p, int fifofd, int rfd) {
   close(fifofd);
 }
 
+/*
+ * linux.namespaces[].path for ipc, uts, cgroup, mnt and user: setns(2) from here, the only
+ * thread of this process (a user or mount namespace refuses a multithreaded caller: Node never
+ * joins them itself). Every path is opened first, while the runtime's mount namespace still
+ * names them. The others are joined while we are still the host's root, who may enter any of
+ * them; the user namespace last, since inside it we would lose the host's capabilities. What the
+ * config creates besides is then unshared, so that it belongs to the joined user namespace (as
+ * runc's nsexec does it). setns with the type checks what the file is: EINVAL when it is no
+ * namespace of that type. Before "go": the parent waits for "joined", so everything it does
+ * meanwhile (cgroups, prestart hooks) sees the final namespaces.
+ */
+static void join_namespaces(const struct plan *p, int rfd) {
+  static const struct { unsigned long type; const char *step; } steps[] = {
+    {CLONE_NEWNS, "child.setns.mnt"}, {CLONE_NEWUTS, "child.setns.uts"}, {CLONE_NEWIPC, "child.setns.ipc"},
+    {CLONE_NEWUSER, "child.setns.user"}, {CLONE_NEWCGROUP, "child.setns.cgroup"}};
+  int fds[PLAN_MAX_JOINS];
+  const char *step[PLAN_MAX_JOINS];
+  for (size_t i = 0; i < p->njoins; i++) {
+    step[i] = "child.setns";
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+      if (steps[k].type == p->joins[i].type) step[i] = steps[k].step;
+    fds[i] = open(p->joins[i].path, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) FAIL(step[i], p->joins[i].path);
+  }
+  for (int user = 0; user < 2; user++)
+    for (size_t i = 0; i < p->njoins; i++) {
+      if ((p->joins[i].type == CLONE_NEWUSER) != user) continue;
+      if (setns(fds[i], (int)p->joins[i].type) < 0) FAIL(step[i], p->joins[i].path);
+      close(fds[i]);
+    }
+  if (p->joins_user) {
+    /* Our credentials are still the host's root (the ids change after "go", as for a new user
+     * namespace), with every capability in the joined namespace: enough to unshare there. */
+    unsigned long fresh = p->clone_flags & ~(p->late_cgroupns ? CLONE_NEWCGROUP : 0UL);
+    if (fresh && unshare((int)fresh) < 0) FAIL("child.unshare", NULL);
+  }
+  struct container_failure joined;
+  memset(&joined, 0, sizeof joined);
+  memcpy(joined.step, CONTAINER_JOINED, sizeof CONTAINER_JOINED);
+  if (write_all(rfd, &joined, sizeof joined) < 0) _exit(CONTAINER_SETUP_FAILED);
+}
+
 static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int rrfd) {
   /* Node's handlers are addresses in a process image the child must not run, and signals
    * Node ignores (SIGPIPE) would stay ignored across execve: give the command the defaults. */
@@ -621,6 +663,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   close(gowfd);
   close(rrfd); /* the report pipe's read end is the parent's: see arm_parent_death */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) FAIL("child.pdeathsig", NULL);
+  if (p->njoins) join_namespaces(p, rfd);
 
   int lowerfd = -1;
   if (recv_go(gofd, &lowerfd) < 0) _exit(CONTAINER_SETUP_FAILED); /* the parent gave up: nothing to report to */
@@ -637,7 +680,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   /* Become the namespace's root now that the maps exist. Until this the child still holds the
    * host ids it was cloned with (uid 0), which a remapped namespace does not map: the kernel
    * would refuse it as the owner of anything it creates (overlay refuses to mount at all). */
-  if ((p->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) FAIL("child.setresuid", "0");
+  if ((p->clone_flags & CLONE_NEWUSER || p->joins_user) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) FAIL("child.setresuid", "0");
   arm_parent_death(rfd); /* the new euid (host uid 100000, say) cleared it */
   if (p->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) FAIL("child.unshare.cgroup", NULL);
   if (p->hostname && sethostname(p->hostname, str_len(p->hostname)) < 0) FAIL("child.sethostname", p->hostname);
@@ -650,7 +693,7 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   }
 
   /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
+  if (!p->shared_mnt && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
   if (p->lower_mnt) {
     /* The idmapped image from the parent, attached where overlay's lowerdir says. */
     if (lowerfd < 0) { errno = EBADF; FAIL("child.idmap.receive", p->lower_mnt); }
@@ -664,6 +707,9 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
     FAIL("child.mount.rootfs", p->rootfs); /* pivot_root needs a mount point */
   }
+  /* In a mount namespace that is not ours only the container's own tree is made private: every
+   * mount below it then stays in this namespace, and none reaches the namespace's peers. */
+  if (p->shared_mnt && mount(NULL, p->rootfs, NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.rootfs.private", p->rootfs);
   int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) FAIL("child.open.rootfs", p->rootfs);
   /* proc and sysfs are mounted before pivot_root on purpose: the kernel lets a user namespace
@@ -686,8 +732,16 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
    * the container's tree (the trick pivot_root(2) documents; no put_old directory needed). */
   if (chdir(p->rootfs) < 0) FAIL("child.chdir.rootfs", p->rootfs);
-  if (sys_pivot_root(".", ".") < 0) FAIL("child.pivot_root", p->rootfs);
-  if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
+  if (p->shared_mnt) {
+    /* pivot_root(2) moves the root of every process of the mount namespace that has the old
+     * one: in a namespace that is not ours, only our own root may change. chroot is weaker (a
+     * root with CAP_SYS_CHROOT can climb out of it to that namespace's /), which is what
+     * sharing a mount namespace gives away anyway; runc, too, chroots without one of its own. */
+    if (chroot(".") < 0) FAIL("child.chroot", p->rootfs);
+  } else {
+    if (sys_pivot_root(".", ".") < 0) FAIL("child.pivot_root", p->rootfs);
+    if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
+  }
   if (chdir("/") < 0) FAIL("child.chdir", "/");
   /* --read-only: the root goes read-only only now, after every mount point was made in it.
    * Our own overlay may be remounted whole; a bundle's root is a bind mount of a directory of
@@ -793,6 +847,26 @@ static int idmapped_clone(const char *dir, long pid, struct container_handle *h,
   return -1;
 }
 
+/* Reads one report off the child's pipe. Short of a whole one (the child died, or exec'd:
+ * got 0), `f` says so with `why`; the strings are terminated either way. Returns the bytes got. */
+static size_t read_report(int fd, struct container_failure *f, const char *why) {
+  size_t got = 0;
+  while (got < sizeof *f) {
+    ssize_t r = read(fd, (char *)f + got, sizeof *f - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  if (got < sizeof *f) {
+    memset(f, 0, sizeof *f);
+    snprintf(f->step, sizeof f->step, "child.unknown");
+    snprintf(f->detail, sizeof f->detail, "%s", why);
+  }
+  f->step[sizeof f->step - 1] = '\0';
+  f->detail[sizeof f->detail - 1] = '\0';
+  return got;
+}
+
 int container_create(const struct plan *p, struct container_handle *h, struct container_failure *f) {
   int go[2], rep[2];
   memset(h, 0, sizeof *h);
@@ -829,13 +903,36 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     }
   }
 
+  /* A joined PID namespace: pid_for_children, like the network namespace, is this thread's
+   * alone (setns(2) allows it in a multithreaded process, unlike a user or mount namespace),
+   * so the thread enters it for clone3 only and returns to its own, the one it is active in,
+   * which setns always lets it go back to. The child then is that namespace's process from
+   * its first instruction; joining later would take a second fork (runc's nsexec stage 2). */
+  int own_pidns = -1, target_pidns = -1;
+  if (p->pidns) {
+    own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+    target_pidns = open(p->pidns, O_RDONLY | O_CLOEXEC);
+    if (own_pidns < 0 || target_pidns < 0 || setns(target_pidns, CLONE_NEWPID) < 0) {
+      f->err = errno;
+      snprintf(f->step, sizeof f->step, "parent.setns.pid");
+      snprintf(f->detail, sizeof f->detail, "%s", p->pidns);
+      if (own_pidns >= 0) close(own_pidns);
+      if (target_pidns >= 0) close(target_pidns);
+      if (own_netns >= 0) { if (setns(own_netns, CLONE_NEWNET) < 0) abort(); close(own_netns); close(target_netns); }
+      close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
+      return -1;
+    }
+  }
+
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   struct clone_args args;
   memset(&args, 0, sizeof args);
   int pidfd = -1;
-  args.flags = (p->clone_flags & ~(p->late_cgroupns ? CLONE_NEWCGROUP : 0)) | CLONE_PIDFD;
+  /* With a joined user namespace the new ones are unshared by the child after it joined
+   * (join_namespaces), so that they belong to it. */
+  args.flags = (p->joins_user ? 0 : p->clone_flags & ~(p->late_cgroupns ? CLONE_NEWCGROUP : 0)) | CLONE_PIDFD;
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
   args.exit_signal = SIGCHLD;
   /* With no stack, clone3 behaves like fork(): the child continues here on a copy of ours. */
@@ -850,6 +947,11 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     close(own_netns);
     close(target_netns);
   }
+  if (own_pidns >= 0) {
+    if (setns(own_pidns, CLONE_NEWPID) < 0) abort(); /* as for the network namespace above */
+    close(own_pidns);
+    close(target_pidns);
+  }
   close(go[0]);
   close(rep[1]);
   if (pid < 0) {
@@ -862,6 +964,15 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   h->pidfd = pidfd;
   h->gofd = go[1];
   h->reportfd = rep[0];
+  if (p->njoins) {
+    /* The child joins before anything else (join_namespaces): its "joined", or its failure. */
+    if (read_report(h->reportfd, f, "the child died joining namespaces without a report") != sizeof *f
+        || memcmp(f->step, CONTAINER_JOINED, sizeof CONTAINER_JOINED)) {
+      container_abort(h);
+      return -1;
+    }
+    memset(f, 0, sizeof *f);
+  }
 
   if (p->clone_flags & CLONE_NEWUSER) {
     char path[64];
@@ -916,27 +1027,17 @@ int container_start(struct container_handle *h, struct container_failure *f) {
     h->reportfd = -1;
     return -1;
   }
-  size_t got = 0;
-  while (got < sizeof *f) {
-    ssize_t r = read(h->reportfd, (char *)f + got, sizeof *f - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += (size_t)r;
-  }
+  size_t got = read_report(h->reportfd, f, "the child died before exec without a report");
   close(h->reportfd);
   h->reportfd = -1;
-  if (got == 0) return 0; /* EOF: the report pipe was closed by a successful execve */
+  if (got == 0) {
+    memset(f, 0, sizeof *f);
+    return 0; /* EOF: the report pipe was closed by a successful execve */
+  }
   if (got == sizeof *f && !memcmp(f->step, CONTAINER_READY, sizeof CONTAINER_READY)) {
     memset(f, 0, sizeof *f);
     return 0; /* OCI create: set up, waiting on its exec FIFO */
   }
-  if (got < sizeof *f) {
-    memset(f, 0, sizeof *f);
-    snprintf(f->step, sizeof f->step, "child.unknown");
-    snprintf(f->detail, sizeof f->detail, "the child died before exec without a report");
-  }
-  f->step[sizeof f->step - 1] = '\0';
-  f->detail[sizeof f->detail - 1] = '\0';
   return -1;
 }
 

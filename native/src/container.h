@@ -11,6 +11,10 @@
  * waits on its exec FIFO (plan key exec_fifo). */
 #define CONTAINER_READY "ready"
 
+/* The report a child with namespaces to join (plan key join) sends once it is in them, before
+ * "go": container_create waits for it. */
+#define CONTAINER_JOINED "joined"
+
 /* What the child writes on the report pipe when a step fails. */
 struct container_failure {
   char step[48];    /* e.g. "child.pivot_root" */

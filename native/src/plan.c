@@ -213,6 +213,22 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (!strcmp(k, "hostname")) p->hostname = *v ? v : NULL;
     else if (!strcmp(k, "lo_up")) p->lo_up = v[0] == '1';
     else if (!strcmp(k, "netns")) p->netns = v;
+    else if (!strcmp(k, "pidns")) p->pidns = v;
+    else if (!strcmp(k, "shared_mnt")) p->shared_mnt = v[0] == '1';
+    else if (!strcmp(k, "join")) {
+      /* "TYPE PATH"; net and pid are joined by the parent around clone3 (netns, pidns keys). */
+      char *sp = strchr(v, ' ');
+      unsigned long type = 0;
+      if (sp) *sp = '\0';
+      int bad = !sp || parse_flags(v, ns_names, &type) || !type || (type & (type - 1)) || (type & (CLONE_NEWNET | CLONE_NEWPID));
+      if (sp) *sp = ' ';
+      if (bad || sp[1] != '/') BAD("plan: bad join \"%s\" (TYPE PATH: mnt, uts, ipc, user or cgroup, an absolute path)", v);
+      for (size_t i = 0; i < p->njoins; i++)
+        if (p->joins[i].type == type) BAD("plan: join \"%s\": that type twice", v);
+      p->joins[p->njoins].type = type;
+      p->joins[p->njoins++].path = sp + 1;
+      if (type == CLONE_NEWUSER) p->joins_user = 1;
+    }
     else if (!strcmp(k, "caps")) {
       char *end;
       p->caps = strtoull(v, &end, 16);
@@ -347,6 +363,12 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     snprintf(err, errlen, "plan: out of memory for the seccomp filter"); plan_free(p); return -1;
   }
   if (!p->argv[0]) { snprintf(err, errlen, "plan: no command"); plan_free(p); return -1; }
+  for (size_t i = 0; i < p->njoins; i++)
+    if (p->clone_flags & p->joins[i].type) { snprintf(err, errlen, "plan: a namespace both joined and new (%s)", p->joins[i].path); plan_free(p); return -1; }
+  /* A new PID namespace must exist at clone time, owned by the user namespace the child is
+   * cloned in: with a joined one it would belong to the host's, and the container root could
+   * not mount its /proc (a double fork, as runc's nsexec, would be needed). */
+  if (p->joins_user && (p->clone_flags & (CLONE_NEWPID | CLONE_NEWUSER))) { snprintf(err, errlen, "plan: a joined user namespace with a new PID or user namespace"); plan_free(p); return -1; }
   for (size_t i = 0; i < p->nhooks; i++)
     if (!p->hooks[i].path || !p->hook_state_pre || !p->hook_state_post) {
       snprintf(err, errlen, "plan: hook %zu lacks hook_path, or the plan hook_state_pre/post", i); plan_free(p); return -1;

@@ -53,6 +53,14 @@ struct plan_hook {
   unsigned timeout;    /* seconds (0: none); the hook is killed past it */
 };
 
+/* linux.namespaces[].path for ipc, uts, cgroup, mnt, user: "TYPE PATH" (plan key join). */
+struct plan_join {
+  unsigned long type;  /* CLONE_NEW* */
+  const char *path;
+};
+
+#define PLAN_MAX_JOINS 5
+
 struct plan {
   unsigned long clone_flags; /* CLONE_NEW* given to clone3 */
   int late_cgroupns;         /* unshare(CLONE_NEWCGROUP) after "go": see child.c */
@@ -60,6 +68,13 @@ struct plan {
   const char *hostname;
   int lo_up;                 /* bring up "lo" in the new network namespace */
   const char *netns;         /* join this network namespace (a /proc/PID/ns/net path) instead */
+  const char *pidns;         /* be cloned into this PID namespace (the parent's pid_for_children) */
+  struct plan_join joins[PLAN_MAX_JOINS]; /* joined by the child itself, before "go" (key join) */
+  size_t njoins;
+  int joins_user;            /* one of them is a user namespace: what is new is unshared after it */
+  int shared_mnt;            /* no mount namespace of our own (joined, or the runtime's): the
+                              * tree's propagation is not ours to change, and chroot replaces
+                              * pivot_root, which would move every process of that namespace */
   const char *eth_addr;      /* IPv4 address for eth0 (the veth end the parent moved in) */
   unsigned eth_prefix;       /* its prefix length */
   const char *eth_gw;        /* default route via this gateway */

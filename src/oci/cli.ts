@@ -155,6 +155,14 @@ function ownerName(uid: number): string {
   return `#${uid}`;
 }
 
+/** The child's (or the parent's) failed step as the error create reports. A setns that says
+ *  EINVAL was given a file that is not a namespace of that type (setns(2)). */
+function setupFailure(f: ChildFailure): MinidockError {
+  const ns = /^(?:child|parent)\.setns\.(\w+)$/.exec(f.step);
+  const hint = ns && f.code === 'EINVAL' ? `is ${f.detail} a namespace of type ${ns[1]}? linux.namespaces[].path must name one` : undefined;
+  return new MinidockError(`container setup failed at ${f.step}${f.detail ? ` ${f.detail}` : ''}: ${f.message || 'error'}`, { step: f.step, errno: f.code, hint, exitCode: 1 });
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class Runtime {
@@ -411,7 +419,14 @@ class Runtime {
       const [pre, post] = JSON.stringify(stateJson({ ...rec, pid: -1 }, 'created')).split('"pid":-1').map((t, i) => (i ? t : `${t}"pid":`)) as [string, string];
       const plan = planOci(config, { bundle, tty: pty?.slave, execFifo: fifo, cgroups: cg.plan.dirs, hookState: { pre, post } }, hostFacts());
       this.debug(`create ${id}: ${plan.child.ns.join(',')} namespaces, root ${plan.rootfs}`);
-      handle = api.create(serializePlan(plan.child));
+      try {
+        handle = api.create(serializePlan(plan.child));
+      } catch (err) {
+        // The parent's steps, and the child's while it joins namespaces (before "go"), fail here.
+        const e = err as Partial<ChildFailure>;
+        if (typeof e.step !== 'string') throw err;
+        throw setupFailure({ step: e.step, detail: e.detail ?? '', message: (err as Error).message.replace(/^[^:]*: /, ''), code: e.code ?? '', errno: e.errno ?? 0 });
+      }
       // Between clone and "go", as for `minidock run`: the process is limited before it runs a
       // single instruction of its own, and its cgroup namespace (made after "go") is rooted here.
       for (const w of await enterOciCgroups(cg, handle.pid)) this.debug(`create ${id}: ${w}`);
@@ -429,7 +444,7 @@ class Runtime {
       }
       const failure: ChildFailure | null = api.start(handle);
       if (failure) {
-        throw new MinidockError(`container setup failed at ${failure.step}${failure.detail ? ` ${failure.detail}` : ''}: ${failure.message || 'error'}`, { step: failure.step, errno: failure.code, exitCode: 1 });
+        throw setupFailure(failure);
       }
       const start = readProc(handle.pid).start;
       this.store.write({ ...rec, pid: handle.pid, pidStart: start, creator: undefined });

@@ -53,7 +53,7 @@ export interface OciPlan {
   child: ChildPlan;
   /** The root filesystem's host path (root.path resolved against the bundle). */
   rootfs: string;
-  /** Namespaces the container joins rather than creates: only "network" can be, today. */
+  /** Namespaces the container joins rather than creates (linux.namespaces[].path). */
   joins: Array<{ type: string; path: string }>;
   consoleSize?: { height: number; width: number };
   /** Fields the plan cannot carry out, by name: the CLI refuses the config when any is here. */
@@ -236,6 +236,28 @@ function unsupportedFields(config: OciConfig): string[] {
   return out;
 }
 
+/** OCI's names of the namespaces the child joins itself (plan key join), as plan.c spells them. */
+const CHILD_JOINS: Record<string, string> = { ipc: 'ipc', uts: 'uts', cgroup: 'cgroup', mount: 'mnt', user: 'user' };
+
+/** Who joins what: the network and PID namespaces are entered by the parent's thread around
+ *  clone3 (netns, pidns: container.c explains why), the others by the child (join). */
+export function planJoins(joins: ReadonlyArray<{ type: string; path: string }>, created: readonly string[]): { child: Pick<ChildPlan, 'pidns' | 'joins'>; unsupported: string[] } {
+  const unsupported: string[] = [];
+  const child: Pick<ChildPlan, 'pidns' | 'joins'> = {};
+  for (const j of joins) {
+    if (j.type === 'pid') child.pidns = j.path;
+    else if (CHILD_JOINS[j.type]) (child.joins ??= []).push({ ns: CHILD_JOINS[j.type]!, path: j.path });
+    else if (j.type !== 'network') unsupported.push(`linux.namespaces (joining the ${j.type} namespace ${j.path})`);
+  }
+  // A new PID namespace made while the child is still in the host's user namespace would be
+  // the host's, and the joined namespace's root could not mount its /proc; new user namespaces
+  // cannot nest in a joined one from here either (both need runc's double fork).
+  if (joins.some((j) => j.type === 'user')) {
+    for (const t of ['pid', 'user'] as const) if (created.includes(t)) unsupported.push(`linux.namespaces (a new ${t} namespace inside a joined user namespace)`);
+  }
+  return { child, unsupported };
+}
+
 /** createContainer and startContainer, run by the child itself (the other hooks are the CLI's:
  *  src/oci/hooks.ts). */
 function childHooks(config: OciConfig, input: OciPlanInput): Pick<ChildPlan, 'hooks' | 'hookState'> {
@@ -256,13 +278,17 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
 
   const created = linux.namespaces.filter((n) => !n.path).map((n) => n.type);
   const joins = linux.namespaces.filter((n) => n.path).map((n) => ({ type: n.type, path: n.path! }));
-  for (const j of joins) if (j.type !== 'network') unsupported.push(`linux.namespaces (joining the ${j.type} namespace ${j.path})`);
+  const joinsOf = planJoins(joins, created);
+  unsupported.push(...joinsOf.unsupported);
   if (created.includes('time')) unsupported.push('linux.namespaces (a time namespace)');
-  // Every mount the child makes lives in its own mount namespace: without one it would mount
-  // on the host. runc needs one too for the rootfs.
-  if (!created.includes('mount')) throw configError('linux.namespaces', 'has no new mount namespace', 'add {"type": "mount"}: the root filesystem is set up in one');
+  // Every mount the child makes lives in a mount namespace that is the container's: one of its
+  // own, or one it joins (whoever made that one shares it on purpose). The runtime's own would
+  // keep the container's mounts after it exits (runc leaves them there).
+  const mntJoined = joins.some((j) => j.type === 'mount');
+  if (!created.includes('mount') && !mntJoined) throw configError('linux.namespaces', 'has no mount namespace', 'add {"type": "mount"}, or {"type": "mount", "path": ...} to join one: the root filesystem is set up in it');
   const uts = created.includes('uts');
-  // A joined UTS namespace counts (runc sets the name in it); joining is unsupported above.
+  // A joined UTS namespace counts: runc sets the name in it too.
+  const utsJoined = joins.some((j) => j.type === 'uts');
   const anyUts = linux.namespaces.some((n) => n.type === 'uts');
   if (config.hostname && !anyUts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
   if (config.domainname && !anyUts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
@@ -296,12 +322,14 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     // The cgroup namespace is unshared after "go" (container.c), not by clone3.
     ns: created.filter((t) => NS_NAME[t]).map((t) => NS_NAME[t]!),
     ...(netJoin ? { netns: netJoin.path } : {}),
+    ...joinsOf.child,
+    ...(mntJoined ? { sharedMnt: true } : {}),
     lateCgroupns: created.includes('cgroup'),
     uidMap,
     gidMap,
     // Without a UTS namespace of its own the child must not touch the host's hostname: empty
     // means "leave it" (plan.c).
-    hostname: uts ? config.hostname ?? facts.hostname : '',
+    hostname: uts ? config.hostname ?? facts.hostname : utsJoined ? config.hostname ?? '' : '',
     // runc brings up lo in a network namespace it creates ("loopback" in libcontainer).
     loUp: ownNet,
     rootfs,

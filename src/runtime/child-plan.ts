@@ -36,6 +36,13 @@ export type ChildNet =
 export interface ChildPlan {
   ns: string[];
   netns?: string;
+  /** Cloned into this PID namespace (the parent's thread enters it around clone3). */
+  pidns?: string;
+  /** Namespaces the child joins itself, before "go" (plan.c: mnt, uts, ipc, user, cgroup). */
+  joins?: Array<{ ns: string; path: string }>;
+  /** No mount namespace of its own (a joined one): chroot instead of pivot_root, and only the
+   *  container's own tree made private (container.c). */
+  sharedMnt?: boolean;
   eth?: { ip: string; prefix: number; gateway: string };
   lateCgroupns: boolean;
   uidMap: string;
@@ -278,6 +285,9 @@ export function serializePlan(plan: ChildPlan): Buffer {
   put('hostname', plan.hostname);
   put('lo_up', plan.loUp);
   if (plan.netns) put('netns', plan.netns);
+  if (plan.pidns) put('pidns', plan.pidns);
+  for (const j of plan.joins ?? []) put('join', `${j.ns} ${j.path}`);
+  if (plan.sharedMnt) put('shared_mnt', true);
   if (plan.eth) {
     put('eth_addr', plan.eth.ip);
     put('eth_prefix', plan.eth.prefix);

@@ -242,6 +242,15 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   return code;
 }
 
+/** A created child waiting for "go", whoever created it (run.ts itself, or minidock-shim). */
+interface Launched {
+  pid: number;
+  /** Lets it run: null once it exec'd, or its failure report. */
+  go(): Promise<import('../native/binding.js').ChildFailure | null>;
+  /** Kills it (a rollback step). */
+  abort(): void | Promise<void>;
+}
+
 export interface StartMode {
   /** Hand the container to minidock-shim and return once it runs (run -d, start). */
   detach: boolean;
@@ -281,23 +290,12 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     rollback.add('cgroup', async () => { await releaseCgroup(cgroup.dirs); });
     checkpoint('run.net-leased');
     writeEtcFiles(s, paths, net);
-    let pid: number;
-    let failure: import('../native/binding.js').ChildFailure | null;
-    let plan: import('./child-plan.js').ChildPlan;
+    // The child's stdio: the shim gives a detached one pipes to its log (or a pty it allocates:
+    // "@tty"); a foreground one gets ours, or a pty of ours relayed to the terminal.
+    let stdio: [number, number, number] = [0, 1, 2];
+    let tty: string | undefined;
     if (mode.detach) {
-      const { startShim } = await import('./detached.js');
-      // The shim gives the child its stdio (pipes to the log, or a pty it allocates: "@tty").
-      plan = buildChildPlan(s, paths, { stdio: [0, 1, 2], tty: s.tty ? '@tty' : undefined, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
-      shim = await startShim(paths.dir, serializePlan(plan), s.id);
-      const sh = shim;
-      rollback.add('shim', () => sh.abort());
-      pid = shim.pid;
-      checkpoint('run.child-created');
-      const n = net;
-      warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
-      if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
-      checkpoint('run.veth-attached');
-      failure = await shim.go();
+      tty = s.tty ? '@tty' : undefined;
     } else {
       if (s.tty) {
         pty = api.openPty();
@@ -305,31 +303,48 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         rollback.add('pty', () => closeSync(master));
         // The size goes on before the command runs: its first look at the terminal must not see 0x0.
         if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
+        tty = pty.slave;
       }
-      let stdin = 0;
       if (!s.interactive) {
         // docker attaches stdin only with -i; without it the command reads end-of-file.
-        stdin = openSync('/dev/null', 'r');
-        opened.push(stdin);
+        stdio = [openSync('/dev/null', 'r'), 1, 2];
+        opened.push(stdio[0]);
       }
-      plan = buildChildPlan(s, paths, { stdio: [stdin, 1, 2], tty: pty?.slave, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
-      trace('etc files written, plan built');
-      handle = api.create(serializePlan(plan));
-      checkpoint('run.child-created');
-      const h = handle;
-      rollback.add('child', () => api.abort(h));
-      pid = h.pid;
-      const n = net;
-      warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
-      checkpoint('run.cgroup-joined');
-      // Peers by name before the command runs, not a moment after (user-defined networks).
-      if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
-      checkpoint('run.veth-attached');
-      failure = api.start(h);
-      for (const fd of opened) closeSync(fd);
-      opened.length = 0;
-      if (failure) await api.wait(h.pid);
     }
+    const plan = buildChildPlan(s, paths, { stdio, tty, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
+    trace('etc files written, plan built');
+    // One launch sequence for both: the child is created and waits for "go" while it is put in
+    // its cgroups and given its veth; only who creates it (we, or the shim) differs.
+    let child: Launched;
+    if (mode.detach) {
+      const { startShim } = await import('./detached.js');
+      shim = await startShim(paths.dir, serializePlan(plan), s.id);
+      child = shim;
+    } else {
+      const h = api.create(serializePlan(plan));
+      handle = h;
+      child = {
+        pid: h.pid,
+        go: async () => {
+          const failed = api.start(h);
+          for (const fd of opened) closeSync(fd);
+          opened.length = 0;
+          if (failed) await api.wait(h.pid);
+          return failed;
+        },
+        abort: () => api.abort(h),
+      };
+    }
+    rollback.add(mode.detach ? 'shim' : 'child', () => child.abort());
+    const pid = child.pid;
+    checkpoint('run.child-created');
+    const n = net;
+    warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
+    checkpoint('run.cgroup-joined');
+    // Peers by name before the command runs, not a moment after (user-defined networks).
+    if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
+    checkpoint('run.veth-attached');
+    const failure = await child.go();
     trace('child set up and exec\'d (or failed)');
     if (failure) throw childFailureError(failure, s.argv[0] ?? '');
     await publishPorts(net);
