@@ -4,15 +4,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { ociBundle, runcIn } from '../helpers/oci.js';
+import { RUNC, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocicg-'));
 const PARENT = `mdkocitest${process.pid}`;
+const M = 1024 * 1024;
 const Cg = suite('oci cgroups');
 Cg.after(() => {
   for (const id of list()) runc(['delete', '--force', id]);
@@ -118,14 +119,112 @@ Cg('pause freezes every process of the container and resume thaws them; ps lists
 
 Cg('an unsupported resource is refused by name before anything is made', () => {
   const dir = bundle('bad', 'true', (c) => {
-    c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 1 }];
+    c.linux.resources.rdma = { mlx5_1: { hcaHandles: 3 } };
     c.linux.cgroupsPath = `/${PARENT}/bad`;
   });
   const r = runc(['create', '--bundle', dir, 'bad']);
   assert.is(r.code, 1);
-  assert.match(r.stderr, /linux\.resources\.hugepageLimits/);
+  assert.match(r.stderr, /linux\.resources\.rdma/);
   assert.equal(list(), []);
   assert.equal(leftovers(), []);
+});
+
+/** The file's first line in the container's directory of the hierarchy mounted at `mount`. */
+const cgFile = (mount: string, id: string, name: string): string => readFileSync(join('/sys/fs/cgroup', mount, PARENT, id, name), 'utf8').split('\n')[0]!;
+/** A whole disk of this machine (throttling needs a real block device), as "major:minor". */
+const diskDev = (): string => {
+  const blocks = readdirSync('/sys/block').filter((b) => !/^(loop|ram|zram|dm-)/.test(b));
+  return readFileSync(`/sys/block/${blocks[0] ?? readdirSync('/sys/block')[0]}/dev`, 'utf8').trim();
+};
+
+Cg('cg-: every linux.resources field reaches its cgroup file on create; update (--resources and flags) rewrites them, created and running; refused when stopped', async () => {
+  const id = 'cg-all';
+  const [major, minor] = diskDev().split(':').map(Number) as [number, number];
+  const dir = bundle(id, 'sleep 30', (c) => {
+    c.linux.cgroupsPath = `/${PARENT}/${id}`;
+    c.linux.resources.memory = { limit: 64 * M, reservation: 32 * M, swap: 96 * M, kernel: 64 * M, kernelTCP: 64 * M, swappiness: 20, disableOOMKiller: true, useHierarchy: true };
+    c.linux.resources.cpu = { shares: 256, quota: 20000, period: 50000, burst: 1000, cpus: '0', mems: '0' };
+    c.linux.resources.pids = { limit: 33 };
+    c.linux.resources.blockIO = { weight: 300, throttleReadBpsDevice: [{ major, minor, rate: M }], throttleWriteIOPSDevice: [{ major, minor, rate: 100 }] };
+    // A hybrid host's hugetlb is on cgroup2 (unified): the 2 MB pages' limit goes there.
+    c.linux.resources.hugepageLimits = [{ pageSize: '2MB', limit: 4 * M }];
+  });
+  const cr = runc(['--debug', 'create', '--bundle', dir, id]);
+  assert.is(cr.code, 0, cr.stderr);
+  assert.match(cr.stderr, /Kernel memory settings are ignored/, 'runc\'s warning for kernel memory');
+  const want = (files: [string, string, string][]): void => {
+    for (const [mount, name, value] of files) assert.is(cgFile(mount, id, name), value, `${mount}/${name}`);
+  };
+  want([
+    ['memory', 'memory.limit_in_bytes', String(64 * M)], ['memory', 'memory.soft_limit_in_bytes', String(32 * M)],
+    ['memory', 'memory.memsw.limit_in_bytes', String(96 * M)], ['memory', 'memory.swappiness', '20'],
+    ['memory', 'memory.oom_control', 'oom_kill_disable 1'], ['memory', 'memory.use_hierarchy', '1'],
+    ['cpu', 'cpu.shares', '256'], ['cpu', 'cpu.cfs_quota_us', '20000'], ['cpu', 'cpu.cfs_period_us', '50000'], ['cpu', 'cpu.cfs_burst_us', '1000'],
+    ['cpuset', 'cpuset.cpus', '0'], ['cpuset', 'cpuset.mems', '0'],
+    ['pids', 'pids.max', '33'],
+    // CFQ's blkio.weight is gone from this kernel: BFQ's file holds the weight.
+    ['blkio', 'blkio.bfq.weight', '300'], ['blkio', 'blkio.throttle.read_bps_device', `${major}:${minor} ${M}`], ['blkio', 'blkio.throttle.write_iops_device', `${major}:${minor} 100`],
+    ['unified', 'hugetlb.2MB.max', String(4 * M)],
+  ]);
+  // While created: linux.resources JSON on stdin (podman's way), merged onto the values in force.
+  const res = join(work, `${id}.json`);
+  writeFileSync(res, JSON.stringify({ memory: { limit: 128 * M, swap: 256 * M }, cpu: { quota: 30000 }, pids: { limit: 44 }, blockIO: { throttleReadBpsDevice: [{ major, minor, rate: 2 * M }] } }));
+  const u1 = spawnSync('sh', ['-c', `${process.execPath} ${RUNC} --root ${join(work, 'state')} update -r - ${id} < ${res}`], { encoding: 'utf8' });
+  assert.is(u1.status, 0, u1.stderr);
+  want([
+    // Raised above memsw in force: memsw went first, or the kernel would have refused memory.
+    ['memory', 'memory.limit_in_bytes', String(128 * M)], ['memory', 'memory.memsw.limit_in_bytes', String(256 * M)],
+    ['cpu', 'cpu.cfs_quota_us', '30000'], ['cpu', 'cpu.cfs_period_us', '50000'],
+    ['pids', 'pids.max', '44'], ['blkio', 'blkio.throttle.read_bps_device', `${major}:${minor} ${2 * M}`], ['blkio', 'blkio.throttle.write_iops_device', `${major}:${minor} 100`],
+  ]);
+  assert.is(runc(['start', id]).code, 0);
+  // Running: runc's flags, as podman update passes them.
+  const u2 = runc(['update', '--memory', '32m', '--memory-swap', '32m', '--memory-reservation', '16m', '--cpu-shares', '700', '--cpu-quota', '-1', '--cpuset-cpus', '0', '--pids-limit', '-1', '--blkio-weight', '100', id]);
+  assert.is(u2.code, 0, u2.stderr);
+  want([
+    ['memory', 'memory.limit_in_bytes', String(32 * M)], ['memory', 'memory.memsw.limit_in_bytes', String(32 * M)], ['memory', 'memory.soft_limit_in_bytes', String(16 * M)],
+    ['cpu', 'cpu.shares', '700'], ['cpu', 'cpu.cfs_quota_us', '-1'], ['pids', 'pids.max', 'max'], ['blkio', 'blkio.bfq.weight', '100'],
+  ]);
+  // A limit below what the container uses fails with the kernel's reason, and changes nothing.
+  const low = runc(['update', '--memory', '4k', '--memory-swap', '4k', id]);
+  assert.is(low.code, 1);
+  assert.match(low.stderr, /memory\.limit_in_bytes: EBUSY/);
+  assert.is(cgFile('memory', id, 'memory.limit_in_bytes'), String(32 * M));
+  assert.is(runc(['update', '--memory', 'lots', id]).code, 1);
+  assert.is(runc(['kill', id, 'KILL']).code, 0);
+  for (let i = 0; i < 100 && !/"status": "stopped"/.test(runc(['state', id]).stdout); i++) await new Promise((r) => setTimeout(r, 50));
+  const stopped = runc(['update', '--memory', '64m', id]);
+  assert.is(stopped.code, 1);
+  assert.match(stopped.stderr, /container not running/);
+  assert.is(runc(['delete', id]).code, 0);
+  const gone = runc(['update', '--memory', '64m', id]);
+  assert.match(gone.stderr, new RegExp(`container "${id}" does not exist`));
+  assert.equal(leftovers(), [], 'no cgroup left in any hierarchy, cgroup2 with its hugetlb included');
+  assert.equal(list(), []);
+});
+
+Cg('cg-: a memory limit is enforced on the container\'s process, and an update raises it while it runs', async () => {
+  const id = 'cg-oom';
+  // dd's 48 MB buffer is charged as it fills: over the 16 MB limit (no swap beyond it) the
+  // kernel's OOM killer ends dd (137); after the update the same dd fits.
+  const dir = bundle(id, 'dd if=/dev/zero of=/dev/null bs=48M count=1 2>/dev/null; echo first=$?; while [ ! -e /out/go ]; do sleep 0.05; done; dd if=/dev/zero of=/dev/null bs=48M count=1 2>/dev/null; echo second=$?; sleep 30', (c) => {
+    c.linux.cgroupsPath = `/${PARENT}/${id}`;
+    c.linux.resources.memory = { limit: 16 * M, swap: 16 * M };
+  });
+  assert.is(runc(['create', '--bundle', dir, id]).code, 0);
+  assert.is(runc(['start', id]).code, 0);
+  const log = (): string => (existsSync(join(dir, 'out/log')) ? readFileSync(join(dir, 'out/log'), 'utf8') : '');
+  for (let i = 0; i < 200 && !/first=/.test(log()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(log(), /first=137\n/, 'killed over the limit');
+  assert.match(readFileSync(join('/sys/fs/cgroup/memory', PARENT, id, 'memory.oom_control'), 'utf8'), /oom_kill [1-9]/, 'by the OOM killer of its cgroup');
+  const u = runc(['update', '--memory', '128m', '--memory-swap', '128m', id]);
+  assert.is(u.code, 0, u.stderr);
+  writeFileSync(join(dir, 'out/go'), '');
+  for (let i = 0; i < 200 && !/second=/.test(log()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(log(), /second=0\n/, 'fits under the raised limit');
+  assert.is(runc(['delete', '--force', id]).code, 0);
+  assert.equal(leftovers(), []);
+  assert.equal(list(), []);
 });
 
 Cg.run();
