@@ -278,12 +278,10 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     const leased = net.leased;
     const cgroup = planContainerCgroup(s.id, s.resources);
     cg = cgroup;
-    // Recorded before anything reaches the kernel, so rm can always undo it. (A fresh run
-    // recorded the cgroups with the container: no second write without a lease.)
-    const recorded = store.read(s.id).state!;
-    if (leased || JSON.stringify(recorded.cgroup) !== JSON.stringify(cgroup.dirs)) {
-      store.writeState(s.id, { ...recorded, net: leased, cgroup: cgroup.dirs });
-    }
+    // Recorded before anything reaches the kernel, so rm can always undo it. A fresh run
+    // recorded these very cgroups with the container (store.create, from the same plan): it
+    // writes again only for a lease. A restart writes them back over its last run's record.
+    if (leased || !mode.fresh) store.writeState(s.id, { ...store.read(s.id).state!, net: leased, cgroup: cgroup.dirs });
     if (leased) rollback.add('network', () => releaseNetwork(leased, root, api));
     // Registered before the child, so it unwinds after the child is dead (a cgroup with
     // processes cannot be removed).
