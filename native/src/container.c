@@ -213,6 +213,76 @@ static unsigned long locked_flags(int fd) {
   return keep;
 }
 
+/* After a mount: the propagation changes and the recursive attributes the config asked for
+ * (OCI's "shared", "rslave", "rro", "rnosuid"...). Both act on the new mount, so the target is
+ * opened again: a descriptor taken before the mount names the directory below it. Propagation
+ * takes one type per mount(2) call, as runc makes them; mount_setattr(2) with AT_RECURSIVE
+ * reaches every mount below too, which MS_REMOUNT cannot. */
+static void finish_mount(int rootfd, const struct plan_op *op, int how, int rfd) {
+  if (!op->nprop && !op->has_rec_attr) return;
+  char target[64];
+  int fd = open_in_root(rootfd, op->dst, how | WALK_NOCREATE);
+  if (fd < 0) FAIL("child.mount.reopen", op->dst);
+  fd_path(target, sizeof target, fd);
+  for (size_t i = 0; i < op->nprop; i++)
+    if (mount(NULL, target, NULL, op->prop[i], NULL) < 0) FAIL("child.mount.propagation", op->dst);
+  if (op->has_rec_attr) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = op->rec_set;
+    attr.attr_clr = op->rec_clr;
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+      FAIL("child.mount.setattr", op->dst);
+  }
+  close(fd);
+}
+
+/* linux.devices: a node made in the container's /dev (outside a user namespace; inside one the
+ * planner binds the host's node instead, mknod being refused there). The parents are created as
+ * for any mount target. A node already there is left as it is, as runc leaves it. The mode is
+ * set again after mknod, which the umask (the caller's, still in force) would have trimmed, and
+ * only once the new inode is checked to be the node just made, not something that replaced it. */
+static void make_node(int rootfd, const struct plan_op *op, int rfd) {
+  char name[256], path[64];
+  int dirfd = open_parent_in_root(rootfd, op->dst, name, sizeof name);
+  if (dirfd < 0) FAIL("child.mknod.parent", op->dst);
+  if (mknodat(dirfd, name, op->mode, op->rdev) < 0) {
+    if (errno == EEXIST) { close(dirfd); return; }
+    FAIL("child.mknod", op->dst);
+  }
+  int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) FAIL("child.mknod.open", op->dst);
+  close(dirfd);
+  struct stat st;
+  if (fstat(fd, &st) < 0) FAIL("child.mknod.stat", op->dst);
+  if ((st.st_mode & S_IFMT) != (op->mode & S_IFMT) || (!S_ISFIFO(st.st_mode) && st.st_rdev != op->rdev)) {
+    errno = EEXIST;
+    FAIL("child.mknod.verify", op->dst);
+  }
+  /* An O_PATH descriptor takes neither fchmod nor fchown; its /proc/self/fd link and
+   * AT_EMPTY_PATH do, on exactly this inode. */
+  fd_path(path, sizeof path, fd);
+  if (chmod(path, op->mode & 07777) < 0) FAIL("child.mknod.chmod", op->dst);
+  if (fchownat(fd, "", op->uid, op->gid, AT_EMPTY_PATH) < 0) FAIL("child.mknod.chown", op->dst);
+  close(fd);
+}
+
+/* linux.sysctl: one value written under the container's own /proc (mounted by an earlier op,
+ * still below the rootfs). A /proc/sys file shows the namespaces of whoever opens it, and the
+ * child is in the container's (network, IPC, UTS) already. It runs before linux.readonlyPaths
+ * makes /proc/sys read-only, as runc writes them before it applies readonlyPaths. */
+static void write_sysctl(int rootfd, const struct plan_op *op, int rfd) {
+  char path[64];
+  int fd = open_in_root(rootfd, op->dst, WALK_FILE | WALK_NOCREATE);
+  if (fd < 0) FAIL("child.sysctl.open", op->dst);
+  fd_path(path, sizeof path, fd);
+  int w = open(path, O_WRONLY | O_CLOEXEC);
+  if (w < 0) FAIL("child.sysctl.open", op->dst);
+  close(fd);
+  if (write_all(w, op->data, str_len(op->data)) < 0) FAIL("child.sysctl.write", op->dst);
+  close(w);
+}
+
 static void run_op(int rootfd, const struct plan_op *op, int rfd) {
   char target[64], name[256];
   int fd;
@@ -235,6 +305,7 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
     fd_path(target, sizeof target, fd);
     if (mount(op->src, target, op->fstype, op->flags, op->data) < 0) FAIL("child.mount", op->dst);
     close(fd);
+    finish_mount(rootfd, op, 0, rfd);
     return;
   case OP_BIND: {
     int how = (op->file ? WALK_FILE : 0) | (op->optional ? WALK_NOCREATE : 0);
@@ -254,8 +325,15 @@ static void run_op(int rootfd, const struct plan_op *op, int rfd) {
         FAIL("child.bind.remount", op->dst);
     }
     close(fd);
+    finish_mount(rootfd, op, how, rfd);
     return;
   }
+  case OP_MKNOD:
+    make_node(rootfd, op, rfd);
+    return;
+  case OP_SYSCTL:
+    write_sysctl(rootfd, op, rfd);
+    return;
   }
 }
 
@@ -692,8 +770,11 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
     if (configure_eth0(p, &step) < 0) FAIL(step, p->eth_addr);
   }
 
-  /* Nothing we mount may propagate back to the host (the host's / is usually shared). */
-  if (!p->shared_mnt && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) FAIL("child.mount.private", "/");
+  /* Nothing we mount may propagate back to the host (the host's / is usually shared): the whole
+   * inherited tree becomes private, or a slave (host mounts still arrive; OCI's default, and
+   * runc's, with linux.rootfsPropagation shared or unbindable applied after pivot_root). Either
+   * way the rootfs's parent is not shared, which pivot_root(2) requires. */
+  if (!p->shared_mnt && mount(NULL, "/", NULL, p->tree_prop, NULL) < 0) FAIL("child.mount.propagation", "/");
   if (p->lower_mnt) {
     /* The idmapped image from the parent, attached where overlay's lowerdir says. */
     if (lowerfd < 0) { errno = EBADF; FAIL("child.idmap.receive", p->lower_mnt); }
@@ -743,6 +824,9 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
     if (umount2(".", MNT_DETACH) < 0) FAIL("child.umount.oldroot", NULL);
   }
   if (chdir("/") < 0) FAIL("child.chdir", "/");
+  /* linux.rootfsPropagation "shared"/"unbindable": only on the container's own root, now that it
+   * is "/" (made shared before the rootfs bind, it would have joined the host's peer group). */
+  if (p->newroot_prop && mount(NULL, "/", NULL, p->newroot_prop, NULL) < 0) FAIL("child.mount.rootfs_propagation", "/");
   /* --read-only: the root goes read-only only now, after every mount point was made in it.
    * Our own overlay may be remounted whole; a bundle's root is a bind mount of a directory of
    * the host's filesystem, and a remount without MS_BIND would make that whole filesystem

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 struct flag_name { const char *name; unsigned long bit; };
 
@@ -20,9 +22,32 @@ static const struct flag_name ns_names[] = {
   {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}, {"pid", CLONE_NEWPID},
   {"net", CLONE_NEWNET}, {"user", CLONE_NEWUSER}, {"cgroup", CLONE_NEWCGROUP}, {NULL, 0}};
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256 /* Linux 5.10 */
+#endif
+#ifndef MOUNT_ATTR_NOSYMFOLLOW
+#define MOUNT_ATTR_NOSYMFOLLOW 0x00200000 /* Linux 5.14 */
+#endif
+
 static const struct flag_name mount_names[] = {
   {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC},
-  {"rec", MS_REC}, {"strictatime", MS_STRICTATIME}, {"relatime", MS_RELATIME}, {NULL, 0}};
+  {"rec", MS_REC}, {"strictatime", MS_STRICTATIME}, {"relatime", MS_RELATIME},
+  {"noatime", MS_NOATIME}, {"nodiratime", MS_NODIRATIME}, {"sync", MS_SYNCHRONOUS}, {"dirsync", MS_DIRSYNC},
+  {"mand", MS_MANDLOCK}, {"nosymfollow", MS_NOSYMFOLLOW}, {"remount", MS_REMOUNT}, {"silent", MS_SILENT},
+  {"iversion", MS_I_VERSION}, {"lazytime", MS_LAZYTIME}, {NULL, 0}};
+
+/* One propagation change: a type, MS_REC optional. mount(2) takes one type per call. */
+static const struct flag_name prop_names[] = {
+  {"private", MS_PRIVATE}, {"slave", MS_SLAVE}, {"shared", MS_SHARED}, {"unbindable", MS_UNBINDABLE},
+  {"rec", MS_REC}, {NULL, 0}};
+
+/* mount_setattr(2)'s attributes. "relatime" is 0 in the atime field: it means something only
+ * with "atime" (MOUNT_ATTR__ATIME, the whole field) in the cleared set. */
+static const struct flag_name attr_names[] = {
+  {"ro", MOUNT_ATTR_RDONLY}, {"nosuid", MOUNT_ATTR_NOSUID}, {"nodev", MOUNT_ATTR_NODEV},
+  {"noexec", MOUNT_ATTR_NOEXEC}, {"nodiratime", MOUNT_ATTR_NODIRATIME}, {"nosymfollow", MOUNT_ATTR_NOSYMFOLLOW},
+  {"atime", MOUNT_ATTR__ATIME}, {"relatime", MOUNT_ATTR_RELATIME}, {"noatime", MOUNT_ATTR_NOATIME},
+  {"strictatime", MOUNT_ATTR_STRICTATIME}, {NULL, 0}};
 
 /* "a,b,c" -> OR of the named bits; returns -1 on an unknown name. */
 static int parse_flags(const char *s, const struct flag_name *names, unsigned long *out) {
@@ -37,6 +62,13 @@ static int parse_flags(const char *s, const struct flag_name *names, unsigned lo
     s += n + (end ? 1 : 0);
   }
   return 0;
+}
+
+/* A propagation change is exactly one type, with or without MS_REC. */
+static int parse_prop(const char *s, unsigned long *out) {
+  if (parse_flags(s, prop_names, out)) return -1;
+  unsigned long type = *out & ~MS_REC;
+  return type && !(type & (type - 1)) ? 0 : -1;
 }
 
 /* True when any "/"-separated component of `path` is "..". */
@@ -157,6 +189,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
   p->tty_uid = p->tty_gid = -1;
   p->cwd = "/";
   p->umask = -1;
+  p->tree_prop = MS_REC | MS_PRIVATE; /* nothing mounted in the container reaches the host */
   if (len == 0 || buf[len - 1] != '\0') {
     snprintf(err, errlen, "plan: not NUL-terminated");
     return -1;
@@ -295,6 +328,11 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       p->eth_prefix = (unsigned)num;
     }
     else if (!strcmp(k, "rootfs")) p->rootfs = v;
+    else if (!strcmp(k, "tree_prop")) {
+      if (parse_prop(v, &p->tree_prop)) BAD("plan: bad tree_prop \"%s\" (one of private, slave, shared, unbindable; \"rec,\" optional)", v);
+    } else if (!strcmp(k, "newroot_prop")) {
+      if (parse_prop(v, &p->newroot_prop)) BAD("plan: bad newroot_prop \"%s\" (one of private, slave, shared, unbindable; \"rec,\" optional)", v);
+    }
     else if (!strcmp(k, "overlay")) p->overlay = v;
     else if (!strcmp(k, "idmap_lower")) p->idmap_lower = v;
     else if (!strcmp(k, "lower_mnt")) p->lower_mnt = v;
@@ -330,6 +368,8 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       else if (!strcmp(v, "bind")) op->kind = OP_BIND;
       else if (!strcmp(v, "symlink")) op->kind = OP_SYMLINK;
       else if (!strcmp(v, "mkdir")) op->kind = OP_MKDIR;
+      else if (!strcmp(v, "mknod")) op->kind = OP_MKNOD;
+      else if (!strcmp(v, "sysctl")) op->kind = OP_SYSCTL;
       else BAD("plan: unknown op \"%s\"", v);
     } else if (op && !strcmp(k, "src")) op->src = v;
     else if (op && !strcmp(k, "dst")) {
@@ -341,6 +381,34 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
     else if (op && !strcmp(k, "data")) op->data = v;
     else if (op && !strcmp(k, "flags")) {
       if (parse_flags(v, mount_names, &op->flags)) BAD("plan: bad mount flags \"%s\"", v);
+    } else if (op && !strcmp(k, "prop")) {
+      if (op->nprop == PLAN_MAX_PROP) BAD("plan: more than %d propagation changes for one mount", PLAN_MAX_PROP);
+      if (parse_prop(v, &op->prop[op->nprop++])) BAD("plan: bad prop \"%s\" (one of private, slave, shared, unbindable; \"rec,\" optional)", v);
+    } else if (op && (!strcmp(k, "rec_set") || !strcmp(k, "rec_clr"))) {
+      if (parse_flags(v, attr_names, k[4] == 's' ? &op->rec_set : &op->rec_clr)) BAD("plan: bad %s \"%s\"", k, v);
+      op->has_rec_attr = 1;
+    } else if (op && !strcmp(k, "dev")) {
+      /* "c 10 229": the node's type (c, u: character, b: block, p: FIFO) and numbers. */
+      unsigned maj, min;
+      char t, extra;
+      if (sscanf(v, "%c %u %u%c", &t, &maj, &min, &extra) != 3 || !strchr("cubp", t)) BAD("plan: bad dev \"%s\" (TYPE MAJOR MINOR)", v);
+      op->mode = (op->mode & 07777) | (t == 'b' ? S_IFBLK : t == 'p' ? S_IFIFO : S_IFCHR);
+      op->rdev = makedev(maj, min);
+    } else if (op && !strcmp(k, "mode")) {
+      char *end;
+      unsigned long m = strtoul(v, &end, 8);
+      if (!*v || *end || m > 07777) BAD("plan: bad mode \"%s\" (octal, at most 07777)", v);
+      op->mode = (op->mode & S_IFMT) | (mode_t)m;
+    } else if (op && !strcmp(k, "owner")) {
+      unsigned long u, g;
+      char *sp = strchr(v, ' ');
+      if (!sp) BAD("plan: bad owner \"%s\" (UID GID)", v);
+      *sp = '\0';
+      int bad = parse_ulong(v, 0xfffffffeUL, &u) || parse_ulong(sp + 1, 0xfffffffeUL, &g);
+      *sp = ' ';
+      if (bad) BAD("plan: bad owner \"%s\" (UID GID)", v);
+      op->uid = (uid_t)u;
+      op->gid = (gid_t)g;
     } else if (op && !strcmp(k, "file")) op->file = v[0] == '1';
     else if (op && !strcmp(k, "optional")) op->optional = v[0] == '1';
     else BAD("plan: unknown key \"%s\"", k);
@@ -374,10 +442,15 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       snprintf(err, errlen, "plan: hook %zu lacks hook_path, or the plan hook_state_pre/post", i); plan_free(p); return -1;
     }
   if (!p->rootfs || p->rootfs[0] != '/') { snprintf(err, errlen, "plan: rootfs must be absolute"); plan_free(p); return -1; }
-  for (size_t i = 0; i < p->nops; i++)
-    if (!p->ops[i].dst || (p->ops[i].kind != OP_MKDIR && !p->ops[i].src)) {
-      snprintf(err, errlen, "plan: op %zu lacks src or dst", i); plan_free(p); return -1;
+  for (size_t i = 0; i < p->nops; i++) {
+    const struct plan_op *o = &p->ops[i];
+    int needs_src = o->kind == OP_MOUNT || o->kind == OP_BIND || o->kind == OP_SYMLINK;
+    if (!o->dst || (needs_src && !o->src) || (o->kind == OP_SYSCTL && !o->data) || (o->kind == OP_MKNOD && !(o->mode & S_IFMT))) {
+      snprintf(err, errlen, "plan: op %zu lacks %s", i, !o->dst ? "dst" : o->kind == OP_SYSCTL ? "data" : o->kind == OP_MKNOD ? "dev" : "src");
+      plan_free(p);
+      return -1;
     }
+  }
   return 0;
 }
 

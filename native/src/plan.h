@@ -12,7 +12,9 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-enum op_kind { OP_MOUNT = 1, OP_BIND, OP_SYMLINK, OP_MKDIR };
+enum op_kind { OP_MOUNT = 1, OP_BIND, OP_SYMLINK, OP_MKDIR, OP_MKNOD, OP_SYSCTL };
+
+#define PLAN_MAX_PROP 4 /* propagation changes after one mount (each its own mount(2) call) */
 
 /* One step of building the container's filesystem, with its target relative to the rootfs. */
 struct plan_op {
@@ -20,10 +22,21 @@ struct plan_op {
   const char *src;    /* OP_MOUNT: fs source name; OP_BIND: host path; OP_SYMLINK: link text */
   const char *dst;    /* path inside the rootfs, no "..", resolved without following symlinks */
   const char *fstype; /* OP_MOUNT only */
-  const char *data;   /* OP_MOUNT only: fs options such as "mode=755" */
+  const char *data;   /* OP_MOUNT: fs options such as "mode=755"; OP_SYSCTL: the value written */
   unsigned long flags;/* MS_* flags */
   int file;           /* OP_BIND: the target is a file, not a directory */
   int optional;       /* skip when the target does not exist (never create it: e.g. in /proc) */
+  /* OP_MOUNT, OP_BIND: after the mount, each propagation change in order (MS_SHARED|MS_REC...),
+   * then mount_setattr(AT_RECURSIVE) with rec_set/rec_clr (MOUNT_ATTR_*) when has_rec_attr. */
+  unsigned long prop[PLAN_MAX_PROP];
+  size_t nprop;
+  unsigned long rec_set, rec_clr;
+  int has_rec_attr;
+  /* OP_MKNOD: the node's type and permission bits (S_IFCHR|0660...), device number, owner. */
+  mode_t mode;
+  dev_t rdev;
+  uid_t uid;
+  gid_t gid;
 };
 
 /* The five capability sets of an OCI process, when they are not the one mask of `caps`. */
@@ -79,6 +92,9 @@ struct plan {
   unsigned eth_prefix;       /* its prefix length */
   const char *eth_gw;        /* default route via this gateway */
   const char *rootfs;        /* host path of the container's root mount point */
+  unsigned long tree_prop;   /* propagation of the whole inherited tree before the first mount
+                              * (default MS_REC|MS_PRIVATE; OCI's default is MS_REC|MS_SLAVE) */
+  unsigned long newroot_prop;/* applied to the container's / after pivot_root (0: none) */
   const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
   const char *idmap_lower;   /* host path shown through an idmapped mount (the image's rootfs) */
   const char *lower_mnt;     /* where the child puts that mount: overlay's lowerdir */

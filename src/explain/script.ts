@@ -514,6 +514,14 @@ function opScript(a: ActionOf<'op'>): string[] {
     }
     case 'mkdir':
       return [`  target ${shWord(op.dst)} >/dev/null`];
+    // OCI bundles only (minidock-runc); minidock run's plans have neither.
+    case 'mknod': {
+      const name = shWord(posix.basename(op.dst));
+      const dev = op.type === 'p' ? 'p' : `${op.type} ${op.major} ${op.minor}`;
+      return [walk(posix.dirname(op.dst)), `  [ -e "$t/"${name} ] || { mknod -m ${op.mode.toString(8)} "$t/"${name} ${dev} && chown ${op.uid}:${op.gid} "$t/"${name}; }`];
+    }
+    case 'sysctl':
+      return [walk(posix.dirname(op.dst)), `  echo ${shWord(op.value)} > "$t/"${shWord(posix.basename(op.dst))}`];
   }
 }
 

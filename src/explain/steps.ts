@@ -199,6 +199,12 @@ export function opCommand(op: PlanOp, target: string): string {
       return shLine(['ln', '-s', op.src, target]);
     case 'mkdir':
       return shLine(['mkdir', '-p', target]);
+    case 'mknod': {
+      const args = op.type === 'p' ? ['p'] : [op.type, String(op.major), String(op.minor)];
+      return `${shLine(['mknod', '-m', op.mode.toString(8), target, ...args])} && ${shLine(['chown', `${op.uid}:${op.gid}`, target])}`;
+    }
+    case 'sysctl':
+      return `echo ${shWord(op.value)} > ${target}`;
   }
 }
 

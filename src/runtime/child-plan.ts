@@ -20,11 +20,25 @@ export interface ContainerPaths {
   resolvConf: string;
 }
 
+/** What the child does to a mount right after making it (OCI mount options; see container.c's
+ *  finish_mount): propagation changes in order, each "shared", "rec,slave"...; then the
+ *  mount_setattr(AT_RECURSIVE) attributes set and cleared ("ro,nosuid", "atime" for the whole
+ *  atime field), plan.c's names. */
+export interface MountAfter {
+  propagation?: string[];
+  recSet?: string;
+  recClr?: string;
+}
+
 export type PlanOp =
-  | { op: 'mount'; src: string; dst: string; type: string; flags?: string; data?: string; optional?: boolean }
-  | { op: 'bind'; src: string; dst: string; file: boolean; flags?: string; optional?: boolean }
+  | ({ op: 'mount'; src: string; dst: string; type: string; flags?: string; data?: string; optional?: boolean } & MountAfter)
+  | ({ op: 'bind'; src: string; dst: string; file: boolean; flags?: string; optional?: boolean } & MountAfter)
   | { op: 'symlink'; src: string; dst: string }
-  | { op: 'mkdir'; dst: string };
+  | { op: 'mkdir'; dst: string }
+  /** A device node (c, u: character, b: block, p: FIFO), its permission bits and owner. */
+  | { op: 'mknod'; dst: string; type: 'c' | 'u' | 'b' | 'p'; major: number; minor: number; mode: number; uid: number; gid: number }
+  /** A value written to a file under the container's /proc/sys. */
+  | { op: 'sysctl'; dst: string; value: string };
 
 /** How the child's network is set up, decided by run from the network spec. */
 export type ChildNet =
@@ -50,6 +64,10 @@ export interface ChildPlan {
   hostname: string;
   loUp: boolean;
   rootfs: string;
+  /** Propagation of the whole inherited mount tree before the first mount ("rec,private" when
+   *  absent), and of the container's / after pivot_root (none when absent). */
+  treePropagation?: string;
+  rootPropagation?: string;
   overlay: string;
   /** Remapped containers: the image shown through an idmapped mount at `lowerMnt`. */
   idmapLower?: string;
@@ -294,6 +312,8 @@ export function serializePlan(plan: ChildPlan): Buffer {
     put('eth_gw', plan.eth.gateway);
   }
   put('rootfs', plan.rootfs);
+  if (plan.treePropagation) put('tree_prop', plan.treePropagation);
+  if (plan.rootPropagation) put('newroot_prop', plan.rootPropagation);
   if (plan.overlay) put('overlay', plan.overlay); // none: the rootfs is bind-mounted onto itself (OCI bundles)
   if (plan.idmapLower && plan.lowerMnt) {
     put('idmap_lower', plan.idmapLower);
@@ -320,6 +340,17 @@ export function serializePlan(plan: ChildPlan): Buffer {
     if ((op.op === 'mount' || op.op === 'bind') && op.flags) put('flags', op.flags);
     if (op.op === 'bind') put('file', op.file);
     if ((op.op === 'mount' || op.op === 'bind') && op.optional) put('optional', true);
+    if (op.op === 'mount' || op.op === 'bind') {
+      for (const p of op.propagation ?? []) put('prop', p);
+      if (op.recSet) put('rec_set', op.recSet);
+      if (op.recClr) put('rec_clr', op.recClr);
+    }
+    if (op.op === 'mknod') {
+      put('dev', `${op.type} ${op.major} ${op.minor}`);
+      put('mode', op.mode.toString(8));
+      put('owner', `${op.uid} ${op.gid}`);
+    }
+    if (op.op === 'sysctl') put('data', op.value);
   }
   put('cwd', plan.cwd);
   put('uid', plan.uid);

@@ -291,6 +291,8 @@ const opPairs = (ops: PlanOp[]): Array<[string, string]> =>
         return [['op', 'symlink'], ['src', o.src], ['dst', o.dst]];
       case 'mkdir':
         return [['op', 'mkdir'], ['dst', o.dst]];
+      default:
+        throw new Error(`no wire pairs for op ${o.op} in this test`);
     }
   });
 
@@ -478,10 +480,14 @@ const SECCOMP_VALUES = ['default', 'unconfined'];
 const cOps = new Set([...planC.matchAll(/strcmp\(v, "(\w+)"\)/g)].map((m) => m[1]!).filter((v) => !SECCOMP_VALUES.includes(v)));
 const cMountFlags = cNames('mount_names');
 const cNs = cNames('ns_names');
+const cProp = cNames('prop_names');
+const cAttrs = cNames('attr_names');
 
 test('plan.c tables were found (guards the checks below)', () => {
   assert.ok(cKeys.has('arg') && cKeys.has('eth_prefix') && cKeys.has('file'), [...cKeys].join(' '));
-  assert.equal([...cOps].sort(), ['bind', 'mkdir', 'mount', 'symlink']);
+  assert.equal([...cOps].sort(), ['bind', 'mkdir', 'mknod', 'mount', 'symlink', 'sysctl']);
+  assert.equal([...cProp].sort(), ['private', 'rec', 'shared', 'slave', 'unbindable']);
+  assert.ok(cAttrs.has('ro') && cAttrs.has('atime') && cAttrs.has('relatime'), [...cAttrs].join(' '));
   assert.ok(cMountFlags.has('ro') && cMountFlags.has('rec'), [...cMountFlags].join(' '));
   assert.equal([...cNs].sort(), [...NAMESPACES].sort());
 });
@@ -491,6 +497,18 @@ const everyPlan: Array<[string, ChildPlan]> = [
   ['host', buildChildPlan(spec(), paths, io, { kind: 'host' })],
   ['join', buildChildPlan(spec(), paths, io, { kind: 'join', netns: '/proc/1/ns/net' })],
   ['oci', { ...buildChildPlan(spec(), paths, io), ...OCI_EXTRAS, seccomp: undefined }],
+  // minidock-runc's mount options, root propagation, devices and sysctls (src/oci/plan.ts).
+  ['oci mounts', {
+    ...buildChildPlan(spec(), paths, io), treePropagation: 'rec,slave', rootPropagation: 'rec,shared',
+    ops: [
+      { op: 'mount', src: 'tmpfs', dst: '/t', type: 'tmpfs', flags: 'noatime,nodiratime,sync,dirsync,mand,nosymfollow,remount,silent,iversion,lazytime', propagation: ['shared', 'rec,private'] },
+      { op: 'bind', src: '/etc', dst: '/e', file: false, flags: 'rec', propagation: ['rec,slave', 'unbindable'], recSet: 'ro,nosuid,nodev,noexec,nodiratime,nosymfollow,noatime', recClr: 'atime' },
+      { op: 'bind', src: '/etc', dst: '/f', file: false, recSet: 'strictatime,relatime', recClr: 'atime,ro' },
+      { op: 'mknod', dst: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o4660, uid: 0, gid: 6 },
+      { op: 'mknod', dst: '/dev/p', type: 'p', major: 0, minor: 0, mode: 0o666, uid: 0, gid: 0 },
+      { op: 'sysctl', dst: '/proc/sys/net/ipv4/ip_forward', value: '1' },
+    ],
+  }],
 ];
 for (const [name, plan] of everyPlan) {
   test(`serializePlan (${name}) uses only keys, ops, ns names and mount flags that plan.c parses`, () => {
@@ -499,6 +517,12 @@ for (const [name, plan] of everyPlan) {
       if (k === 'op') assert.ok(cOps.has(v), `op ${v}`);
       if (k === 'ns') for (const n of v.split(',')) assert.ok(cNs.has(n), `ns ${n}`);
       if (k === 'flags') for (const f of v.split(',')) assert.ok(cMountFlags.has(f), `flag ${f}`);
+      // One propagation type per change, "rec" optional (plan.c parse_prop).
+      if (['prop', 'tree_prop', 'newroot_prop'].includes(k)) assert.ok(v.split(',').every((f) => cProp.has(f)) && v.split(',').filter((f) => f !== 'rec').length === 1, `${k} ${v}`);
+      if (k === 'rec_set' || k === 'rec_clr') for (const f of v.split(',')) assert.ok(cAttrs.has(f), `${k} ${f}`);
+      if (k === 'dev') assert.match(v, /^[cubp] (0|[1-9][0-9]*) (0|[1-9][0-9]*)$/);
+      if (k === 'mode') assert.match(v, /^[0-7]{1,4}$/);
+      if (k === 'owner') assert.match(v, /^(0|[1-9][0-9]*) (0|[1-9][0-9]*)$/);
       // plan.c: dst must be absolute and free of ".."; numbers are plain decimal.
       if (k === 'dst') assert.ok(v.startsWith('/') && !v.split('/').includes('..'), `dst ${v}`);
       if (['uid', 'gid', 'group', 'stdin', 'stdout', 'stderr', 'eth_prefix'].includes(k)) assert.match(v, /^(0|[1-9][0-9]*)$/);

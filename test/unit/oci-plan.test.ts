@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/oci/config.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
-import { containerPath, planCaps, planOci, type HostFacts } from '../../src/oci/plan.js';
+import { containerPath, planCaps, planOci, planRootPropagation, type HostFacts } from '../../src/oci/plan.js';
 import { compileSeccomp } from '../../src/oci/seccomp.js';
 import { DEV_NODES, serializePlan, type PlanOp } from '../../src/runtime/child-plan.js';
 
@@ -48,6 +48,8 @@ test('the basic config: namespaces, root bound as it is, the devices, the proces
       hostname: 'hosty',
       loUp: true,
       rootfs: ROOTFS,
+      // runc's default: host mounts still reach the container, nothing of its reaches the host.
+      treePropagation: 'rec,slave',
       overlay: '',
       readOnlyRoot: false,
       stdio: [0, 1, 2],
@@ -111,7 +113,7 @@ test('bind mounts: source from the bundle or absolute, file or directory, flags'
   assert.equal(p.unsupported, []);
   assert.equal(p.child.ops.slice(0, 4), [
     { op: 'bind', src: '/srv/data', dst: '/data', file: false, flags: 'rec,ro,nosuid' },
-    { op: 'bind', src: '/srv/file', dst: '/etc/file', file: true },
+    { op: 'bind', src: '/srv/file', dst: '/etc/file', file: true, propagation: ['private'] },
     { op: 'bind', src: '/b/sub', dst: '/rel', file: false },
     { op: 'mount', src: 'tmpfs', dst: '/y', type: 'tmpfs', flags: 'nodev,relatime', data: 'size=1m,mode=700' },
   ]);
@@ -136,6 +138,17 @@ test('cgroup mounts, in a cgroup namespace of its own: the hierarchies mounted (
     { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k' },
     { op: 'mount', src: 'cgroup', dst: '/sys/fs/cgroup/memory', type: 'cgroup', flags: 'ro,nosuid', data: 'memory' },
     { op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: 'ro,nosuid' },
+  ]);
+});
+
+test('cgroup mounts with podman\'s "rprivate" (and a recursive option): each mount it becomes takes them', () => {
+  const p = plan({ ...base(), mounts: [{ ...CGROUP_MOUNT, options: ['rprivate', 'nosuid', 'rnoexec', 'ro'] }] }, { cgroups: CGROUPS } as never);
+  assert.equal(p.unsupported, []);
+  const after = { propagation: ['rec,private'], recSet: 'noexec' };
+  assert.equal(p.child.ops.slice(0, 3), [
+    { op: 'mount', src: 'tmpfs', dst: '/sys/fs/cgroup', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=755,size=64k', ...after },
+    { op: 'bind', src: CGROUPS[0]!.path, dst: '/sys/fs/cgroup/memory', file: false, flags: 'rec,nosuid,ro', ...after },
+    { op: 'bind', src: CGROUPS[1]!.path, dst: '/sys/fs/cgroup/unified', file: false, flags: 'rec,nosuid,ro', ...after },
   ]);
 });
 
@@ -258,15 +271,14 @@ const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
   ['hooks', { ...base(), hooks: { prestart: [{ path: '/bin/true' }], poststop: [] } }, ['hooks.prestart']],
   ['apparmor, selinux, scheduler (rlimits, umask, oomScoreAdj are carried out)', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
     ['process.apparmorProfile', 'process.selinuxLabel', 'process.scheduler']],
-  ['devices, sysctl, cgroups, propagation, label, personality (seccomp is compiled)', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'a.b': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
-    ['linux.devices', 'linux.sysctl', 'linux.cgroupsPath', 'linux.resources.pids', 'linux.rootfsPropagation', 'linux.mountLabel', 'linux.personality']],
-  ['rprivate propagation is what the child does anyway', { ...base(), linux: { ...base().linux, rootfsPropagation: 'rprivate' } }, []],
+  ['cgroups, label, personality (seccomp is compiled; devices, sysctl, propagation carried out)', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'net.ipv4.ip_forward': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
+    ['linux.cgroupsPath', 'linux.resources.pids', 'linux.mountLabel', 'linux.personality']],
   ['joining a pid namespace, a time namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time' }] } },
     ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)']],
-  ['mount options without a plan flag', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'rshared', 'rro'] }] },
-    ['mounts[0].options "noatime"', 'mounts[0].options "rshared"', 'mounts[0].options "rro"']],
-  ['filesystem data on a bind mount; an idmapped mount', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
-    ['mounts[0].uidMappings', 'mounts[0].options "mode=755"']],
+  ['mount options the plan cannot carry out, each named with what it is', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'tmpcopyup', 'rshared', 'ridmap', 'rro'] }] },
+    ['mounts[0].options "tmpcopyup" (copying the image\'s files into a fresh tmpfs)', 'mounts[0].options "ridmap" (idmapped mounts)']],
+  ['an idmapped mount (filesystem data on a bind mount is dropped, as the kernel drops it)', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
+    ['mounts[0].uidMappings']],
   ['a hostname set in a joined UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } },
     ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']],
   ['a terminal with no pty given', { ...base(), process: { ...base().process, terminal: true } }, ['process.terminal (no pty was given to the plan)']],
@@ -308,7 +320,151 @@ test('the wire format: no overlay key (the root is bound onto itself), the exec 
   const text = serializePlan(p.child).toString();
   assert.ok(text.startsWith('ns\0pid,net,ipc,uts,mnt\0'));
   assert.not.ok(text.includes('\0overlay\0'));
-  assert.ok(text.includes('\0rootfs\0/b/rootfs\0exec_fifo\0/run/r/c1/exec.fifo\0'));
+  assert.ok(text.includes('\0rootfs\0/b/rootfs\0tree_prop\0rec,slave\0exec_fifo\0/run/r/c1/exec.fifo\0'));
+});
+
+test('mount options: MS_* flags (a clearing option drops an earlier one), propagation in order, recursive attributes, and data beside them', () => {
+  const p = plan({
+    ...base(),
+    mounts: [
+      { destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=1k', 'shared', 'noatime', 'nodiratime', 'sync', 'dirsync', 'silent', 'nosymfollow', 'mand', 'nomand', 'rprivate'] },
+      { destination: '/e', source: '/srv/data', options: ['rbind', 'rro', 'rnosuid', 'rnodev', 'rnoexec', 'rnoatime', 'rslave', 'mode=755', 'size=1k'] },
+      { destination: '/f', source: '/srv/data', options: ['bind', 'rro', 'rrw', 'rstrictatime', 'rrelatime', 'rnodiratime', 'ro', 'rw', 'unbindable'] },
+      { destination: '/g', type: 'tmpfs', source: 'tmpfs', options: ['remount', 'ro', 'runbindable'] },
+    ],
+  });
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ops.slice(0, 4), [
+    // Filesystem data passes through beside the propagation options; "nomand" undid "mand".
+    { op: 'mount', src: 'tmpfs', dst: '/t', type: 'tmpfs', flags: 'nosuid,strictatime,noatime,nodiratime,sync,dirsync,silent,nosymfollow', data: 'mode=755,size=1k', propagation: ['shared', 'rec,private'] },
+    // A bind takes no data; the recursive attributes go to mount_setattr, the atime one with the
+    // whole atime field cleared.
+    { op: 'bind', src: '/srv/data', dst: '/e', file: false, flags: 'rec', propagation: ['rec,slave'], recSet: 'ro,nosuid,nodev,noexec,noatime', recClr: 'atime' },
+    // "rrw" after "rro" clears ro; the last atime option wins; "rw" after "ro" leaves no flag.
+    { op: 'bind', src: '/srv/data', dst: '/f', file: false, propagation: ['unbindable'], recSet: 'nodiratime,relatime', recClr: 'ro,atime' },
+    { op: 'mount', src: 'tmpfs', dst: '/g', type: 'tmpfs', flags: 'remount,ro', propagation: ['rec,unbindable'] },
+  ]);
+  const text = serializePlan(p.child).toString();
+  assert.ok(text.includes('\0op\0mount\0src\0tmpfs\0dst\0/t\0type\0tmpfs\0data\0mode=755,size=1k\0flags\0nosuid,strictatime,noatime,nodiratime,sync,dirsync,silent,nosymfollow\0prop\0shared\0prop\0rec,private\0op\0'), text);
+  assert.ok(text.includes('\0dst\0/e\0flags\0rec\0file\x000\0prop\0rec,slave\0rec_set\0ro,nosuid,nodev,noexec,noatime\0rec_clr\0atime\0op\0'), text);
+});
+
+test('mount options: features lists every option the plan carries out, and none it refuses', async () => {
+  const { MOUNT_OPTIONS } = await import('../../src/oci/plan.js');
+  for (const o of ['bind', 'rbind', 'shared', 'rslave', 'runbindable', 'noatime', 'nosymfollow', 'remount', 'silent', 'rro', 'rnosuid', 'rrelatime', 'ratime', 'rw', 'nomand']) assert.ok(MOUNT_OPTIONS.includes(o), o);
+  for (const o of ['tmpcopyup', 'idmap', 'ridmap']) assert.not.ok(MOUNT_OPTIONS.includes(o), o);
+});
+
+test('linux.rootfsPropagation: the whole tree private or a slave before the first mount, shared and unbindable on the new root after pivot_root', () => {
+  const cases: Array<[string | undefined, string, string | undefined]> = [
+    [undefined, 'rec,slave', undefined],
+    ['private', 'rec,private', undefined], ['rprivate', 'rec,private', undefined],
+    ['slave', 'rec,slave', undefined], ['rslave', 'rec,slave', undefined],
+    ['shared', 'rec,slave', 'shared'], ['rshared', 'rec,slave', 'rec,shared'],
+    ['unbindable', 'rec,slave', 'unbindable'], ['runbindable', 'rec,slave', 'rec,unbindable'],
+  ];
+  for (const [prop, tree, root] of cases) {
+    assert.equal(planRootPropagation(prop), root ? { tree, root } : { tree }, String(prop));
+    const json = base();
+    if (prop) json.linux.rootfsPropagation = prop;
+    const p = plan(json);
+    assert.equal([p.child.treePropagation, p.child.rootPropagation], [tree, root], String(prop));
+    assert.equal(p.unsupported, []);
+  }
+  const text = serializePlan(plan({ ...base(), linux: { ...base().linux, rootfsPropagation: 'rshared' } }).child).toString();
+  assert.ok(text.includes('\0rootfs\0/b/rootfs\0tree_prop\0rec,slave\0newroot_prop\0rec,shared\0'), text);
+});
+
+test('linux.devices: mknod with the given mode and owner (0666 root when absent), after the default nodes; a listed default replaces ours; /dev/ptmx stays the symlink', () => {
+  const devices = [
+    { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o660, uid: 0, gid: 6 },
+    { path: '/dev/sda9', type: 'b', major: 8, minor: 9 },
+    { path: '/dev/fifo', type: 'p', fileMode: 0o4640 },
+    { path: '/dev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 1000, gid: 1000 },
+    { path: '/dev/ptmx', type: 'c', major: 5, minor: 2 },
+    { path: '/dev/k', type: 'u', major: 7, minor: 1, fileMode: 0o100644 },
+  ];
+  const p = plan({ ...base(), linux: { ...base().linux, devices } });
+  assert.equal(p.unsupported, []);
+  const nodes = DEV_OPS.filter((o) => o.dst !== '/dev/null');
+  assert.equal(p.child.ops, [
+    ...nodes,
+    { op: 'mknod', dst: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o660, uid: 0, gid: 6 },
+    { op: 'mknod', dst: '/dev/sda9', type: 'b', major: 8, minor: 9, mode: 0o666, uid: 0, gid: 0 },
+    { op: 'mknod', dst: '/dev/fifo', type: 'p', major: 0, minor: 0, mode: 0o4640, uid: 0, gid: 0 },
+    { op: 'mknod', dst: '/dev/null', type: 'c', major: 1, minor: 3, mode: 0o600, uid: 1000, gid: 1000 },
+    // A Go os.FileMode's type bits (here a regular file's) are dropped, as runc drops them.
+    { op: 'mknod', dst: '/dev/k', type: 'u', major: 7, minor: 1, mode: 0o644, uid: 0, gid: 0 },
+  ]);
+  const text = serializePlan(p.child).toString();
+  assert.ok(text.includes('\0op\0mknod\0dst\0/dev/fuse\0dev\0c 10 229\0mode\x00660\0owner\x000 6\0'), text);
+  assert.ok(text.includes('\0op\0mknod\0dst\0/dev/fifo\0dev\0p 0 0\0mode\x004640\0owner\x000 0\0'), text);
+});
+
+test('linux.devices in a user namespace: the host\'s node bound (mknod is refused there), a FIFO still made; a node the host lacks refused', () => {
+  const userns = { ...base().linux, namespaces: [...base().linux.namespaces, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }], gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] };
+  const p = plan({ ...base(), linux: { ...userns, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o600 }, { path: '/dev/f', type: 'p' }] } }, {}, facts({ '/dev/fuse': 'file' }));
+  assert.equal(p.child.ops.slice(-2), [
+    { op: 'bind', src: '/dev/fuse', dst: '/dev/fuse', file: true },
+    { op: 'mknod', dst: '/dev/f', type: 'p', major: 0, minor: 0, mode: 0o666, uid: 0, gid: 0 },
+  ]);
+  assert.throws(() => plan({ ...base(), linux: { ...userns, devices: [{ path: '/dev/nope', type: 'b', major: 8, minor: 0 }] } }),
+    (e: Error) => e instanceof MinidockError && e.message === 'config.json: linux.devices[0].path "/dev/nope" is not on the host, and a user namespace cannot make device nodes');
+});
+
+test('linux.sysctl: written to the container\'s /proc/sys after the mounts and devices, before linux.readonlyPaths makes it read-only', () => {
+  const p = plan({ ...base(), linux: { ...base().linux, sysctl: { 'net.ipv4.ip_forward': '1', 'net/ipv4/conf/eth0.100/forwarding': '0', 'kernel.shmmax': '4096', 'fs.mqueue.msg_max': '20', 'kernel.domainname': 'd' }, readonlyPaths: ['/proc/sys'] } });
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ops.slice(DEV_OPS.length), [
+    { op: 'sysctl', dst: '/proc/sys/net/ipv4/ip_forward', value: '1' },
+    { op: 'sysctl', dst: '/proc/sys/net/ipv4/conf/eth0.100/forwarding', value: '0' },
+    { op: 'sysctl', dst: '/proc/sys/kernel/shmmax', value: '4096' },
+    { op: 'sysctl', dst: '/proc/sys/fs/mqueue/msg_max', value: '20' },
+    { op: 'sysctl', dst: '/proc/sys/kernel/domainname', value: 'd' },
+    { op: 'bind', src: `${ROOTFS}/proc/sys`, dst: '/proc/sys', file: false, flags: 'rec,ro', optional: true },
+  ]);
+  assert.ok(serializePlan(p.child).toString().includes('\0op\0sysctl\0dst\0/proc/sys/net/ipv4/ip_forward\0data\x001\0'));
+});
+
+const onlyNs = (...types: string[]): Record<string, any> => ({ namespaces: [{ type: 'mount' }, ...types.map((type) => (type.includes(':') ? { type: type.split(':')[0], path: type.split(':')[1] } : { type }))] });
+const sysctlRefused: Array<[string, Record<string, any>, Record<string, string>, string, HostFacts?]> = [
+  ['net.* in the host\'s network namespace', onlyNs('ipc'), { 'net.ipv4.ip_forward': '1' },
+    'config.json: linux.sysctl["net.ipv4.ip_forward"] needs a network namespace of the container\'s own: writing it would change the host\'s'],
+  ['net.* in a joined namespace that is the host\'s', onlyNs('network:/proc/1/ns/net'), { 'net.core.somaxconn': '1' },
+    'config.json: linux.sysctl["net.core.somaxconn"] needs a network namespace of the container\'s own: writing it would change the host\'s', { ...facts(), hostNetns: () => true }],
+  ['net.* in a joined namespace nobody can tell apart from the host\'s', onlyNs('network:/run/netns/x'), { 'net.core.somaxconn': '1' },
+    'config.json: linux.sysctl["net.core.somaxconn"] needs a network namespace of the container\'s own: writing it would change the host\'s'],
+  ['an IPC key without an IPC namespace', onlyNs('network'), { 'kernel.sem': '1 2 3 4' },
+    'config.json: linux.sysctl["kernel.sem"] needs a IPC namespace of the container\'s own: writing it would change the host\'s'],
+  ['fs.mqueue without an IPC namespace', onlyNs(), { 'fs.mqueue.queues_max': '1' },
+    'config.json: linux.sysctl["fs.mqueue.queues_max"] needs a IPC namespace of the container\'s own: writing it would change the host\'s'],
+  ['kernel.domainname without UTS', onlyNs('ipc'), { 'kernel.domainname': 'x' },
+    'config.json: linux.sysctl["kernel.domainname"] needs a UTS namespace of the container\'s own: writing it would change the host\'s'],
+  ['kernel.hostname beside the hostname field', onlyNs('uts'), { 'kernel.hostname': 'x' },
+    'config.json: linux.sysctl["kernel.hostname"] conflicts with the "hostname" field'],
+  ['a key of no namespace', onlyNs('ipc', 'uts', 'network'), { 'kernel.core_pattern': '|/x' },
+    'config.json: linux.sysctl["kernel.core_pattern"] belongs to no namespace a container can have: writing it would change the host'],
+  ['user.* without a user namespace', onlyNs('ipc'), { 'user.max_user_namespaces': '0' },
+    'config.json: linux.sysctl["user.max_user_namespaces"] needs a USER namespace of the container\'s own: writing it would change the host\'s'],
+  ['a name that climbs', onlyNs('network'), { 'net/../kernel/core_pattern': 'x' },
+    'config.json: linux.sysctl["net/../kernel/core_pattern"] is not a sysctl name'],
+  ['an empty component', onlyNs('network'), { 'net..ipv4': 'x' }, 'config.json: linux.sysctl["net..ipv4"] is not a sysctl name'],
+];
+for (const [name, linux, sysctl, message, f] of sysctlRefused) {
+  test(`linux.sysctl refused: ${name}`, () => {
+    try {
+      plan({ ...base(), linux: { ...linux, sysctl } }, {}, f);
+      assert.unreachable();
+    } catch (err) {
+      assert.instance(err, MinidockError);
+      assert.is((err as Error).message, message);
+    }
+  });
+}
+
+test('linux.sysctl: net.* in a joined network namespace that is not the host\'s', () => {
+  const p = plan({ ...base(), linux: { ...onlyNs('network:/run/netns/x'), sysctl: { 'net.ipv4.ip_forward': '1' } } }, {}, { ...facts(), hostNetns: () => false });
+  assert.equal(p.child.ops.filter((o) => o.op === 'sysctl'), [{ op: 'sysctl', dst: '/proc/sys/net/ipv4/ip_forward', value: '1' }]);
 });
 
 test.run();
