@@ -475,9 +475,9 @@ const cNames = (table: string): Set<string> => {
   return new Set([...body.matchAll(/\{"(\w+)"/g)].map((m) => m[1]!));
 };
 const cKeys = new Set([...planC.matchAll(/strcmp\(k, "(\w+)"\)/g)].map((m) => m[1]!));
-// The seccomp key's values are compared the same way as op names; they are not ops.
-const SECCOMP_VALUES = ['default', 'unconfined'];
-const cOps = new Set([...planC.matchAll(/strcmp\(v, "(\w+)"\)/g)].map((m) => m[1]!).filter((v) => !SECCOMP_VALUES.includes(v)));
+// The seccomp and hook keys' values are compared the same way as op names; they are not ops.
+const OTHER_VALUES = ['default', 'unconfined', 'createContainer', 'startContainer'];
+const cOps = new Set([...planC.matchAll(/strcmp\(v, "(\w+)"\)/g)].map((m) => m[1]!).filter((v) => !OTHER_VALUES.includes(v)));
 const cMountFlags = cNames('mount_names');
 const cNs = cNames('ns_names');
 const cProp = cNames('prop_names');
