@@ -83,6 +83,10 @@ export interface OciDevice {
   type: string;
   major?: number;
   minor?: number;
+  /** Permission bits (the file-type bits a Go os.FileMode may carry are dropped, as runc drops them). */
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 /** The seccomp actions a rule may take (config-linux.md, "Seccomp"; SCMP_ACT_NOTIFY is parsed and refused). */
@@ -407,6 +411,9 @@ function parseDevices(v: unknown): OciDevice[] {
       dev.major = int(o.major, `${f}.major`, 0, UINT32, 'give the device major number');
       dev.minor = int(o.minor, `${f}.minor`, 0, UINT32, 'give the device minor number');
     }
+    if (o.fileMode !== undefined) dev.fileMode = uint32(o.fileMode, `${f}.fileMode`) & 0o7777;
+    if (o.uid !== undefined) dev.uid = uint32(o.uid, `${f}.uid`);
+    if (o.gid !== undefined) dev.gid = uint32(o.gid, `${f}.gid`);
     return dev;
   });
 }

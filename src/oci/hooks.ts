@@ -71,7 +71,8 @@ export function runHook(hook: OciHook, stdin: string): Promise<HookOutcome> {
   return new Promise((done) => {
     const [argv0, ...rest] = hook.args.length ? hook.args : [hook.path];
     const env = hook.env ? Object.fromEntries(hook.env.map((e) => { const i = e.indexOf('='); return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)]; })) : process.env;
-    const child = spawn(hook.path, rest, { argv0, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process group of its own, so that a timeout ends what the hook started too.
+    const child = spawn(hook.path, rest, { argv0, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const o: HookOutcome = { stdout: '', stderr: '' };
     child.stdout.setEncoding('utf8').on('data', (d: string) => (o.stdout = tail(o.stdout + d)));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (o.stderr = tail(o.stderr + d)));
@@ -79,20 +80,34 @@ export function runHook(hook: OciHook, stdin: string): Promise<HookOutcome> {
     // (Go's exec ignores it the same way).
     child.stdin.on('error', () => {});
     child.stdin.end(stdin);
-    const timer = hook.timeout ? setTimeout(() => { o.timedOut = true; child.kill('SIGKILL'); }, hook.timeout * 1000) : undefined;
+    const timer = hook.timeout
+      ? setTimeout(() => {
+        o.timedOut = true;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL'); // the group is gone: the hook alone, if it is still there
+        }
+      }, hook.timeout * 1000)
+      : undefined;
     let settled = false;
     const finish = (): void => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
       done(o);
     };
     // A spawn that fails emits 'error' and, depending on when it failed, maybe no 'close'.
     child.on('error', (err) => { o.spawnError = (err as NodeJS.ErrnoException).code ?? err.message; finish(); });
-    child.on('close', (code, signal) => {
+    // Its exit ends the hook, not the end of its output: a daemon it started may keep the pipes
+    // open for good (a network hook's, say). What is still in them is read for 50 ms more.
+    child.on('exit', (code, signal) => {
       if (code !== null) o.status = code;
       if (signal) o.signal = signal;
-      finish();
+      setTimeout(finish, 50);
     });
+    child.on('close', finish);
   });
 }

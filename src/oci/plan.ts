@@ -5,20 +5,16 @@
 //
 // Fields ignored on purpose, because ignoring them changes nothing a container can observe:
 // - annotations: opaque to the runtime (config.md); they are recorded and shown by `state`.
-// - mount options "private"/"rprivate", and linux.rootfsPropagation "private"/"rprivate": the
-//   child makes its whole mount tree private before its first mount (container.c), so every
-//   mount it then makes is private already.
-// - mount options that only clear a flag ("rw", "suid", "dev", "exec", "atime", "diratime",
-//   "nomand", "norelatime", "nostrictatime", "async", "loud", "symfollow", "defaults"): a fresh
-//   mount has none of those flags unless asked for (the kernel's default is relatime).
+// - filesystem data options ("mode=755") on a bind mount: the kernel takes no data for MS_BIND
+//   (runc passes them to mount(2), which ignores them; runtime-tools' mounts test gives them).
 // - process.consoleSize: not a child step; the CLI sets the size on the pty master before the
 //   master is handed to the console socket (it is returned here as `consoleSize`).
 import { posix } from 'node:path';
-import { DEV_NODES, cgroupMountOps, type CapSets, type ChildHook, type ChildPlan, type PlanOp } from '../runtime/child-plan.js';
+import { DEV_NODES, cgroupMountOps, type CapSets, type ChildHook, type ChildPlan, type MountAfter, type PlanOp } from '../runtime/child-plan.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { hostId } from '../spec/userns.js';
-import { configError, type OciConfig, type OciIdMapping, type OciMount, type OciProcess } from './config.js';
+import { configError, type OciConfig, type OciDevice, type OciIdMapping, type OciMount, type OciProcess } from './config.js';
 import { compileSeccomp } from './seccomp.js';
 
 /** What the planner may ask of the host; the CLI passes the real filesystem, tests a fake. */
@@ -30,6 +26,9 @@ export interface HostFacts {
   hostname: string;
   /** The architecture linux.seccomp is compiled for (compileSeccomp's names): x86_64 unless said. */
   arch?: string;
+  /** Whether a namespace path is the network namespace the runtime runs in (linux.sysctl's net.*
+   *  keys are refused there). Unknown (absent): taken as the host's. */
+  hostNetns?(path: string): boolean;
 }
 
 export interface OciPlanInput {
@@ -63,21 +62,35 @@ export interface OciPlan {
 /** OCI's namespace names, as the plan (and plan.c) spells them. */
 const NS_NAME: Record<string, string> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup' };
 
-/** Mount options plan.c turns into MS_* flags, and the one name each has there. */
-const FLAG_OPTIONS: Record<string, string> = { ro: 'ro', nosuid: 'nosuid', nodev: 'nodev', noexec: 'noexec', strictatime: 'strictatime', relatime: 'relatime' };
-/** Options that clear a flag a fresh mount does not have (see the header). */
-const NOOP_OPTIONS = new Set(['rw', 'suid', 'dev', 'exec', 'atime', 'diratime', 'nomand', 'norelatime', 'nostrictatime', 'async', 'loud', 'symfollow', 'defaults', 'private', 'rprivate']);
-/** Options runc knows that the plan has no flag for yet (a field named in `unsupported`). */
-const UNSUPPORTED_OPTIONS = new Set([
-  'noatime', 'nodiratime', 'sync', 'dirsync', 'mand', 'iversion', 'noiversion', 'lazytime', 'nolazytime', 'nosymfollow',
-  'remount', 'silent', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable', 'tmpcopyup', 'idmap', 'ridmap',
-  'rro', 'rrw', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnoexec', 'rexec', 'rnoatime', 'ratime', 'rnodiratime', 'rdiratime',
-  'rrelatime', 'rnorelatime', 'rstrictatime', 'rnostrictatime', 'rnosymfollow', 'rsymfollow',
-]);
+/** Mount options that set an MS_* flag (plan.c knows each by the option's own name). */
+const FLAG_OPTIONS = ['ro', 'nosuid', 'nodev', 'noexec', 'strictatime', 'relatime', 'noatime', 'nodiratime', 'sync', 'dirsync', 'mand', 'nosymfollow', 'remount', 'silent', 'iversion', 'lazytime'] as const;
+/** Options that clear one (runc's meaning: an earlier option's flag is dropped again). */
+const CLEAR_OPTIONS: Readonly<Record<string, string>> = {
+  rw: 'ro', suid: 'nosuid', dev: 'nodev', exec: 'noexec', nostrictatime: 'strictatime', norelatime: 'relatime', atime: 'noatime',
+  diratime: 'nodiratime', async: 'sync', nomand: 'mand', symfollow: 'nosymfollow', loud: 'silent', noiversion: 'iversion', nolazytime: 'lazytime',
+};
+/** Propagation options: each is one mount(2) call after the mount, in the order given. */
+export const PROPAGATION: Readonly<Record<string, string>> = {
+  private: 'private', rprivate: 'rec,private', slave: 'slave', rslave: 'rec,slave', shared: 'shared', rshared: 'rec,shared', unbindable: 'unbindable', runbindable: 'rec,unbindable',
+};
+/** Recursive options (mount_setattr(2) with AT_RECURSIVE): the attribute each sets or clears.
+ *  The atime ones name a value of the one atime field; "ratime", "rnorelatime" and
+ *  "rnostrictatime" go back to relatime, the field's 0, as they do in runc. */
+const REC_OPTIONS: Readonly<Record<string, { set?: string; clr?: string; atime?: string }>> = {
+  rro: { set: 'ro' }, rrw: { clr: 'ro' }, rnosuid: { set: 'nosuid' }, rsuid: { clr: 'nosuid' }, rnodev: { set: 'nodev' }, rdev: { clr: 'nodev' },
+  rnoexec: { set: 'noexec' }, rexec: { clr: 'noexec' }, rnodiratime: { set: 'nodiratime' }, rdiratime: { clr: 'nodiratime' },
+  rnosymfollow: { set: 'nosymfollow' }, rsymfollow: { clr: 'nosymfollow' },
+  rnoatime: { atime: 'noatime' }, rstrictatime: { atime: 'strictatime' }, rrelatime: { atime: 'relatime' },
+  ratime: { atime: 'relatime' }, rnorelatime: { atime: 'relatime' }, rnostrictatime: { atime: 'relatime' },
+};
+/** Options runc knows that the plan cannot carry out (a field named in `unsupported`), and why. */
+const UNSUPPORTED_OPTIONS: Readonly<Record<string, string>> = {
+  tmpcopyup: 'copying the image\'s files into a fresh tmpfs', idmap: 'idmapped mounts', ridmap: 'idmapped mounts',
+};
 
 /** The options a config may use (features.json's mountOptions): filesystem data such as
  *  "mode=755" comes on top, passed to mount(2) as its data string. */
-export const MOUNT_OPTIONS: readonly string[] = ['bind', 'rbind', ...Object.keys(FLAG_OPTIONS), ...NOOP_OPTIONS];
+export const MOUNT_OPTIONS: readonly string[] = ['bind', 'rbind', 'defaults', ...FLAG_OPTIONS, ...Object.keys(CLEAR_OPTIONS), ...Object.keys(PROPAGATION), ...Object.keys(REC_OPTIONS)];
 
 const capBit = (name: string): bigint => 1n << BigInt(CAP_NAMES.indexOf(name.slice(4) as (typeof CAP_NAMES)[number]));
 const sameSet = (a: string[], b: string[]): boolean => new Set(a).size === new Set(b).size && a.every((x) => b.includes(x));
@@ -116,32 +129,57 @@ interface MountPlan {
   unsupported: string[];
 }
 
+/** One mount's options sorted out as runc sorts them: MS_* flags (a clearing option drops an
+ *  earlier one), bind or rbind, propagation changes and recursive attributes for after the
+ *  mount, and the rest as the filesystem's data. What the plan cannot do goes to `unsupported`. */
+function parseOptions(m: OciMount, field: string, unsupported: string[]): { flags: string[]; data: string[]; bind: boolean; rec: boolean; after: MountAfter } {
+  const flags = new Set<string>();
+  const data: string[] = [];
+  const propagation: string[] = [];
+  const recSet = new Set<string>();
+  const recClr = new Set<string>();
+  let atime: string | undefined;
+  let bind = m.type === 'bind';
+  let rec = false;
+  for (const opt of m.options) {
+    const r = REC_OPTIONS[opt];
+    if (opt === 'bind' || opt === 'rbind') {
+      bind = true;
+      rec ||= opt === 'rbind';
+    } else if ((FLAG_OPTIONS as readonly string[]).includes(opt)) flags.add(opt);
+    else if (CLEAR_OPTIONS[opt]) flags.delete(CLEAR_OPTIONS[opt]!);
+    else if (PROPAGATION[opt]) propagation.push(PROPAGATION[opt]!);
+    else if (r) {
+      if (r.set) (recSet.add(r.set), recClr.delete(r.set));
+      if (r.clr) (recClr.add(r.clr), recSet.delete(r.clr));
+      if (r.atime) atime = r.atime;
+    } else if (UNSUPPORTED_OPTIONS[opt]) unsupported.push(`${field}.options "${opt}" (${UNSUPPORTED_OPTIONS[opt]})`);
+    else if (opt !== 'defaults') data.push(opt);
+  }
+  if (propagation.length > 4) unsupported.push(`${field}.options (more than 4 propagation options)`);
+  // mount_setattr(2): an atime value takes the whole field (MOUNT_ATTR__ATIME) in attr_clr.
+  if (atime) (recSet.add(atime), recClr.add('atime'));
+  const after: MountAfter = {};
+  if (propagation.length) after.propagation = propagation;
+  if (recSet.size) after.recSet = [...recSet].join(',');
+  if (recClr.size) after.recClr = [...recClr].join(',');
+  // A bind mount takes no data (see the header): dropped, not guessed at.
+  return { flags: [...flags], data: bind ? [] : data, bind, rec, after };
+}
+
 function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts, ownCgroupns = true): MountPlan {
   const field = `mounts[${i}]`;
   const dst = containerPath(m.destination);
   const unsupported: string[] = [];
   if (m.idmapped) unsupported.push(`${field}.uidMappings`);
-  const flags: string[] = [];
-  const data: string[] = [];
-  let bind = m.type === 'bind';
-  let rec = false;
-  for (const opt of m.options) {
-    if (opt === 'bind' || opt === 'rbind') {
-      bind = true;
-      rec ||= opt === 'rbind';
-    } else if (FLAG_OPTIONS[opt]) flags.push(FLAG_OPTIONS[opt]!);
-    else if (UNSUPPORTED_OPTIONS.has(opt)) unsupported.push(`${field}.options "${opt}"`);
-    else if (!NOOP_OPTIONS.has(opt)) data.push(opt);
-  }
+  const { flags, data, bind, rec, after } = parseOptions(m, field, unsupported);
   if (bind) {
-    // A filesystem option means nothing to a bind mount; refusing it beats guessing.
-    for (const d of data) unsupported.push(`${field}.options "${d}"`);
     if (m.source === undefined) throw configError(`${field}.source`, 'is missing for a bind mount', 'give the host path to bind');
     const src = posix.resolve(input.bundle, m.source);
     const kind = facts.kind(src);
     if (!kind) throw configError(`${field}.source`, `${JSON.stringify(src)} does not exist`, 'create it, or fix the path (a relative source is relative to the bundle)');
     const f = [...(rec ? ['rec'] : []), ...flags].join(',');
-    return { ops: [{ op: 'bind', src, dst, file: kind === 'file', ...(f ? { flags: f } : {}) }], unsupported };
+    return { ops: [{ op: 'bind', src, dst, file: kind === 'file', ...(f ? { flags: f } : {}), ...after }], unsupported };
   }
   const type = m.type ?? '';
   if (!type) throw configError(`${field}.type`, 'is missing', 'give the filesystem type, e.g. "tmpfs", or "bind" with the "rbind" option');
@@ -151,24 +189,27 @@ function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts
     // The hierarchies' mounts take the config's flags; their tmpfs (on v1) keeps its own.
     const mask = flags.join(',');
     const dirs = input.cgroups;
+    // Propagation and recursive options go to each of the mounts it becomes (podman's has
+    // "rprivate"): the hierarchies are mounted one by one, none is below another at the time.
     const ops = cgroupMountOps(dirs).map((op): PlanOp => {
-      if (op.op !== 'mount' || op.type === 'tmpfs') return op;
+      if (op.op !== 'mount' && op.op !== 'bind') return op;
+      if (op.op !== 'mount' || op.type === 'tmpfs') return { ...op, ...after };
       // Without a cgroup namespace of its own a fresh cgroup mount would show the host's whole
       // hierarchy (the container's limits one level down, everyone else's beside them): bind
       // the container's own directory there instead, as runc does.
       if (!ownCgroupns) {
         const dir = op.type === 'cgroup2' ? dirs.find((d) => d.version === 2) : dirs.find((d) => d.version === 1 && d.controllers.join(',') === op.data);
-        if (dir) return { op: 'bind', src: dir.path, dst: op.dst, file: false, flags: ['rec', ...flags].join(',') };
+        if (dir) return { op: 'bind', src: dir.path, dst: op.dst, file: false, flags: ['rec', ...flags].join(','), ...after };
       }
       const { flags: _given, ...rest } = op;
-      return mask ? { ...rest, flags: mask } : rest;
+      return mask ? { ...rest, flags: mask, ...after } : { ...rest, ...after };
     });
     return { ops, unsupported };
   }
   const op: PlanOp = { op: 'mount', src: m.source ?? type, dst, type };
   if (flags.length) op.flags = flags.join(',');
   if (data.length) op.data = data.join(',');
-  return { ops: [op], unsupported };
+  return { ops: [{ ...op, ...after }], unsupported };
 }
 
 /** Where a masked or read-only path is judged file or directory: /proc and /sys from the
@@ -182,7 +223,10 @@ function kindInContainer(path: string, rootfs: string, facts: HostFacts): 'file'
  *  Skipped when the config binds /dev itself, as runc skips them then. */
 function planDev(config: OciConfig, tty: string | undefined, facts: HostFacts): PlanOp[] {
   if (config.mounts.some((m) => containerPath(m.destination) === '/dev' && (m.type === 'bind' || m.options.some((o) => o === 'bind' || o === 'rbind')))) return [];
-  const ops: PlanOp[] = DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true }));
+  // A default node the config lists itself is made as the config says (planDevices), as runc
+  // lets linux.devices replace its defaults.
+  const listed = new Set((config.linux?.devices ?? []).map((d) => containerPath(d.path)));
+  const ops: PlanOp[] = DEV_NODES.filter((n) => !listed.has(`/dev/${n}`)).map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true }));
   ops.push(
     { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
     { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
@@ -193,6 +237,78 @@ function planDev(config: OciConfig, tty: string | undefined, facts: HostFacts): 
   if (facts.kind('/proc/kcore')) ops.push({ op: 'symlink', src: '/proc/kcore', dst: '/dev/core' });
   if (tty) ops.push({ op: 'bind', src: tty, dst: '/dev/console', file: true });
   return ops;
+}
+
+/** linux.devices, after the mounts (the config's /dev tmpfs among them): mknod with the
+ *  config's mode and owner (0666 root:root when absent, runc's defaults). In a user namespace
+ *  the kernel refuses mknod of a device, so the host's node at the same path is bound there,
+ *  as runc does; a FIFO needs no privilege and is made either way. /dev/ptmx is skipped: it is
+ *  the symlink to the devpts instance (planDev), as runc keeps it. */
+export function planDevices(devices: readonly OciDevice[], userns: boolean, facts: Pick<HostFacts, 'kind'>): PlanOp[] {
+  const ops: PlanOp[] = [];
+  devices.forEach((d, i) => {
+    const dst = containerPath(d.path);
+    if (dst === '/dev/ptmx') return;
+    if (userns && d.type !== 'p') {
+      if (!facts.kind(dst)) throw configError(`linux.devices[${i}].path`, `${JSON.stringify(dst)} is not on the host, and a user namespace cannot make device nodes`, 'create the node on the host (it is bound from there), or leave the user namespace out');
+      ops.push({ op: 'bind', src: dst, dst, file: true });
+      return;
+    }
+    ops.push({ op: 'mknod', dst, type: d.type as 'c' | 'u' | 'b' | 'p', major: d.major ?? 0, minor: d.minor ?? 0, mode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 });
+  });
+  return ops;
+}
+
+/** The namespace a sysctl belongs to, by runc's list (libcontainer/configs/validate): undefined
+ *  when it belongs to none the container can have of its own. */
+function sysctlNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | undefined {
+  const IPC = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced', 'kernel.msg_next_id', 'kernel.sem_next_id', 'kernel.shm_next_id'];
+  if (IPC.includes(key) || key.startsWith('fs.mqueue.')) return 'ipc';
+  if (key.startsWith('net.')) return 'network';
+  if (key === 'kernel.domainname' || key === 'kernel.hostname') return 'uts';
+  if (key.startsWith('user.')) return 'user';
+  return undefined;
+}
+
+/**
+ * linux.sysctl as ops: each value written to the container's /proc/sys (container.c,
+ * write_sysctl), refused unless the key belongs to a namespace the container has of its own, as
+ * runc refuses it: written anywhere else it would change the host. A key is dotted
+ * ("net.ipv4.ip_forward") or a path ("net/ipv4/conf/eth0.100/forwarding", where a dot is part
+ * of a name). `netns` says whether the container's network namespace is not the host's (its own,
+ * or a joined one that is some other container's).
+ */
+export function planSysctl(sysctl: Readonly<Record<string, string>>, own: { ipc: boolean; uts: boolean; user: boolean; netns: boolean }): PlanOp[] {
+  return Object.entries(sysctl).map(([key, value]): PlanOp => {
+    const field = `linux.sysctl[${JSON.stringify(key)}]`;
+    const parts = key.split(key.includes('/') ? '/' : '.');
+    if (parts.some((p) => p === '' || p === '.' || p === '..')) throw configError(field, 'is not a sysctl name', 'write it as "net.ipv4.ip_forward" or "net/ipv4/ip_forward"');
+    // Dots for the namespace rules, as runc compares them.
+    const dotted = key.includes('/') ? parts.map((p) => p.replace(/\./g, '/')).join('.') : key;
+    const ns = sysctlNamespace(dotted);
+    const fix: Record<string, string> = {
+      ipc: 'add {"type": "ipc"} to linux.namespaces', network: 'give the container a network namespace of its own ({"type": "network"})',
+      uts: 'add {"type": "uts"} to linux.namespaces', user: 'add {"type": "user"} to linux.namespaces',
+    };
+    if (!ns) throw configError(field, 'belongs to no namespace a container can have: writing it would change the host', 'remove it, or set it on the host');
+    if (dotted === 'kernel.hostname' && own.uts) throw configError(field, 'conflicts with the "hostname" field', 'set "hostname" instead');
+    const has = ns === 'ipc' ? own.ipc : ns === 'uts' ? own.uts : ns === 'user' ? own.user : own.netns;
+    if (!has) throw configError(field, `needs a ${ns === 'network' ? 'network' : ns.toUpperCase()} namespace of the container's own: writing it would change the host's`, fix[ns]!);
+    return { op: 'sysctl', dst: `/proc/sys/${parts.join('/')}`, value };
+  });
+}
+
+/** linux.rootfsPropagation as the child carries it out (runc's prepareRoot and what follows
+ *  pivot_root): `tree` for the whole inherited mount tree before the first mount, `root` for the
+ *  container's / once it is "/". The tree is never made shared: until pivot_root it holds the
+ *  host's mounts, and a shared one would hand them (and every mount below the rootfs) back. So
+ *  "shared" and "unbindable" are applied after pivot_root, the rest (slave, runc's default when
+ *  none is given) before; "slave" covers the whole tree, as a non-recursive one would leave the
+ *  host's submounts peers of the host's. */
+export function planRootPropagation(prop: string | undefined): { tree: string; root?: string } {
+  if (prop === 'private' || prop === 'rprivate') return { tree: 'rec,private' };
+  if (prop === undefined || prop === 'slave' || prop === 'rslave') return { tree: 'rec,slave' };
+  return { tree: 'rec,slave', root: PROPAGATION[prop]! };
 }
 
 /** linux.maskedPaths and linux.readonlyPaths, after every mount: a file is covered by
@@ -225,15 +341,23 @@ function unsupportedFields(config: OciConfig): string[] {
     out.push(...p.other);
   }
   if (l) {
-    if (l.devices.length) out.push('linux.devices');
-    if (Object.keys(l.sysctl).length) out.push('linux.sysctl');
     if (l.cgroupsPath) out.push('linux.cgroupsPath');
     for (const r of l.resources) out.push(`linux.resources.${r}`);
-    if (l.rootfsPropagation && l.rootfsPropagation !== 'private' && l.rootfsPropagation !== 'rprivate') out.push('linux.rootfsPropagation');
     if (l.mountLabel) out.push('linux.mountLabel');
     out.push(...l.other);
   }
   return out;
+}
+
+/** createContainer and startContainer, run by the child itself (the other hooks are the CLI's:
+ *  src/oci/hooks.ts). */
+function childHooks(config: OciConfig, input: OciPlanInput): Pick<ChildPlan, 'hooks' | 'hookState'> {
+  const hooks = (['createContainer', 'startContainer'] as const).flatMap((when) =>
+    (config.hooks[when] ?? []).map((h): ChildHook => ({ when, path: h.path, args: h.args, ...(h.env ? { env: h.env } : {}), ...(h.timeout ? { timeout: h.timeout } : {}) })));
+  if (!hooks.length) return {};
+  // Without a state (the CLI's first, probing plan) plan.c would refuse the hooks: only the plan
+  // that is run needs one.
+  return { hooks, ...(input.hookState ? { hookState: input.hookState } : {}) };
 }
 
 /** OCI's names of the namespaces the child joins itself (plan key join), as plan.c spells them. */
@@ -256,17 +380,6 @@ export function planJoins(joins: ReadonlyArray<{ type: string; path: string }>, 
     for (const t of ['pid', 'user'] as const) if (created.includes(t)) unsupported.push(`linux.namespaces (a new ${t} namespace inside a joined user namespace)`);
   }
   return { child, unsupported };
-}
-
-/** createContainer and startContainer, run by the child itself (the other hooks are the CLI's:
- *  src/oci/hooks.ts). */
-function childHooks(config: OciConfig, input: OciPlanInput): Pick<ChildPlan, 'hooks' | 'hookState'> {
-  const hooks = (['createContainer', 'startContainer'] as const).flatMap((when) =>
-    (config.hooks[when] ?? []).map((h): ChildHook => ({ when, path: h.path, args: h.args, ...(h.env ? { env: h.env } : {}), ...(h.timeout ? { timeout: h.timeout } : {}) })));
-  if (!hooks.length) return {};
-  // Without a state (the CLI's first, probing plan) plan.c would refuse the hooks: only the plan
-  // that is run needs one.
-  return { hooks, ...(input.hookState ? { hookState: input.hookState } : {}) };
 }
 
 export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts): OciPlan {
@@ -292,7 +405,8 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const anyUts = linux.namespaces.some((n) => n.type === 'uts');
   if (config.hostname && !anyUts) throw configError('hostname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "hostname"');
   if (config.domainname && !anyUts) throw configError('domainname', 'is set without a new UTS namespace', 'add {"type": "uts"} to linux.namespaces, or remove "domainname"');
-  const userns = created.includes('user');
+  // In a user namespace other than the host's, created or joined (devices are bound, not made).
+  const userns = created.includes('user') || joins.some((j) => j.type === 'user');
   const netJoin = joins.find((j) => j.type === 'network');
   const ownNet = created.includes('network');
 
@@ -307,12 +421,24 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ops.push(...r.ops);
     unsupported.push(...r.unsupported);
   });
-  ops.push(...planDev(config, input.tty, facts), ...planHardening(linux, rootfs, facts));
+  // The container's network namespace is not the host's: its own, or a joined one the CLI found
+  // to be some other (a joined host namespace would make net.* sysctls host-wide).
+  const ownNetns = ownNet || (netJoin !== undefined && facts.hostNetns?.(netJoin.path) === false);
+  ops.push(
+    ...planDev(config, input.tty, facts),
+    ...planDevices(linux.devices, userns, facts),
+    // Before the hardening: linux.readonlyPaths usually makes /proc/sys read-only.
+    ...planSysctl(linux.sysctl, { ipc: created.includes('ipc'), uts, user: userns, netns: ownNetns }),
+    ...planHardening(linux, rootfs, facts),
+  );
+  const propagation = planRootPropagation(linux.rootfsPropagation);
 
-  const uidMap = userns ? idMapText(linux.uidMappings) : '';
-  const gidMap = userns ? idMapText(linux.gidMappings) : '';
+  // A joined user namespace has its maps already: they are written for a new one only.
+  const newUserns = created.includes('user');
+  const uidMap = newUserns ? idMapText(linux.uidMappings) : '';
+  const gidMap = newUserns ? idMapText(linux.gidMappings) : '';
   let ttyOwner: ChildPlan['ttyOwner'];
-  if (input.tty && userns) {
+  if (input.tty && newUserns) {
     // The slave must be the container root's for it to open it (and root:tty inside).
     const uid = hostId(uidMap, 0);
     const gid = hostId(gidMap, 5) ?? hostId(gidMap, 0);
@@ -333,6 +459,8 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     // runc brings up lo in a network namespace it creates ("loopback" in libcontainer).
     loUp: ownNet,
     rootfs,
+    treePropagation: propagation.tree,
+    ...(propagation.root ? { rootPropagation: propagation.root } : {}),
     // No overlay: root.path is the container's root as it is, bound onto itself.
     overlay: '',
     // A per-mount remount (MS_BIND) in container.c: the bound root's filesystem stays writable.

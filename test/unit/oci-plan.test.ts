@@ -234,10 +234,14 @@ test('process.rlimits, umask, oomScoreAdj and domainname reach the child plan', 
   assert.is(bare[bare.indexOf('umask') + 1], '022');
 });
 
-test('a domainname in a joined UTS namespace is never set (joining is unsupported)', () => {
-  const p = plan({ ...base(), domainname: 'd', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } });
+test('a joined UTS namespace: the child joins it; its hostname is set there (as runc does), a domainname is not', () => {
+  const p = plan({ ...base(), hostname: 'h', domainname: 'd', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } });
+  assert.equal(p.child.joins, [{ ns: 'uts', path: '/proc/1/ns/uts' }]);
+  assert.is(p.child.hostname, 'h');
   assert.is(p.child.domainname, undefined);
-  assert.equal(p.unsupported, ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']);
+  assert.equal(p.unsupported, []);
+  // None given: the joined namespace's name is left alone (empty: plan.c sets nothing).
+  assert.is(plan({ ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } }).child.hostname, '');
 });
 
 test('linux.seccomp: compiled to the child\'s seccomp_prog (hex of the filter) with its flags, instead of "unconfined"', () => {
@@ -268,19 +272,18 @@ test('linux.seccomp: compiled to the child\'s seccomp_prog (hex of the filter) w
 });
 
 const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
-  ['hooks', { ...base(), hooks: { prestart: [{ path: '/bin/true' }], poststop: [] } }, ['hooks.prestart']],
   ['apparmor, selinux, scheduler (rlimits, umask, oomScoreAdj are carried out)', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
     ['process.apparmorProfile', 'process.selinuxLabel', 'process.scheduler']],
   ['cgroups, label, personality (seccomp is compiled; devices, sysctl, propagation carried out)', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'net.ipv4.ip_forward': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
     ['linux.cgroupsPath', 'linux.resources.pids', 'linux.mountLabel', 'linux.personality']],
-  ['joining a pid namespace, a time namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time' }] } },
-    ['linux.namespaces (joining the pid namespace /proc/1/ns/pid)', 'linux.namespaces (a time namespace)']],
+  ['joining a time namespace, a new one', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time', path: '/proc/1/ns/time' }] } },
+    ['linux.namespaces (joining the time namespace /proc/1/ns/time)']],
+  ['a new PID or user namespace inside a joined user namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'user', path: '/proc/1/ns/user' }] } },
+    ['linux.namespaces (a new pid namespace inside a joined user namespace)']],
   ['mount options the plan cannot carry out, each named with what it is', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'tmpcopyup', 'rshared', 'ridmap', 'rro'] }] },
     ['mounts[0].options "tmpcopyup" (copying the image\'s files into a fresh tmpfs)', 'mounts[0].options "ridmap" (idmapped mounts)']],
   ['an idmapped mount (filesystem data on a bind mount is dropped, as the kernel drops it)', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
     ['mounts[0].uidMappings']],
-  ['a hostname set in a joined UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }, { type: 'uts', path: '/proc/1/ns/uts' }] } },
-    ['linux.namespaces (joining the uts namespace /proc/1/ns/uts)']],
   ['a terminal with no pty given', { ...base(), process: { ...base().process, terminal: true } }, ['process.terminal (no pty was given to the plan)']],
 ];
 
@@ -290,8 +293,8 @@ for (const [name, json, expected] of unsupportedCases) {
 
 const refusedCases: Array<[string, Record<string, any>, string]> = [
   ['no process', { ...base(), process: undefined }, 'config.json: process is missing'],
-  ['no mount namespace', { ...base(), linux: { namespaces: [{ type: 'pid' }] } }, 'config.json: linux.namespaces has no new mount namespace'],
-  ['no linux section at all', { ...base(), linux: undefined }, 'config.json: linux.namespaces has no new mount namespace'],
+  ['no mount namespace', { ...base(), linux: { namespaces: [{ type: 'pid' }] } }, 'config.json: linux.namespaces has no mount namespace'],
+  ['no linux section at all', { ...base(), linux: undefined }, 'config.json: linux.namespaces has no mount namespace'],
   ['hostname without any UTS namespace', { ...base(), hostname: 'h', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: hostname is set without a new UTS namespace'],
   ['domainname without any UTS namespace', { ...base(), domainname: 'd', linux: { namespaces: [{ type: 'mount' }] } }, 'config.json: domainname is set without a new UTS namespace'],
   ['bind source missing', { ...base(), mounts: [{ destination: '/d', source: '/nope', options: ['rbind'] }] }, 'config.json: mounts[0].source "/nope" does not exist'],
