@@ -73,7 +73,9 @@ export async function ociUpdate(store: OciStore, id: string, o: UpdateOptions, d
   if (status === 'creating') throw fail('cannot update a container that is still being created', 'wait for create to return');
   const u = requested(o);
   const dirs = rec.cgroup ?? [];
-  const missing = missingControllers(dirs, u);
+  // Only what update changes must have its directory: hugepages and network are kept as they
+  // were (runc's update ignores them too), whatever the JSON says.
+  const missing = missingControllers(dirs, { memory: u.memory, cpu: u.cpu, pids: u.pids, blockIO: u.blockIO });
   if (missing.length) throw fail(`cannot update ${missing.join(', ')}`);
   const old = rec.resources ?? {};
   const merged = mergeResources(old, u);

@@ -185,6 +185,12 @@ Cg('cg-: every linux.resources field reaches its cgroup file on create; update (
     ['memory', 'memory.limit_in_bytes', String(32 * M)], ['memory', 'memory.memsw.limit_in_bytes', String(32 * M)], ['memory', 'memory.soft_limit_in_bytes', String(16 * M)],
     ['cpu', 'cpu.shares', '700'], ['cpu', 'cpu.cfs_quota_us', '-1'], ['pids', 'pids.max', 'max'], ['blkio', 'blkio.bfq.weight', '100'],
   ]);
+  // Paused: the freezer does not stand in the way of new limits.
+  assert.is(runc(['pause', id]).code, 0);
+  const u3 = runc(['update', '--pids-limit', '50', '--cpu-share', '800', id]);
+  assert.is(u3.code, 0, u3.stderr);
+  want([['pids', 'pids.max', '50'], ['cpu', 'cpu.shares', '800'], ['memory', 'memory.limit_in_bytes', String(32 * M)]]);
+  assert.is(runc(['resume', id]).code, 0);
   // A limit below what the container uses fails with the kernel's reason, and changes nothing.
   const low = runc(['update', '--memory', '4k', '--memory-swap', '4k', id]);
   assert.is(low.code, 1);
