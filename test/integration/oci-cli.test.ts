@@ -44,7 +44,7 @@ test('features: versions, mount options and what is not supported yet', () => {
   const f = JSON.parse(r.stdout);
   assert.is(f.ociVersionMin, '1.0.0');
   assert.is(f.ociVersionMax, '1.2.1');
-  assert.equal(f.hooks, []);
+  assert.equal(f.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
   assert.ok(['rbind', 'nosuid', 'noatime', 'rshared', 'rro'].every((o) => f.mountOptions.includes(o)) && !f.mountOptions.includes('tmpcopyup'), f.mountOptions.join(' '));
   assert.equal(f.linux.namespaces, ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup']);
   assert.is(f.linux.capabilities[0], 'CAP_CHOWN');
