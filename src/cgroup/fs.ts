@@ -83,7 +83,11 @@ function runOps(ops: readonly CgroupOp[]): string[] {
     } else if (op.optional !== undefined && !existsSync(op.file)) {
       if (!warnings.includes(op.optional)) warnings.push(op.optional);
     } else {
-      write(op.file, op.value);
+      try {
+        write(op.file, op.value);
+      } catch (err) {
+        if (!(op.einvalLater && err instanceof MinidockError && err.errno === 'EINVAL')) throw err;
+      }
     }
   }
   return warnings;

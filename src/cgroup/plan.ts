@@ -49,8 +49,10 @@ export type CgroupOp =
   /** mkdir; an existing directory is fine (the parent is shared, a retried run may repeat). */
   | { op: 'mkdir'; path: string }
   /** Write `value` to `file`. With `optional`, a missing file is skipped and `optional` is
-   *  the warning to give (a kernel without swap accounting has no swap files). */
-  | { op: 'write'; file: string; value: string; optional?: string }
+   *  the warning to give (a kernel without swap accounting has no swap files). With
+   *  `einvalLater`, EINVAL is passed over: the plan writes the same value again after the one
+   *  it depends on (a CFS or realtime period the old quota or runtime does not fit yet). */
+  | { op: 'write'; file: string; value: string; optional?: string; einvalLater?: true }
   /** v1 cpuset: when `file` is empty, copy `from` (the parent's same file) into it. */
   | { op: 'inherit'; file: string; from: string };
 

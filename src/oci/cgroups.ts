@@ -168,6 +168,14 @@ export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts
   const warnings: string[] = [];
   const has = (d: CgroupDir, name: string): boolean => facts.files[d.path]?.includes(name) ?? false;
   const w = (d: CgroupDir, name: string, value: string | number): void => void ops.push({ op: 'write', file: `${d.path}/${name}`, value: String(value) });
+  /** A period the kernel may refuse (EINVAL) until its quota or runtime is written: tried first,
+   *  written again after `then` when that is set too (runc's retry). */
+  const period = (d: CgroupDir, name: string, value: number | undefined, then: number | undefined, write: () => void): void => {
+    if (value && then) ops.push({ op: 'write', file: `${d.path}/${name}`, value: String(value), einvalLater: true });
+    else if (value) w(d, name, value);
+    write();
+    if (value && then) w(d, name, value);
+  };
   const warn = (s: string): void => void (warnings.includes(s) || warnings.push(s));
   const v2only = (d: CgroupDir, what: string): void => warn(`${what} is not supported on cgroup v2 (${d.path}): ignored`);
 
@@ -213,20 +221,22 @@ export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts
   const shares = c?.idle === 1 ? undefined : c?.shares;
   if (c && cpu?.version === 1) {
     if (shares) w(cpu, 'cpu.shares', shares);
-    // Period before quota (runc's order; runc retries a period the kernel refuses, EINVAL when
-    // the old quota over the new period exceeds a parent's, after the quota: minidock-runc's
-    // parents have no quota, so the plain order holds).
-    if (c.period) w(cpu, 'cpu.cfs_period_us', c.period);
-    if (c.burst !== undefined && has(cpu, 'cpu.cfs_burst_us')) w(cpu, 'cpu.cfs_burst_us', c.burst);
-    if (c.quota) w(cpu, 'cpu.cfs_quota_us', c.quota);
+    // Period, burst, quota (runc's order). The kernel refuses a period (EINVAL) under which the
+    // old quota exceeds a parent's: then it goes again after the quota.
+    period(cpu, 'cpu.cfs_period_us', c.period, c.quota, () => {
+      if (c.burst !== undefined && has(cpu, 'cpu.cfs_burst_us')) w(cpu, 'cpu.cfs_burst_us', c.burst);
+      if (c.quota) w(cpu, 'cpu.cfs_quota_us', c.quota);
+    });
     if (c.idle !== undefined) {
       if (has(cpu, 'cpu.idle')) w(cpu, 'cpu.idle', c.idle);
       else warn(`cpu.idle: the kernel has no ${cpu.path}/cpu.idle (added in 5.15): ignored`);
     }
-    // Realtime budget: period, then runtime. A runtime needs its parents' budget (cpu.rt_runtime_us
-    // of minidock-runc/ is 0 unless the administrator gives it one): EINVAL otherwise, as runc.
-    if (c.realtimePeriod) w(cpu, 'cpu.rt_period_us', c.realtimePeriod);
-    if (c.realtimeRuntime) w(cpu, 'cpu.rt_runtime_us', c.realtimeRuntime);
+    // Realtime budget: period, then runtime; a period shorter than the runtime in force goes
+    // again after the new runtime. A runtime needs its parents' budget (cpu.rt_runtime_us of
+    // minidock-runc/ is 0 unless the administrator gives it one): EINVAL otherwise, as runc.
+    period(cpu, 'cpu.rt_period_us', c.realtimePeriod, c.realtimeRuntime, () => {
+      if (c.realtimeRuntime) w(cpu, 'cpu.rt_runtime_us', c.realtimeRuntime);
+    });
   } else if (c && cpu) {
     if (c.idle !== undefined) w(cpu, 'cpu.idle', c.idle);
     if (shares) w(cpu, 'cpu.weight', sharesToWeight(shares));

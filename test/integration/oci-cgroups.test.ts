@@ -233,4 +233,31 @@ Cg('cg-: a memory limit is enforced on the container\'s process, and an update r
   assert.equal(list(), []);
 });
 
+Cg('cg-: a shorter CFS period the old quota does not fit under its parent\'s quota is written again after the quota (runc\'s order)', async () => {
+  const id = 'cg-per';
+  // A parent of its own with half a CPU: the container's 0.4 CPU fits; the new period under the
+  // old quota (40000/50000 = 0.8) does not until the quota is lowered, so the first write fails.
+  const q = join('/sys/fs/cgroup/cpu', PARENT, 'q');
+  spawnSync('mkdir', ['-p', q]);
+  writeFileSync(join(q, 'cpu.cfs_quota_us'), '50000');
+  const dir = bundle(id, 'sleep 30', (c) => {
+    c.linux.cgroupsPath = `/${PARENT}/q/${id}`;
+    c.linux.resources.cpu = { quota: 40000, period: 100000 };
+  });
+  const cr = runc(['create', '--bundle', dir, id]);
+  assert.is(cr.code, 0, cr.stderr);
+  const u = runc(['update', '--cpu-period', '50000', '--cpu-quota', '20000', id]);
+  assert.is(u.code, 0, u.stderr);
+  assert.is(readFileSync(join(q, id, 'cpu.cfs_period_us'), 'utf8').trim(), '50000');
+  assert.is(readFileSync(join(q, id, 'cpu.cfs_quota_us'), 'utf8').trim(), '20000');
+  // Over the parent's quota, EINVAL reaches the caller with the file that refused it.
+  const over = runc(['update', '--cpu-quota', '45000', id]);
+  assert.is(over.code, 1);
+  assert.match(over.stderr, /cpu\.cfs_quota_us: EINVAL/);
+  assert.is(runc(['delete', '--force', id]).code, 0);
+  for (const m of cgroupMounts()) spawnSync('rmdir', [join(m, PARENT, 'q')]);
+  assert.equal(leftovers(), []);
+  assert.equal(list(), []);
+});
+
 Cg.run();

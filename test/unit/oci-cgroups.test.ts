@@ -149,8 +149,9 @@ test('planOciLimits v1: every file, in the kernel\'s order, where this kernel ke
   assert.equal(writes(ops), [
     `/m/memory.limit_in_bytes=${64 * M}`, `/m/memory.memsw.limit_in_bytes=${128 * M}`, `/m/memory.soft_limit_in_bytes=${32 * M}`,
     '/m/memory.oom_control=1', '/m/memory.swappiness=10', '/m/memory.use_hierarchy=1',
-    '/c/cpu.shares=512', '/c/cpu.cfs_period_us=50000', '/c/cpu.cfs_burst_us=1000', '/c/cpu.cfs_quota_us=20000', '/c/cpu.idle=0',
-    '/c/cpu.rt_period_us=1000', '/c/cpu.rt_runtime_us=950',
+    // A period the old quota (runtime) does not fit yet is passed over, and written again after.
+    '/c/cpu.shares=512', '/c/cpu.cfs_period_us=50000', '/c/cpu.cfs_burst_us=1000', '/c/cpu.cfs_quota_us=20000', '/c/cpu.cfs_period_us=50000',
+    '/c/cpu.idle=0', '/c/cpu.rt_period_us=1000', '/c/cpu.rt_runtime_us=950', '/c/cpu.rt_period_us=1000',
     '/s/cpuset.cpus=0-1', '/s/cpuset.mems=0',
     '/p/pids.max=10',
     // BFQ's weight files (no blkio.weight here); leaf weights have no BFQ file: written, so the
@@ -161,6 +162,11 @@ test('planOciLimits v1: every file, in the kernel\'s order, where this kernel ke
     '/n/net_cls.classid=1048577', '/n/net_prio.ifpriomap=eth0 5', '/n/net_prio.ifpriomap=lo 1',
   ]);
   assert.equal(warnings, [KERNEL_MEMORY_IGNORED]);
+  const tolerant = ops.filter((o: any) => o.einvalLater).map((o: any) => o.file);
+  assert.equal(tolerant, ['/c/cpu.cfs_period_us', '/c/cpu.rt_period_us'], 'only the first period writes pass EINVAL over');
+  // A period alone is written once, and fails as the kernel says.
+  const alone = planOciLimits(V1_DIRS, { cpu: { period: 50000 } }, { files: V1_FILES }).ops;
+  assert.equal(alone, [{ op: 'write', file: '/c/cpu.cfs_period_us', value: '50000' }]);
 });
 
 test('planOciLimits v1: an older kernel\'s files choose CFQ\'s weight and no .rsvd; no cpu.idle or burst is skipped', () => {
