@@ -270,6 +270,13 @@ function sysctlNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | unde
   return undefined;
 }
 
+const SYSCTL_NS: Readonly<Record<'ipc' | 'network' | 'uts' | 'user', { name: string; fix: string }>> = {
+  ipc: { name: 'an IPC', fix: 'add {"type": "ipc"} to linux.namespaces' },
+  network: { name: 'a network', fix: 'give the container a network namespace of its own ({"type": "network"})' },
+  uts: { name: 'a UTS', fix: 'add {"type": "uts"} to linux.namespaces' },
+  user: { name: 'a user', fix: 'add {"type": "user"} to linux.namespaces' },
+};
+
 /**
  * linux.sysctl as ops: each value written to the container's /proc/sys (container.c,
  * write_sysctl), refused unless the key belongs to a namespace the container has of its own, as
@@ -286,14 +293,10 @@ export function planSysctl(sysctl: Readonly<Record<string, string>>, own: { ipc:
     // Dots for the namespace rules, as runc compares them.
     const dotted = key.includes('/') ? parts.map((p) => p.replace(/\./g, '/')).join('.') : key;
     const ns = sysctlNamespace(dotted);
-    const fix: Record<string, string> = {
-      ipc: 'add {"type": "ipc"} to linux.namespaces', network: 'give the container a network namespace of its own ({"type": "network"})',
-      uts: 'add {"type": "uts"} to linux.namespaces', user: 'add {"type": "user"} to linux.namespaces',
-    };
     if (!ns) throw configError(field, 'belongs to no namespace a container can have: writing it would change the host', 'remove it, or set it on the host');
     if (dotted === 'kernel.hostname' && own.uts) throw configError(field, 'conflicts with the "hostname" field', 'set "hostname" instead');
     const has = ns === 'ipc' ? own.ipc : ns === 'uts' ? own.uts : ns === 'user' ? own.user : own.netns;
-    if (!has) throw configError(field, `needs a ${ns === 'network' ? 'network' : ns.toUpperCase()} namespace of the container's own: writing it would change the host's`, fix[ns]!);
+    if (!has) throw configError(field, `needs ${SYSCTL_NS[ns].name} namespace of the container's own: writing it would change the host's`, SYSCTL_NS[ns].fix);
     return { op: 'sysctl', dst: `/proc/sys/${parts.join('/')}`, value };
   });
 }
