@@ -116,7 +116,8 @@ export function parseResources(res: unknown): { resources: OciResources; devices
   };
   for (const [key, v] of Object.entries(res)) {
     const f = `linux.resources.${key}`;
-    if (v === null) continue;
+    // Nothing asked: an engine's empty "unified": {} or "rdma": {} is no field to refuse.
+    if (v === null || (isObj(v) && !Object.keys(v).length) || (Array.isArray(v) && !v.length)) continue;
     if (key === 'memory' && isObj(v)) {
       known(key, v);
       resources.memory = memoryOf(v, f);

@@ -56,6 +56,7 @@ test('parseResources: every field runc carries out, read as written; devices as 
 test('parseResources: unknown fields are named unsupported; bad values are refused with the field', () => {
   const r = parseResources({ memory: { limit: 1, highWater: 2 }, rdma: { mlx5_1: { hcaHandles: 3 } }, unified: { 'memory.high': '1' }, network: { classID: 1, other: 1 } });
   assert.equal(r.unsupported, ['linux.resources.memory.highWater', 'linux.resources.rdma', 'linux.resources.unified', 'linux.resources.network.other']);
+  assert.equal(parseResources({ unified: {}, rdma: {}, hugepageLimits: [], devices: [] }), { resources: {}, devices: [], unsupported: [] }, 'empty is nothing asked');
   const cases: [unknown, RegExp][] = [
     [{ memory: { swappiness: 101 } }, /memory\.swappiness must be between -1 and 100/],
     [{ memory: { limit: '1g' } }, /memory\.limit must be an integer/],
