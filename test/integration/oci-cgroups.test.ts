@@ -260,4 +260,19 @@ Cg('cg-: a shorter CFS period the old quota does not fit under its parent\'s quo
   assert.equal(list(), []);
 });
 
+Cg('cg-: a limit the kernel refuses fails create with the file and errno, and every directory made on the way is removed', () => {
+  const id = 'cg-rt';
+  // A realtime runtime needs its parents' budget: PARENT's cpu.rt_runtime_us is 0.
+  const dir = bundle(id, 'true', (c) => {
+    c.linux.cgroupsPath = `/${PARENT}/${id}`;
+    c.linux.resources.memory = { limit: 64 * M };
+    c.linux.resources.cpu = { realtimePeriod: 1000000, realtimeRuntime: 1000 };
+  });
+  const r = runc(['create', '--bundle', dir, id]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, new RegExp(`cannot write "1000" to /sys/fs/cgroup/cpu/${PARENT}/${id}/cpu.rt_runtime_us: EINVAL`));
+  assert.equal(list(), []);
+  assert.equal(leftovers(), [], 'the memory directory, written before, is gone too');
+});
+
 Cg.run();
