@@ -277,4 +277,16 @@ T('linux.sysctl: a key of no namespace, or net.* without a network namespace of 
   assert.is(hostValue('kernel.core_pattern'), pattern);
 });
 
+T('linux.sysctl: a value the kernel refuses fails at child.sysctl.write with the key\'s path and errno, and nothing is left', async () => {
+  const id = 'mnt-sysctl-einval';
+  const dir = bundle(id, 'true', (c) => {
+    c.linux.sysctl = { 'net.ipv4.ip_forward': 'yes' };
+  });
+  const r = runc(['create', '--bundle', dir, id]);
+  assert.is(r.code, 1);
+  assert.is(r.stderr, 'minidock-runc: container setup failed at child.sysctl.write /proc/sys/net/ipv4/ip_forward: Invalid argument\n');
+  await sleep(100);
+  assertNothingLeft(id, dir);
+});
+
 T.run();
