@@ -217,11 +217,24 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// openPty() -> { master, slave }: the master stays with the CLI, the child opens the slave.
+// openPty(nonblock?) -> { master, slave }: the master stays with the CLI (or goes to a console
+// socket), the child opens the slave.
 Napi::Value OpenPty(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) throw SysError(env, "parent.posix_openpt", errno);
+  // Non-blocking, so that a write to a container that is not reading returns EAGAIN (the relay
+  // queues the rest) instead of stopping Node's main thread. libuv's tty stream, which reads
+  // the master, leaves a pty master in blocking mode.
+  // Only for the relay: a master handed to a console socket keeps the flags its receiver
+  // expects (O_NONBLOCK belongs to the open file, which SCM_RIGHTS shares).
+  bool nonblock = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
+  int fl = nonblock ? fcntl(master, F_GETFL) : 0;
+  if (nonblock && (fl < 0 || fcntl(master, F_SETFL, fl | O_NONBLOCK) < 0)) {
+    int e = errno;
+    close(master);
+    throw SysError(env, "parent.pty_nonblock", e);
+  }
   char name[128];
   if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
     int e = errno;

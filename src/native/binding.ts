@@ -31,7 +31,8 @@ export interface NativeApi {
   abort(h: ChildHandle): void;
   wait(pid: number): Promise<WaitResult>;
   signal(pidfd: number, sig: number): void;
-  openPty(): { master: number; slave: string };
+  /** A pty pair; `nonBlocking` for a master this process relays itself (run.ts relayPty). */
+  openPty(nonBlocking?: boolean): { master: number; slave: string };
   setWinsize(fd: number, rows: number, cols: number): void;
   flock(fd: number): void;
   /** null when the process is already gone. */

@@ -416,7 +416,8 @@ class Runtime {
     try {
       this.store.write(rec);
       if (terminal) {
-        pty = api.openPty();
+        // Non-blocking only when this process relays it (run without --console-socket).
+        pty = api.openPty(!o.consoleSocket);
         const size = probe.consoleSize;
         if (size) api.setWinsize(pty.master, size.height, size.width);
       }

@@ -296,7 +296,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       tty = s.tty ? '@tty' : undefined;
     } else {
       if (s.tty) {
-        pty = api.openPty();
+        pty = api.openPty(true);
         const master = pty.master;
         rollback.add('pty', () => closeSync(master));
         // The size goes on before the command runs: its first look at the terminal must not see 0x0.
@@ -451,23 +451,53 @@ export function relayPty(api: NativeApi, master: number, interactive: boolean): 
   const drained = new Promise<void>((r) => (done = r));
   let onInput: ((d: Buffer) => void) | undefined;
   let out: import('node:tty').ReadStream | undefined;
-  void Promise.all([ttyMod, fs]).then(([{ ReadStream }, { writeSync }]) => {
-    out = new ReadStream(master);
-    out.on('data', (d: Buffer) => process.stdout.write(d));
+  void Promise.all([ttyMod, fs]).then(([{ ReadStream }, { write, writeSync }]) => {
+    const o = new ReadStream(master);
+    out = o;
+    // Written asynchronously, one chunk at a time, the pty paused meanwhile: process.stdout on a
+    // terminal writes synchronously, and a terminal that is itself waiting to hand us input
+    // (a large paste) would then block this process, and with it the input, for good.
+    const toTerminal = (d: Buffer): void => {
+      o.pause();
+      write(1, d, 0, d.length, null, (err, n) => {
+        if (!err && n < d.length) return toTerminal(d.subarray(n));
+        o.resume();
+      });
+    };
+    o.on('data', toTerminal);
     // EIO on the master means every slave descriptor is closed: the container is gone.
     out.on('error', () => done());
     out.on('end', () => done());
     out.on('close', () => done());
     if (interactive) {
       if (raw) stdin.setRawMode(true);
-      onInput = (d: Buffer): void => {
-        for (let off = 0; off < d.length; ) {
+      // The master is non-blocking (libuv made it so for the ReadStream). When the container
+      // is not reading and its input queue is full, the rest waits in `queue` and is retried on
+      // a timer: a retry loop would hold the event loop and never drain the container's output
+      // (both sides would stall), and pausing stdin would stall the user's terminal instead
+      // (a terminal that cannot hand us input may stop reading our output too).
+      const queue: Buffer[] = [];
+      let waiting = false;
+      const flush = (): void => {
+        waiting = false;
+        while (queue.length) {
+          const d = queue[0]!;
+          let n: number;
           try {
-            off += writeSync(master, d, off);
+            n = writeSync(master, d);
           } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') { queue.length = 0; return; } // EIO: the container is gone
+            waiting = true;
+            setTimeout(flush, 5);
+            return;
           }
+          if (n < d.length) queue[0] = d.subarray(n);
+          else queue.shift();
         }
+      };
+      onInput = (d: Buffer): void => {
+        queue.push(d);
+        if (!waiting) flush();
       };
       stdin.on('data', onInput);
       stdin.resume();

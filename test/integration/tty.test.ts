@@ -58,6 +58,17 @@ T('Ctrl-C travels through the pty to the container', async () => {
   assert.match(r.out, /got-int/);
 });
 
+T('a paste larger than the container\'s input queue arrives whole, while the container writes a lot', async () => {
+  // 4096 lines of 63 characters (256 KiB) typed at once while the container sleeps: its pty's
+  // input queue fills. Then it writes 1 MB before it reads. The CLI must wait for room in the
+  // input queue without holding its event loop, or it never drains that output and both stall.
+  const line = `${'x'.repeat(62)}\n`;
+  const r = await underTerminal(`$MD run --rm -it --network none busybox sh -c ${inner('sleep 1; head -c 1000000 /dev/zero | tr "\\0" y; echo; wc -l')}`,
+    [[500, line.repeat(4096)], [4000, '\x04']]);
+  assert.is(r.code, 0, r.out.slice(-300));
+  assert.match(r.out, /\n\s*4096\n/);
+});
+
 T('exec -it: a shell in a running container, on a terminal of its own', async () => {
   const started = mdk(root, ['run', '-d', '--network', 'none', '--name', 'shellhost', 'busybox', 'sleep', '60']);
   assert.is(started.code, 0, started.stderr);
