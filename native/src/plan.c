@@ -385,7 +385,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       if (op->nprop == PLAN_MAX_PROP) BAD("plan: more than %d propagation changes for one mount", PLAN_MAX_PROP);
       if (parse_prop(v, &op->prop[op->nprop++])) BAD("plan: bad prop \"%s\" (one of private, slave, shared, unbindable; \"rec,\" optional)", v);
     } else if (op && (!strcmp(k, "rec_set") || !strcmp(k, "rec_clr"))) {
-      if (parse_flags(v, attr_names, k[4] == 's' ? &op->rec_set : &op->rec_clr)) BAD("plan: bad %s \"%s\"", k, v);
+      if (parse_flags(v, attr_names, !strcmp(k, "rec_set") ? &op->rec_set : &op->rec_clr)) BAD("plan: bad %s \"%s\"", k, v);
       op->has_rec_attr = 1;
     } else if (op && !strcmp(k, "dev")) {
       /* "c 10 229": the node's type (c, u: character, b: block, p: FIFO) and numbers. */
