@@ -472,6 +472,26 @@ static int cmd_exec(int argc, char **argv) {
     return 125;
   }
 
+  /* The container's root, opened before we leave our mount namespace: setns(CLONE_NEWNS) puts
+   * us at the root of the container's mount namespace, which is the container's own only when
+   * it pivot_root'ed there. An OCI container in a joined mount namespace (or none of its own)
+   * chroot'ed into its tree instead (container.c), and so does the command, below. The pid is
+   * the pidfd's (fdinfo), so it is the process the CLI checked. */
+  int rootfd = -1;
+  {
+    char line[128], path[64];
+    long pid = -1;
+    FILE *fi = fopen("/proc/self/fdinfo/3", "re");
+    while (fi && fgets(line, sizeof line, fi))
+      if (!strncmp(line, "Pid:", 4)) pid = strtol(line + 4, NULL, 10);
+    if (fi) fclose(fi);
+    snprintf(path, sizeof path, "/proc/%ld/root", pid);
+    if (pid <= 0 || (rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+      fprintf(stderr, "minidock: exec: cannot open the container's root (%s): %s\n", path, pid <= 0 ? "no pid for the pidfd" : strerror(errno));
+      return 125;
+    }
+  }
+
   /* One call joins all seven namespaces of the process the pidfd names (Linux 5.8+), or with
    * --ns exactly those named. */
   int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP;
@@ -489,6 +509,11 @@ static int cmd_exec(int argc, char **argv) {
     }
   }
   close(3);
+  if (fchdir(rootfd) < 0 || chroot(".") < 0) {
+    fprintf(stderr, "minidock: exec: cannot enter the container's root: %s\n", strerror(errno));
+    return 125;
+  }
+  close(rootfd);
 
   /* -t: the pty comes from the container's own devpts (its /dev/ptmx), as docker's does, so the
    * command sees /dev/pts/N inside. We keep the master and relay it to our stdin/stdout: the
@@ -544,7 +569,7 @@ static int cmd_exec(int argc, char **argv) {
       for (int k = 0; k < 3; k++) dup2(slave, k);
       if (ioctl(0, TIOCSCTTY, 0) < 0) { dprintf(rep[1], "tiocsctty %d pty", errno); _exit(125); }
     }
-    /* After setns(CLONE_NEWNS) our root and cwd are the container's root. */
+    /* After setns(CLONE_NEWNS) and the chroot above, our root and cwd are the container's. */
     if (cwd && chdir(cwd) < 0) { dprintf(rep[1], "chdir %d %s", errno, cwd); _exit(126); }
     /* process.rlimits while still root, as create's child sets them. */
     for (size_t k = 0; k < op.nrlimits; k++)

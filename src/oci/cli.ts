@@ -22,6 +22,7 @@ import { enterOciCgroups } from './cgroups-apply.js';
 import { ociUpdate, updateOptions, type UpdateOptions } from './update.js';
 import { execOptions, ociExec, type ExecOptions } from './exec.js';
 import { runHookList } from './hooks.js';
+import { detachRootMount, noteRootMount } from './root-mount.js';
 import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
 
 export const VERSION = '0.1.0';
@@ -308,6 +309,7 @@ class Runtime {
     // A frozen task takes SIGKILL only once thawed.
     if (status === 'paused') writeFileSync(`${freezerOf(rec)}/freezer.state`, 'THAWED');
     if (status !== 'stopped') await this.killAndWait(rec);
+    if (rec.rootMount) this.debug(`delete ${id}: ${detachRootMount(rec.rootMount)}`);
     if (rec.cgroup?.length) {
       // Without a PID namespace of its own, what PID 1 forked outlives it: end what is left in
       // the cgroups, then remove them.
@@ -408,6 +410,7 @@ class Runtime {
       annotations: config.annotations, pid: 0, creator: { pid: process.pid, start: readProc(process.pid).start ?? 0 },
       cgroup: cg.plan.dirs,
       resources: cg.resources,
+      ...(probe.runtimeMounts ? { rootMount: noteRootMount(probe.rootfs) } : {}),
       // Kept for start and delete; startContainer's only so that start knows to wait for it.
       hooks: Object.fromEntries((['poststart', 'poststop', 'startContainer'] as const).filter((k) => config.hooks[k]?.length).map((k) => [k, config.hooks[k]])),
     };
@@ -469,6 +472,9 @@ class Runtime {
       return { pid: handle.pid, handle, master: pty?.master };
     } catch (err) {
       if (handle) api.abort(handle);
+      if (rec.rootMount) {
+        try { this.debug(`create ${id}: ${detachRootMount(rec.rootMount)}`); } catch { /* the state is gone: nothing to retry from */ }
+      }
       if (pty) closeSync(pty.master);
       try { await releaseCgroup(cg.plan.dirs); } catch { /* reported by the original error's step; delete retries */ }
       this.store.remove(id);

@@ -53,6 +53,8 @@ export interface OciPlan {
   /** The root filesystem's host path (root.path resolved against the bundle). */
   rootfs: string;
   /** Namespaces the container joins rather than creates (linux.namespaces[].path). */
+  /** No mount namespace at all: the container's tree is made in the runtime's. */
+  runtimeMounts?: boolean;
   joins: Array<{ type: string; path: string }>;
   consoleSize?: { height: number; width: number };
   /** Fields the plan cannot carry out, by name: the CLI refuses the config when any is here. */
@@ -397,11 +399,11 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const joinsOf = planJoins(joins, created);
   unsupported.push(...joinsOf.unsupported);
   if (created.includes('time')) unsupported.push('linux.namespaces (a time namespace)');
-  // Every mount the child makes lives in a mount namespace that is the container's: one of its
-  // own, or one it joins (whoever made that one shares it on purpose). The runtime's own would
-  // keep the container's mounts after it exits (runc leaves them there).
+  // A joined mount namespace is shared on purpose by whoever made it; none at all means the
+  // runtime's (as runc reads it): the container's tree is made there, and the CLI detaches it
+  // again at delete (oci/root-mount.ts). Either way the child chroots (container.c).
   const mntJoined = joins.some((j) => j.type === 'mount');
-  if (!created.includes('mount') && !mntJoined) throw configError('linux.namespaces', 'has no mount namespace', 'add {"type": "mount"}, or {"type": "mount", "path": ...} to join one: the root filesystem is set up in it');
+  const runtimeMounts = !created.includes('mount') && !mntJoined;
   const uts = created.includes('uts');
   // A joined UTS namespace counts: runc sets the name in it too.
   const utsJoined = joins.some((j) => j.type === 'uts');
@@ -452,7 +454,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ns: created.filter((t) => NS_NAME[t]).map((t) => NS_NAME[t]!),
     ...(netJoin ? { netns: netJoin.path } : {}),
     ...joinsOf.child,
-    ...(mntJoined ? { sharedMnt: true } : {}),
+    ...(mntJoined || runtimeMounts ? { sharedMnt: true } : {}),
     lateCgroupns: created.includes('cgroup'),
     uidMap,
     gidMap,
@@ -497,6 +499,6 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ...childHooks(config, input),
   };
   if (p.terminal && !input.tty) unsupported.push('process.terminal (no pty was given to the plan)');
-  return { child, rootfs, joins, ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}), unsupported };
+  return { child, rootfs, joins, ...(runtimeMounts ? { runtimeMounts } : {}), ...(p.consoleSize ? { consoleSize: p.consoleSize } : {}), unsupported };
 }
 

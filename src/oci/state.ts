@@ -9,6 +9,7 @@ import { MinidockError } from '../core/errors.js';
 import type { CgroupDir } from '../cgroup/plan.js';
 import type { OciResources } from './resources.js';
 import type { OciHook } from './config.js';
+import type { RootMount } from './root-mount.js';
 import { privateDir } from '../core/state-perms.js';
 import { parseStartTime } from '../runtime/proc.js';
 import { SPEC_VERSION } from './default-spec.js';
@@ -33,6 +34,9 @@ export interface OciRecord {
   creator?: { pid: number; start: number };
   /** The container's cgroups, recorded before they are made, so delete always removes them. */
   cgroup?: CgroupDir[];
+  /** No mount namespace of its own: its tree is in ours at `path`, on top of mount `before`
+   *  (what was there before create; 0: nothing), and delete detaches it (oci/root-mount.ts). */
+  rootMount?: RootMount;
   /** linux.resources in force (create's, then each update's merge): what update merges onto. */
   resources?: OciResources;
   /** The config's poststart, poststop (and startContainer) hooks, kept from create: config.json

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRootAndImages } from '../helpers/cli.js';
-import { bundleMarker, ended, ociBundle, processesIn, runcIn } from '../helpers/oci.js';
+import { RUNC, bundleMarker, ended, ociBundle, processesIn, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
 const work = mkdtempSync(join(tmpdir(), 'mdk-ocihk-'));
@@ -219,7 +219,7 @@ H('joined ipc, uts, mount, pid and network namespaces: the container is in each,
   const id = 'hk-join';
   const h = await holder(['--ipc', '--uts', '--mount', '--pid', '--net', '--propagation', 'private']);
   const types = ['ipc', 'uts', 'mnt', 'pid', 'net'];
-  const dir = bundle(id, `for t in ${types.join(' ')} user cgroup; do echo "$t $(readlink /proc/self/ns/$t)"; done; hostname`, (c) => {
+  const dir = bundle(id, `for t in ${types.join(' ')} user cgroup; do echo "$t $(readlink /proc/self/ns/$t)"; done; hostname; sleep 1`, (c) => {
     const oci: Record<string, string> = { ipc: 'ipc', uts: 'uts', mnt: 'mount', pid: 'pid', net: 'network' };
     c.hostname = 'joined-name';
     c.linux.namespaces = types.map((t) => ({ type: oci[t], path: `/proc/${h}/ns/${t}` }));
@@ -227,6 +227,11 @@ H('joined ipc, uts, mount, pid and network namespaces: the container is in each,
   assert.is(runc(['create', '--bundle', dir, id]).code, 0);
   const pid = (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid;
   assert.is(runc(['start', id]).code, 0);
+  // exec enters the container's root, not the root of the mount namespace it shares.
+  const ex = runc(['exec', id, 'sh', '-c', 'ls -a /; readlink /proc/self/ns/mnt']);
+  assert.is(ex.code, 0, ex.stderr);
+  assert.ok(ex.stdout.split('\n').includes(bundleMarker(id)), `exec sees the bundle's root: ${ex.stdout}`);
+  assert.match(ex.stdout, ns(h, 'mnt'));
   assert.ok(await ended(pid));
   const seen = Object.fromEntries(readFileSync(join(dir, 'out/log'), 'utf8').trim().split('\n').filter((l) => l.includes(' ')).map((l) => l.split(' ') as [string, string]));
   for (const t of types) assert.is(seen[t], ns(h, t), `the container is in the holder's ${t} namespace`);
@@ -265,6 +270,37 @@ H('a joined user namespace: no maps written, new mount/uts/ipc/net namespaces be
   assert.is(uid, '0');
   assert.is(spawnSync('stat', ['-c', '%u', join(dir, 'out/owned')]).stdout.toString().trim(), '100000', 'container root is host uid 100000');
   assert.is(runc(['delete', id]).code, 0);
+  assertNothingLeft(id, dir);
+});
+
+H('no mount namespace: the container mounts in the runtime\'s (as runc), chroots, and delete takes its whole tree away', () => {
+  const id = 'hk-nomnt';
+  const dir = bundle(id, 'readlink /proc/self/ns/mnt; readlink /proc/1/ns/pid; ls /proc/1/ns >/dev/null && echo proc', (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
+  });
+  // In a private mount namespace of this test's own: the runtime's is then that one, and even
+  // a failing delete would leave nothing on the host.
+  const rc = `${process.execPath} ${RUNC} --root ${state}`;
+  const script = [
+    'echo "ns $(readlink /proc/self/ns/mnt)"',
+    `${rc} create --bundle ${dir} ${id} || exit 9`,
+    `echo "created $(grep -c ' ${dir}/rootfs' /proc/self/mountinfo)"`,
+    `pid=$(${rc} state ${id} | sed -n 's/.*"pid": \\([0-9]*\\).*/\\1/p')`,
+    `echo "root $(readlink /proc/$pid/root)"`,
+    `${rc} start ${id} || exit 8`,
+    'while [ -e /proc/$pid/ns ] && ! grep -q "^State:.Z" /proc/$pid/status 2>/dev/null; do sleep 0.05; done',
+    `${rc} delete ${id} || exit 7`,
+    `echo "deleted $(grep -c ' ${dir}/rootfs' /proc/self/mountinfo)"`,
+  ].join('\n');
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  const said = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  assert.ok(Number(said.created) > 5, `the container's tree was in the runtime's mount namespace: ${said.created} mounts`);
+  assert.is(said.root, `${dir}/rootfs`, 'the container is chroot\'ed into its tree');
+  assert.is(said.deleted, '0', 'delete detached every mount of it');
+  const log = readFileSync(join(dir, 'out/log'), 'utf8').split('\n');
+  assert.is(log[0], said.ns, 'inside: the runtime\'s mount namespace');
+  assert.is(log[2], 'proc', 'its own /proc for its PID namespace');
   assertNothingLeft(id, dir);
 });
 

@@ -7,6 +7,7 @@ import { MinidockError } from '../../src/core/errors.js';
 import { parseConfig, type OciHook } from '../../src/oci/config.js';
 import { describeHookFailure, runHook, runHookList, type HookOutcome } from '../../src/oci/hooks.js';
 import { planJoins, planOci, type HostFacts } from '../../src/oci/plan.js';
+import { topMountAt } from '../../src/oci/root-mount.js';
 import { serializePlan } from '../../src/runtime/child-plan.js';
 
 const facts: HostFacts = { kind: () => undefined, hostname: 'hosty' };
@@ -130,6 +131,30 @@ test('a joined mount namespace: no new one, the child chroots (sharedMnt); a joi
   assert.is(kv[kv.indexOf('shared_mnt') + 1], '1');
   // A mount namespace of its own: pivot_root as always.
   assert.is(plan(base()).child.sharedMnt, undefined);
+});
+
+test('no mount namespace at all: the runtime\'s (as runc), the child chroots, and the CLI is told to detach the tree', () => {
+  const p = plan({ ...base(), linux: { namespaces: [{ type: 'pid' }] } });
+  assert.equal(p.unsupported, []);
+  assert.equal(p.child.ns, ['pid']);
+  assert.is(p.child.sharedMnt, true);
+  assert.is(p.runtimeMounts, true);
+  assert.is(plan({ ...base(), linux: undefined }).runtimeMounts, true);
+  // Joined: whoever made the namespace keeps what is in it.
+  assert.is(plan({ ...base(), linux: { namespaces: [{ type: 'mount', path: '/proc/7/ns/mnt' }] } }).runtimeMounts, undefined);
+});
+
+test('topMountAt: the last mount listed at the path, escapes undone; 0 for none', () => {
+  const info = [
+    '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
+    '40 22 8:1 /b/rootfs /b/rootfs rw shared:1 - ext4 /dev/sda1 rw',
+    '41 40 0:5 / /b/rootfs/proc rw - proc proc rw',
+    '57 40 8:1 /b/rootfs /b/rootfs rw - ext4 /dev/sda1 rw',
+    '60 22 8:1 /x\\040y /x\\040y rw - ext4 /dev/sda1 rw',
+  ].join('\n');
+  assert.is(topMountAt(info, '/b/rootfs'), 57);
+  assert.is(topMountAt(info, '/x y'), 60);
+  assert.is(topMountAt(info, '/nothing'), 0);
 });
 
 test.run();
