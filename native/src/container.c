@@ -7,20 +7,27 @@
  *   parent (Node's main thread)              child (new namespaces, only this thread exists)
  *   ─────────────────────────                ──────────────────────────────────────────────
  *   socketpair(go), pipe(report, O_CLOEXEC)
+ *   [setns(net), setns(pid): this thread only]
  *   block all signals
  *   clone3(CLONE_NEW{NS,UTS,IPC,PID,NET,USER}) ──►  reset every signal to SIG_DFL, unblock
- *   restore signal mask                          PR_SET_PDEATHSIG(SIGKILL)
+ *   restore signal mask [and our net, pid ns]    PR_SET_PDEATHSIG(SIGKILL)
+ *   [read(report): "joined"]       ◄──────────   [setns: mnt, uts, ipc, cgroup, then user;
+ *                                                 unshare what is new: join_namespaces]
  *   write /proc/PID/{uid,gid}_map                recvmsg(go) ... blocks
  *   [write /proc/PID/oom_score_adj]
  *   idmapped clone of the image (remapped)
- *   (Node: move a veth in, cgroups, ...)
+ *   (Node: move a veth in, cgroups, OCI's
+ *    prestart/createRuntime hooks, ...)
  *   sendmsg(go, 1 byte [+ image mount fd]) ──►   setresuid(0), PDEATHSIG again (*),
  *                                                unshare(CLONE_NEWCGROUP), sethostname,
- *                                                [setdomainname], mounts, pivot_root,
+ *                                                [setdomainname], mounts, [createContainer
+ *                                                hooks], pivot_root (chroot: shared_mnt),
  *                                                stdio, close fds, chdir, [setrlimit],
  *   read(report) ... blocks                      privileges (apply_privileges: bounding,
  *                                                setgid/setuid, capset, nnp, seccomp),
- *                                                PDEATHSIG again (*), [umask], execve
+ *                                                PDEATHSIG again (*), [OCI: "ready", wait
+ *                                                on the exec FIFO, startContainer hooks],
+ *                                                [umask], execve
  *                   ◄──────────────────────      on failure: write {step, errno, detail}, _exit
  *   EOF with no bytes: execve succeeded          (report is O_CLOEXEC: execve closes it)
  *
