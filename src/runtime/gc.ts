@@ -14,6 +14,7 @@ import { isSameProcess } from './proc.js';
 import { StateStore, type ContainerRecord } from './state.js';
 import { readExitRecord } from './detached.js';
 import { killAndWait, processesOf } from './reap.js';
+import { finishContainer } from './finish.js';
 
 export interface GcReport {
   /** Containers a crashed run left half-made: removed, processes and all. */
@@ -57,12 +58,13 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
     } else if (st.status === 'exited' && (st.net || st.cgroup || rawStatus(dir) === 'running')) {
       // Stopped, but nobody recorded it: its CLI was killed, or its shim's cleanup never ran.
       await killAndWait(processesOf(dir).filter((p) => !isShimOfLive(rec, p)));
-      await releaseNetwork(st.net, root, api);
-      const { oomKilled } = await releaseCgroup(st.cgroup);
-      checkpoint('gc.released');
       const exit = readExitRecord(dir);
-      if (rec.spec.autoRemove) store.remove(rec);
-      else store.writeState(rec.id, { status: 'exited', startedAt: st.startedAt, finishedAt: exit?.finishedAt ?? st.finishedAt ?? Date.now(), exitCode: exit?.exitCode ?? st.exitCode ?? 255, note: st.note, ...(oomKilled || st.oomKilled ? { oomKilled: true } : {}) });
+      await finishContainer(store, root, api, { id: rec.id, spec: rec.spec, state: st }, {
+        exitCode: exit?.exitCode ?? st.exitCode ?? 255,
+        finishedAt: exit?.finishedAt ?? st.finishedAt ?? Date.now(),
+        note: st.note,
+        oomKilled: st.oomKilled,
+      }, { afterCgroup: 'gc.released' });
       report.finalized.push(rec.id);
     }
   }

@@ -26,6 +26,7 @@ import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
+import { finishContainer } from './finish.js';
 import { enterCgroup, planContainerCgroup, releaseCgroup } from './run-cgroup.js';
 import { attachNetwork, parseNetworkOption, publishPorts, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
@@ -372,7 +373,6 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   }
   const h = handle!;
   const startedAt = store.read(s.id).state?.startedAt ?? Date.now();
-  const netName = net!.leased?.attachment.network;
   const stopRelay = pty ? relayPty(api, pty.master, s.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   checkpoint('run.running');
@@ -383,17 +383,10 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
-  await releaseNetwork(net!.leased, root, api);
-  checkpoint('run.net-released');
-  const { oomKilled } = await releaseCgroup(cg!.dirs);
-  if (s.autoRemove) {
-    store.remove({ id: s.id, spec: s });
-  } else {
-    // (`rm -f` from another shell may have removed the container under us; docker's client then
-    // just reports the exit code too.)
-    store.writeStateIfPresent(s.id, { status: 'exited', startedAt, finishedAt: Date.now(), exitCode, ...(oomKilled ? { oomKilled } : {}) });
-  }
-  if (netName) await refreshNetworkHosts(store, root, api, netName);
+  // What it ran with, from this run's own plans: a concurrent `rm -f` may have removed the
+  // record meanwhile (docker's client then just reports the exit code too).
+  await finishContainer(store, root, api, { id: s.id, spec: s, state: { status: 'running', startedAt, net: net!.leased, cgroup: cg!.dirs } },
+    { exitCode, finishedAt: Date.now() }, { afterNetwork: 'run.net-released' });
   trace('state written or removed');
   return exitCode;
 }
