@@ -7,15 +7,19 @@
 // What a config.json cannot say, and so is not in it:
 // - the bridge network's wiring (veth, address, route, DNAT): the container gets a new, empty
 //   network namespace with lo only; minidock wires it from outside the runtime, as dockerd does;
-// - minidock's seccomp filter (native/src/seccomp.c): linux.seccomp is omitted, so runc and crun
-//   run the container without a filter. Expressing it as a profile means docker's default.json
-//   (its argument checks on clone's flags, socket's family, personality's persona): left for later;
+// - the few corners of minidock's seccomp filter (native/src/seccomp.c) an OCI profile cannot
+//   express: linux.seccomp is that filter for the container's capabilities (seccomp-profile.ts:
+//   the same verdict for every x86_64 call and argument), but a call from another ABI is killed
+//   by libseccomp's bad-arch action where the native filter answers EPERM, and a call newer than
+//   the runtime's libseccomp gets ENOSYS. With --privileged or --security-opt seccomp=unconfined
+//   (spec.seccomp 'unconfined') there is no linux.seccomp, as there is no filter;
 // - names, logs, --rm, -d's shim: minidock's own, outside the runtime core.
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { capabilityNames } from '../spec/caps.js';
 import { isIdentity, parseIdMap } from '../spec/userns.js';
 import { INIT_PATH, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../runtime/child-plan.js';
 import { SPEC_VERSION } from './default-spec.js';
+import { defaultSeccompProfile } from './seccomp-profile.js';
 
 export interface OciFromSpecOptions {
   /** Absolute path of the bundle: the etc files (and --init's binary) are read from there. */
@@ -117,6 +121,8 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
     namespaces,
     maskedPaths: [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
     readonlyPaths: [...READONLY_PATHS],
+    // minidock's filter depends on the capabilities (the native side is given the bounding set).
+    ...(spec.seccomp === 'default' ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
   };
 
   return {

@@ -1,7 +1,8 @@
 // `minidock run --dry-run --bundle DIR`: the bundle runs unchanged under Debian's runc, crun and
 // minidock-runc, and each prints what `minidock run` with the same flags prints (user, hostname,
-// capability sets, uid map); each leaves nothing (no container listed, no cgroup under the
-// test's parent), and the dry run itself creates no container, name, lease or cgroup.
+// capability sets, uid map, and what minidock's seccomp filter, carried as linux.seccomp, answers
+// to a few calls); each leaves nothing (no container listed, no cgroup under the test's parent),
+// and the dry run itself creates no container, name, lease or cgroup.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -29,6 +30,17 @@ const it = leakChecked(T, root, snapshot(root));
 const minidockRunc = runcIn(work);
 
 const SCRIPT = 'echo bundle-marker; id; hostname; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; cat /proc/self/uid_map';
+/** Calls the seccomp filter decides, and whether there is one. Without CAP_SYS_ADMIN: a new user
+ *  namespace (the kernel lets anyone make one) and a mount on a missing /mnt (the kernel looks the
+ *  path up before it checks the capability: ENOENT) are refused with EPERM only by the filter;
+ *  `unshare -n` is EPERM either way; personality(PER_LINUX32) is let through. */
+const PROBES = [
+  'unshare -U true 2>&1; echo "unshare -U: $?"',
+  'unshare -n true 2>&1; echo "unshare -n: $?"',
+  'mount -t tmpfs x /mnt 2>&1; echo "mount: $?"',
+  'linux32 uname -m',
+  'grep -E "^Seccomp" /proc/self/status',
+].join('; ');
 
 /** A runtime's command line, its stdout and stderr through files (the container inherits them). */
 function runTo(cmd: string, args: string[]): { code: number; stdout: string; stderr: string } {
@@ -63,20 +75,27 @@ const runtimes = (bundle: string, id: string) => {
   ];
 };
 
-const CASES: Array<[string, string[]]> = [
-  ['remapped root, --network none', ['--network', 'none', '--hostname', 'bundled']],
-  ['identity map, a non-root user, capabilities changed, read-only root', ['--network', 'none', '--hostname', 'bundled2', '--userns=host', '-u', '1000:1000', '--cap-drop', 'ALL', '--cap-add', 'NET_RAW', '--read-only']],
+/** [what, flags, what the probes print under `minidock run`]. */
+const CASES: Array<[string, string[], RegExp]> = [
+  ['remapped root, --network none', ['--network', 'none', '--hostname', 'bundled'], /unshare -U: 1\nunshare: unshare\(0x40000000\): Operation not permitted\nunshare -n: 1\nmount: permission denied \(are you root\?\)\nmount: 1\ni686\nSeccomp:\t2\n/],
+  ['identity map, a non-root user, capabilities changed, read-only root', ['--network', 'none', '--hostname', 'bundled2', '--userns=host', '-u', '1000:1000', '--cap-drop', 'ALL', '--cap-add', 'NET_RAW', '--read-only'], /unshare -U: 1\n.*\nunshare -n: 1\nmount: permission denied \(are you root\?\)\nmount: 1\ni686\nSeccomp:\t2\n/],
+  // The filter lets CAP_SYS_ADMIN's calls through: both namespaces are made, the mount fails in the kernel.
+  ['--cap-add SYS_ADMIN', ['--network', 'none', '--hostname', 'bundled3', '--cap-add', 'SYS_ADMIN'], /unshare -U: 0\nunshare -n: 0\nmount: mounting x on \/mnt failed: No such file or directory\nmount: 255\ni686\nSeccomp:\t2\n/],
+  // No filter in minidock run, none in the bundle.
+  ['--security-opt seccomp=unconfined', ['--network', 'none', '--hostname', 'bundled4', '--security-opt', 'seccomp=unconfined'], /unshare -U: 0\n.*\nunshare -n: 1\nmount: mounting x on \/mnt failed: No such file or directory\nmount: 255\ni686\nSeccomp:\t0\n/],
 ];
 
-CASES.forEach(([what, flags], i) => {
-  it(`${what}: runc, crun and minidock-runc print what minidock run prints, and leave nothing`, () => {
-    const expected = mdk(root, ['run', '--rm', ...flags, 'busybox', 'sh', '-c', SCRIPT]);
+CASES.forEach(([what, flags, probed], i) => {
+  it(`${what}: runc, crun and minidock-runc print what minidock run prints, the seccomp probes too, and leave nothing`, () => {
+    const script = `${SCRIPT}; ${PROBES}`;
+    const expected = mdk(root, ['run', '--rm', ...flags, 'busybox', 'sh', '-c', script]);
     assert.is(expected.code, 0, expected.stderr);
     assert.match(expected.stdout, /^bundle-marker\n/);
+    assert.match(expected.stdout, probed, 'minidock run: the filter decides the probes');
 
     const bundle = join(work, `bundle${i}`);
     const before = snapshot(root);
-    const made = mdk(root, ['run', '--dry-run', '--bundle', bundle, ...flags, 'busybox', 'sh', '-c', SCRIPT]);
+    const made = mdk(root, ['run', '--dry-run', '--bundle', bundle, ...flags, 'busybox', 'sh', '-c', script]);
     assert.is(made.code, 0, made.stderr);
     assert.is(made.stdout, '');
     assert.equal(snapshot(root), before, 'the dry run created no container, name, lease or cgroup');
@@ -84,6 +103,8 @@ CASES.forEach(([what, flags], i) => {
     const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
     assert.match(config.linux.cgroupsPath, new RegExp(`^/mdktest${process.pid}/[0-9a-f]{64}$`));
     assert.match(readFileSync(join(bundle, 'README.md'), 'utf8'), /seccomp/);
+    const unconfined = flags.includes('seccomp=unconfined');
+    assert.is(config.linux.seccomp?.defaultErrnoRet, unconfined ? undefined : 38, 'linux.seccomp: minidock\'s filter, unless unconfined');
 
     try {
       for (const rt of runtimes(bundle, `mdkbundle${i}-${process.pid}`)) {

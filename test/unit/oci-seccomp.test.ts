@@ -1,5 +1,5 @@
 // src/oci/seccomp.ts: linux.seccomp compiled to classic BPF. The filters are run here by a small
-// classic BPF interpreter (the opcodes seccomp.ts emits) over synthetic seccomp_data, and checked
+// classic BPF interpreter (test/helpers/bpf.ts) over synthetic seccomp_data, and checked
 // against the kernel's rules for a seccomp program (seccomp_check_filter, bpf_check_classic).
 // Node cannot call seccomp(2); python3's ctypes can, so where python3 is installed the last tests
 // also load filters into a real process (prctl(PR_SET_NO_NEW_PRIVS), seccomp(SECCOMP_SET_MODE_FILTER))
@@ -9,69 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { parseConfig, type OciSeccomp, type SeccompOp } from '../../src/oci/config.js';
-import { AUDIT_ARCH_X86_64, BPF, compileSeccomp, decodeFilter, MAX_INSNS, SECCOMP_RET, type CompiledSeccomp, type Insn } from '../../src/oci/seccomp.js';
+import { AUDIT_ARCH_X86_64, BPF, compileSeccomp, decodeFilter, SECCOMP_RET, type CompiledSeccomp, type Insn } from '../../src/oci/seccomp.js';
 import { SYSCALLS_X86_64 } from '../../src/oci/syscalls-x86_64.js';
-
-// ---- the interpreter -------------------------------------------------------------------------
-
-interface Data {
-  nr: number;
-  arch?: number;
-  args?: Array<bigint | number>;
-}
-
-/** The kernel's checks: length, every jump inside the program, a RET last, loads aligned inside seccomp_data. */
-function verify(code: Insn[]): void {
-  assert.ok(code.length >= 1 && code.length <= MAX_INSNS, `length ${code.length}`);
-  code.forEach((c, pc) => {
-    if (c.code === BPF.JA) assert.ok(pc + 1 + c.k < code.length, `ja out of range at ${pc}`);
-    else if (c.code === BPF.JEQ_K || c.code === BPF.JGT_K || c.code === BPF.JGE_K) assert.ok(pc + 1 + Math.max(c.jt, c.jf) < code.length, `jump out of range at ${pc}`);
-    else if (c.code === BPF.LD_W_ABS) assert.ok(c.k % 4 === 0 && c.k < 64, `load at ${c.k}`);
-    else assert.ok(c.code === BPF.ALU_AND_K || c.code === BPF.RET_K, `opcode ${c.code.toString(16)} at ${pc}`);
-  });
-  assert.is(code[code.length - 1]!.code, BPF.RET_K);
-}
-
-/** Runs a filter over one seccomp_data; returns the verdict and the instructions executed. */
-function run(filter: Buffer, d: Data): { ret: number; steps: number } {
-  const code = decodeFilter(filter);
-  const mem = Buffer.alloc(64);
-  mem.writeUInt32LE(d.nr >>> 0, 0);
-  mem.writeUInt32LE((d.arch ?? AUDIT_ARCH_X86_64) >>> 0, 4);
-  (d.args ?? []).forEach((a, i) => mem.writeBigUInt64LE(BigInt(a), 16 + 8 * i));
-  let A = 0;
-  let pc = 0;
-  let steps = 0;
-  for (;;) {
-    const c = code[pc++];
-    if (!c) throw new Error(`fell off the program at ${pc - 1}`);
-    steps++;
-    switch (c.code) {
-      case BPF.LD_W_ABS:
-        A = mem.readUInt32LE(c.k);
-        break;
-      case BPF.ALU_AND_K:
-        A = (A & c.k) >>> 0;
-        break;
-      case BPF.JA:
-        pc += c.k;
-        break;
-      case BPF.JEQ_K:
-        pc += A === c.k ? c.jt : c.jf;
-        break;
-      case BPF.JGT_K:
-        pc += A > c.k ? c.jt : c.jf;
-        break;
-      case BPF.JGE_K:
-        pc += A >= c.k ? c.jt : c.jf;
-        break;
-      case BPF.RET_K:
-        return { ret: c.k, steps };
-      default:
-        throw new Error(`opcode ${c.code} at ${pc - 1}`);
-    }
-  }
-}
+import { run, verify } from '../helpers/bpf.js';
 
 const NR = SYSCALLS_X86_64;
 const ERRNO = (e: number): number => SECCOMP_RET.ERRNO | e;
