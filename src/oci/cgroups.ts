@@ -81,7 +81,11 @@ function needed(r: OciResources): [string, string][] {
 /** What of `r` has no directory to go to: runc fails such a container ("cannot set X limit:
  *  container could not join or create cgroup"), and so does minidock-runc, naming the field. */
 export function missingControllers(dirs: readonly CgroupDir[], r: OciResources): string[] {
-  return needed(r).filter(([c]) => !dirFor(dirs, c)).map(([c, field]) => `${field} (no ${c} cgroup controller on this host)`);
+  const out = needed(r).filter(([c]) => !dirFor(dirs, c)).map(([c, field]) => `${field} (no ${c} cgroup controller on this host)`);
+  // runc: "cannot use unified on cgroup v1". A hybrid host's cgroup2 holds none of the
+  // controllers such files belong to, so it counts as v1 here too.
+  if (Object.keys(r.unified ?? {}).length && (dirs.some((d) => d.version === 1) || !dirs.some((d) => d.version === 2))) out.push('linux.resources.unified (a cgroup v2 host only)');
+  return out;
 }
 
 /**
@@ -287,6 +291,9 @@ export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts
       if (has(huge, `hugetlb.${h.pageSize}.rsvd.${suffix}`)) w(huge, `hugetlb.${h.pageSize}.rsvd.${suffix}`, h.limit);
     }
   }
+  const unified = dirs.find((d) => d.version === 2);
+  // Last, as runc's fs2 writes them: they may refine what the fields above set.
+  if (unified && !dirs.some((d) => d.version === 1)) for (const [name, value] of Object.entries(r.unified ?? {})) w(unified, name, value);
   const cls = dirFor(dirs, 'net_cls');
   if (cls && r.network?.classID) w(cls, 'net_cls.classid', r.network.classID);
   const prio = dirFor(dirs, 'net_prio');

@@ -22,6 +22,8 @@ export interface OciResources {
   blockIO?: { weight?: number; leafWeight?: number; weightDevice?: WeightDevice[] } & Partial<Record<ThrottleKey, ThrottleDevice[]>>;
   hugepageLimits?: { pageSize: string; limit: number }[];
   network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  /** cgroup v2 files by name, written as given (podman's --cgroup-conf). */
+  unified?: Record<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -145,6 +147,13 @@ export function parseResources(res: unknown): { resources: OciResources; devices
         return { name, priority: int(p.priority, `${f}.priorities[${i}].priority`, 0, 0xffffffff) ?? 0 };
       });
       resources.network = defined({ classID: int(v.classID, `${f}.classID`, 0, 0xffffffff), priorities: priorities.length ? priorities : undefined });
+    } else if (key === 'unified' && isObj(v)) {
+      for (const [file, value] of Object.entries(v)) {
+        // A file of the container's own directory: a name, never a path (runc's rule).
+        if (!/^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$/.test(file)) throw bad(`${f}[${JSON.stringify(file)}]`, 'must name a cgroup v2 file such as "memory.high" (no slashes)');
+        if (typeof value !== 'string') throw bad(`${f}[${JSON.stringify(file)}]`, `must be a string, not ${JSON.stringify(value)}`);
+      }
+      resources.unified = { ...(v as Record<string, string>) };
     } else if (key === 'devices' && Array.isArray(v)) {
       v.forEach((d, i) => devices.push(deviceRule(d, `${f}[${i}]`)));
     } else {
@@ -183,7 +192,8 @@ function upsert<T extends { major: number; minor: number }>(old: readonly T[] | 
  * `update`: the resources in force after `u` is applied to `old`, as runc update merges them:
  * memory, CPU, pids and block I/O values given replace the old ones, devices are upserted by
  * major:minor, and a CPU quota or period given alone keeps the other's old value (both given, or
- * both 0, replace both). Hugepages, network and devices are not updatable (as in runc): kept.
+ * both 0, replace both), unified files given are written again. Hugepages, network and devices
+ * are not updatable (as in runc): kept.
  */
 export function mergeResources(old: OciResources, u: OciResources): OciResources {
   const out: OciResources = JSON.parse(JSON.stringify(old)) as OciResources;
@@ -208,6 +218,7 @@ export function mergeResources(old: OciResources, u: OciResources): OciResources
     out.cpu = cpu;
   }
   if (u.pids?.limit !== undefined) out.pids = { limit: u.pids.limit };
+  if (u.unified) out.unified = { ...out.unified, ...u.unified };
   if (u.blockIO) {
     const b = { ...out.blockIO, ...defined({ weight: u.blockIO.weight, leafWeight: u.blockIO.leafWeight }) };
     const wd = upsert(b.weightDevice, u.blockIO.weightDevice);

@@ -60,7 +60,7 @@ function requested(o: UpdateOptions): OciResources {
     throw fail(`--resources ${o.resources} is not JSON: ${(err as Error).message}`, 'give a linux.resources object, e.g. {"memory": {"limit": 67108864}}');
   }
   const { resources, unsupported } = parseResources(json);
-  if (unsupported.length) throw fail(`update cannot set ${unsupported.join(', ')}`, 'minidock-runc updates memory, cpu, pids and blockIO');
+  if (unsupported.length) throw fail(`update cannot set ${unsupported.join(', ')}`, 'minidock-runc updates memory, cpu, pids, blockIO and unified');
   return resources;
 }
 
@@ -75,7 +75,7 @@ export async function ociUpdate(store: OciStore, id: string, o: UpdateOptions, d
   const dirs = rec.cgroup ?? [];
   // Only what update changes must have its directory: hugepages and network are kept as they
   // were (runc's update ignores them too), whatever the JSON says.
-  const missing = missingControllers(dirs, { memory: u.memory, cpu: u.cpu, pids: u.pids, blockIO: u.blockIO });
+  const missing = missingControllers(dirs, { memory: u.memory, cpu: u.cpu, pids: u.pids, blockIO: u.blockIO, unified: u.unified });
   if (missing.length) throw fail(`cannot update ${missing.join(', ')}`);
   const old = rec.resources ?? {};
   const merged = mergeResources(old, u);

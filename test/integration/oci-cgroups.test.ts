@@ -125,6 +125,16 @@ Cg('an unsupported resource is refused by name before anything is made', () => {
   const r = runc(['create', '--bundle', dir, 'bad']);
   assert.is(r.code, 1);
   assert.match(r.stderr, /linux\.resources\.rdma/);
+  // unified needs a v2 host: a hybrid one's cgroup2 holds no memory or pids (runc refuses it too).
+  const h = readFileSync('/proc/self/mountinfo', 'utf8').includes(' - cgroup cgroup ');
+  const dir2 = bundle('cg-bad2', 'true', (c) => {
+    c.linux.resources.unified = { 'pids.max': '5' };
+    c.linux.cgroupsPath = `/${PARENT}/cg-bad2`;
+  });
+  const r2 = runc(['create', '--bundle', dir2, 'cg-bad2']);
+  if (h) assert.match(r2.stderr, /linux\.resources\.unified \(a cgroup v2 host only\)/);
+  else assert.is(r2.code, 0, r2.stderr);
+  runc(['delete', '--force', 'cg-bad2']);
   assert.equal(list(), []);
   assert.equal(leftovers(), []);
 });

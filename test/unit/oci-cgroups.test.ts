@@ -54,8 +54,8 @@ test('parseResources: every field runc carries out, read as written; devices as 
 });
 
 test('parseResources: unknown fields are named unsupported; bad values are refused with the field', () => {
-  const r = parseResources({ memory: { limit: 1, highWater: 2 }, rdma: { mlx5_1: { hcaHandles: 3 } }, unified: { 'memory.high': '1' }, network: { classID: 1, other: 1 } });
-  assert.equal(r.unsupported, ['linux.resources.memory.highWater', 'linux.resources.rdma', 'linux.resources.unified', 'linux.resources.network.other']);
+  const r = parseResources({ memory: { limit: 1, highWater: 2 }, rdma: { mlx5_1: { hcaHandles: 3 } }, network: { classID: 1, other: 1 } });
+  assert.equal(r.unsupported, ['linux.resources.memory.highWater', 'linux.resources.rdma', 'linux.resources.network.other']);
   assert.equal(parseResources({ unified: {}, rdma: {}, hugepageLimits: [], devices: [] }), { resources: {}, devices: [], unsupported: [] }, 'empty is nothing asked');
   const cases: [unknown, RegExp][] = [
     [{ memory: { swappiness: 101 } }, /memory\.swappiness must be between -1 and 100/],
@@ -65,6 +65,8 @@ test('parseResources: unknown fields are named unsupported; bad values are refus
     [{ hugepageLimits: [{ pageSize: '../2MB', limit: 1 }] }, /pageSize must be a size such as "2MB"/],
     [{ network: { priorities: [{ name: 'a b', priority: 1 }] } }, /priorities\[0\]\.name must be an interface name/],
     [{ cpu: { idle: 2 } }, /cpu\.idle must be between 0 and 1/],
+    [{ unified: { '../memory.max': '1' } }, /unified\["\.\.\/memory\.max"\] must name a cgroup v2 file/],
+    [{ unified: { 'memory.high': 5 } }, /unified\["memory\.high"\] must be a string/],
   ];
   for (const [res, re] of cases) {
     const err = (() => { try { parseResources(res); } catch (e) { return e; } return undefined; })();
@@ -227,6 +229,15 @@ test('planOciLimits v2: BFQ\'s io.bfq.weight takes the weight as given; swap "ma
   assert.equal(writes(planOciLimits(V2_DIRS, { cpu: { period: 50000 } }, { files: {} }).ops), ['/u/cpu.max=max 50000']);
   assert.throws(() => planOciLimits(V2_DIRS, { memory: { limit: 64 * M, swap: 32 * M } }, { files: {} }), /memory\+swap limit should be >= memory limit/);
   assert.throws(() => planOciLimits(V2_DIRS, { memory: { swap: 32 * M } }, { files: {} }), /unable to set swap limit without memory limit/);
+});
+
+test('unified: v2 files written as given, after the fields; refused where any controller is on v1 (runc\'s rule)', () => {
+  const r: OciResources = { memory: { limit: 64 * M }, unified: { 'memory.high': '50000000', 'pids.max': '9' } };
+  assert.equal(writes(planOciLimits(V2_DIRS, r, { files: {} }).ops), [`/u/memory.max=${64 * M}`, '/u/memory.high=50000000', '/u/pids.max=9']);
+  assert.equal(missingControllers(V2_DIRS, r), []);
+  const hy = planOciCgroups(hybrid(), HYBRID, { cgroupsPath: '/c', resources: { unified: { 'hugetlb.2MB.max': '1' } } }, 'id', 'hugetlb');
+  assert.equal(hy.unsupported, ['linux.resources.unified (a cgroup v2 host only)']);
+  assert.equal(mergeResources({ unified: { 'memory.high': '1' } }, { unified: { 'memory.low': '2' } }).unified, { 'memory.high': '1', 'memory.low': '2' });
 });
 
 test('missingControllers: names each field whose controller the container has no directory for', () => {
