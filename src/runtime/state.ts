@@ -280,18 +280,37 @@ export class StateStore {
   }
 }
 
+/** What reconcile asks the host. A parameter so that a test can play the interleavings of a
+ *  race (test/unit/state-store.test.ts); the host's answers by default. */
+export interface ExitProbe {
+  /** DIR/exit.json, which the shim writes once it has reaped PID 1. */
+  exitRecord(dir: string): { exitCode: number; finishedAt: number } | undefined;
+  isSameProcess(pid: number, start: number): boolean;
+  /** The shim of the container in `dir` is alive (and has not yet exec'd its exit command). */
+  isShimOf(pid: number, dir: string): boolean;
+}
+
+const hostProbe: ExitProbe = { exitRecord: readExit, isSameProcess, isShimOf: shimOf };
+
 /** A "running" container whose PID 1 is gone was ended while nobody watched (its CLI was
  *  killed, taking the container with it): show it exited, with docker's 255 for "unknown". */
-function reconcile(state: ContainerState, dir: string): ContainerState {
+export function reconcile(state: ContainerState, dir: string, probe: ExitProbe = hostProbe): ContainerState {
   if (state.status !== 'running') return state;
   // A detached container's shim records the exit at once; `minidock cleanup` then finalises
   // the state. In between, the record is the truth.
-  const exit = readExit(dir);
-  if (exit) return { ...state, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
-  if (state.pid && state.pidStart !== undefined && isSameProcess(state.pid, state.pidStart)) return state;
+  const recorded = (e: { exitCode: number; finishedAt: number }): ContainerState => ({ ...state, status: 'exited', exitCode: e.exitCode, finishedAt: e.finishedAt });
+  const exit = probe.exitRecord(dir);
+  if (exit) return recorded(exit);
+  if (state.pid && state.pidStart !== undefined && probe.isSameProcess(state.pid, state.pidStart)) return state;
   // PID 1 is gone but its shim lives: it reaped PID 1 a moment ago and is about to write
   // exit.json. Until it has, the container is still exiting, not exited with an unknown code.
-  if (state.monitorPid && shimOf(state.monitorPid, dir)) return state;
+  if (state.monitorPid && probe.isShimOf(state.monitorPid, dir)) return state;
+  // The shim may have written the record and exec'd `minidock cleanup` (which no longer names
+  // the directory) since the first look: it always writes before it execs, so with the shim
+  // gone a record it wrote is there now. Without this second look, a reader that lost the CPU
+  // between the first and the shim check reported 255 for a container that exited 10.
+  const late = probe.exitRecord(dir);
+  if (late) return recorded(late);
   return { ...state, status: 'exited', exitCode: state.exitCode ?? 255, note: 'exited while no minidock process watched it' };
 }
 

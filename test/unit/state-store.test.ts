@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { processStartTime } from '../../src/runtime/proc.js';
-import { StateStore, type ContainerState } from '../../src/runtime/state.js';
+import { StateStore, reconcile, type ContainerState, type ExitProbe } from '../../src/runtime/state.js';
 import { IDENTITY_MAP, type ContainerSpec } from '../../src/spec/container-spec.js';
 
 const tmpRoots: string[] = [];
@@ -322,6 +322,28 @@ for (const [name, written, want] of reconcileCases) {
     assert.equal(readJson(join(store.root, 'containers', A, 'state.json')), written);
   });
 }
+
+// A detached container between PID 1's death and its final state, with the host's answers
+// scripted: the shim reaps PID 1, writes exit.json, then execs `minidock cleanup` (whose command
+// line no longer names the container's directory).
+const exiting: ContainerState = { status: 'running', pid: 4242, pidStart: 1, monitorPid: 4243, startedAt: 5 };
+const probe = (o: Partial<ExitProbe>): ExitProbe => ({ exitRecord: () => undefined, isSameProcess: () => false, isShimOf: () => false, ...o });
+
+test('reconcile: the shim records the exit and execs its cleanup just after the first look at exit.json → its code, not 255', () => {
+  // The interleaving that once made `wait` print 255 for a container that exited 10: no record
+  // at the first look; by the pid and shim checks the shim has reaped, written and exec'd.
+  let shimDone = false;
+  const p = probe({ exitRecord: () => { const r = shimDone ? { exitCode: 10, finishedAt: 7 } : undefined; shimDone = true; return r; } });
+  assert.equal(reconcile(exiting, '/c', p), { ...exiting, status: 'exited', exitCode: 10, finishedAt: 7 });
+});
+
+test('reconcile: PID 1 reaped, the shim alive and no record yet → still running (exiting)', () => {
+  assert.equal(reconcile(exiting, '/c', probe({ isShimOf: (pid, dir) => pid === 4243 && dir === '/c' })), exiting);
+});
+
+test('reconcile: PID 1 and its shim gone, no record at either look → exited 255', () => {
+  assert.equal(reconcile(exiting, '/c', probe({})), { ...exiting, status: 'exited', exitCode: 255, note: 'exited while no minidock process watched it' });
+});
 
 // ---------------------------------------------------------------- isLive
 
