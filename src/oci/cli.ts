@@ -255,8 +255,10 @@ class Runtime {
     const status = this.store.status(rec);
     if (status !== 'created' && status !== 'running') throw err1('container not running', `its status is ${status}`);
     if (all) {
-      // Every process in the container's PID namespace. Without one of its own, its processes
-      // can only be found through its cgroups, which minidock-runc does not make yet.
+      // Every process in the container's PID namespace, when it is the container's own: its
+      // process is that namespace's init (NSpid ends in 1). In the runtime's, or one it joined
+      // (linux.namespaces[].path), the others there are not the container's: its processes are
+      // then the ones in its cgroups, as runc finds them.
       const nsOf = (pid: number | 'self'): string | undefined => {
         try {
           return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -265,7 +267,17 @@ class Runtime {
         }
       };
       const ns = nsOf(rec.pid);
-      if (!ns || ns === nsOf('self')) throw err1('kill --all needs the container to have its own PID namespace', 'add {"type": "pid"} to linux.namespaces');
+      let nspid = '';
+      try {
+        nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${rec.pid}/status`, 'utf8'))?.[1] ?? '';
+      } catch { /* gone: ns is undefined too */ }
+      const ownNs = !!ns && ns !== nsOf('self') && /\s1$/.test(nspid.trim());
+      if (!ownNs) {
+        if (!rec.cgroup?.length) throw err1('kill --all needs the container to have its own PID namespace or cgroups', 'add {"type": "pid"} to linux.namespaces');
+        const { cgroupProcesses } = await import('../runtime/reap.js');
+        for (const pid of cgroupProcesses(rec.cgroup)) await this.signalPid(pid, readProc(pid).start, sig);
+        return;
+      }
       for (const name of readdirSync('/proc')) {
         const pid = Number(name);
         if (!Number.isInteger(pid) || pid <= 0 || nsOf(pid) !== ns) continue;

@@ -219,7 +219,7 @@ H('joined ipc, uts, mount, pid and network namespaces: the container is in each,
   const id = 'hk-join';
   const h = await holder(['--ipc', '--uts', '--mount', '--pid', '--net', '--propagation', 'private']);
   const types = ['ipc', 'uts', 'mnt', 'pid', 'net'];
-  const dir = bundle(id, `for t in ${types.join(' ')} user cgroup; do echo "$t $(readlink /proc/self/ns/$t)"; done; hostname; sleep 1`, (c) => {
+  const dir = bundle(id, `for t in ${types.join(' ')} user cgroup; do echo "$t $(readlink /proc/self/ns/$t)"; done; hostname; exec sleep 30`, (c) => {
     const oci: Record<string, string> = { ipc: 'ipc', uts: 'uts', mnt: 'mount', pid: 'pid', net: 'network' };
     c.hostname = 'joined-name';
     c.linux.namespaces = types.map((t) => ({ type: oci[t], path: `/proc/${h}/ns/${t}` }));
@@ -232,7 +232,12 @@ H('joined ipc, uts, mount, pid and network namespaces: the container is in each,
   assert.is(ex.code, 0, ex.stderr);
   assert.ok(ex.stdout.split('\n').includes(bundleMarker(id)), `exec sees the bundle's root: ${ex.stdout}`);
   assert.match(ex.stdout, ns(h, 'mnt'));
+  // kill --all in a joined PID namespace: the container's processes (its cgroups), not the
+  // holder, which is in that namespace too.
+  const k = runc(['kill', '--all', id, 'KILL']);
+  assert.is(k.code, 0, k.stderr);
   assert.ok(await ended(pid));
+  assert.ok(existsSync(`/proc/${h}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${h}/status`, 'utf8')), 'the holder lives on');
   const seen = Object.fromEntries(readFileSync(join(dir, 'out/log'), 'utf8').trim().split('\n').filter((l) => l.includes(' ')).map((l) => l.split(' ') as [string, string]));
   for (const t of types) assert.is(seen[t], ns(h, t), `the container is in the holder's ${t} namespace`);
   assert.is(seen.user, ns('self', 'user'), 'no user namespace: the runtime\'s');
