@@ -9,7 +9,7 @@ import { isSameProcess } from '../runtime/proc.js';
 import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
 import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
-import { releaseCgroup } from '../runtime/run-cgroup.js';
+import { planContainerCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
 import { checkpoint } from '../core/trace.js';
 
@@ -20,7 +20,13 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
   const api = native();
   const store = new StateStore(root, api.flock);
   const rec = store.read(id);
-  if (!rec.spec || !rec.state) return 0; // removed meanwhile (rm -f)
+  if (!rec.spec || !rec.state) {
+    // Removed meanwhile. rm -f frees the cgroups itself, but a state root deleted under us
+    // (a test's teardown) takes the only record of them: free those of this id, which no
+    // other container shares, so they are never left for good.
+    await releaseCgroup(planContainerCgroup(id).dirs.filter((d) => existsSync(d.path)));
+    return 0;
+  }
   const exit = readExitRecord(store.paths(id).dir);
   await releaseNetwork(rec.state.net, root, api);
   const { oomKilled } = await releaseCgroup(rec.state.cgroup);
@@ -64,6 +70,19 @@ function running(rec: ContainerRecord): boolean {
   return rec.state?.status === 'running';
 }
 
+/** The container's monitor is at work: its shim, or the `minidock cleanup ID` the shim execs
+ *  (same pid) once it has written exit.json. A recycled pid names neither. */
+function monitorAlive(store: StateStore, rec: ContainerRecord): boolean {
+  const pid = rec.state?.monitorPid;
+  if (!pid) return false;
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    return cmd.includes(`\0${store.paths(rec.id).dir}\0`) || cmd.endsWith(`\0cleanup\0${rec.id}\0`);
+  } catch {
+    return false;
+  }
+}
+
 async function waitStopped(store: StateStore, rec: ContainerRecord, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   const { pid, pidStart } = rec.state ?? {};
@@ -71,11 +90,25 @@ async function waitStopped(store: StateStore, rec: ContainerRecord, timeoutMs: n
     if (Date.now() >= until) return false;
     await sleep(20);
   }
-  // A detached container's shim writes its exit record just after PID 1 is reaped.
-  if (rec.state?.monitorPid) {
-    for (let i = 0; i < 100 && !existsSync(join(store.paths(rec.id).dir, 'exit.json')); i++) await sleep(10);
-  }
+  // A detached container's shim writes its exit record just after PID 1 is reaped: for as long
+  // as the shim lives, not a fixed second (under load it can take longer). Giving up early is
+  // harmless (the container reads as exiting until the record is there), only slower to show.
+  const exitFile = join(store.paths(rec.id).dir, 'exit.json');
+  for (const end = Date.now() + 10_000; Date.now() < end && !existsSync(exitFile) && monitorAlive(store, rec);) await sleep(10);
   return true;
+}
+
+/** Before a container starts again: the monitor of its last run is finished. Its `minidock
+ *  cleanup` releases that run's lease, rules and cgroups (by the recorded state) and writes its
+ *  final state; run beside a start, it would release the new run's and record it exited. */
+async function lastRunFinished(store: StateStore, rec: ContainerRecord): Promise<void> {
+  for (const end = Date.now() + 10_000; monitorAlive(store, rec); await sleep(20)) {
+    if (Date.now() >= end) {
+      throw new MinidockError(`container ${rec.spec?.name ?? rec.id} is still exiting: its monitor (pid ${rec.state!.monitorPid}) has not finished`, {
+        step: 'start.exiting', exitCode: 1, hint: 'try again in a moment',
+      });
+    }
+  }
 }
 
 /** Runs `fn` on each container; prints the reference on success, the error otherwise; exit 1
@@ -143,11 +176,13 @@ export async function startCommand(root: string, refs: string[], attach: boolean
     const rec = store.resolve(refs[0]!);
     check('start', rec);
     if (!canStart(rec) || !rec.spec) throw new MinidockError(`container ${refs[0]} is already running`, { step: 'start', exitCode: 1 });
+    await lastRunFinished(store, rec);
     return startContainer(store, rec.spec, store.paths(rec.id), { detach: false, fresh: false }, root, api);
   }
   return each(refs, async (store, rec, api) => {
     check('start', rec);
     if (!canStart(rec) || !rec.spec) return;
+    await lastRunFinished(store, rec);
     await startContainer(store, rec.spec, store.paths(rec.id), { detach: true, fresh: false }, root, api);
   }, root);
 }

@@ -203,6 +203,19 @@ export function removeRoot(root: string): void {
   for (const p of new Set(pids)) {
     try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
   }
+  // Their cgroups too: the records naming them go with the root, and one left would fail the
+  // leak check of every later file (they share this process's cgroup parent). Sub-cgroups
+  // first; busy (EBUSY) until the processes just killed have exited.
+  const ids = list(join(root, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  const removeTree = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(d, e.name));
+    rmdirSync(d);
+  };
+  for (const d of cgroupMounts().flatMap((m) => ids.map((id) => join(m, CGROUP_PARENT, id)))) {
+    for (let i = 0; i < 40 && existsSync(d); i++) {
+      try { removeTree(d); } catch { spawnSync('sleep', ['0.05']); }
+    }
+  }
   rmSync(root, { recursive: true, force: true, maxRetries: 3 });
 }
 

@@ -4,9 +4,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, cliArgv, envFor, inNetns, killPid, leakChecked, mdk, newRoot, PYTHON_TAR, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, cliArgv, envFor, inNetns, killPid, leakChecked, mdk, mdkSpawn, newRoot, PYTHON_TAR, removeRoot, requireRootAndImages, snapshot, testCgroups } from '../helpers/cli.js';
+import { native } from '../../src/native/binding.js';
 
 requireRootAndImages(PYTHON_TAR);
 const root = newRoot('life');
@@ -254,6 +255,57 @@ T('exec -d, kill -s by name, restart, start -a, and exec into a foreground conta
   assert.is(md('exec', 'fore', 'hostname').stdout, 'fore\n');
   assert.is(md('rm', '-f', 'fore').code, 0);
   await fgDone;
+});
+
+/** The command lines of the host's processes: a container's shim names its directory, and the
+ *  `minidock cleanup ID` the shim execs into ends with its id. */
+const cmdlines = (): string[] => readdirSync('/proc').flatMap((p) => {
+  try { return /^\d+$/.test(p) ? [readFileSync(`/proc/${p}/cmdline`, 'latin1')] : []; } catch { return []; }
+});
+
+T('start waits for the last run\'s cleanup: a slow cleanup never records the new run as exited', async () => {
+  md('run', '-d', '--name', 'again2', 'busybox', 'sh', '-c', 'trap "exit 10" USR1; while :; do sleep 0.1; done');
+  const { id } = state('again2');
+  const dir = join(root, 'containers', id);
+  // Hold the store's lock: the shim's `minidock cleanup` releases the old run's lease and
+  // cgroups, then blocks writing its final state, as a cleanup on a loaded machine runs late.
+  const lock = openSync(join(root, 'lock'), 'a');
+  native().flock(lock);
+  let start: Promise<{ code: number | null; out: string }> | undefined;
+  try {
+    assert.is(md('kill', '-s', 'USR1', 'again2').code, 0);
+    await until('exit recorded', () => existsSync(join(dir, 'exit.json')));
+    await until('cleanup running', () => cmdlines().some((c) => c.endsWith(`\0cleanup\0${id}\0`)));
+    const c = mdkSpawn(root, ['start', 'again2'], ENV);
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    start = new Promise((r) => c.on('close', (code) => r({ code, out })));
+    await sleep(1000);
+    assert.ok(existsSync(join(dir, 'exit.json')), 'start has not begun while the last run is being cleaned up');
+  } finally {
+    closeSync(lock);
+  }
+  const started = await start!;
+  assert.is(started.code, 0);
+  assert.is(started.out, 'again2\n');
+  await sleep(500); // the old cleanup, had it run beside the start, would write its state by now
+  const s = state('again2');
+  assert.is(s.status, 'running', 'the new run is recorded running, not exited by the old cleanup');
+  assert.ok(s.pid !== undefined && existsSync(`/proc/${s.pid}`));
+  assert.is(md('kill', '-s', 'USR1', 'again2').code, 0);
+  assert.is(md('wait', 'again2').stdout, '10\n');
+  assert.is(md('rm', '-f', 'again2').code, 0);
+});
+
+T('a container whose record is deleted under it still has its cgroups freed when it exits', async () => {
+  md('run', '-d', '--network', 'none', '--name', 'orphan', 'busybox', 'sleep', '1');
+  const { id } = state('orphan');
+  assert.ok(testCgroups().some((c) => c.endsWith(`/${id}`)), 'its cgroups exist while it runs');
+  // As a test's teardown deletes its whole state root while the container runs.
+  rmSync(join(root, 'containers', id), { recursive: true, force: true });
+  rmSync(join(root, 'names', 'orphan'), { force: true });
+  await until('its shim and cleanup are done', () => !cmdlines().some((c) => c.includes(id)), 10_000);
+  assert.equal(testCgroups().filter((c) => c.endsWith(`/${id}`)), [], 'the cleanup freed them by the id');
 });
 
 Life.run();
