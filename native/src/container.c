@@ -86,6 +86,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -560,6 +561,13 @@ static int run_hooks(const struct plan *p, enum hook_when when, const char *kind
     args.pidfd = (uint64_t)(uintptr_t)&pidfd;
     args.exit_signal = SIGCHLD;
     long c = syscall(SYS_clone3, &args, sizeof args);
+    /* startContainer runs under the container's seccomp filter, which may refuse clone3 (docker's
+     * profile answers ENOSYS so that callers fall back): then plain clone(SIGCHLD), fork() without
+     * glibc's atfork handlers, and the timeout polls waitpid instead of the pidfd. */
+    if (c < 0 && (errno == ENOSYS || errno == EPERM)) {
+      pidfd = -1;
+      c = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    }
     if (c == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       /* Only stdio reaches the hook, as only stdio reaches the container's program. */
@@ -574,8 +582,8 @@ static int run_hooks(const struct plan *p, enum hook_when when, const char *kind
     close(ep[1]);
     close(mfd);
     if (c < 0) { close(ep[0]); errno = clone_errno; str_append(msg, n, cap, "cannot start it"); return -1; }
-    int timed_out = 0;
-    if (h->timeout) {
+    int timed_out = 0, status = 0, reaped = 0;
+    if (h->timeout && pidfd >= 0) {
       struct pollfd pfd = {.fd = pidfd, .events = POLLIN, .revents = 0};
       long ms = (long)h->timeout * 1000;
       int r;
@@ -584,10 +592,17 @@ static int run_hooks(const struct plan *p, enum hook_when when, const char *kind
         timed_out = 1;
         syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
       }
+    } else if (h->timeout) {
+      /* No pidfd: our unreaped child's pid cannot be reused, so kill(2) by pid is safe. */
+      struct timespec tick = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+      for (unsigned long waited = 0; !reaped && !timed_out; waited += 10) {
+        if (waitpid((pid_t)c, &status, WNOHANG | __WALL) == (pid_t)c && reap_is_exit(status)) reaped = 1;
+        else if (waited >= (unsigned long)h->timeout * 1000) { timed_out = 1; kill((pid_t)c, SIGKILL); }
+        else nanosleep(&tick, NULL);
+      }
     }
-    int status = 0;
-    reap_wait((int)c, &status, 0);
-    close(pidfd);
+    if (!reaped) reap_wait((int)c, &status, 0);
+    if (pidfd >= 0) close(pidfd);
     int exec_errno = 0;
     ssize_t got;
     do got = read(ep[0], &exec_errno, sizeof exec_errno); while (got < 0 && errno == EINTR);

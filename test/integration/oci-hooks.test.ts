@@ -179,6 +179,40 @@ H('a failing startContainer hook fails start, the program never runs, delete cle
   assertNothingLeft(id, dir);
 });
 
+H('startContainer under a seccomp filter that refuses clone3 (as docker\'s does): the hook still runs, and its timeout still kills', async () => {
+  const noClone3 = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] };
+  const id = 'hk-seccomp';
+  const dir = bundle(id, 'echo prog >> /out/events', (c) => {
+    c.linux.seccomp = noClone3;
+    c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo "sc $(cat)" >> /out/events'], timeout: 5 }] };
+  });
+  assert.is(runc(['create', '--bundle', dir, id]).code, 0);
+  const pid = (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid;
+  const go = runc(['start', id]);
+  assert.is(go.code, 0, go.stderr);
+  assert.ok(await ended(pid));
+  const ev = readFileSync(join(dir, 'out/events'), 'utf8').split('\n');
+  assert.match(ev[0]!, /^sc \{"ociVersion":".*","id":"hk-seccomp","pid":1,"status":"created"/);
+  assert.is(ev[1], 'prog');
+  assert.is(runc(['delete', id]).code, 0);
+  assertNothingLeft(id, dir);
+
+  const slow = 'hk-seccomp-slow';
+  const dir2 = bundle(slow, 'echo prog >> /out/events', (c) => {
+    c.linux.seccomp = noClone3;
+    c.hooks = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+  });
+  assert.is(runc(['create', '--bundle', dir2, slow]).code, 0);
+  const started = Date.now();
+  const late = runc(['start', slow]);
+  assert.is(late.code, 1);
+  assert.match(late.stderr, 'startContainer hook #0 (/bin/sleep): it ran past its timeout of 1 s and was killed');
+  assert.ok(Date.now() - started < 8000, `took ${Date.now() - started} ms`);
+  assert.not.ok(existsSync(join(dir2, 'out/events')), 'the program did not run');
+  assert.is(runc(['delete', slow]).code, 0);
+  assertNothingLeft(slow, dir2);
+});
+
 H('failing poststart and poststop hooks are warnings: start and delete succeed, the next hooks run', async () => {
   const id = 'hk-warn';
   const hostFile = join(work, id, 'out/events');
