@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The OCI runtime-tools conformance suite against minidock-runc and, side by side, Debian's runc
 // and crun. Builds the pinned suite in a temporary directory, runs each of its validation
-// programs once per runtime in a private mount namespace with a private TMPDIR and a timeout,
+// programs once per runtime in a private mount namespace with a private TMPDIR, a private state
+// root (the runtime is called through a wrapper that adds --root) and a timeout,
 // and prints per-program pass/fail/skip from their TAP and the totals. Writes nothing into the
 // repository. Needs root, golang-go (apt-get install -y golang-go) and util-linux's unshare.
 //
@@ -125,7 +126,19 @@ function countTap(text) {
   return c;
 }
 
-/** The containers a runtime lists now (its default root: the suite passes no --root). */
+/** A runtime as the suite calls it: the suite passes no --root, so each runtime is called through
+ *  a two-line wrapper that gives it a state root of this run's own. What the programs leave can
+ *  then be deleted without touching anyone else's containers in the runtime's default root. */
+function privateRuntime(rt, work) {
+  const dir = join(work, 'bin');
+  mkdirSync(dir, { recursive: true });
+  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const wrapper = join(dir, rt.name);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${q(rt.path)} --root ${q(join(work, `state-${rt.name}`))} "$@"\n`, { mode: 0o755 });
+  return { ...rt, real: rt.path, path: wrapper };
+}
+
+/** The containers a runtime lists now (in its private root). */
 function listIds(rt) {
   const r = spawnSync(rt.path, ['list', '-q'], { encoding: 'utf8', timeout: 20_000 });
   return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
@@ -134,7 +147,7 @@ function listIds(rt) {
 function runProgram(tree, prog, rt, tmp, timeoutS) {
   mkdirSync(tmp, { recursive: true });
   // A private mount namespace: what a test leaves mounted under its TMPDIR goes with it.
-  const pre = rt.name === 'crun' || /(^|\/)crun$/.test(rt.path) ? 'umount -l /sys/fs/cgroup/unified 2>/dev/null; ' : '';
+  const pre = rt.name === 'crun' || /(^|\/)crun$/.test(rt.real ?? rt.path) ? 'umount -l /sys/fs/cgroup/unified 2>/dev/null; ' : '';
   const script = `${pre}exec "$0"`;
   return new Promise((done) => {
     const started = Date.now();
@@ -187,7 +200,8 @@ async function main() {
       .sort();
     process.stderr.write(`conformance: ${programs.length} programs x ${runtimes.map((r) => r.name).join(', ')}\n`);
     const results = {};
-    for (const rt of runtimes) {
+    for (const named of runtimes) {
+      const rt = privateRuntime(named, work);
       results[rt.name] = {};
       const before = new Set(listIds(rt));
       let n = 0;

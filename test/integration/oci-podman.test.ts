@@ -5,7 +5,7 @@
 // `--log`. Nothing is mocked: the containers, cgroups, CNI bridge and iptables rules are real.
 //
 // Isolation: podman's storage, run and tmp directories, its CNI configuration and IPAM data, the
-// runtime's own --root and the cgroup parent are this file's; every podman command runs in the
+// runtime's --root (given by a two-line wrapper podman calls) and the cgroup parent are this file's; every podman command runs in the
 // test network namespace (nsenter --net), so its bridge, veths and portmap rules live and die
 // there. podman's default crun refuses this host's hybrid cgroups (and root lacks
 // CAP_SYS_RESOURCE to raise a hard rlimit), so every run passes --ulimit with our hard limits.
@@ -30,7 +30,9 @@ ensureTestNetns();
 
 const work = mkdtempSync(join(tmpdir(), 'mdk-podman-'));
 const rootfs = join(work, 'rootfs');
-const rtRoot = '/run/minidock-runc';
+const rtRoot = join(work, 'runtime');
+const RUNTIME = join(work, 'minidock-runc');
+writeFileSync(RUNTIME, `#!/bin/sh\nexec ${process.execPath} ${RUNC} --root ${rtRoot} "$@"\n`, { mode: 0o755 });
 const netDir = join(work, 'cni');
 const www = join(work, 'www');
 mkdirSync(rootfs);
@@ -72,10 +74,10 @@ const ULIMITS = ['--ulimit', `nofile=${hardLimit('Max open files')}:${hardLimit(
 const GLOBAL = [
   '--root', join(work, 'storage'), '--runroot', join(work, 'run'), '--tmpdir', join(work, 'tmp'),
   '--network-config-dir', netDir, '--cgroup-manager', 'cgroupfs', '--events-backend', 'file',
-  // The runtime's default --root: podman 4.3 passes --runtime-flag to create and start but not
-  // to delete, so a private root would leave every container behind. The leak checks look only
-  // at the ids this file's containers had (--cidfile).
-  '--runtime', RUNC,
+  // minidock-runc through a two-line wrapper that gives it this file's --root: podman 4.3 passes
+  // --runtime-flag to create and start but not to delete, and the default root is shared with
+  // anyone else's use of minidock-runc (the conformance runner force-deletes what it finds there).
+  '--runtime', RUNTIME,
 ];
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS; // ~100 ms on every runtime call here, irrelevant to behaviour
@@ -92,19 +94,8 @@ const ok = (args: string[]): string => {
   assert.is(r.code, 0, `podman ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 };
-/** Every container id this file's podman made (from --cidfile). */
-const ours = new Set<string>();
-let cids = 0;
-/** `podman run` options every container here takes; each call records the container's id. */
-function runOpts(): string[] {
-  return [...ULIMITS, '--cgroup-parent', `/${CG_PARENT}`, '--cidfile', join(work, `cid-${++cids}`)];
-}
-/** Reads back the ids the --cidfile options recorded. */
-function collectIds(): void {
-  for (let i = 1; i <= cids; i++) {
-    try { ours.add(readFileSync(join(work, `cid-${i}`), 'utf8').trim()); } catch { /* not made */ }
-  }
-}
+/** `podman run` options every container here takes. */
+const runOpts = (): string[] => [...ULIMITS, '--cgroup-parent', `/${CG_PARENT}`];
 
 const cgroupMounts = (): string[] =>
   readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!);
@@ -113,11 +104,7 @@ const ourCgroups = (): string[] =>
   cgroupMounts().flatMap((m) => (existsSync(join(m, CG_PARENT)) ? readdirSync(join(m, CG_PARENT), { withFileTypes: true }) : [])
     .filter((e) => e.isDirectory() && e.name !== 'conmon').map((e) => `${m}/${CG_PARENT}/${e.name}`));
 const netnsList = (): string[] => (existsSync('/run/netns') ? readdirSync('/run/netns').sort() : []);
-/** Which of this file's containers minidock-runc's state root still holds. */
-const runtimeIds = (): string[] => {
-  collectIds();
-  return (existsSync(rtRoot) ? readdirSync(rtRoot) : []).filter((id) => ours.has(id)).sort();
-};
+const runtimeIds = (): string[] => (existsSync(rtRoot) ? readdirSync(rtRoot).sort() : []);
 /** conmon and `podman container cleanup` (conmon's exit command) of this file's containers. */
 const podmanHelpers = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
   try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(join(work, 'storage')); } catch { return false; }
