@@ -513,6 +513,7 @@ class Runtime {
     // failed (container.c, wait_exec_fifo), and exits.
     const hooked = !!rec.hooks?.startContainer?.length;
     let said = '';
+    let gone = false;
     try {
       const buf = Buffer.alloc(512);
       for (let waited = 0; ; waited += 5) {
@@ -529,7 +530,12 @@ class Runtime {
           continue;
         }
         if (n === 0 && said) break; // the report is whole: the writer closed
-        if (this.store.status(rec) === 'stopped') throw err1('the container process exited before it was started');
+        if (gone) throw err1('the container process exited before it was started');
+        // Read once more first: it may have written its report just before it exited.
+        if (this.store.status(rec) === 'stopped') {
+          gone = true;
+          continue;
+        }
         if (!hooked && waited > 10_000) throw err1('the container process did not take the start signal in 10 s', undefined, 'oci.start');
         await sleep(5);
       }
