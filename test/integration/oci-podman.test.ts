@@ -103,14 +103,16 @@ const cgroupMounts = (): string[] =>
 const ourCgroups = (): string[] =>
   cgroupMounts().flatMap((m) => (existsSync(join(m, CG_PARENT)) ? readdirSync(join(m, CG_PARENT), { withFileTypes: true }) : [])
     .filter((e) => e.isDirectory() && e.name !== 'conmon').map((e) => `${m}/${CG_PARENT}/${e.name}`));
-const netnsList = (): string[] => (existsSync('/run/netns') ? readdirSync('/run/netns').sort() : []);
+/** podman's network namespaces (it names them cni-UUID under /run/netns): other test files make
+ *  and delete namespaces of their own there meanwhile. */
+const netnsList = (): string[] => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('cni-')).sort() : []);
 const runtimeIds = (): string[] => (existsSync(rtRoot) ? readdirSync(rtRoot).sort() : []);
 /** conmon and `podman container cleanup` (conmon's exit command) of this file's containers. */
 const podmanHelpers = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
   try { return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(join(work, 'storage')); } catch { return false; }
 }).map(Number);
 
-const netnsBefore = netnsList();
+let netnsBefore: string[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Nothing of this file's containers is left (conmon's exit command may still be finishing:
@@ -127,6 +129,9 @@ async function assertNothingLeft(): Promise<void> {
 }
 
 const T = suite('podman --runtime minidock-runc');
+T.before(() => {
+  netnsBefore = netnsList();
+});
 T.after.each(() => {
   podman(['rm', '-af', '-t', '0']);
 });
