@@ -244,7 +244,7 @@ static int cmd_run(int argc, char **argv) {
   }
   say("ok\n");
   close(TO_CLI);
-  close(FROM_CLI);
+  /* FROM_CLI stays open: see the wait for its end-of-file below. */
   /* Our copies of the write ends would keep the pipes open after the container exits. */
   if (!p.tty) { close(p.stdio[1]); close(p.stdio[2]); }
   close(devnull);
@@ -276,6 +276,15 @@ static int cmd_run(int argc, char **argv) {
   }
   write_exit(dir, status);
   close(logfd);
+  /* The CLI that started us still has steps of its own after "go" (the published ports' rules,
+   * the "running" record), and lets go of the control pipe only after them. The exit command
+   * (`minidock cleanup`) must not run before: it would release the network and record "exited",
+   * and the CLI would then add rules for an address given back and record "running" over the
+   * exit. End-of-file: the CLI is done with us, or died (the kernel closed its end). */
+  char rest[64];
+  ssize_t got;
+  do got = read(FROM_CLI, rest, sizeof rest); while (got > 0 || (got < 0 && errno == EINTR));
+  close(FROM_CLI);
   if (exit_cmd && exit_cmd[0]) {
     execvp(exit_cmd[0], exit_cmd);
     fprintf(stderr, "minidock-shim: exec %s: %s\n", exit_cmd[0], strerror(errno));

@@ -8,10 +8,10 @@ import { StateStore, type ContainerRecord } from '../runtime/state.js';
 import { isSameProcess } from '../runtime/proc.js';
 import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
-import { releaseNetwork, refreshNetworkHosts } from '../runtime/run-network.js';
 import { planContainerCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
 import { checkpoint } from '../core/trace.js';
+import { finishContainer } from '../runtime/finish.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -28,20 +28,7 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
     return 0;
   }
   const exit = readExitRecord(store.paths(id).dir);
-  await releaseNetwork(rec.state.net, root, api);
-  const { oomKilled } = await releaseCgroup(rec.state.cgroup);
-  if (rec.spec.autoRemove) store.remove(rec);
-  else {
-    store.writeStateIfPresent(id, {
-      status: 'exited',
-      startedAt: rec.state.startedAt,
-      finishedAt: exit?.finishedAt ?? Date.now(),
-      exitCode: exit?.exitCode ?? 255,
-      ...(oomKilled ? { oomKilled } : {}),
-    });
-  }
-  const netName = rec.state.net?.attachment.network;
-  if (netName) await refreshNetworkHosts(store, root, api, netName);
+  await finishContainer(store, root, api, { id, spec: rec.spec, state: rec.state }, { exitCode: exit?.exitCode ?? 255, finishedAt: exit?.finishedAt ?? Date.now() });
   return 0;
 }
 

@@ -17,7 +17,11 @@ export function trace(step: string): void {
  * that `minidock gc` (or the next command) leaves nothing behind whatever the moment.
  */
 const crashAt = process.env.MINIDOCK_TEST_CRASH_AT;
+/** MINIDOCK_TEST_PAUSE_AT=<name>:<ms> stalls the process there instead (a slow machine at the
+ *  worst moment), so a test can make a race with another process happen every time. */
+const pauseAt = process.env.MINIDOCK_TEST_PAUSE_AT?.match(/^(.+):(\d+)$/);
 export function checkpoint(name: string): void {
   trace(name);
   if (crashAt === name) process.kill(process.pid, 'SIGKILL');
+  if (pauseAt?.[1] === name) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(pauseAt[2]));
 }

@@ -346,6 +346,9 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     const failure = await child.go();
     trace('child set up and exec\'d (or failed)');
     if (failure) throw childFailureError(failure, s.argv[0] ?? '');
+    // The command runs (and may already have exited): a detached one's shim waits for us to let
+    // go of it before its cleanup runs (shim.c), so the ports below are released by that cleanup.
+    checkpoint('run.started');
     await publishPorts(net);
     checkpoint('run.ports-published');
     const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };

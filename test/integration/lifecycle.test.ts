@@ -263,6 +263,23 @@ const cmdlines = (): string[] => readdirSync('/proc').flatMap((p) => {
   try { return /^\d+$/.test(p) ? [readFileSync(`/proc/${p}/cmdline`, 'latin1')] : []; } catch { return []; }
 });
 
+T('run -d -p: a container that exits at once is cleaned up after run has published its ports, never before', async () => {
+  // run stalls right after "go" (a slow machine at the worst moment): the container's `true` is
+  // long gone, and its shim must hold the cleanup back until run lets go of it. Before, the
+  // cleanup ran first, and run then added DNAT rules for an address it had given back and
+  // recorded "running" over the exit.
+  const r = mdk(root, ['run', '-d', '--name', 'quick', '-p', '18127:80', 'busybox', 'true'], { env: { ...ENV, MINIDOCK_TEST_PAUSE_AT: 'run.started:600' } });
+  assert.is(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  assert.is(md('wait', 'quick').stdout.trim(), '0');
+  await until('the cleanup to record the exit', () => state('quick').status === 'exited');
+  const s = state('quick');
+  assert.is(s.exitCode, 0);
+  assert.is(s.net, undefined, 'the lease is released');
+  assert.equal(inNetns('iptables-save').split('\n').filter((l) => l.includes(`minidock:${id}`)), [], 'no rule of the container is left');
+  assert.is(md('rm', 'quick').code, 0);
+});
+
 T('start waits for the last run\'s cleanup: a slow cleanup never records the new run as exited', async () => {
   md('run', '-d', '--name', 'again2', 'busybox', 'sh', '-c', 'trap "exit 10" USR1; while :; do sleep 0.1; done');
   const { id } = state('again2');
