@@ -162,10 +162,11 @@ export const KERNEL_MEMORY_IGNORED = 'Kernel memory settings are ignored and wil
  * A value the host has no file for fails at its write, naming the file, as runc fails; the
  * files the kernel may lack by version (.rsvd, burst, swap on v2) are skipped as runc skips them.
  *
- * Not written, with a warning: kernel/kernelTCP (runc ignores both; kernel >= 6.1 takes
- * memory.kmem.limit_in_bytes and ignores it), useHierarchy false (new kernels keep every v1
- * memory cgroup hierarchical and refuse 0: "Non-hierarchical mode is deprecated"), and on v2 what v2 has no file for
- * (swappiness, disableOOMKiller, realtime, leaf weights).
+ * Not written, with a warning: kernel (runc ignores it; kernel >= 6.1 takes
+ * memory.kmem.limit_in_bytes and ignores it), kernelTCP where there is no v1
+ * memory.kmem.tcp.limit_in_bytes, useHierarchy false (new kernels keep every v1 memory cgroup
+ * hierarchical and refuse 0: "Non-hierarchical mode is deprecated"), and on v2 what v2 has no
+ * file for (swappiness, disableOOMKiller, realtime, leaf weights).
  */
 export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts: CgroupFacts): { ops: CgroupOp[]; warnings: string[] } {
   const ops: CgroupOp[] = [];
@@ -185,7 +186,10 @@ export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts
 
   const m = r.memory;
   const mem = dirFor(dirs, 'memory');
-  if (m?.kernel !== undefined || m?.kernelTCP !== undefined) warn(KERNEL_MEMORY_IGNORED);
+  // kernelTCP still limits on v1 (memory.kmem.tcp.limit_in_bytes), as crun writes it; the
+  // kernel limit does not (the file takes a value and keeps "unlimited"), as runc warns.
+  const tcp = m?.kernelTCP !== undefined && mem?.version === 1 && has(mem, 'memory.kmem.tcp.limit_in_bytes');
+  if (m?.kernel !== undefined || (m?.kernelTCP !== undefined && !tcp)) warn(KERNEL_MEMORY_IGNORED);
   if (m && mem?.version === 1) {
     const limit = m.limit ?? 0;
     let swap = m.swap ?? 0;
@@ -204,6 +208,7 @@ export function planOciLimits(dirs: readonly CgroupDir[], r: OciResources, facts
     if (m.disableOOMKiller) w(mem, 'memory.oom_control', 1);
     if (m.swappiness !== undefined && m.swappiness !== -1) w(mem, 'memory.swappiness', m.swappiness);
     if (m.useHierarchy === true) w(mem, 'memory.use_hierarchy', 1);
+    if (tcp) w(mem, 'memory.kmem.tcp.limit_in_bytes', m.kernelTCP!);
     if (m.useHierarchy === false) warn('memory.useHierarchy false: the kernel keeps every v1 memory cgroup hierarchical (it refuses 0): ignored');
   } else if (m && mem) {
     const swap = v2Swap(m.swap ?? 0, m.limit ?? 0);

@@ -169,6 +169,7 @@ Cg('cg-: every linux.resources field reaches its cgroup file on create; update (
     ['memory', 'memory.limit_in_bytes', String(64 * M)], ['memory', 'memory.soft_limit_in_bytes', String(32 * M)],
     ['memory', 'memory.memsw.limit_in_bytes', String(96 * M)], ['memory', 'memory.swappiness', '20'],
     ['memory', 'memory.oom_control', 'oom_kill_disable 1'], ['memory', 'memory.use_hierarchy', '1'],
+    ['memory', 'memory.kmem.tcp.limit_in_bytes', String(64 * M)],
     ['cpu', 'cpu.shares', '256'], ['cpu', 'cpu.cfs_quota_us', '20000'], ['cpu', 'cpu.cfs_period_us', '50000'], ['cpu', 'cpu.cfs_burst_us', '1000'],
     ['cpuset', 'cpuset.cpus', '0'], ['cpuset', 'cpuset.mems', '0'],
     ['pids', 'pids.max', '33'],

@@ -133,7 +133,7 @@ const V1_DIRS = [
 ];
 /** The files a 6.x kernel shows (this host): BFQ's blkio files, no CFQ; .rsvd hugetlb files. */
 const V1_FILES = {
-  '/m': ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.oom_control', 'memory.swappiness'],
+  '/m': ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.oom_control', 'memory.swappiness', 'memory.kmem.tcp.limit_in_bytes'],
   '/c': ['cpu.shares', 'cpu.cfs_period_us', 'cpu.cfs_quota_us', 'cpu.cfs_burst_us', 'cpu.idle', 'cpu.rt_period_us', 'cpu.rt_runtime_us'],
   '/b': ['blkio.bfq.weight', 'blkio.bfq.weight_device', 'blkio.throttle.read_bps_device'],
   '/h': ['hugetlb.2MB.limit_in_bytes', 'hugetlb.2MB.rsvd.limit_in_bytes'],
@@ -151,7 +151,7 @@ test('planOciLimits v1: every file, in the kernel\'s order, where this kernel ke
   const { ops, warnings } = planOciLimits(V1_DIRS, FULL, { files: V1_FILES, memoryLimit: Infinity });
   assert.equal(writes(ops), [
     `/m/memory.limit_in_bytes=${64 * M}`, `/m/memory.memsw.limit_in_bytes=${128 * M}`, `/m/memory.soft_limit_in_bytes=${32 * M}`,
-    '/m/memory.oom_control=1', '/m/memory.swappiness=10', '/m/memory.use_hierarchy=1',
+    '/m/memory.oom_control=1', '/m/memory.swappiness=10', '/m/memory.use_hierarchy=1', '/m/memory.kmem.tcp.limit_in_bytes=2',
     // A period the old quota (runtime) does not fit yet is passed over, and written again after.
     '/c/cpu.shares=512', '/c/cpu.cfs_period_us=50000', '/c/cpu.cfs_burst_us=1000', '/c/cpu.cfs_quota_us=20000', '/c/cpu.cfs_period_us=50000',
     '/c/cpu.idle=0', '/c/cpu.rt_period_us=1000', '/c/cpu.rt_runtime_us=950', '/c/cpu.rt_period_us=1000',
