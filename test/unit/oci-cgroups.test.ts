@@ -139,7 +139,7 @@ const V1_FILES = {
   '/h': ['hugetlb.2MB.limit_in_bytes', 'hugetlb.2MB.rsvd.limit_in_bytes'],
 };
 const FULL: OciResources = parseResources({
-  memory: { limit: 64 * M, reservation: 32 * M, swap: 128 * M, kernel: 1, swappiness: 10, disableOOMKiller: true, useHierarchy: true },
+  memory: { limit: 64 * M, reservation: 32 * M, swap: 128 * M, kernel: 1, kernelTCP: 2, swappiness: 10, disableOOMKiller: true, useHierarchy: true },
   cpu: { shares: 512, quota: 20000, period: 50000, burst: 1000, realtimeRuntime: 950, realtimePeriod: 1000, cpus: '0-1', mems: '0', idle: 0 },
   pids: { limit: 10 },
   blockIO: { weight: 300, leafWeight: 200, weightDevice: [{ major: 8, minor: 0, weight: 500 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 600 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 30 }] },
