@@ -254,6 +254,9 @@ static int cmd_run(int argc, char **argv) {
   while (!exited) {
     if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
+      /* poll itself failed (ENOMEM): stop pumping the log, but the exit recorded must still be
+       * PID 1's own, so wait for it blocking rather than record a status nobody saw. */
+      if (reap_wait(h.pid, &status, 0) == h.pid) exited = 1;
       break;
     }
     for (int i = 0; i < 2; i++)
@@ -274,7 +277,9 @@ static int cmd_run(int argc, char **argv) {
     fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
     while (pump(s, 1)) {}
   }
-  write_exit(dir, status);
+  /* No record when PID 1's status was never seen: the CLI then says "exited (255) while no
+   * minidock process watched it" rather than a made-up 0. */
+  if (exited) write_exit(dir, status);
   close(logfd);
   /* The CLI that started us still has steps of its own after "go" (the published ports' rules,
    * the "running" record), and lets go of the control pipe only after them. The exit command
