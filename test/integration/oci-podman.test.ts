@@ -86,7 +86,9 @@ interface Result { code: number; stdout: string; stderr: string }
 
 /** One podman command in the test network namespace. */
 function podman(args: string[], timeout = 60_000): Result {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'podman', ...GLOBAL, ...args], { encoding: 'utf8', env, timeout, input: '' });
+  // In the work directory: conmon leaves a file named "oom" in its working directory when its
+  // container is OOM-killed.
+  const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'podman', ...GLOBAL, ...args], { encoding: 'utf8', env, timeout, input: '', cwd: work });
   return { code: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
 }
 const ok = (args: string[]): string => {
