@@ -4,23 +4,15 @@
 // stderr and, with --log, to the log file too (podman and containerd read it from there).
 import type { Command } from 'commander';
 import { appendFileSync, closeSync, constants as fsc, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync, readlinkSync, readdirSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../core/lazy.js';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { describeError, MinidockError } from '../core/errors.js';
 import type { ChildFailure, ChildHandle, NativeApi } from '../native/binding.js';
-import { CAP_NAMES } from '../spec/caps.js';
-import { parseConfigText, HOOK_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS, type OciConfig } from './config.js';
 import { SPEC_VERSION, specText } from './default-spec.js';
-import { MOUNT_OPTIONS, planOci, type HostFacts } from './plan.js';
-import { serializePlan } from '../runtime/child-plan.js';
 import { releaseCgroup } from '../runtime/run-cgroup.js';
-import { readCgroupLayout } from '../cgroup/layout.js';
-import { planOciCgroups, type OciCgroups } from './cgroups.js';
-import { enterOciCgroups } from './cgroups-apply.js';
-import { ociUpdate, updateOptions, type UpdateOptions } from './update.js';
-import { execOptions, ociExec, type ExecOptions } from './exec.js';
+import type { UpdateOptions } from './update.js';
+import type { ExecOptions } from './exec.js';
 import { runHookList } from './hooks.js';
 import { detachRootMount, noteRootMount } from './root-mount.js';
 import { OciStore, freezerOf, parseSignal, readProc, stateJson, validateId, type OciRecord } from './state.js';
@@ -70,80 +62,6 @@ const oneLine = (err: unknown): string => {
   return (hint ? `${describeError(err)} (${hint})` : describeError(err)).replace(/\n/g, ' ');
 };
 
-function hostFacts(): HostFacts {
-  return {
-    kind(path) {
-      try {
-        const st = statSync(path);
-        return st.isDirectory() ? 'dir' : 'file';
-      } catch {
-        return undefined;
-      }
-    },
-    hostname: hostname(),
-    hostNetns(path) {
-      // The same namespace is the same nsfs inode (namespaces(7)); unreadable: assume it is.
-      try {
-        const a = statSync(path);
-        const b = statSync('/proc/self/ns/net');
-        return a.dev === b.dev && a.ino === b.ino;
-      } catch {
-        return true;
-      }
-    },
-  };
-}
-
-function loadConfig(bundle: string): OciConfig & { raw: { linux?: { cgroupsPath?: unknown; resources?: unknown } } } {
-  let text: string;
-  try {
-    text = readFileSync(join(bundle, 'config.json'), 'utf8');
-  } catch (err) {
-    throw err1(`cannot read ${join(bundle, 'config.json')}: ${(err as NodeJS.ErrnoException).code ?? err}`, 'give the bundle directory with --bundle (it holds config.json)');
-  }
-  // The parsed config keeps which resources are set; their values are read by oci/cgroups.ts.
-  return { ...parseConfigText(text), raw: JSON.parse(text) as { linux?: { cgroupsPath?: unknown; resources?: unknown } } };
-}
-
-/** The config's cgroups on this host's layout: pure planning over the two files it reads. */
-function ociCgroups(config: ReturnType<typeof loadConfig>, id: string): OciCgroups {
-  const layout = readCgroupLayout();
-  // The cgroup2 root's controllers beyond minidock's own (a hybrid host's hugetlb).
-  const v2 = layout.hierarchies.find((h) => h.version === 2);
-  const v2Controllers = v2 && existsSync(`${v2.mount}/cgroup.controllers`) ? readFileSync(`${v2.mount}/cgroup.controllers`, 'utf8') : '';
-  return planOciCgroups(layout, readFileSync('/proc/self/mountinfo', 'utf8'), config.raw.linux, id, v2Controllers);
-}
-
-/** runtime-spec features.md, true to what the translation carries out today. */
-export function features(): Record<string, unknown> {
-  return {
-    ociVersionMin: '1.0.0',
-    ociVersionMax: '1.2.1',
-    hooks: [...HOOK_NAMES],
-    mountOptions: [...MOUNT_OPTIONS].sort(),
-    linux: {
-      namespaces: NAMESPACE_TYPES.filter((t) => t !== 'time'),
-      capabilities: CAP_NAMES.map((n) => `CAP_${n}`),
-      // v1 through minidock's cgroup plan (oci/cgroups.ts); v2 planned the same way but never
-      // run on a real v2 host here (this machine kind is hybrid).
-      cgroup: { v1: true, v2: false, systemd: false, systemdUser: false, rdma: false },
-      // Compiled by oci/seccomp.ts (x86_64 only; NOTIFY refused).
-      seccomp: {
-        enabled: true,
-        actions: [...SECCOMP_ACTIONS],
-        operators: [...SECCOMP_OPS],
-        archs: ['SCMP_ARCH_X86_64'],
-        knownFlags: [...SECCOMP_FLAGS],
-        supportedFlags: [...SECCOMP_FLAGS],
-      },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
-      intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
-    },
-    annotations: { 'org.minidock.runc.version': VERSION },
-  };
-}
 
 /** runc list's table: Go's tabwriter with minwidth 12, padding 3; the last column unpadded. */
 export function listTable(rows: string[][]): string {
@@ -362,7 +280,7 @@ class Runtime {
       return;
     }
     // runc prints ps(1)'s own table, with ps-args, filtered to the container's pids.
-    const r = spawnSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+    const r = childProcess().spawnSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
     if (r.status !== 0) throw err1(`ps ${psArgs.join(' ')} failed: ${(r.stderr || '').trim()}`, undefined, 'oci.ps');
     const [head, ...rows] = r.stdout.trimEnd().split('\n');
     const col = head!.trim().split(/\s+/).indexOf('PID');
@@ -398,6 +316,7 @@ class Runtime {
     validateId(id);
     if (this.g.systemdCgroup) throw err1('--systemd-cgroup is not supported', 'minidock-runc manages cgroupfs paths only: drop the flag (podman: --cgroup-manager cgroupfs)');
     const bundle = resolve(o.bundle);
+    const { enterOciCgroups, hostFacts, loadConfig, ociCgroups, planOci, serializePlan } = await import('./translate.js');
     const config = loadConfig(bundle);
     const preserve = Number(o.preserveFds ?? 0);
     if (!Number.isInteger(preserve) || preserve < 0) throw err1(`--preserve-fds ${JSON.stringify(o.preserveFds)} is not a count`, 'give a number of descriptors after stdio, e.g. 1');
@@ -439,7 +358,7 @@ class Runtime {
       // Node has no mkfifo(3). 0622: the child reopens it for writing through /proc/self/fd as
       // the container's user, maybe a remapped one; the directory (0700) keeps others out.
       const fifo = this.store.fifo(id);
-      const mk = spawnSync('mkfifo', ['-m', '0622', fifo], { encoding: 'utf8' });
+      const mk = childProcess().spawnSync('mkfifo', ['-m', '0622', fifo], { encoding: 'utf8' });
       if (mk.status !== 0) throw err1(`cannot make the exec fifo ${fifo}: ${(mk.stderr || mk.error?.message || '').trim()}`, undefined, 'oci.create.fifo');
       // The child's own hooks get this state, their pid put in by the child (container.c).
       const [pre, post] = JSON.stringify(stateJson({ ...rec, pid: -1 }, 'created')).split('"pid":-1').map((t, i) => (i ? t : `${t}"pid":`)) as [string, string];
@@ -691,7 +610,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .option('--rootless', 'not supported')
     .action((o: { bundle: string; rootless?: boolean }) => rt().spec(o.bundle, !!o.rootless));
   program.command('features').description('print the runtime-spec features JSON')
-    .action(() => out(`${JSON.stringify(features(), null, 4)}\n`));
+    .action(async () => out(`${JSON.stringify((await import('./translate.js')).features(VERSION), null, 4)}\n`));
   program.command('state').argument('<id>').description('print the state of a container as JSON')
     .action((id: string) => rt().state(id));
   program.command('list').alias('ps-all').description('list containers')
@@ -718,6 +637,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .option('-d, --detach', 'return once the program runs')
     .action(async (id: string, o: CreateOptions & { detach?: boolean }) => { code = await rt().run(id, o); });
   // update (src/oci/update.ts): new limits for a created, running or paused container.
+  const { updateOptions, ociUpdate } = await import('./update.js');
+  const { execOptions, ociExec } = await import('./exec.js');
   updateOptions(program.command('update')).action(async (id: string, o: UpdateOptions) => {
     const r = rt();
     await ociUpdate(r.store, id, o, (m) => r.debug(m));

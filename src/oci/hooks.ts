@@ -5,7 +5,7 @@
 // stdin, its own argv and environment, and is killed when it runs past its timeout.
 // describeHookFailure and runHookList are pure (runHookList over an injected runner); runHook is
 // the one edge that spawns.
-import { spawn } from 'node:child_process';
+import { childProcess } from '../core/lazy.js';
 import { MinidockError } from '../core/errors.js';
 import type { HookName, OciHook } from './config.js';
 
@@ -72,7 +72,7 @@ export function runHook(hook: OciHook, stdin: string): Promise<HookOutcome> {
     const [argv0, ...rest] = hook.args.length ? hook.args : [hook.path];
     const env = hook.env ? Object.fromEntries(hook.env.map((e) => { const i = e.indexOf('='); return i < 0 ? [e, ''] : [e.slice(0, i), e.slice(i + 1)]; })) : process.env;
     // A process group of its own, so that a timeout ends what the hook started too.
-    const child = spawn(hook.path, rest, { argv0, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child = childProcess().spawn(hook.path, rest, { argv0, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const o: HookOutcome = { stdout: '', stderr: '' };
     child.stdout.setEncoding('utf8').on('data', (d: string) => (o.stdout = tail(o.stdout + d)));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (o.stderr = tail(o.stderr + d)));

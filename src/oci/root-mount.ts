@@ -5,7 +5,7 @@
 // that failed half-way, detach the one on top when it is not that one: umount2(MNT_DETACH) takes
 // the container's whole tree with it, and nothing else. topMountAt is pure; detachRootMount runs
 // umount(8) (Node has no umount2).
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../core/lazy.js';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 /** mountinfo(5) escapes space, tab, newline and backslash in paths as octal. */
@@ -42,7 +42,7 @@ export function detachRootMount({ path, before, mntns }: RootMount): string {
   if (readlinkSync('/proc/self/ns/mnt') !== mntns) throw new Error(`the container's mounts are in ${mntns}, not in this process's mount namespace: run delete from there, or unmount ${path} in it`);
   const top = topMountAt(readFileSync('/proc/self/mountinfo', 'utf8'), path);
   if (!top || top === before) return `no mount of the container's at ${path}`;
-  const r = spawnSync('umount', ['--lazy', path], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('umount', ['--lazy', path], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`umount --lazy ${path}: ${(r.stderr || r.error?.message || '').trim()}`);
   return `detached the container's tree at ${path} (mount ${top})`;
 }
