@@ -973,6 +973,35 @@ static size_t read_report(int fd, struct container_failure *f, const char *why) 
   return got;
 }
 
+/* A namespace the calling thread enters just for clone3 and leaves right after: a network
+ * namespace, or a PID namespace for its children. setns(2) allows both in a multithreaded
+ * process, as they are per thread (a user or mount namespace it refuses there). `own` is the
+ * thread's namespace to return to. */
+struct thread_ns { int own, target, type; };
+
+static int thread_ns_enter(struct thread_ns *t, const char *path, const char *self, const char *step, struct container_failure *f) {
+  t->own = open(self, O_RDONLY | O_CLOEXEC);
+  t->target = open(path, O_RDONLY | O_CLOEXEC);
+  if (t->own >= 0 && t->target >= 0 && setns(t->target, t->type) == 0) return 0;
+  f->err = errno;
+  snprintf(f->step, sizeof f->step, "%s", step);
+  snprintf(f->detail, sizeof f->detail, "%s", path);
+  if (t->own >= 0) close(t->own);
+  if (t->target >= 0) close(t->target);
+  t->own = t->target = -1;
+  return -1;
+}
+
+static void thread_ns_leave(struct thread_ns *t) {
+  if (t->own < 0) return;
+  /* Returning cannot fail for a namespace we were in a moment ago, short of the kernel running
+   * out of memory; if it does, this thread must not go on in the wrong one. */
+  if (setns(t->own, t->type) < 0) abort();
+  close(t->own);
+  close(t->target);
+  t->own = t->target = -1;
+}
+
 int container_create(const struct plan *p, struct container_handle *h, struct container_failure *f) {
   int go[2], rep[2];
   memset(h, 0, sizeof *h);
@@ -990,44 +1019,17 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     return -1;
   }
 
-  /* --network container:NAME / host: the child must start in an existing network namespace.
-   * A network namespace belongs to a thread, not a process, so the calling thread may enter it
-   * just for clone3 and return: no other Node thread is affected. (A user or mount namespace
-   * could not be joined like this; setns(2) refuses them in a multithreaded process.) */
-  int own_netns = -1, target_netns = -1;
-  if (p->netns) {
-    own_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    target_netns = open(p->netns, O_RDONLY | O_CLOEXEC);
-    if (own_netns < 0 || target_netns < 0 || setns(target_netns, CLONE_NEWNET) < 0) {
-      f->err = errno;
-      snprintf(f->step, sizeof f->step, "parent.setns.net");
-      snprintf(f->detail, sizeof f->detail, "%s", p->netns);
-      if (own_netns >= 0) close(own_netns);
-      if (target_netns >= 0) close(target_netns);
-      close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
-      return -1;
-    }
-  }
-
-  /* A joined PID namespace: pid_for_children, like the network namespace, is this thread's
-   * alone (setns(2) allows it in a multithreaded process, unlike a user or mount namespace),
-   * so the thread enters it for clone3 only and returns to its own, the one it is active in,
-   * which setns always lets it go back to. The child then is that namespace's process from
-   * its first instruction; joining later would take a second fork (runc's nsexec stage 2). */
-  int own_pidns = -1, target_pidns = -1;
-  if (p->pidns) {
-    own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
-    target_pidns = open(p->pidns, O_RDONLY | O_CLOEXEC);
-    if (own_pidns < 0 || target_pidns < 0 || setns(target_pidns, CLONE_NEWPID) < 0) {
-      f->err = errno;
-      snprintf(f->step, sizeof f->step, "parent.setns.pid");
-      snprintf(f->detail, sizeof f->detail, "%s", p->pidns);
-      if (own_pidns >= 0) close(own_pidns);
-      if (target_pidns >= 0) close(target_pidns);
-      if (own_netns >= 0) { if (setns(own_netns, CLONE_NEWNET) < 0) abort(); close(own_netns); close(target_netns); }
-      close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
-      return -1;
-    }
+  /* --network container:NAME / host: the child must start in an existing network namespace;
+   * a joined PID namespace: it must be that namespace's process from its first instruction
+   * (joining later would take a second fork, runc's nsexec stage 2). Both are this thread's
+   * alone (pid_for_children too), so the calling thread enters them just for clone3 and
+   * returns: no other Node thread is affected (see thread_ns_enter). */
+  struct thread_ns net = {-1, -1, CLONE_NEWNET}, pidns = {-1, -1, CLONE_NEWPID};
+  if ((p->netns && thread_ns_enter(&net, p->netns, "/proc/thread-self/ns/net", "parent.setns.net", f) < 0)
+      || (p->pidns && thread_ns_enter(&pidns, p->pidns, "/proc/thread-self/ns/pid", "parent.setns.pid", f) < 0)) {
+    thread_ns_leave(&net);
+    close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
+    return -1;
   }
 
   sigset_t all, old;
@@ -1046,18 +1048,8 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   if (pid == 0) child_main(p, go[0], go[1], rep[1], rep[0]);
   int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (own_netns >= 0) {
-    /* Returning cannot fail for a namespace we were in a moment ago, short of the kernel
-     * running out of memory; if it does, this thread must not go on in the wrong one. */
-    if (setns(own_netns, CLONE_NEWNET) < 0) abort();
-    close(own_netns);
-    close(target_netns);
-  }
-  if (own_pidns >= 0) {
-    if (setns(own_pidns, CLONE_NEWPID) < 0) abort(); /* as for the network namespace above */
-    close(own_pidns);
-    close(target_pidns);
-  }
+  thread_ns_leave(&pidns);
+  thread_ns_leave(&net);
   close(go[0]);
   close(rep[1]);
   if (pid < 0) {
