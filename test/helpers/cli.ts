@@ -35,11 +35,18 @@ export function newRoot(tag: string): string {
 export const CGROUP_PARENT = `mdktest${process.pid}`;
 
 /** The cgroup v1 and v2 mount points of this host. */
-function cgroupMounts(): string[] {
+export function cgroupMounts(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .filter((l) => / - cgroup2? /.test(l))
     .map((l) => l.split(' ')[4]!);
+}
+
+/** The directories under PARENT (a path below each mount point), in every hierarchy but for the
+ *  names in `except`: what a test's containers left under a cgroup parent of its own. */
+export function cgroupsUnder(parent: string, except: readonly string[] = []): string[] {
+  return cgroupMounts().flatMap((m) => (existsSync(join(m, parent)) ? readdirSync(join(m, parent), { withFileTypes: true }) : [])
+    .filter((e) => e.isDirectory() && !except.includes(e.name)).map((e) => `${m}/${parent}/${e.name}`));
 }
 
 /** Container cgroups under this test process's parent, in every hierarchy. */

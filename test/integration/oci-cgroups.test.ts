@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireRootAndImages } from '../helpers/cli.js';
+import { cgroupMounts, cgroupsUnder, requireRootAndImages } from '../helpers/cli.js';
 import { RUNC, ociBundle, runcIn } from '../helpers/oci.js';
 
 requireRootAndImages();
@@ -23,10 +23,8 @@ Cg.after(() => {
 
 const runc = runcIn(work);
 const list = runc.list;
-const cgroupMounts = (): string[] =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!);
 /** Our cgroups left on the host, in every hierarchy. */
-const leftovers = (): string[] => cgroupMounts().flatMap((m) => (existsSync(join(m, PARENT)) ? readdirSync(join(m, PARENT), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${m}/${PARENT}/${e.name}`) : []));
+const leftovers = (): string[] => cgroupsUnder(PARENT);
 
 const bundle = (name: string, script: string, edit: (c: any) => void): string => ociBundle(work, name, script, edit);
 

@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, killPid, requireRootAndImages, sh } from '../helpers/cli.js';
+import { BUSYBOX_TAR, TEST_NETNS, cgroupMounts, cgroupsUnder, ensureTestNetns, killPid, requireRootAndImages, sh } from '../helpers/cli.js';
 import { RUNC, processesIn, typedAtPrompt } from '../helpers/oci.js';
 
 requireRootAndImages();
@@ -66,10 +66,7 @@ function ctr(args: string[], timeout = 60_000): Result {
 }
 const RUNTIME = ['--runc-binary', RUNC, '--runc-root', runcRoot];
 
-const cgroupMounts = (): string[] =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!);
-const ourCgroups = (): string[] => cgroupMounts().flatMap((m) => (existsSync(join(m, NS)) ? readdirSync(join(m, NS), { withFileTypes: true }) : [])
-  .filter((e) => e.isDirectory()).map((e) => `${m}/${NS}/${e.name}`));
+const ourCgroups = (): string[] => cgroupsUnder(NS);
 /** Shims of this file's containerd (their command line names its socket). */
 const shims = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
   try { return /containerd-shim/.test(readFileSync(`/proc/${p}/cmdline`, 'latin1')) && readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(sock); } catch { return false; }

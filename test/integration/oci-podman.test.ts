@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, requireRootAndImages, sh } from '../helpers/cli.js';
+import { BUSYBOX_TAR, TEST_NETNS, cgroupMounts, cgroupsUnder, ensureTestNetns, requireRootAndImages, sh } from '../helpers/cli.js';
 import { RUNC, processesIn, typedAtPrompt } from '../helpers/oci.js';
 
 requireRootAndImages();
@@ -99,12 +99,8 @@ const ok = (args: string[]): string => {
 /** `podman run` options every container here takes. */
 const runOpts = (): string[] => [...ULIMITS, '--cgroup-parent', `/${CG_PARENT}`];
 
-const cgroupMounts = (): string[] =>
-  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!);
 /** What is under our cgroup parent, in every hierarchy, but podman's own conmon directory. */
-const ourCgroups = (): string[] =>
-  cgroupMounts().flatMap((m) => (existsSync(join(m, CG_PARENT)) ? readdirSync(join(m, CG_PARENT), { withFileTypes: true }) : [])
-    .filter((e) => e.isDirectory() && e.name !== 'conmon').map((e) => `${m}/${CG_PARENT}/${e.name}`));
+const ourCgroups = (): string[] => cgroupsUnder(CG_PARENT, ['conmon']);
 /** podman's network namespaces (it names them cni-UUID under /run/netns): other test files make
  *  and delete namespaces of their own there meanwhile. */
 const netnsList = (): string[] => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith('cni-')).sort() : []);
