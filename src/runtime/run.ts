@@ -271,14 +271,14 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   let handle: ChildHandle | undefined;
   let shim: import('./detached.js').ShimSession | undefined;
   let net: PreparedNet | undefined;
-  let cg: import('../cgroup/plan.js').CgroupPlan | undefined;
+  /** What this run recorded once the command ran: the foreground finish goes by it. */
+  let running: import('./state.js').ContainerState | undefined;
   try {
     // A restarted container must not read back as exited from its previous run's record.
     rmSync(join(paths.dir, 'exit.json'), { force: true });
     net = await prepareNetwork(s, store, root, api);
     const leased = net.leased;
     const cgroup = planContainerCgroup(s.id, s.resources);
-    cg = cgroup;
     // Recorded before anything reaches the kernel, so rm can always undo it. A fresh run
     // recorded these very cgroups with the container (store.create, from the same plan): it
     // writes again only for a lease. A restart writes them back over its last run's record.
@@ -351,8 +351,8 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     checkpoint('run.started');
     await publishPorts(net);
     checkpoint('run.ports-published');
-    const state = { status: 'running' as const, pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
-    store.writeState(s.id, state);
+    running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
+    store.writeState(s.id, running);
     checkpoint('run.running');
     if (mode.explain) await printExplanation(s, plan, paths, net, cgroup, pid, root, api);
   } catch (err) {
@@ -375,7 +375,6 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     return 0;
   }
   const h = handle!;
-  const startedAt = store.read(s.id).state?.startedAt ?? Date.now();
   const stopRelay = pty ? relayPty(api, pty.master, s.interactive) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   checkpoint('run.running');
@@ -386,10 +385,9 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
-  // What it ran with, from this run's own plans: a concurrent `rm -f` may have removed the
-  // record meanwhile (docker's client then just reports the exit code too).
-  await finishContainer(store, root, api, { id: s.id, spec: s, state: { status: 'running', startedAt, net: net!.leased, cgroup: cg!.dirs } },
-    { exitCode, finishedAt: Date.now() }, { afterNetwork: 'run.net-released' });
+  // By what this run recorded, not a read back: a concurrent `rm -f` may have removed the record
+  // meanwhile (docker's client then just reports the exit code too).
+  await finishContainer(store, root, api, { id: s.id, spec: s, state: running! }, { exitCode, finishedAt: Date.now() }, { afterNetwork: 'run.net-released' });
   trace('state written or removed');
   return exitCode;
 }
