@@ -330,7 +330,7 @@ class Runtime {
     const probe = planOci(config, { bundle, tty: terminal ? '/dev/pts/0' : undefined, cgroups: cg.plan.dirs }, hostFacts());
     // linux.cgroupsPath and linux.resources are carried out here (oci/cgroups.ts), with what
     // of them cannot be.
-    const unsupported = [...probe.unsupported.filter((u) => u !== 'linux.cgroupsPath' && !u.startsWith('linux.resources.')), ...cg.unsupported];
+    const unsupported = [...probe.unsupported, ...cg.unsupported];
     if (unsupported.length) {
       throw err1(`config.json needs ${unsupported.join(', ')}, which minidock-runc does not support yet`, 'remove those fields, or run the bundle with runc', 'oci.unsupported');
     }

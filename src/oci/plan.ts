@@ -46,6 +46,21 @@ export interface OciPlanInput {
   /** The state JSON the child's hooks (createContainer, startContainer) get on stdin, cut
    *  where the child puts its pid (the CLI's stateJson with a placeholder pid). */
   hookState?: { pre: string; post: string };
+  /** A root the caller's image store prepares in the child's mount namespace, instead of
+   *  root.path bound onto itself: `minidock run`'s overlay of the image (containerd's snapshotter
+   *  does this part for runc, on the host; minidock does it inside the container's namespace, so
+   *  nothing is left mounted on the host). `overlay` is overlayfs's option string; an idmapped
+   *  image is attached at `lowerMnt` first and named there as the lower layer. */
+  root?: { overlay: string; idmapLower?: string; lowerMnt?: string };
+  /** eth0 for a container on minidock's bridge: the veth the caller moves into the new network
+   *  namespace, addressed and routed by the child (what a CNI plugin does for runc's callers). */
+  eth?: { ip: string; prefix: number; gateway: string };
+  /** The container's filter is minidock's default for its bounding set: linux.seccomp is (or,
+   *  left out of the config, would be) src/oci/seccomp-profile.ts's profile, and the native
+   *  helper's built-in filter (native/src/seccomp.c) gives the same verdict for every x86_64 call
+   *  and argument (test/unit/oci-from-spec.test.ts checks each). It is installed instead of
+   *  building and compiling the profile, ~10 ms a run. Only `minidock run` says so. */
+  builtinSeccomp?: boolean;
 }
 
 export interface OciPlan {
@@ -169,7 +184,14 @@ function parseOptions(m: OciMount, field: string, unsupported: string[]): { flag
   return { flags: [...flags], data: bind ? [] : data, bind, rec, after };
 }
 
-function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts, ownCgroupns = true): MountPlan {
+/** Who the container is, as far as its mounts care: a cgroup namespace of its own, and a user
+ *  namespace without a network namespace of its own (sysfs then cannot be mounted). */
+interface MountContext {
+  ownCgroupns: boolean;
+  sysfsBind: boolean;
+}
+
+function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts, ctx: MountContext): MountPlan {
   const field = `mounts[${i}]`;
   const dst = containerPath(m.destination);
   const unsupported: string[] = [];
@@ -199,7 +221,7 @@ function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts
       // Without a cgroup namespace of its own a fresh cgroup mount would show the host's whole
       // hierarchy (the container's limits one level down, everyone else's beside them): bind
       // the container's own directory there instead, as runc does.
-      if (!ownCgroupns) {
+      if (!ctx.ownCgroupns) {
         const dir = op.type === 'cgroup2' ? dirs.find((d) => d.version === 2) : dirs.find((d) => d.version === 1 && d.controllers.join(',') === op.data);
         if (dir) return { op: 'bind', src: dir.path, dst: op.dst, file: false, flags: ['rec', ...flags].join(','), ...after };
       }
@@ -207,6 +229,13 @@ function planMount(m: OciMount, i: number, input: OciPlanInput, facts: HostFacts
       return mask ? { ...rest, flags: mask, ...after } : { ...rest, ...after };
     });
     return { ops, unsupported };
+  }
+  // sysfs shows the network namespace of whoever mounts it, and the kernel lets a user namespace
+  // mount it only over a network namespace it owns. In the host's or another container's (no
+  // network namespace of the container's own) that is not ours: the host's /sys is bound
+  // read-only instead, as runc does when the mount is refused.
+  if (type === 'sysfs' && ctx.sysfsBind) {
+    return { ops: [{ op: 'bind', src: '/sys', dst, file: false, flags: ['rec', ...new Set([...flags, 'ro', 'nosuid', 'nodev', 'noexec'])].join(','), ...after }], unsupported };
   }
   const op: PlanOp = { op: 'mount', src: m.source ?? type, dst, type };
   if (flags.length) op.flags = flags.join(',');
@@ -329,7 +358,8 @@ function planHardening(linux: NonNullable<OciConfig['linux']>, rootfs: string, f
   for (const raw of linux.maskedPaths) {
     const p = containerPath(raw);
     const kind = kindInContainer(p, rootfs, facts);
-    if (kind === 'dir') ops.push({ op: 'mount', src: 'tmpfs', dst: p, type: 'tmpfs', flags: 'ro', data: 'size=0', optional: true });
+    // runc's tmpfs is only read-only; an empty one can do without setuid, devices and exec too.
+    if (kind === 'dir') ops.push({ op: 'mount', src: 'tmpfs', dst: p, type: 'tmpfs', flags: 'ro,nosuid,nodev,noexec', data: 'size=0', optional: true });
     else if (kind === 'file') ops.push({ op: 'bind', src: '/dev/null', dst: p, file: true, optional: true });
   }
   return ops;
@@ -345,9 +375,10 @@ function unsupportedFields(config: OciConfig): string[] {
     if (p.selinuxLabel) out.push('process.selinuxLabel');
     out.push(...p.other);
   }
+  // linux.cgroupsPath and linux.resources are the caller's: the cgroups are made and the child
+  // put in them between clone and "go" (oci/cgroups.ts for minidock-runc, run-cgroup.ts for
+  // minidock run), each naming what of them it cannot do.
   if (l) {
-    if (l.cgroupsPath) out.push('linux.cgroupsPath');
-    for (const r of l.resources) out.push(`linux.resources.${r}`);
     if (l.mountLabel) out.push('linux.mountLabel');
     out.push(...l.other);
   }
@@ -418,11 +449,11 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
   const caps = planCaps(p);
   // linux.seccomp, compiled here to the filter the child installs (src/oci/seccomp.ts); what the
   // filter cannot carry out is named by the compiler.
-  const seccomp = linux.seccomp ? compileSeccomp(linux.seccomp, facts.arch) : undefined;
+  const seccomp = linux.seccomp && !input.builtinSeccomp ? compileSeccomp(linux.seccomp, facts.arch) : undefined;
   if (seccomp) unsupported.push(...seccomp.unsupported);
   const ops: PlanOp[] = [];
   config.mounts.forEach((m, i) => {
-    const r = planMount(m, i, input, facts, created.includes('cgroup'));
+    const r = planMount(m, i, input, facts, { ownCgroupns: created.includes('cgroup'), sysfsBind: userns && !ownNet });
     ops.push(...r.ops);
     unsupported.push(...r.unsupported);
   });
@@ -466,8 +497,10 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     rootfs,
     treePropagation: propagation.tree,
     ...(propagation.root ? { rootPropagation: propagation.root } : {}),
-    // No overlay: root.path is the container's root as it is, bound onto itself.
-    overlay: '',
+    // Without the caller's overlay: root.path is the container's root as it is, bound onto itself.
+    overlay: input.root?.overlay ?? '',
+    ...(input.root?.idmapLower && input.root.lowerMnt ? { idmapLower: input.root.idmapLower, lowerMnt: input.root.lowerMnt } : {}),
+    ...(input.eth && ownNet ? { eth: input.eth } : {}),
     // A per-mount remount (MS_BIND) in container.c: the bound root's filesystem stays writable.
     readOnlyRoot: config.root.readonly,
     ...(input.execFifo ? { execFifo: input.execFifo } : {}),
@@ -485,7 +518,9 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`). With
     // one, the child installs it last before execve, or first when noNewPrivileges is false
     // (container.c, as runc orders it).
-    ...(seccomp
+    ...(input.builtinSeccomp
+      ? { seccomp: 'default' as const }
+      : seccomp
       ? { seccompProg: seccomp.filter.toString('hex'), ...(seccomp.flags ? { seccompFlags: seccomp.flags } : {}) }
       : { seccomp: 'unconfined' as const }),
     ...(p.rlimits.length ? { rlimits: p.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard })) } : {}),

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
+import { pathKind } from '../core/path-kind.js';
 import { CAP_NAMES } from '../spec/caps.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { parseConfigText, HOOK_NAMES, NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPS, type OciConfig } from './config.js';
@@ -19,14 +20,7 @@ export { enterOciCgroups } from './cgroups-apply.js';
 
 export function hostFacts(): HostFacts {
   return {
-    kind(path) {
-      try {
-        const st = statSync(path);
-        return st.isDirectory() ? 'dir' : 'file';
-      } catch {
-        return undefined;
-      }
-    },
+    kind: pathKind,
     hostname: hostname(),
     hostNetns(path) {
       // The same namespace is the same nsfs inode (namespaces(7)); unreadable: assume it is.

@@ -7,7 +7,8 @@ import { parseConfig } from '../../src/oci/config.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import { containerPath, planCaps, planOci, planRootPropagation, type HostFacts } from '../../src/oci/plan.js';
 import { compileSeccomp } from '../../src/oci/seccomp.js';
-import { DEV_NODES, serializePlan, type PlanOp } from '../../src/runtime/child-plan.js';
+import { serializePlan, type PlanOp } from '../../src/runtime/child-plan.js';
+import { devOps } from '../helpers/run-plan.js';
 
 const BUNDLE = '/b';
 const ROOTFS = '/b/rootfs';
@@ -28,15 +29,7 @@ const base = (): Record<string, any> => ({
 const plan = (json: Record<string, any>, input = {}, f = facts()) => planOci(parseConfig(json), { bundle: BUNDLE, ...input }, f);
 
 /** What every plan ends its filesystem with when the config does not bind /dev. */
-const DEV_OPS: PlanOp[] = [
-  ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
-  { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
-  { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
-  { op: 'symlink', src: '/proc/self/fd/0', dst: '/dev/stdin' },
-  { op: 'symlink', src: '/proc/self/fd/1', dst: '/dev/stdout' },
-  { op: 'symlink', src: '/proc/self/fd/2', dst: '/dev/stderr' },
-  { op: 'symlink', src: '/proc/kcore', dst: '/dev/core' },
-];
+const DEV_OPS: PlanOp[] = devOps();
 
 test('the basic config: namespaces, root bound as it is, the devices, the process', () => {
   assert.equal(plan(base()), {
@@ -72,7 +65,7 @@ test('the basic config: namespaces, root bound as it is, the devices, the proces
 
 test("runc spec's default: every mount translated; what needs the CLI's cgroups named", () => {
   const p = plan(defaultSpec(), { tty: '/dev/pts/7' });
-  assert.equal(p.unsupported, ['linux.resources.devices', 'mounts[6] (type cgroup: the container\'s cgroups are not made yet)']);
+  assert.equal(p.unsupported, ['mounts[6] (type cgroup: the container\'s cgroups are not made yet)']);
   assert.equal(p.child.ops.slice(0, 6), [
     { op: 'mount', src: 'proc', dst: '/proc', type: 'proc' },
     { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
@@ -87,7 +80,7 @@ test("runc spec's default: every mount translated; what needs the CLI's cgroups 
     { op: 'bind', src: '/dev/pts/7', dst: '/dev/console', file: true },
     { op: 'bind', src: `${ROOTFS}/proc/sys`, dst: '/proc/sys', file: false, flags: 'rec,ro', optional: true },
     { op: 'bind', src: `${ROOTFS}/proc/sysrq-trigger`, dst: '/proc/sysrq-trigger', file: true, flags: 'rec,ro', optional: true },
-    { op: 'mount', src: 'tmpfs', dst: '/proc/acpi', type: 'tmpfs', flags: 'ro', data: 'size=0', optional: true },
+    { op: 'mount', src: 'tmpfs', dst: '/proc/acpi', type: 'tmpfs', flags: 'ro,nosuid,nodev,noexec', data: 'size=0', optional: true },
     { op: 'bind', src: '/dev/null', dst: '/proc/kcore', file: true, optional: true },
   ]);
   assert.is(p.child.hostname, 'runc');
@@ -275,7 +268,7 @@ const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
   ['apparmor, selinux, scheduler (rlimits, umask, oomScoreAdj are carried out)', { ...base(), process: { ...base().process, user: { uid: 0, gid: 0, umask: 18 }, rlimits: [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }], oomScoreAdj: 5, apparmorProfile: 'a', selinuxLabel: 's', scheduler: {} } },
     ['process.apparmorProfile', 'process.selinuxLabel', 'process.scheduler']],
   ['cgroups, label, personality (seccomp is compiled; devices, sysctl, propagation carried out)', { ...base(), linux: { ...base().linux, devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }], sysctl: { 'net.ipv4.ip_forward': '1' }, cgroupsPath: '/x', resources: { pids: { limit: 1 } }, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, rootfsPropagation: 'shared', mountLabel: 'l', personality: { domain: 'LINUX' } } },
-    ['linux.cgroupsPath', 'linux.resources.pids', 'linux.mountLabel', 'linux.personality']],
+    ['linux.mountLabel', 'linux.personality']],
   ['joining a time namespace, a new one', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time', path: '/proc/1/ns/time' }] } },
     ['linux.namespaces (joining the time namespace /proc/1/ns/time)']],
   ['a new PID or user namespace inside a joined user namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'user', path: '/proc/1/ns/user' }] } },
