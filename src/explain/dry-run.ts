@@ -10,7 +10,8 @@ import { MinidockError, usageError } from '../core/errors.js';
 import { ImageStore } from '../image/store.js';
 import { hostVethName, pickAddress, type Attachment, type NetworkConfig } from '../network/plan.js';
 import type { NetworkStore } from '../network/store.js';
-import { buildChildPlan, type ChildNet, type ContainerPaths } from '../runtime/child-plan.js';
+import type { ChildNet, ContainerPaths } from '../runtime/child-plan.js';
+import { planRunChild } from '../runtime/run-plan.js';
 import { hostnameFile, hostsFile, resolvConf } from '../runtime/etc-files.js';
 import { buildSpec, validateRunOptions, type RunDeps, type RunOptions } from '../runtime/run.js';
 import { parseNetworkOption, prepareNetwork } from '../runtime/run-network.js';
@@ -119,16 +120,17 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
   }
   // The container's cgroups as run plans them (this host's layout, the limits given); the child
   // plan mounts them at /sys/fs/cgroup.
-  const { planContainerCgroup } = await import('../runtime/run-cgroup.js');
+  const { cgroupParent, planContainerCgroup } = await import('../runtime/run-cgroup.js');
   const cgroup = await planContainerCgroup(spec.id, spec.resources);
   const init = spec.init ? (await import('../native/binding.js')).initPath() : undefined;
-  const child = buildChildPlan(spec, paths, { stdio: [0, 1, 2], init, cgroups: cgroup.dirs }, childNet);
+  // The OCI config and child plan run itself builds (src/runtime/run-plan.ts).
+  const { child, config } = planRunChild(spec, paths, { stdio: [0, 1, 2], init, cgroups: cgroup.dirs }, childNet, { cgroupParent: cgroupParent() });
   const files = [
     { path: paths.hostname, content: hostnameFile(spec.hostname) },
     { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip) },
     { path: paths.resolvConf, content: resolvText ?? resolvConf(readText('/etc/resolv.conf')) },
   ];
-  return { spec, child, files, root: deps.root, net, cgroup };
+  return { spec, child, config: config(), files, root: deps.root, net, cgroup };
 }
 
 /**

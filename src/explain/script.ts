@@ -328,6 +328,7 @@ export function containerScript(input: ExplainInput): string {
   for (const a of of('caps')) priv.push(...a.command.replace(/^setpriv /, '').split(' '));
   for (const a of of('ids')) priv.push(...a.command.replace(/^setpriv /, '').split(' '));
   for (const a of of('nnp')) priv.push(...a.command.replace(/^setpriv /, '').split(' '));
+  for (const a of of('umask')) say(...comment(a.why, '  '), `  ${a.command}`);
   say(
     ...comment('What container.c does after pivot_root, and how this chain of programs does it:', '  '),
     ...at('exec').flatMap((a) => [`  #   ${a.command.split('  #')[0]}`, ...comment(a.why, '', '  #       ')]),

@@ -85,6 +85,8 @@ export interface ExplainCgroup {
 export interface ExplainInput {
   spec: ContainerSpec;
   child: ChildPlan;
+  /** The OCI config the child plan was made from (src/runtime/run-plan.ts), shown first. */
+  config?: Record<string, unknown>;
   /** Host files written before clone and bound into the container (/etc/hostname, hosts,
    *  resolv.conf), with their content. */
   files?: Array<{ path: string; content: string }>;
@@ -136,6 +138,7 @@ export type Action = Step & { at: At } & (
   | { kind: 'setsid' }
   | { kind: 'fds' }
   | { kind: 'cwd'; cwd: string }
+  | { kind: 'umask'; umask: number }
   | { kind: 'caps'; caps: string[] }
   | { kind: 'ids'; uid: number; gid: number; groups: number[] }
   | { kind: 'nnp' }
@@ -182,7 +185,20 @@ export function overlayOption(overlay: string, key: string): string | undefined 
 }
 
 /** The command for one entry of child.ops: mount(8), ln or mkdir on the path under the rootfs. */
+/** mount(8)'s flag for a propagation change of the plan ("rec,private" → --make-rprivate). */
+export function propagationFlag(p: string): string {
+  const rec = p.startsWith('rec,');
+  return `--make-${rec ? 'r' : ''}${rec ? p.slice(4) : p}`;
+}
+
+/** A mount op's command, and the propagation changes that follow it (OCI's "rprivate"...). */
 export function opCommand(op: PlanOp, target: string): string {
+  const base = opCommandOnly(op, target);
+  const after = (op.op === 'mount' || op.op === 'bind') ? op.propagation ?? [] : [];
+  return [base, ...after.map((p) => shLine(['mount', propagationFlag(p), target]))].join(' && ');
+}
+
+function opCommandOnly(op: PlanOp, target: string): string {
   switch (op.op) {
     case 'mount': {
       const opts = [op.flags, op.data].filter(Boolean).join(',');
@@ -228,7 +244,7 @@ function opWhy(op: PlanOp, spec: ContainerSpec): string {
       : 'the host\'s /sys, bound read-only: sysfs can only be mounted by the owner of the network namespace, not ours here (as runc does)';
   }
   if ((READONLY_PATHS as readonly string[]).includes(op.dst)) {
-    return `read-only${optional}: a writable ${op.dst} would let container root change host-wide kernel settings (kernel.core_pattern runs a program as host root)`;
+    return `read-only${optional} (the remount keeps the nosuid, nodev, noexec of the mount it was bound from, as it must in a user namespace): a writable ${op.dst} would let container root change host-wide kernel settings (kernel.core_pattern runs a program as host root)`;
   }
   if ((MASKED_FILES as readonly string[]).includes(op.dst)) return `hidden behind /dev/null${optional}: it shows the host's kernel memory or internals (docker's masked paths)`;
   if ((MASKED_DIRS as readonly string[]).includes(op.dst)) return `hidden under an empty read-only tmpfs${optional} (docker's masked paths)`;
@@ -245,6 +261,7 @@ function opWhy(op: PlanOp, spec: ContainerSpec): string {
   if (op.dst === '/dev/ptmx') return '/dev/ptmx leads into that private devpts';
   if (op.dst === '/dev/shm') return 'POSIX shared memory, private to the container';
   if (op.dst === '/dev/mqueue') return 'the POSIX message queues of its IPC namespace';
+  if (op.op === 'symlink' && op.dst === '/dev/core') return 'the usual /dev/core link to /proc/kcore (which is masked: it reads as /dev/null), as runc makes it';
   if (op.op === 'symlink' && op.dst.startsWith('/dev/')) return `the usual ${op.dst} link into /proc/self/fd`;
   if (op.dst === '/dev/console') return 'the container\'s terminal, as /dev/console';
   if (ETC_WHY[op.dst]) return ETC_WHY[op.dst]!;
@@ -500,7 +517,13 @@ export function planActions(input: ExplainInput): Action[] {
     ] as const) add({ at: 'child', kind: 'eth', line, phase: childPhase, command: `ip ${line}`, why });
   }
   const mountPhase = 'the root filesystem (every mount in the container\'s mount namespace)';
-  add({ at: 'child', kind: 'private', phase: mountPhase, command: 'mount --make-rprivate /', why: 'nothing mounted from here on may propagate back to the host (the host\'s / is usually shared)' });
+  const tree = child.treePropagation ?? 'rec,private';
+  add({
+    at: 'child', kind: 'private', phase: mountPhase, command: `mount ${propagationFlag(tree)} /`,
+    why: tree.endsWith('slave')
+      ? 'nothing mounted from here on may propagate back to the host (the host\'s / is usually shared), while the host\'s own later mounts still reach in: runc\'s default, and so docker\'s'
+      : 'nothing mounted from here on may propagate back to the host (the host\'s / is usually shared)',
+  });
   if (child.lowerMnt && child.idmapLower) {
     add({ at: 'child', kind: 'attach-lower', mnt: child.lowerMnt, phase: mountPhase, command: `move_mount(<image fd>, ${child.lowerMnt})`, why: 'the idmapped image from the parent, attached where overlay\'s lowerdir says' });
   }
@@ -528,6 +551,10 @@ export function planActions(input: ExplainInput): Action[] {
   add({ at: 'exec', kind: 'setsid', phase: execPhase, command: 'setsid', why: child.tty ? 'a session of its own, with the pty as its controlling terminal' : 'a session of its own: no signal from the CLI\'s terminal reaches it by accident' });
   add({ at: 'exec', kind: 'fds', phase: execPhase, command: 'close_range(3, ~0, CLOSE_RANGE_CLOEXEC)  # no shell equivalent', why: 'only stdin, stdout and stderr survive execve (CVE-2024-21626 leaked a host directory\'s descriptor into a container)' });
   add({ at: 'exec', kind: 'cwd', cwd: child.cwd, phase: execPhase, command: `cd ${shWord(child.cwd)}`, why: 'the working directory, resolved inside the container; created if missing, as docker does' });
+  if (child.umask !== undefined) {
+    const text = `0${child.umask.toString(8).padStart(3, '0')}`;
+    add({ at: 'exec', kind: 'umask', umask: child.umask, phase: execPhase, command: `umask ${text}`, why: `the file mode mask the command starts with: ${text}, runc's default (and so docker's), not whatever minidock's caller had` });
+  }
   if (child.caps !== undefined) {
     const names = capabilityNames(child.caps).map((n) => n.replace(/^CAP_/, '').toLowerCase());
     const all = names.length === CAP_NAMES.length;
@@ -620,7 +647,61 @@ export function formatSteps(steps: Step[], o: { width?: number; vars?: Record<st
   return out.join('\n') + '\n';
 }
 
-/** The explanation as printed by `run --explain`: the container's directory shown as $DIR. */
+/** JSON on one line, spaced as a person writes it: {"a": 1, "b": [2, 3]}. */
+function oneLine(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(oneLine).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}: ${oneLine(v)}`).join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** JSON indented by two, with each array or object on one line where that line fits `width`
+ *  (as people write config.json by hand), so the config reads in a screen or two. */
+export function compactJson(value: unknown, width: number, indent = '', key = ''): string {
+  const flat = oneLine(value);
+  if (value === null || typeof value !== 'object' || indent.length + key.length + flat.length <= width) return flat;
+  const inner = `${indent}  `;
+  // A long list of names or numbers: as many to a line as fit.
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) {
+    const lines: string[] = [];
+    for (const item of value.map((v) => JSON.stringify(v))) {
+      const last = lines.length - 1;
+      // + 1: the comma that ends a line that is not the last.
+      if (last >= 0 && inner.length + lines[last]!.length + 2 + item.length + 1 <= width) lines[last] += `, ${item}`;
+      else lines.push(item);
+    }
+    return `[\n${lines.map((l) => inner + l).join(',\n')}\n${indent}]`;
+  }
+  const entries = Array.isArray(value)
+    ? value.map((v) => inner + compactJson(v, width, inner))
+    : Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${compactJson(v, width, inner, `${JSON.stringify(k)}: `)}`);
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  return entries.length ? `${open}\n${entries.join(',\n')}\n${indent}${close}` : `${open}${close}`;
+}
+
+/** The OCI config as `--explain` shows it: whole, but for the seccomp profile's rules (hundreds
+ *  of system calls), which are counted; `--dry-run --bundle DIR` writes them all. */
+export function formatConfig(config: Record<string, unknown>, dir: string): string {
+  const shown = JSON.parse(JSON.stringify(config)) as { linux?: { seccomp?: { syscalls?: unknown[] } & Record<string, unknown> } };
+  const sc = shown.linux?.seccomp;
+  if (sc?.syscalls) (sc as Record<string, unknown>).syscalls = `… ${sc.syscalls.length} rules (run --dry-run --bundle DIR writes them)`;
+  const json = compactJson(shown, 100).split(dir).join('$DIR');
+  return [
+    ...wrap('The OCI runtime config minidock built for this container from the flags and the image (config.json, as dockerd hands it to runc; it stays in memory, with the container\'s directory as its bundle). minidock-runc plans its containers from the same kind of file, with the same planner.', 100),
+    `  DIR=${dir}`,
+    '',
+    json,
+    '',
+    ...wrap('Outside the config, as they are outside runc in docker: the root is an overlay of the image (the snapshotter\'s part), eth0 on the bridge is wired from the host (the network\'s part), and names, logs, --rm and -d are minidock\'s own.', 100),
+    '',
+  ].join('\n');
+}
+
+/** The explanation as printed by `run --explain`: the OCI config, then the kernel steps taken
+ *  from it; the container's directory shown as $DIR. */
 export function explain(input: ExplainInput): string {
-  return formatSteps(explainSteps(input), { vars: { DIR: posix.dirname(input.child.rootfs) } });
+  const dir = posix.dirname(input.child.rootfs);
+  const steps = formatSteps(explainSteps(input), { vars: { DIR: dir } });
+  return input.config ? `${formatConfig(input.config, dir)}\n${steps}` : steps;
 }

@@ -16,7 +16,7 @@
 // - names, logs, --rm, -d's shim: minidock's own, outside the runtime core.
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { capabilityNames } from '../spec/caps.js';
-import { isIdentity, parseIdMap } from '../spec/userns.js';
+import { parseIdMap } from '../spec/userns.js';
 import { INIT_PATH, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../runtime/child-plan.js';
 import { SPEC_VERSION } from './default-spec.js';
 import { defaultSeccompProfile } from './seccomp-profile.js';
@@ -28,6 +28,11 @@ export interface OciFromSpecOptions {
   cgroupParent: string;
   /** --network container:NAME: the other container's network namespace, joined by path. */
   netnsPath?: string;
+  /** --init's binary: the host's own for `minidock run`; a bundle has its copy (BUNDLE_INIT). */
+  initSource?: string;
+  /** false: leave linux.seccomp's profile out, for a caller that installs the native filter it
+   *  stands for (src/runtime/run-plan.ts) and so would build it only to ignore it. */
+  seccompProfile?: boolean;
 }
 
 /** The files next to rootfs that the config binds into the container (bundle-relative names). */
@@ -93,12 +98,11 @@ function resources(spec: ContainerSpec): Json {
 export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   const caps = capabilityNames(spec.caps ?? '0');
   const root = spec.user.uid === 0;
-  const remapped = !isIdentity(spec.idMap);
   const file = (name: string): string => `${o.bundle.replace(/\/+$/, '')}/${name}`;
   const bindOpts = (ro: boolean): string[] => ['rbind', 'rprivate', ...(ro ? ['ro'] : [])];
 
   const mounts: Json[] = defaultMounts();
-  if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
+  if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: o.initSource ?? file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   for (const v of spec.volumes ?? []) mounts.push({ destination: v.dst, type: 'bind', source: v.src, options: bindOpts(v.ro) });
   for (const t of spec.tmpfs ?? []) {
     mounts.push({ destination: t.dst, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(t.ro ? ['ro'] : []), ...t.data.split(',').filter(Boolean)] });
@@ -110,19 +114,22 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   // container:NAME joins the other's; host: none of its own.
   if (spec.network.mode === 'container' && o.netnsPath) namespaces.push({ type: 'network', path: o.netnsPath });
   else if (spec.network.mode !== 'host') namespaces.push({ type: 'network' });
-  // minidock's containers have a cgroup namespace of their own (docker's "private" cgroupns).
-  namespaces.push({ type: 'cgroup' });
-  if (remapped) namespaces.push({ type: 'user' });
+  // minidock's containers have a cgroup namespace of their own (docker's "private" cgroupns),
+  // and a user namespace even under the identity map (--userns=host, --privileged): its root's
+  // capabilities then act on what the container's namespaces own, never on the host's kernel
+  // objects (device nodes, modules, the clock). docker, without userns-remap, makes none.
+  namespaces.push({ type: 'cgroup' }, { type: 'user' });
 
   const linux: Json = {
-    ...(remapped ? { uidMappings: mappings(spec.idMap.uidMap), gidMappings: mappings(spec.idMap.gidMap) } : {}),
+    uidMappings: mappings(spec.idMap.uidMap),
+    gidMappings: mappings(spec.idMap.gidMap),
     resources: resources(spec),
     cgroupsPath: `/${o.cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}`,
     namespaces,
     maskedPaths: [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
     readonlyPaths: [...READONLY_PATHS],
     // minidock's filter depends on the capabilities (the native side is given the bounding set).
-    ...(spec.seccomp === 'default' ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
+    ...(spec.seccomp === 'default' && o.seccompProfile !== false ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
   };
 
   return {

@@ -1,10 +1,9 @@
-// Builds the child plan (namespaces, id maps, mounts, argv, env, cwd) from a container spec, and
-// serialises it for the native helper. Pure: the same plan is what runs, what the tests compare
-// and what `--explain` prints.
-import type { ContainerSpec } from '../spec/container-spec.js';
+// The child plan: everything the native helper does to make a container (namespaces, id maps,
+// mounts, argv, env, cwd), and its wire format. Both `minidock run` (src/runtime/run-plan.ts) and
+// minidock-runc make it the same way, from an OCI config (src/oci/plan.ts). Pure: the same plan
+// is what runs, what the tests compare and what `--explain` prints.
 import type { CgroupDir } from '../cgroup/plan.js';
 import { MinidockError } from '../core/errors.js';
-import { hostId, mappedRoot } from '../spec/userns.js';
 
 /** Host paths of one container's files, laid out by the state store. */
 export interface ContainerPaths {
@@ -159,57 +158,6 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 export const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug'] as const;
 export const MASKED_DIRS = ['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'] as const;
 
-/** Read-only and masked paths, applied after /proc and /sys are mounted. A path this kernel
- *  does not have is skipped (`optional`): nothing is ever created inside /proc or /sys. */
-export function planProcHardening(rootfs: string): PlanOp[] {
-  return [
-    // Bound onto itself from the container's new /proc (still below rootfs before pivot_root),
-    // then remounted read-only.
-    ...READONLY_PATHS.map((p): PlanOp => ({ op: 'bind', src: `${rootfs}${p}`, dst: p, file: p === '/proc/sysrq-trigger', flags: 'rec,ro,nosuid,nodev,noexec', optional: true })),
-    ...MASKED_FILES.map((p): PlanOp => ({ op: 'bind', src: '/dev/null', dst: p, file: true, optional: true })),
-    ...MASKED_DIRS.map((p): PlanOp => ({ op: 'mount', src: 'tmpfs', dst: p, type: 'tmpfs', flags: 'ro,nosuid,nodev,noexec', data: 'size=0', optional: true })),
-  ];
-}
-
-/** The filesystem a container sees besides its image: docker's (runc's) default mounts. */
-export function planMounts(paths: ContainerPaths, tty?: string, ownNetns = true): PlanOp[] {
-  const ops: PlanOp[] = [
-    { op: 'mount', src: 'proc', dst: '/proc', type: 'proc', flags: 'nosuid,nodev,noexec' },
-    // sysfs shows the network namespace of whoever mounts it, and the kernel lets a user
-    // namespace mount it only over a network namespace it owns. In the host's or another
-    // container's namespace (--network host / container:NAME) that is not ours, so the host's
-    // /sys is bound read-only instead, as runc does in the same situation.
-    ownNetns
-      ? { op: 'mount', src: 'sysfs', dst: '/sys', type: 'sysfs', flags: 'ro,nosuid,nodev,noexec' }
-      : { op: 'bind', src: '/sys', dst: '/sys', file: false, flags: 'rec,ro,nosuid,nodev,noexec' },
-    ...planProcHardening(paths.rootfs),
-    // Not nodev: the bind-mounted device nodes below must work.
-    { op: 'mount', src: 'tmpfs', dst: '/dev', type: 'tmpfs', flags: 'nosuid,strictatime', data: 'mode=755,size=65536k' },
-    ...DEV_NODES.map((n): PlanOp => ({ op: 'bind', src: `/dev/${n}`, dst: `/dev/${n}`, file: true })),
-    // A private devpts instance: the container sees its own ptys, never the host's.
-    { op: 'mount', src: 'devpts', dst: '/dev/pts', type: 'devpts', flags: 'nosuid,noexec', data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
-    { op: 'symlink', src: 'pts/ptmx', dst: '/dev/ptmx' },
-    { op: 'mount', src: 'shm', dst: '/dev/shm', type: 'tmpfs', flags: 'nosuid,nodev,noexec', data: 'mode=1777,size=65536k' },
-    { op: 'mount', src: 'mqueue', dst: '/dev/mqueue', type: 'mqueue', flags: 'nosuid,nodev,noexec' },
-    { op: 'symlink', src: '/proc/self/fd', dst: '/dev/fd' },
-    { op: 'symlink', src: '/proc/self/fd/0', dst: '/dev/stdin' },
-    { op: 'symlink', src: '/proc/self/fd/1', dst: '/dev/stdout' },
-    { op: 'symlink', src: '/proc/self/fd/2', dst: '/dev/stderr' },
-  ];
-  if (tty) ops.push({ op: 'bind', src: tty, dst: '/dev/console', file: true });
-  ops.push(
-    { op: 'bind', src: paths.hostname, dst: '/etc/hostname', file: true },
-    { op: 'bind', src: paths.hosts, dst: '/etc/hosts', file: true },
-    { op: 'bind', src: paths.resolvConf, dst: '/etc/resolv.conf', file: true },
-  );
-  return ops;
-}
-
-/** The pty's owner as the host must see it for the container to see root:tty (gid 5). */
-function ttyOwner(m: ContainerSpec['idMap']): { uid: number; gid: number } {
-  return { uid: hostId(m.uidMap, 0)!, gid: hostId(m.gidMap, 5) ?? hostId(m.gidMap, 0)! };
-}
-
 /**
  * What the container sees at /sys/fs/cgroup: its own cgroups as the roots (the cgroup namespace
  * is created after it joined them), read-only, so it cannot raise its own limits. cgroup2 alone
@@ -228,62 +176,6 @@ export function cgroupMountOps(dirs: readonly CgroupDir[]): PlanOp[] {
   }
   if (v2) ops.push({ op: 'mount', src: 'cgroup2', dst: '/sys/fs/cgroup/unified', type: 'cgroup2', flags: ro });
   return ops;
-}
-
-export function buildChildPlan(
-  spec: ContainerSpec,
-  paths: ContainerPaths,
-  io: { stdio: [number, number, number]; tty?: string; init?: string; cgroups?: readonly CgroupDir[] },
-  net: ChildNet = { kind: 'own' },
-): ChildPlan {
-  for (const dir of [spec.image.idmapped ? paths.lower : spec.image.rootfs, paths.upper, paths.work]) {
-    // overlay's option string uses ',' and ':' as separators and has no escaping we rely on.
-    if (/[,:\\]/.test(dir)) {
-      throw new MinidockError(`path ${JSON.stringify(dir)} cannot be used as an overlay layer: it contains "," ":" or "\\"`, {
-        step: 'plan.overlay',
-        hint: 'move the image or MINIDOCK_ROOT to a path without those characters',
-      });
-    }
-  }
-  const ownNet = net.kind === 'own';
-  return {
-    // Without a network namespace of its own the child stays in the host's (host) or is cloned
-    // inside the other container's (join): the parent enters it just for clone3.
-    ns: NAMESPACES.filter((n) => n !== 'net' || ownNet),
-    netns: net.kind === 'join' ? net.netns : undefined,
-    eth: net.kind === 'own' && 'eth' in net ? net.eth : undefined,
-    lateCgroupns: true,
-    uidMap: spec.idMap.uidMap,
-    gidMap: spec.idMap.gidMap,
-    hostname: spec.hostname,
-    loUp: ownNet,
-    rootfs: paths.rootfs,
-    overlay: `lowerdir=${spec.image.idmapped ? paths.lower : spec.image.rootfs},upperdir=${paths.upper},workdir=${paths.work}`,
-    ...(spec.image.idmapped ? { idmapLower: spec.image.rootfs, lowerMnt: paths.lower } : {}),
-    tty: io.tty,
-    ...(io.tty && mappedRoot(spec.idMap) ? { ttyOwner: ttyOwner(spec.idMap) } : {}),
-    stdio: io.stdio,
-    ops: [
-      ...planMounts(paths, io.tty, ownNet),
-      ...cgroupMountOps(io.cgroups ?? []),
-      // --init: the host's static init, read-only, so nothing in the container can rewrite it
-      // through /proc/1/exe (the CVE-2019-5736 kind of escape).
-      ...(io.init ? [{ op: 'bind', src: io.init, dst: INIT_PATH, file: true, flags: 'ro,nosuid,nodev' } as PlanOp] : []),
-      // The user's mounts last: their targets are resolved inside the rootfs like every other.
-      ...(spec.volumes ?? []).map((v): PlanOp => ({ op: 'bind', src: v.src, dst: v.dst, file: v.file, flags: v.ro ? 'rec,ro' : 'rec' })),
-      ...(spec.tmpfs ?? []).map((t): PlanOp => ({ op: 'mount', src: 'tmpfs', dst: t.dst, type: 'tmpfs', flags: `nosuid,nodev,noexec${t.ro ? ',ro' : ''}`, data: t.data })),
-    ],
-    readOnlyRoot: spec.readOnly ?? false,
-    cwd: spec.cwd,
-    uid: spec.user.uid,
-    gid: spec.user.gid,
-    groups: spec.user.additionalGids,
-    caps: spec.caps,
-    noNewPrivs: spec.noNewPrivs ?? false,
-    seccomp: spec.seccomp,
-    argv: io.init ? [INIT_PATH, '--', ...spec.argv] : spec.argv,
-    env: spec.env,
-  };
 }
 
 /** The key/value wire format read by native/src/plan.c. */

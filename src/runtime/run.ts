@@ -20,14 +20,15 @@ import { capabilityMask } from '../spec/caps.js';
 import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
-import { buildChildPlan, serializePlan, type ContainerPaths } from './child-plan.js';
+import { serializePlan, type ContainerPaths } from './child-plan.js';
+import { planRunChild } from './run-plan.js';
 import { hostnameFile, hostsFile, resolvConf } from './etc-files.js';
 import { childFailureError, exitCodeOf } from './exit-status.js';
 import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 import { finishContainer } from './finish.js';
-import { enterCgroup, planContainerCgroup, releaseCgroup } from './run-cgroup.js';
+import { cgroupParent, enterCgroup, planContainerCgroup, releaseCgroup } from './run-cgroup.js';
 import { attachNetwork, parseNetworkOption, publishPorts, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
 export interface RunOptions {
@@ -310,7 +311,8 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         opened.push(stdio[0]);
       }
     }
-    const plan = buildChildPlan(s, paths, { stdio, tty, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child);
+    // The OCI config of this run and its child plan, from the same planner as minidock-runc's.
+    const { child: plan, config } = planRunChild(s, paths, { stdio, tty, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child, { cgroupParent: cgroupParent() });
     trace('etc files written, plan built');
     // One launch sequence for both: the child is created and waits for "go" while it is put in
     // its cgroups and given its veth; only who creates it (we, or the shim) differs.
@@ -354,7 +356,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
     store.writeState(s.id, running);
     checkpoint('run.running');
-    if (mode.explain) await printExplanation(s, plan, paths, net, cgroup, pid, root, api);
+    if (mode.explain) await printExplanation(s, plan, config, paths, net, cgroup, pid, root, api);
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
@@ -395,7 +397,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
 /** --explain on a real run: the same text as --dry-run --explain, read off the plans this run
  *  carried out (with the real pid and address), on stderr so the command's output stays clean. */
 async function printExplanation(
-  s: ContainerSpec, child: import('./child-plan.js').ChildPlan, paths: ContainerPaths, net: PreparedNet,
+  s: ContainerSpec, child: import('./child-plan.js').ChildPlan, config: () => Record<string, unknown>, paths: ContainerPaths, net: PreparedNet,
   cgroup: import('../cgroup/plan.js').CgroupPlan, pid: number, root: string, api: NativeApi,
 ): Promise<void> {
   const { explain, explainNet } = await import('../explain/steps.js');
@@ -406,7 +408,7 @@ async function printExplanation(
     if (config) netInput = explainNet(config, net.leased.attachment, pid, !net.leased.bridgeCreated);
   }
   const files = [paths.hostname, paths.hosts, paths.resolvConf].map((path) => ({ path, content: readFileSync(path, 'utf8') }));
-  process.stderr.write(explain({ spec: s, child, files, root, pid, cgroup, net: netInput }));
+  process.stderr.write(explain({ spec: s, child, config: config(), files, root, pid, cgroup, net: netInput }));
 }
 
 /** docker prints a limit the host cannot apply as a warning, and runs without it. */

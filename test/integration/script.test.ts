@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BUSYBOX_TAR, PYTHON_TAR, TEST_NETNS, containerProcesses, inNetns, killPid, leakChecked, mdk, newRoot, removeRoot,
+  BUSYBOX_TAR, CGROUP_PARENT, PYTHON_TAR, TEST_NETNS, containerProcesses, inNetns, killPid, leakChecked, mdk, newRoot, removeRoot,
   requireRootAndImages, snapshot, type Snapshot,
 } from '../helpers/cli.js';
 
@@ -82,7 +82,11 @@ T('--dry-run prints the steps and creates nothing: no container, lease, bridge o
   const net0 = netState();
   const r = mdk(root, ['run', '--dry-run', '-p', '18091:80', 'python3', 'python3', '-m', 'http.server', '80'], { env: ENV });
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^What minidock does for this container/);
+  // The OCI config first (flags → image config → config.json), then the kernel steps.
+  assert.match(r.stdout, /^The OCI runtime config minidock built/);
+  assert.match(r.stdout, /\n\}\n[\s\S]*\nWhat minidock does for this container/);
+  assert.match(r.stdout, /"args": \["python3", "-m", "http.server", "80"\]/);
+  assert.ok(new RegExp(`"cgroupsPath": "/${CGROUP_PARENT}/[0-9a-f]{64}"`).test(r.stdout), "the cgroup path under the test's parent");
   assert.match(r.stdout, /ip link add name mdktsbr0 type bridge/);
   assert.match(r.stdout, /-j DNAT[\s\\]+--to-destination[\s\\]+10\.125\.0\.2:80/);
   assert.match(r.stdout, /pivot_root \. \./);
@@ -97,7 +101,7 @@ T('run --explain runs the container and tells what it did, with the real pid, ad
   const r = mdk(root, ['run', '--rm', '--explain', '-p', '18092:80', '-m', '64m', '--name', 'told', 'busybox', 'sh', '-c', 'echo $$; cat /proc/self/cgroup | head -1'], { env: ENV });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^1\n\d+:[^\n]*:\/\n$/, 'the command ran, as PID 1, in its cgroup');
-  assert.match(r.stderr, /^What minidock does for this container/);
+  assert.match(r.stderr, /^The OCI runtime config minidock built[\s\S]*"linux": \{[\s\S]*"memory": \{"limit": 67108864, "swap": 134217728\}[\s\S]*\nWhat minidock does for this container/);
   assert.match(r.stderr, /netns \d+/, 'the veth went to the real pid, not $PID');
   assert.not.match(r.stderr, /\$PID/);
   assert.match(r.stderr, /--dport 18092[\s\S]*--to-destination[\s\\]+10\.125\.0\.\d+:80/);

@@ -5,11 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
-import { explain, explainNet, explainSteps, formatSteps, type ExplainInput, type Step } from '../../src/explain/steps.js';
+import { compactJson, explain, explainNet, explainSteps, formatSteps, type ExplainInput, type Step } from '../../src/explain/steps.js';
+import { planRunChild } from '../../src/runtime/run-plan.js';
+import { facts } from '../helpers/run-plan.js';
 import { containerScript } from '../../src/explain/script.js';
 import { ipToInt } from '../../src/network/ipv4.js';
 import { hostVethName, type Attachment, type NetworkConfig } from '../../src/network/plan.js';
-import { buildChildPlan, type ChildPlan, type ContainerPaths, type PlanOp } from '../../src/runtime/child-plan.js';
+import type { ChildPlan, ContainerPaths, PlanOp } from '../../src/runtime/child-plan.js';
+import { runPlan } from '../helpers/run-plan.js';
 import { StateStore } from '../../src/runtime/state.js';
 import type { ContainerSpec } from '../../src/spec/container-spec.js';
 
@@ -53,7 +56,7 @@ const attachment = (hostPort = 8080): Attachment => ({
 function input(over: { spec?: Partial<ContainerSpec>; child?: (c: ChildPlan) => ChildPlan; hostPort?: number; pid?: number } = {}): ExplainInput {
   const s = spec(over.spec);
   const att = attachment(over.hostPort);
-  const base = buildChildPlan(s, paths, { stdio: [0, 1, 2] }, { kind: 'own', eth: { ip: att.ip, prefix: att.prefix, gateway: att.gateway } });
+  const base = runPlan(s, { stdio: [0, 1, 2] }, { kind: 'own', eth: { ip: att.ip, prefix: att.prefix, gateway: att.gateway } }, paths);
   return {
     spec: s,
     child: over.child ? over.child(base) : base,
@@ -91,9 +94,11 @@ test('every entry of child.ops is one step, in order, naming its source and its 
 test('mount ops as mount(8) commands: types, options, --rbind and the remount a bind needs for its flags', () => {
   const steps = explainSteps(input());
   const cmd = (dst: string): string => steps[withWord(steps, `${DIR}/rootfs${dst}`)[0]!]!.command;
-  assert.is(cmd('/proc'), `mount -t proc -o nosuid,nodev,noexec proc ${DIR}/rootfs/proc`);
+  assert.is(cmd('/proc'), `mount -t proc -o nosuid,noexec,nodev proc ${DIR}/rootfs/proc`);
   assert.is(cmd('/dev'), `mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k tmpfs ${DIR}/rootfs/dev`);
-  assert.is(cmd('/proc/sys'), `mount --rbind ${DIR}/rootfs/proc/sys ${DIR}/rootfs/proc/sys && mount -o remount,bind,ro,nosuid,nodev,noexec ${DIR}/rootfs/proc/sys`);
+  assert.is(cmd('/proc/sys'), `mount --rbind ${DIR}/rootfs/proc/sys ${DIR}/rootfs/proc/sys && mount -o remount,bind,ro ${DIR}/rootfs/proc/sys`);
+  assert.match(steps[withWord(steps, `${DIR}/rootfs/proc/sys`)[0]!]!.why, /keeps the nosuid, nodev, noexec/);
+  assert.is(cmd('/etc/hosts'), `mount --rbind ${DIR}/hosts ${DIR}/rootfs/etc/hosts && mount --make-rprivate ${DIR}/rootfs/etc/hosts`);
   assert.is(cmd('/dev/null'), `mount --bind /dev/null ${DIR}/rootfs/dev/null`);
   assert.is(cmd('/dev/ptmx'), `ln -s pts/ptmx ${DIR}/rootfs/dev/ptmx`);
   assert.match(steps[withWord(steps, `${DIR}/rootfs/proc/kcore`)[0]!]!.why, /skipped where this kernel has no such path/);
@@ -138,7 +143,7 @@ test("minidock's order: maps, cgroup, veth, go, then the child's network, mounts
     first(/^mkdir -p .*\/rootfs/), first(/leases\/10\.88\.0\.2/), first(/^ip link add name mdk0 type bridge/), first(/^cat > .*\/hosts/),
     first(/^unshare --mount/), first(/uid_map$/), first(/^mkdir -p \/sys\/fs\/cgroup/), first(/pids\.max/), first(/cgroup\.procs$/),
     first(/type veth/), first(/^echo go/), first(/^unshare --cgroup/), first(/^hostname web$/), first(/^ip addr add 10\.88\.0\.2\/16 dev eth0/),
-    first(/^mount --make-rprivate/), first(/^mount -t overlay/), first(/pivot_root \. \./), first(/^umount -l \./), first(/^setsid/),
+    first(/^mount --make-rslave \/$/), first(/^mount -t overlay/), first(/pivot_root \. \./), first(/^umount -l \./), first(/^setsid/),
     first(/^cd \/srv$/), first(/--bounding-set -all,\+chown/), first(/--regid 0 --reuid 0/), first(/--no-new-privs/), first(/SECCOMP/),
     first(/^exec env -i/), first(/-j DNAT/), first(/^rmdir /), first(/^rm .*leases/),
   ];
@@ -201,14 +206,14 @@ test("cgroup/plan.ts's own shape: ops in order, optional writes and cpuset inher
 });
 
 test('other network modes: none has lo only, host no --net, container:NAME enters its namespace', () => {
-  const none = explainSteps({ ...input(), net: undefined, child: buildChildPlan(spec(), paths, { stdio: [0, 1, 2] }, { kind: 'own' }) });
+  const none = explainSteps({ ...input(), net: undefined, child: runPlan(spec({ network: { mode: 'none' } }), { stdio: [0, 1, 2] }, { kind: 'own' }, paths) });
   assert.ok(none.some((s) => s.command === 'ip link set lo up'));
   assert.not.ok(none.some((s) => /eth0|iptables|veth/.test(s.command)));
-  const host = explainSteps({ ...input(), net: undefined, child: buildChildPlan(spec(), paths, { stdio: [0, 1, 2] }, { kind: 'host' }) });
+  const host = explainSteps({ ...input(), net: undefined, child: runPlan(spec({ network: { mode: 'host' } }), { stdio: [0, 1, 2] }, { kind: 'host' }, paths) });
   assert.ok(host.some((s) => s.command === '(no --net)'));
   assert.not.ok(host.some((s) => s.command === 'unshare --net' || s.command === 'ip link set lo up'));
   assert.ok(host.some((s) => s.command.startsWith('mount --rbind /sys ')), '/sys bound, not mounted');
-  const join = explainSteps({ ...input(), net: undefined, child: buildChildPlan(spec(), paths, { stdio: [0, 1, 2] }, { kind: 'join', netns: '/proc/77/ns/net' }) });
+  const join = explainSteps({ ...input(), net: undefined, child: runPlan(spec({ network: { mode: 'container', container: 'db' } }), { stdio: [0, 1, 2] }, { kind: 'join', netns: '/proc/77/ns/net' }, paths) });
   assert.ok(join.some((s) => s.command === 'nsenter --net=/proc/77/ns/net'));
 });
 
@@ -277,6 +282,39 @@ test('formatSteps: numbered under phase headings, whys as comments, long command
   for (const l of lines) assert.ok(l.length <= 80 || !l.trim().replace(/^(#|\d+\.) /, '').replace(/ \\$/, '').includes(' '), `too long: ${l}`);
   assert.ok(lines.some((l) => l.endsWith(' \\')), 'a long command is continued');
   assert.is((text.match(/^ *\d+\. /gm) ?? []).length, explainSteps(inp).length);
+});
+
+test('explain: the OCI config first (the run\'s own, paths as $DIR, the seccomp rules counted), then the steps taken from it', () => {
+  const s = spec();
+  const eth = { ip: '10.88.0.2', prefix: 16, gateway: '10.88.0.1' };
+  const { child, config: full } = planRunChild(s, paths, { stdio: [0, 1, 2] }, { kind: 'own', eth }, { cgroupParent: 'minidock', facts });
+  const config = full();
+  const text = explain({ ...input(), child, config });
+  const [head, steps] = text.split('What minidock does for this container') as [string, string];
+  assert.ok(steps, 'the steps follow the config');
+  assert.ok(head.includes(`  DIR=${DIR}`));
+  const json = head.slice(head.indexOf('\n{') + 1, head.lastIndexOf('\n}') + 2);
+  const shown = JSON.parse(json);
+  const rules = (config.linux as { seccomp: { syscalls: unknown[] } }).seccomp.syscalls.length;
+  assert.is(shown.linux.seccomp.syscalls, `… ${rules} rules (run --dry-run --bundle DIR writes them)`);
+  // Everything else is the config as built, the container's directory written $DIR.
+  const back = JSON.parse(JSON.stringify(shown).split('$DIR').join(DIR));
+  back.linux.seccomp.syscalls = (config.linux as { seccomp: { syscalls: unknown[] } }).seccomp.syscalls;
+  assert.equal(back, config);
+  assert.ok(head.split('\n').every((l) => l.length <= 100 || l.startsWith('  DIR=') || !l.includes(' ')), 'lines fit 100 columns where they can break');
+  // Without a config (an older caller), only the steps.
+  assert.ok(explain(input()).startsWith('What minidock does'));
+});
+
+test('compactJson: short values on one line, long ones broken, lists of names packed; parses back', () => {
+  assert.is(compactJson({ a: 1, b: ['x', 'y'] }, 40), '{"a": 1, "b": ["x", "y"]}');
+  const long = { names: Array.from({ length: 12 }, (_, i) => `name-${i}`), nested: { deep: { deeper: 'a'.repeat(20) } } };
+  const text = compactJson(long, 40);
+  assert.equal(JSON.parse(text), long);
+  assert.ok(text.split('\n').every((l) => l.length <= 40), text);
+  assert.match(text, /"name-0", "name-1"/);
+  assert.is(compactJson([], 10), '[]');
+  assert.is(compactJson({}, 10), '{}');
 });
 
 test.run();
