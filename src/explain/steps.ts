@@ -184,14 +184,14 @@ export function overlayOption(overlay: string, key: string): string | undefined 
   return undefined;
 }
 
-/** The command for one entry of child.ops: mount(8), ln or mkdir on the path under the rootfs. */
 /** mount(8)'s flag for a propagation change of the plan ("rec,private" → --make-rprivate). */
 export function propagationFlag(p: string): string {
   const rec = p.startsWith('rec,');
   return `--make-${rec ? 'r' : ''}${rec ? p.slice(4) : p}`;
 }
 
-/** A mount op's command, and the propagation changes that follow it (OCI's "rprivate"...). */
+/** The command for one entry of child.ops: mount(8), ln or mkdir on the path under the rootfs,
+ *  with the propagation changes that follow a mount (OCI's "rprivate"...). */
 export function opCommand(op: PlanOp, target: string): string {
   const base = opCommandOnly(op, target);
   const after = (op.op === 'mount' || op.op === 'bind') ? op.propagation ?? [] : [];

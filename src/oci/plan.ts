@@ -515,8 +515,8 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ...(caps.caps !== undefined ? { caps: caps.caps } : {}),
     ...(caps.capSets ? { capSets: caps.capSets } : {}),
     noNewPrivs: p.noNewPrivileges,
-    // No linux.seccomp: no filter at all (minidock's own default is for `minidock run`). With
-    // one, the child installs it last before execve, or first when noNewPrivileges is false
+    // minidock run's default: the native filter (builtinSeccomp). Otherwise no linux.seccomp, no
+    // filter at all; with one, the child installs it last before execve, or first when noNewPrivileges is false
     // (container.c, as runc orders it).
     ...(input.builtinSeccomp
       ? { seccomp: 'default' as const }

@@ -37,7 +37,7 @@ export const hostFacts: HostFacts = {
 
 /** overlayfs's mount data of the container's root: the image below, the container's own layer
  *  on top. The option string uses "," and ":" as separators, with no escaping we rely on. */
-export function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: string; idmapLower?: string; lowerMnt?: string } {
+function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: string; idmapLower?: string; lowerMnt?: string } {
   const lower = spec.image.idmapped ? paths.lower : spec.image.rootfs;
   for (const dir of [lower, paths.upper, paths.work]) {
     if (/[,:\\]/.test(dir)) {
@@ -56,7 +56,7 @@ export function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overl
 
 /** The config.json of a run, the container's directory as the bundle; without `full`, its
  *  seccomp profile is left out (the native filter it stands for is installed instead). */
-export function runConfig(spec: ContainerSpec, paths: ContainerPaths, o: { cgroupParent: string; init?: string; net: ChildNet; full?: boolean }): Record<string, unknown> {
+function runConfig(spec: ContainerSpec, paths: ContainerPaths, o: { cgroupParent: string; init?: string; net: ChildNet; full?: boolean }): Record<string, unknown> {
   return ociConfigFor(spec, {
     bundle: paths.dir, cgroupParent: o.cgroupParent, ...(o.net.kind === 'join' ? { netnsPath: o.net.netns } : {}), ...(o.init ? { initSource: o.init } : {}), seccompProfile: o.full ?? false,
   });
@@ -73,7 +73,14 @@ function knownFacts(spec: ContainerSpec, paths: ContainerPaths, io: RunIo, facts
   for (const p of [...READONLY_PATHS, ...MASKED_DIRS]) known.set(p, p === '/proc/sysrq-trigger' ? 'file' : 'dir');
   if (io.init) known.set(io.init, 'file');
   for (const v of spec.volumes ?? []) known.set(v.src, v.file ? 'file' : 'dir');
-  return { ...facts, kind: (p) => known.get(p) ?? facts.kind(p), hostname: facts.hostname };
+  // The hostname is asked only of a config without one (a run's always has one): not read here.
+  // (A spread would read it: the fields are named instead.)
+  return {
+    kind: (p) => known.get(p) ?? facts.kind(p),
+    get hostname() { return facts.hostname; },
+    ...(facts.arch ? { arch: facts.arch } : {}),
+    ...(facts.hostNetns ? { hostNetns: facts.hostNetns } : {}),
+  };
 }
 
 /**
