@@ -2,11 +2,9 @@
 // removing. Each failure is a MinidockError naming the step (cgroup.mkdir, cgroup.write,
 // cgroup.join, cgroup.rmdir), the file and the errno.
 
-import { closeSync, constants as fsc, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeFile, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, writeFile, writeSync } from 'node:fs';
 import { MinidockError, errnoOf } from '../core/errors.js';
-import type { Resources } from '../spec/resources.js';
-import type { CgroupLayout } from './layout.js';
-import { type CgroupDir, type CgroupOp, type CgroupPlan, dirOf, planUpdate } from './plan.js';
+import { type CgroupOp, type CgroupPlan, dirOf } from './plan.js';
 import {
   type CgroupSample,
   type SystemSample,
@@ -68,9 +66,8 @@ function write(file: string, value: string): void {
   }
 }
 
-/** Runs ops in order; returns the warnings of optional writes whose file is absent. */
-function runOps(ops: readonly CgroupOp[]): string[] {
-  const warnings: string[] = [];
+/** Runs ops in order. */
+export function runCgroupOps(ops: readonly CgroupOp[]): void {
   for (const op of ops) {
     if (op.op === 'mkdir') {
       try {
@@ -80,8 +77,6 @@ function runOps(ops: readonly CgroupOp[]): string[] {
       }
     } else if (op.op === 'inherit') {
       if (readFileSync(op.file, 'utf8').trim() === '') write(op.file, readFileSync(op.from, 'utf8').trim());
-    } else if (op.optional !== undefined && !existsSync(op.file)) {
-      if (!warnings.includes(op.optional)) warnings.push(op.optional);
     } else {
       try {
         write(op.file, op.value);
@@ -90,14 +85,11 @@ function runOps(ops: readonly CgroupOp[]): string[] {
       }
     }
   }
-  return warnings;
 }
 
-/** Creates the container's cgroups and sets their limits. Returns the plan's warnings plus
- *  those found on the way (a swap file the kernel does not have). */
-export function createCgroup(plan: CgroupPlan): string[] {
-  const found = runOps(plan.ops);
-  return [...plan.warnings, ...found.filter((w) => !plan.warnings.includes(w))];
+/** Creates the container's cgroups (the limits are written once they exist: oci/cgroups-apply.ts). */
+export function createCgroup(plan: CgroupPlan): void {
+  runCgroupOps(plan.ops);
 }
 
 /** Moves `pid` (its whole thread group) into every cgroup of the container. Done before the
@@ -241,16 +233,3 @@ export function oomKilled(plan: Pick<CgroupPlan, 'dirs'>): boolean {
   return dirs.some((d) => (parseKeyedCounters(readOptional(`${d}/${name}`) ?? '')['oom_kill'] ?? 0) > 0);
 }
 
-/** `update`: applies the container's merged resources to its cgroups; returns warnings. */
-export function applyUpdate(layout: CgroupLayout, dirs: readonly CgroupDir[], r: Resources): string[] {
-  const mem = dirOf(dirs, 'memory');
-  const current: { memoryLimit?: number } = {};
-  if (mem?.version === 1) {
-    // v1 orders memory and memsw by the limit in force (see planUpdate).
-    const limit = parseLimit(readOptional(`${mem.path}/memory.limit_in_bytes`) ?? '');
-    if (limit !== undefined) current.memoryLimit = limit;
-  }
-  const plan = planUpdate(layout, dirs, r, current);
-  const found = runOps(plan.ops);
-  return [...plan.warnings, ...found.filter((w) => !plan.warnings.includes(w))];
-}

@@ -8,7 +8,7 @@ import { StateStore, type ContainerRecord } from '../runtime/state.js';
 import { isSameProcess } from '../runtime/proc.js';
 import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
-import { planContainerCgroup, releaseCgroup } from '../runtime/run-cgroup.js';
+import { planRunCgroups, releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
 import { checkpoint } from '../core/trace.js';
 import { finishContainer } from '../runtime/finish.js';
@@ -24,7 +24,7 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
     // Removed meanwhile. rm -f frees the cgroups itself, but a state root deleted under us
     // (a test's teardown) takes the only record of them: free those of this id, which no
     // other container shares, so they are never left for good.
-    await releaseCgroup(planContainerCgroup(id).dirs.filter((d) => existsSync(d.path)));
+    await releaseCgroup(planRunCgroups({ id }).plan.dirs.filter((d) => existsSync(d.path)));
     return 0;
   }
   const exit = readExitRecord(store.paths(id).dir);

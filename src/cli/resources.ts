@@ -73,8 +73,14 @@ export async function updateCommand(root: string, refs: string[], flags: Resourc
       const resources = mergeResources(rec.spec.resources ?? {}, change);
       const dirs = rec.state?.status === 'running' ? rec.state.cgroup : undefined;
       if (dirs?.length) {
-        const [{ applyUpdate }, { readCgroupLayout }] = await Promise.all([import('../cgroup/fs.js'), import('../cgroup/layout.js')]);
-        for (const w of applyUpdate(readCgroupLayout(), dirs, resources)) process.stderr.write(`WARNING: ${w}\n`);
+        // As dockerd hands runc update the merged resources: checked against the host, turned
+        // into linux.resources, written by the runtime's own writer (oci/cgroups-apply.ts).
+        const [{ hostResources }, { readCgroupLayout }, { ociCgroupFields }, { parseResources: parseOci }, { applyOciResources }] = await Promise.all([
+          import('../runtime/run-cgroup.js'), import('../cgroup/layout.js'), import('../oci/from-spec.js'), import('../oci/resources.js'), import('../oci/cgroups-apply.js'),
+        ]);
+        const host = hostResources(readCgroupLayout(), resources);
+        const { devices: _, ...limits } = ociCgroupFields({ id: rec.id, resources: host.resources }, '/').resources;
+        for (const w of [...host.warnings, ...applyOciResources(dirs, parseOci(limits).resources)]) process.stderr.write(`WARNING: ${w}\n`);
       }
       store.writeSpec({ ...rec.spec, resources });
       process.stdout.write(`${ref}\n`);

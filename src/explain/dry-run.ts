@@ -7,18 +7,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError, usageError } from '../core/errors.js';
-import { ImageStore } from '../image/store.js';
 import { hostVethName, pickAddress, type Attachment, type NetworkConfig } from '../network/plan.js';
 import type { NetworkStore } from '../network/store.js';
 import type { ChildNet, ContainerPaths } from '../runtime/child-plan.js';
 import { planRunChild } from '../runtime/run-plan.js';
 import { hostnameFile, hostsFile, resolvConf } from '../runtime/etc-files.js';
-import { buildSpec, validateRunOptions, type RunDeps, type RunOptions } from '../runtime/run.js';
-import { parseNetworkOption, prepareNetwork } from '../runtime/run-network.js';
+import { decideRun, type RunDeps, type RunOptions } from '../runtime/run.js';
+import { prepareNetwork } from '../runtime/run-network.js';
 import { StateStore } from '../runtime/state.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
-import { looksLikePath } from '../spec/image-ref.js';
-import { exposedToBindings, type PortBinding } from '../spec/ports.js';
+import type { PortBinding } from '../spec/ports.js';
 import { explainNet, type ExplainInput, type ExplainNet } from './steps.js';
 
 /** Where a generated script keeps its container's files: under MINIDOCK_ROOT (so a leak shows
@@ -88,19 +86,14 @@ function readText(path: string): string {
  * with a clear message, rather than in the middle of the script.
  */
 export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boolean } = {}): Promise<ExplainInput> {
-  validateRunOptions(o, deps.root);
   if (mode.script) {
     if (o.tty) throw usageError('--script cannot give the container a terminal (-t)', 'drop -t; the script\'s container uses the script\'s stdin, stdout and stderr');
     if (o.detach) throw usageError('--script runs the container in the foreground (-d)', 'drop -d, and run the script in the background instead');
   }
-  const callerEnv = deps.callerEnv ?? process.env;
-  const image = await new ImageStore(deps.root).resolve(o.image, looksLikePath(o.image));
-  // The same choice of network mode as runContainer makes.
-  const exposed = o.publishAll && image.config.ExposedPorts ? exposedToBindings(image.config.ExposedPorts) : [];
-  const network = o.network === 'none' && !o.publish.length && !exposed.length
-    ? { mode: 'none' as const }
-    : (await parseNetworkOption(o.network, o.publish, exposed)).spec;
-  const spec = await buildSpec(o, image, callerEnv, network, deps.root);
+  // The same decisions as the real run: image, network mode, spec, limits and cgroups.
+  const decided = await decideRun(o, deps);
+  const { spec, cgroups, warnings } = await decided.spec();
+  for (const w of [...decided.warnings, ...warnings]) process.stderr.write(`WARNING: ${w}\n`);
   const state = new StateStore(deps.root);
   const paths = mode.script ? movePaths(state.paths(spec.id), scriptDir(deps.root, spec.id)) : state.paths(spec.id);
 
@@ -120,8 +113,9 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
   }
   // The container's cgroups as run plans them (this host's layout, the limits given); the child
   // plan mounts them at /sys/fs/cgroup.
-  const { cgroupParent, planContainerCgroup } = await import('../runtime/run-cgroup.js');
-  const cgroup = await planContainerCgroup(spec.id, spec.resources);
+  const { cgroupParent } = await import('../runtime/run-cgroup.js');
+  const { cgroupOpsOf } = await import('../oci/cgroups-apply.js');
+  const cgroup = { ...cgroups.plan, ops: cgroupOpsOf(cgroups) };
   const init = spec.init ? (await import('../native/binding.js')).initPath() : undefined;
   // The OCI config and child plan run itself builds (src/runtime/run-plan.ts).
   const { child, config } = planRunChild(spec, paths, { stdio: [0, 1, 2], init, cgroups: cgroup.dirs }, childNet, { cgroupParent: cgroupParent() });

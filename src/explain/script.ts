@@ -420,8 +420,8 @@ export function containerScript(input: ExplainInput): string {
           say(`mkdir -p ${shWord(a.op.path)}`);
           const mine = (input.cgroup?.dirs ?? []).some((d) => (typeof d === 'string' ? d : d.path) === (a.op as { path: string }).path);
           if (mine) say(`later ${shWord(`rm_cgroup ${a.op.path}`)}`);
-        } else if (a.op.op === 'write' && a.op.optional) {
-          say(`if [ -e ${shWord(a.op.file)} ]; then ${a.command}; else echo ${shWord(`container.sh: warning: ${a.op.optional}`)} >&2; fi`);
+        } else if (a.op.op === 'write' && a.op.einvalLater) {
+          say(`${a.command} 2>/dev/null || true # written again below, after the value it waits for`);
         } else say(a.command);
         break;
       case 'cgroup-procs':

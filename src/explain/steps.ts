@@ -355,8 +355,10 @@ function cgroupWhy(op: CgroupOp, mine: ReadonlySet<string>): string {
   if (op.op === 'mkdir') return mine.has(op.path) ? 'the container\'s own cgroup in this hierarchy' : 'the parent all containers\' cgroups share (made once)';
   if (op.op === 'inherit') return 'a new v1 cpuset cgroup starts empty and no task may join until it is set: copy the parent\'s';
   if (op.file.endsWith('cgroup.subtree_control')) return `a child cgroup only gets the controllers its parent enables (${op.value})`;
+  if (op.file.endsWith('/devices.deny')) return 'the device cgroup: no device may be opened or made (mknod) but those allowed next';
+  if (op.file.endsWith('/devices.allow')) return 'a device node every container gets (null, zero, full, random, urandom, tty, console, ptmx, its own ptys)';
   const flag = LIMIT_FLAG.find(([re]) => re.test(op.file))?.[1] ?? 'a run flag';
-  return `the limit ${flag} asks for${op.optional ? ` (skipped where the file is missing: ${op.optional})` : ''}`;
+  return `the limit ${flag} asks for${op.einvalLater ? ' (the kernel may refuse it until the quota is in: written again after it)' : ''}`;
 }
 
 function cgroupCommand(op: CgroupOp): string {

@@ -1,47 +1,74 @@
-// The side-effecting edge of minidock-runc's cgroups: make the container's directories, read
-// what the kernel shows in them, write the limits planned from that (src/oci/cgroups.ts), join.
-// The writes themselves are src/cgroup/fs.ts's, with its errors naming the step, file and errno.
+// The side-effecting edge of a container's cgroups, for minidock-runc's create and `minidock run`
+// alike: make the container's directories, read what the kernel shows in them, write the limits
+// planned from that (src/oci/cgroups.ts), join. The writes themselves are src/cgroup/fs.ts's,
+// with its errors naming the step, file and errno.
 import { readFileSync, readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { errnoOf } from '../core/errors.js';
-import { createCgroup, joinCgroup } from '../cgroup/fs.js';
+import { createCgroup, joinCgroup, runCgroupOps } from '../cgroup/fs.js';
 import type { CgroupDir, CgroupOp } from '../cgroup/plan.js';
 import { parseLimit } from '../cgroup/stats.js';
 import { planOciLimits, type CgroupFacts, type OciCgroups } from './cgroups.js';
 import type { OciResources } from './resources.js';
 
-/** The file names in each directory (none for one that is gone), and v1's memory limit. */
+/** The file names in each directory, and v1's memory limit. A directory not made yet (a
+ *  dry run) is answered by its nearest existing ancestor, whose files a new child gets too; none
+ *  at all, by no files. */
 export function readCgroupFacts(dirs: readonly CgroupDir[]): CgroupFacts {
   const files: Record<string, string[]> = {};
+  const where: Record<string, string> = {};
   for (const d of dirs) {
-    try {
-      files[d.path] = readdirSync(d.path);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw err;
-      files[d.path] = [];
+    files[d.path] = [];
+    // Up to the hierarchy's mount at most, which exists while the host has the hierarchy.
+    for (let p = d.path; ; p = dirname(p)) {
+      try {
+        files[d.path] = readdirSync(p);
+        where[d.path] = p;
+        break;
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') throw err;
+        if (p === dirname(p)) break;
+      }
     }
   }
   const facts: CgroupFacts = { files };
   const mem = dirs.find((d) => d.version === 1 && d.controllers.includes('memory'));
   if (mem && files[mem.path]!.includes('memory.limit_in_bytes')) {
-    const limit = parseLimit(readFileSync(`${mem.path}/memory.limit_in_bytes`, 'utf8'));
+    const limit = parseLimit(readFileSync(`${where[mem.path]}/memory.limit_in_bytes`, 'utf8'));
     if (limit !== undefined) facts.memoryLimit = limit;
   }
   return facts;
 }
 
-const run = (dirs: CgroupDir[], ops: CgroupOp[]): string[] => createCgroup({ dirs, ops, procs: [], warnings: [] });
-
-/** Writes `r` into existing directories; returns the warnings. */
-export function applyOciResources(dirs: CgroupDir[], r: OciResources): string[] {
-  const { ops, warnings } = planOciLimits(dirs, r, readCgroupFacts(dirs));
-  return [...warnings, ...run(dirs, ops)];
+/** Every cgroup write of `cg`, directories then limits, as create makes them: what --explain
+ *  and --dry-run show. */
+export function cgroupOpsOf(cg: OciCgroups): CgroupOp[] {
+  if (!Object.keys(cg.resources).length) return [...cg.plan.ops];
+  return [...cg.plan.ops, ...planOciLimits(cg.plan.dirs, cg.resources, readCgroupFacts(cg.plan.dirs)).ops];
 }
 
-/** create: the directories, the device rules, the limits, then `pid` joins every directory,
- *  all before the container's process is told "go". */
-export async function enterOciCgroups(cg: OciCgroups, pid: number): Promise<string[]> {
-  const warnings = createCgroup(cg.plan);
-  warnings.push(...applyOciResources(cg.plan.dirs, cg.resources));
-  await joinCgroup(cg.plan, pid);
+/** Writes `r` into existing directories; returns the warnings. No limits, nothing read: a
+ *  `minidock run` without resource flags asks the kernel nothing here. */
+export function applyOciResources(dirs: CgroupDir[], r: OciResources): string[] {
+  if (!Object.keys(r).length) return [];
+  const { ops, warnings } = planOciLimits(dirs, r, readCgroupFacts(dirs));
+  runCgroupOps(ops);
+  return warnings;
+}
+
+/**
+ * create: the directories, the device rules, the limits, then `pid` joins every directory, all
+ * before the container's process is told "go". The join runs on libuv's threads while
+ * `meanwhile` (minidock run's veth) runs here: the first write to a cgroup.procs waits for an
+ * RCU grace period (the kernel's threadgroup lock), milliseconds that need not add to the
+ * network's. Both finish before this returns, failed or not, so a rollback never races a
+ * half-done step.
+ */
+export async function enterOciCgroups(cg: OciCgroups, pid: number, meanwhile: () => Promise<void> = async () => {}): Promise<string[]> {
+  createCgroup(cg.plan);
+  const warnings = applyOciResources(cg.plan.dirs, cg.resources);
+  const [joined, other] = await Promise.allSettled([joinCgroup(cg.plan, pid), meanwhile()]);
+  if (joined.status === 'rejected') throw joined.reason;
+  if (other.status === 'rejected') throw other.reason;
   return warnings;
 }

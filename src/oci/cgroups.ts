@@ -100,7 +100,7 @@ export function planOciCgroups(layout: CgroupLayout, mountinfo: string, linux: {
   // down only for a container that limits it: enabling leaves the root's subtree_control changed.
   const v2 = layout.hierarchies.find((h) => h.version === 2);
   const hugetlbV2 = !!resources.hugepageLimits?.length && !!v2 && v2Controllers.trim().split(/\s+/).includes('hugetlb');
-  const plan = planCgroup(layout, parent === '' ? null : parent, name, {}, hugetlbV2 ? ['hugetlb'] : []);
+  const plan = planCgroup(layout, parent === '' ? null : parent, name, hugetlbV2 ? ['hugetlb'] : []);
   if (hugetlbV2) (plan.dirs.find((d) => d.version === 2)!.controllers as string[]).push('hugetlb');
   const mounts = parseCgroupMounts(mountinfo);
   /** The container's directory in the v1 hierarchy carrying `controller`, made if minidock's

@@ -70,7 +70,7 @@ function defaultMounts(): Json[] {
 }
 
 /** linux.resources from the spec's limits (docker's HostConfig → OCI, as dockerd maps them). */
-function resources(spec: ContainerSpec): Json {
+function resources(spec: Pick<ContainerSpec, 'resources'>): Json {
   const r = spec.resources ?? {};
   const out: Json = { devices: DEFAULT_DEVICES.map((d) => ({ ...d })) };
   const memory: Json = {};
@@ -82,13 +82,21 @@ function resources(spec: ContainerSpec): Json {
   if (r.cpuShares) cpu.shares = r.cpuShares;
   if (r.nanoCpus) {
     // docker's --cpus: a CFS quota of the default 100 ms period.
-    cpu.quota = Math.round((r.nanoCpus * 100_000) / 1e9);
+    // Integer arithmetic, as dockerd's NanoCPUs * period / 1e9.
+    cpu.quota = Math.floor((r.nanoCpus * 100_000) / 1e9);
     cpu.period = 100_000;
   }
   if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
   if (Object.keys(cpu).length) out.cpu = cpu;
   if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit > 0 ? r.pidsLimit : -1 };
   return out;
+}
+
+/** linux.cgroupsPath and linux.resources of `spec`'s config: what the runtime's cgroups are
+ *  made of. `minidock run` plans its cgroups from these (run-cgroup.ts) before it has built the
+ *  rest of the config, so the two cannot differ. */
+export function ociCgroupFields(spec: Pick<ContainerSpec, 'id' | 'resources'>, cgroupParent: string): { resources: Json; cgroupsPath: string } {
+  return { resources: resources(spec), cgroupsPath: `/${cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}` };
 }
 
 /**
@@ -124,8 +132,7 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   const linux: Json = {
     uidMappings: mappings(spec.idMap.uidMap),
     gidMappings: mappings(spec.idMap.gidMap),
-    resources: resources(spec),
-    cgroupsPath: `/${o.cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}`,
+    ...ociCgroupFields(spec, o.cgroupParent),
     namespaces,
     maskedPaths: [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
     readonlyPaths: [...READONLY_PATHS],

@@ -108,10 +108,10 @@ export async function removeContainer(store: StateStore, api: NativeApi, rec: Co
  * processes running, invisible), then its cgroups, rules and leases go with the record.
  */
 async function removeBroken(store: StateStore, api: NativeApi, rec: ContainerRecord): Promise<void> {
-  const { planContainerCgroup, releaseCgroup } = await import('./run-cgroup.js');
+  const { planRunCgroups, releaseCgroup } = await import('./run-cgroup.js');
   const { cgroupProcesses, killAndWait, processesOf } = await import('./reap.js');
   const dir = store.paths(rec.id).dir;
-  const cgroups = planContainerCgroup(rec.id).dirs;
+  const cgroups = planRunCgroups({ id: rec.id }).plan.dirs;
   // Again until none is left: a fork bomb adds processes while the first SIGKILLs land.
   for (let i = 0; i < 10; i++) {
     const pids = [...new Set([...processesOf(dir), ...cgroupProcesses(cgroups)])];

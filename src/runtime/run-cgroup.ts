@@ -1,16 +1,25 @@
 // A container's cgroups across its life: planned with the spec, recorded in its state before
 // they exist, created and joined between clone and "go" (so its command never runs unlimited),
-// read for OOM at exit and removed with every sub-cgroup it made. Thin: the decisions are in
-// src/cgroup/plan.ts, the file writes in src/cgroup/fs.ts.
+// read for OOM at exit and removed with every sub-cgroup it made.
+//
+// They are the runtime's part, as in docker: the config's linux.cgroupsPath and
+// linux.resources (src/oci/from-spec.ts ociCgroupFields) are planned by minidock-runc's own
+// planOciCgroups and written by its enterOciCgroups (src/oci/cgroups.ts, cgroups-apply.ts).
+// What stays here is dockerd's part: which of docker's limits this host can carry at all
+// (hostResources, with docker's warnings), and where the containers go (cgroupParent).
 import { MinidockError } from '../core/errors.js';
-import { trace } from '../core/trace.js';
 // Static, not lazy: these are on every run's path, and a dynamic import between clone and "go"
 // costs milliseconds of its own.
-import { parseCgroupMounts, readCgroupLayout } from '../cgroup/layout.js';
+import { hierarchyOf, parseCgroupMounts, readCgroupLayout, type CgroupLayout, type Controller } from '../cgroup/layout.js';
 import { readFileSync } from 'node:fs';
-import { planCgroup, type CgroupDir, type CgroupPlan } from '../cgroup/plan.js';
-import { createCgroup, joinCgroup, oomKilled, removeCgroup } from '../cgroup/fs.js';
+import type { CgroupDir } from '../cgroup/plan.js';
+import { oomKilled, removeCgroup } from '../cgroup/fs.js';
+import { planOciCgroups, type OciCgroups } from '../oci/cgroups.js';
+import { ociCgroupFields } from '../oci/from-spec.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
 import type { Resources } from '../spec/resources.js';
+
+export { enterOciCgroups as enterCgroup } from '../oci/cgroups-apply.js';
 
 /** Where containers' cgroups go in each hierarchy: MINIDOCK_CGROUP_PARENT, default "minidock"
  *  (docker's cgroupfs driver uses /docker). Tests use one of their own. */
@@ -18,26 +27,64 @@ export function cgroupParent(env: NodeJS.ProcessEnv = process.env): string {
   return env.MINIDOCK_CGROUP_PARENT || 'minidock';
 }
 
-/** The plan for a new container on this host's layout (read once per command). */
-export function planContainerCgroup(id: string, r: Resources = {}, env: NodeJS.ProcessEnv = process.env): CgroupPlan {
-  return planCgroup(readCgroupLayout(), cgroupParent(env), id, r);
-}
+// docker's own wording for a limit the host cannot enforce.
+const WARN = {
+  memory: 'Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.',
+  swap: 'Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.',
+  shares: 'Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.',
+  cpuset: 'Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.',
+  pids: 'Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.',
+} as const;
 
 /**
- * Creates the cgroups and moves `pid` into them; returns docker's warnings for limits this host
- * cannot apply. The move runs on libuv's threads while `meanwhile` (the veth) runs here: the
- * first write to a cgroup.procs waits for an RCU grace period (the kernel's threadgroup lock),
- * milliseconds that need not add to the network's. Both finish before this returns, failed or
- * not, so a rollback never races a half-done step.
+ * dockerd's check of a container's limits against the host (verifyPlatformContainerResources):
+ * a limit the host has no controller for is dropped with docker's warning, so the config the
+ * runtime gets asks only for what it can do; --cpus without the cpu controller is an error, as
+ * in docker (a CPU limit silently ignored would be a surprise of another order). Pure.
  */
-export async function enterCgroup(plan: CgroupPlan, pid: number, meanwhile: () => Promise<void> = async () => {}): Promise<string[]> {
-  const warnings = createCgroup(plan);
-  trace('cgroup: created');
-  const join = joinCgroup(plan, pid);
-  const [joined, other] = await Promise.allSettled([join, meanwhile()]);
-  if (joined.status === 'rejected') throw joined.reason;
-  if (other.status === 'rejected') throw other.reason;
-  return warnings;
+export function hostResources(layout: CgroupLayout, r: Resources): { resources: Resources; warnings: string[] } {
+  const has = (c: Controller): boolean => hierarchyOf(layout, c) !== undefined;
+  if (r.nanoCpus !== undefined && r.nanoCpus !== 0 && !has('cpu')) {
+    throw new MinidockError('NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted', {
+      step: 'cgroup.plan',
+      hint: 'mount the cpu cgroup controller, or run without --cpus',
+    });
+  }
+  const out: Resources = { ...r };
+  const warnings: string[] = [];
+  const drop = (keys: Array<keyof Resources>, warning: string): void => {
+    for (const k of keys) delete out[k];
+    warnings.push(warning);
+  };
+  if (r.memory !== undefined && !has('memory')) drop(['memory', 'memorySwap'], WARN.memory);
+  // v1 without memsw files (swapaccount=0): the memory limit alone, as docker does. Unknown
+  // (v2) is left to the kernel's files: planOciLimits skips what the host has no file for.
+  else if (r.memory !== undefined && r.memorySwap !== undefined && r.memorySwap !== -1 && layout.swapAccounting === false) drop(['memorySwap'], WARN.swap);
+  if (r.cpuShares !== undefined && !has('cpu')) drop(['cpuShares'], WARN.shares);
+  if (r.cpusetCpus !== undefined && !has('cpuset')) drop(['cpusetCpus'], WARN.cpuset);
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0 && !has('pids')) drop(['pidsLimit'], WARN.pids);
+  return { resources: out, warnings };
+}
+
+/** The container's cgroups as the runtime plans them from its config's cgroup fields. Pure. */
+export function planRunCgroupsOn(layout: CgroupLayout, mountinfo: string, spec: Pick<ContainerSpec, 'id' | 'resources'>, parent: string): OciCgroups {
+  const fields = ociCgroupFields(spec, parent);
+  // A host without the v1 devices controller (every v2 host: runc attaches an eBPF program
+  // there, which minidock does not have) gets no device rules. A run's container is always in a
+  // user namespace, where mknod is refused and the nodes bound into /dev are all it can open:
+  // the rules are a second wall there, not the only one (as they are for a bundle without one).
+  if (!parseCgroupMounts(mountinfo).some((m) => m.fstype === 'cgroup' && m.superOptions.includes('devices'))) delete fields.resources.devices;
+  const cg = planOciCgroups(layout, mountinfo, fields, spec.id);
+  // hostResources ran at create: anything left is a limit minidock's config asks wrongly.
+  if (cg.unsupported.length) {
+    throw new MinidockError(`this host cannot carry out the container's limits: ${cg.unsupported.join(', ')}`, { step: 'cgroup.plan', hint: 'run without the limit, or mount its cgroup controller' });
+  }
+  return cg;
+}
+
+/** The plan for a container on this host's layout (read once per command). */
+export function planRunCgroups(spec: Pick<ContainerSpec, 'id' | 'resources'>, o: { layout?: CgroupLayout; env?: NodeJS.ProcessEnv } = {}): OciCgroups {
+  return planRunCgroupsOn(o.layout ?? readCgroupLayout(), readFileSync('/proc/self/mountinfo', 'utf8'), spec, cgroupParent(o.env));
 }
 
 /** After PID 1 died: whether the kernel's OOM killer did it, then the cgroups go. Idempotent:

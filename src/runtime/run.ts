@@ -28,7 +28,9 @@ import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 import { finishContainer } from './finish.js';
-import { cgroupParent, enterCgroup, planContainerCgroup, releaseCgroup } from './run-cgroup.js';
+import { cgroupParent, enterCgroup, hostResources, planRunCgroups, releaseCgroup } from './run-cgroup.js';
+import { readCgroupLayout } from '../cgroup/layout.js';
+import type { OciCgroups } from '../oci/cgroups.js';
 import { attachNetwork, parseNetworkOption, publishPorts, prepareNetwork, refreshNetworkHosts, releaseNetwork, type PreparedNet } from './run-network.js';
 
 export interface RunOptions {
@@ -207,39 +209,69 @@ function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: Prepared
   if (owner) for (const f of [paths.hostname, paths.hosts, paths.resolvConf]) chownSync(f, owner.uid, owner.gid);
 }
 
-/** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
-export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+/** What `minidock run` decides before it makes anything: the one planning step the real run and
+ *  `--dry-run` (explain/dry-run.ts) share. The network's address is not in it: a run leases one
+ *  (prepareNetwork), a dry run only predicts it. */
+export interface RunDecision {
+  image: ResolvedImage;
+  /** docker's warnings about the options (a -p without a network to publish on). */
+  warnings: string[];
+  /** The spec, with the limits this host can carry out, and the cgroups planned from them.
+   *  Called again for a fresh generated name when another run took the last one. */
+  spec(): Promise<{ spec: ContainerSpec; cgroups: OciCgroups; warnings: string[] }>;
+}
+
+export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecision> {
   validateRunOptions(o, deps.root);
-  const api = deps.native ?? native();
   const callerEnv = deps.callerEnv ?? process.env;
-  trace('run: modules loaded');
-  const images = new ImageStore(deps.root);
-  const image = await images.resolve(o.image, looksLikePath(o.image));
+  const image = await new ImageStore(deps.root).resolve(o.image, looksLikePath(o.image));
   trace('image resolved');
   let exposed: import('../spec/ports.js').PortBinding[] = [];
   if (o.publishAll && image.config.ExposedPorts) {
     exposed = (await import('../spec/ports.js')).exposedToBindings(image.config.ExposedPorts);
   }
+  // The network mode is decided here, once: the spec carries it to everything after.
   const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length
     ? { spec: { mode: 'none' as const }, warning: undefined }
     : await parseNetworkOption(o.network, o.publish, exposed);
-  if (warning) process.stderr.write(`WARNING: ${warning}\n`);
+  const layout = readCgroupLayout();
+  return {
+    image,
+    warnings: warning ? [warning] : [],
+    async spec() {
+      const built = await buildSpec(o, image, callerEnv, network, deps.root);
+      // dockerd's check before it builds the config: the record keeps only the limits this host
+      // carries out, as docker's HostConfig does.
+      const host = hostResources(layout, built.resources ?? {});
+      const spec = built.resources ? { ...built, resources: host.resources } : built;
+      return { spec, cgroups: planRunCgroups(spec, { layout }), warnings: host.warnings };
+    },
+  };
+}
+
+/** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
+export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+  const api = deps.native ?? native();
+  trace('run: modules loaded');
+  const decided = await decideRun(o, deps);
+  warn(decided.warnings);
   const store = new StateStore(deps.root, api.flock);
 
   // Two runs may pick the same generated name: try a few, as docker does.
-  let spec: ContainerSpec | undefined;
+  let planned: Awaited<ReturnType<RunDecision['spec']>> | undefined;
   let paths: ContainerPaths | undefined;
   for (let attempt = 0; !paths; attempt++) {
-    spec = await buildSpec(o, image, callerEnv, network, deps.root);
+    planned = await decided.spec();
     try {
-      paths = store.create(spec, { cgroup: planContainerCgroup(spec.id, spec.resources).dirs });
+      paths = store.create(planned.spec, { cgroup: planned.cgroups.plan.dirs });
     } catch (err) {
       if (o.name !== undefined || attempt >= 5 || !(err instanceof MinidockError) || err.step !== 'state.name') throw err;
     }
   }
-  const s = spec!;
+  const { spec: s, cgroups, warnings } = planned!;
+  warn(warnings);
   checkpoint('run.state-created');
-  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain }, deps.root, api);
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);
   return code;
 }
@@ -261,6 +293,8 @@ export interface StartMode {
   fresh: boolean;
   /** Print the explanation of what was done (to stderr) once the command runs. */
   explain?: boolean;
+  /** The cgroup plan, when the caller made one already (run: the one it recorded). */
+  cgroups?: OciCgroups;
 }
 
 /** Starts a created (or exited) container: network, child, then either waits for it in the
@@ -279,15 +313,15 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     rmSync(join(paths.dir, 'exit.json'), { force: true });
     net = await prepareNetwork(s, store, root, api);
     const leased = net.leased;
-    const cgroup = planContainerCgroup(s.id, s.resources);
+    const cgroup = mode.cgroups ?? planRunCgroups(s);
     // Recorded before anything reaches the kernel, so rm can always undo it. A fresh run
     // recorded these very cgroups with the container (store.create, from the same plan): it
     // writes again only for a lease. A restart writes them back over its last run's record.
-    if (leased || !mode.fresh) store.writeState(s.id, { ...store.read(s.id).state!, net: leased, cgroup: cgroup.dirs });
+    if (leased || !mode.fresh) store.writeState(s.id, { ...store.read(s.id).state!, net: leased, cgroup: cgroup.plan.dirs });
     if (leased) rollback.add('network', () => releaseNetwork(leased, root, api));
     // Registered before the child, so it unwinds after the child is dead (a cgroup with
     // processes cannot be removed).
-    rollback.add('cgroup', async () => { await releaseCgroup(cgroup.dirs); });
+    rollback.add('cgroup', async () => { await releaseCgroup(cgroup.plan.dirs); });
     checkpoint('run.net-leased');
     writeEtcFiles(s, paths, net);
     // The child's stdio: the shim gives a detached one pipes to its log (or a pty it allocates:
@@ -312,7 +346,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
       }
     }
     // The OCI config of this run and its child plan, from the same planner as minidock-runc's.
-    const { child: plan, config } = planRunChild(s, paths, { stdio, tty, init: s.init ? initPath() : undefined, cgroups: cgroup.dirs }, net.child, { cgroupParent: cgroupParent() });
+    const { child: plan, config } = planRunChild(s, paths, { stdio, tty, init: s.init ? initPath() : undefined, cgroups: cgroup.plan.dirs }, net.child, { cgroupParent: cgroupParent() });
     trace('etc files written, plan built');
     // One launch sequence for both: the child is created and waits for "go" while it is put in
     // its cgroups and given its veth; only who creates it (we, or the shim) differs.
@@ -353,7 +387,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     checkpoint('run.started');
     await publishPorts(net);
     checkpoint('run.ports-published');
-    running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.dirs };
+    running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.plan.dirs };
     store.writeState(s.id, running);
     checkpoint('run.running');
     if (mode.explain) await printExplanation(s, plan, config, paths, net, cgroup, pid, root, api);
@@ -398,9 +432,11 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
  *  carried out (with the real pid and address), on stderr so the command's output stays clean. */
 async function printExplanation(
   s: ContainerSpec, child: import('./child-plan.js').ChildPlan, config: () => Record<string, unknown>, paths: ContainerPaths, net: PreparedNet,
-  cgroup: import('../cgroup/plan.js').CgroupPlan, pid: number, root: string, api: NativeApi,
+  cgroups: OciCgroups, pid: number, root: string, api: NativeApi,
 ): Promise<void> {
   const { explain, explainNet } = await import('../explain/steps.js');
+  const { cgroupOpsOf } = await import('../oci/cgroups-apply.js');
+  const cgroup = { ...cgroups.plan, ops: cgroupOpsOf(cgroups) };
   let netInput;
   if (net.leased) {
     const { NetworkStore } = await import('../network/store.js');

@@ -63,6 +63,20 @@ T('limits land in the container\'s cgroups, which it sees as its root, read-only
   assert.equal(testCgroups(), [], 'rm removed every cgroup');
 });
 
+T('the runtime\'s cgroups from the config: docker\'s device rules, and the freezer (v1 hosts)', () => {
+  if (!v1Mount('devices')) return; // v2: no devices controller (runc uses eBPF, minidock has none)
+  const r = run('busybox', 'sh', '-c', 'cat /sys/fs/cgroup/devices/devices.list; cat /proc/self/cgroup; head -c 3 /dev/urandom | wc -c; (mknod /tmp/sda b 8 0) 2>/dev/null && echo mknod=ok || echo mknod=refused');
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  // What dockerd puts in linux.resources.devices: deny all, then the default nodes and ptys.
+  assert.ok(!lines.includes('a *:* rwm'), `not every device: ${lines.join(' | ')}`);
+  for (const rule of ['c 1:3 rwm', 'c 1:9 rwm', 'c 5:2 rwm', 'c 136:* rwm']) assert.ok(lines.includes(rule), `${rule} in ${lines.join(' | ')}`);
+  assert.not.ok(lines.some((l) => l.startsWith('b ')), 'no block device allowed');
+  assert.ok(lines.includes('3'), 'an allowed node opens');
+  assert.ok(lines.includes('mknod=refused'));
+  if (v1Mount('freezer')) assert.ok(lines.some((l) => /^\d+:freezer:\/$/.test(l)), 'in a freezer cgroup of its own');
+});
+
 T('a container over its memory limit is OOM-killed: exit 137, Exited (137), OOMKilled true', () => {
   // tail keeps a "line" with no newline in memory: 200 MB of zeros against 16m with no swap.
   const r = mdk(root, ['run', '--network', 'none', '--name', 'oom', '-m', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'head -c 200000000 /dev/zero | tail > /dev/null']);

@@ -1,10 +1,13 @@
-// Unit tests for src/cgroup/layout.ts and src/cgroup/plan.ts: finding each controller on v1,
-// hybrid and v2 hosts, and the directories and file writes for create and update.
+// Unit tests for src/cgroup/layout.ts, src/cgroup/plan.ts and src/runtime/run-cgroup.ts: finding
+// each controller on v1, hybrid and v2 hosts, the directories, and a run's limits as written.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { hierarchyOf, parseCgroupLayout, parseCgroupMounts, parseSelfCgroup, type CgroupLayout } from '../../src/cgroup/layout.js';
-import { type CgroupOp, dirOf, planCgroup, planUpdate, sharesToWeight } from '../../src/cgroup/plan.js';
+import { type CgroupOp, dirOf, planCgroup, sharesToWeight } from '../../src/cgroup/plan.js';
+import { planOciCgroups, planOciLimits, type OciCgroups } from '../../src/oci/cgroups.js';
+import { ociCgroupFields } from '../../src/oci/from-spec.js';
+import { hostResources, planRunCgroupsOn } from '../../src/runtime/run-cgroup.js';
 import type { Resources } from '../../src/spec/resources.js';
 
 const M = 1024 * 1024;
@@ -78,7 +81,7 @@ const FULL: Resources = {
 
 const writes = (ops: CgroupOp[]): string[] => ops.filter((o) => o.op === 'write').map((o) => `${(o as { file: string }).file}=${(o as { value: string }).value}`);
 const describe = (ops: CgroupOp[]): string[] =>
-  ops.map((o) => (o.op === 'mkdir' ? `mkdir ${o.path}` : o.op === 'inherit' ? `inherit ${o.file} < ${o.from}` : `${o.file}=${o.value}${o.optional ? ' (optional)' : ''}`));
+  ops.map((o) => (o.op === 'mkdir' ? `mkdir ${o.path}` : o.op === 'inherit' ? `inherit ${o.file} < ${o.from}` : `${o.file}=${o.value}`));
 
 // ---------------------------------------------------------------- layout
 
@@ -171,10 +174,10 @@ test('sharesToWeight: runc >= 1.3 / crun >= 1.23 quadratic', () => {
   for (const [shares, weight] of table) assert.is(sharesToWeight(shares), weight, `shares ${shares}`);
 });
 
-// ---------------------------------------------------------------- planCgroup: v1
+// ---------------------------------------------------------------- planCgroup: the directories
 
-test('plan v1: one directory per hierarchy, the ordered writes', () => {
-  const p = planCgroup(v1(), 'minidock', 'abc123', FULL);
+test('plan v1: one directory per hierarchy, made top-down, cpuset copied from the parent', () => {
+  const p = planCgroup(v1(), 'minidock', 'abc123');
   assert.equal(p.dirs.map((d) => [d.path, d.controllers.join(',')]), [
     ['/sys/fs/cgroup/cpu,cpuacct/minidock/abc123', 'cpu,cpuacct'],
     ['/sys/fs/cgroup/memory/minidock/abc123', 'memory'],
@@ -197,47 +200,12 @@ test('plan v1: one directory per hierarchy, the ordered writes', () => {
     'mkdir /sys/fs/cgroup/pids/minidock/abc123',
     'mkdir /sys/fs/cgroup/blkio/minidock',
     'mkdir /sys/fs/cgroup/blkio/minidock/abc123',
-    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.cfs_period_us=100000',
-    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.cfs_quota_us=50000',
-    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.shares=512',
-    // memory before memsw: memsw >= memory must hold after every write
-    '/sys/fs/cgroup/memory/minidock/abc123/memory.limit_in_bytes=67108864',
-    '/sys/fs/cgroup/memory/minidock/abc123/memory.memsw.limit_in_bytes=134217728',
-    '/sys/fs/cgroup/cpuset/minidock/abc123/cpuset.cpus=0',
-    '/sys/fs/cgroup/pids/minidock/abc123/pids.max=100',
   ]);
   assert.equal(p.procs, p.dirs.map((d) => `${d.path}/cgroup.procs`));
-  assert.equal(p.warnings, []);
 });
 
-test('plan v1: no limits still makes every directory (for stats and a later update)', () => {
-  const p = planCgroup(v1(), 'minidock', 'abc123', {});
-  assert.is(p.dirs.length, 5);
-  assert.equal(writes(p.ops), []);
-  assert.ok(p.ops.some((o) => o.op === 'inherit'));
-});
-
-test('plan v1: without swap accounting, memsw is dropped with docker\'s warning', () => {
-  const p = planCgroup({ ...v1(), swapAccounting: false }, 'minidock', 'x', { memory: 64 * M, memorySwap: 128 * M });
-  assert.equal(writes(p.ops), ['/sys/fs/cgroup/memory/minidock/x/memory.limit_in_bytes=67108864']);
-  assert.equal(p.warnings, ['Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.']);
-});
-
-test('plan v1: unknown swap accounting makes the memsw write optional', () => {
-  const p = planCgroup({ ...v1(), swapAccounting: undefined }, 'minidock', 'x', { memory: 64 * M, memorySwap: 128 * M });
-  const memsw = p.ops.find((o) => o.op === 'write' && o.file.endsWith('memsw.limit_in_bytes'));
-  assert.ok(memsw && memsw.op === 'write' && memsw.optional?.startsWith('Your kernel does not support swap limit'));
-});
-
-test('plan v1: cpu quota truncates like docker\'s integer arithmetic', () => {
-  const p = planCgroup(v1(), 'minidock', 'x', { nanoCpus: 10_000_100 });
-  assert.ok(writes(p.ops).includes('/sys/fs/cgroup/cpu,cpuacct/minidock/x/cpu.cfs_quota_us=1000'));
-});
-
-// ---------------------------------------------------------------- planCgroup: hybrid
-
-test('plan hybrid (this machine): v1 limits, plus a bare cgroup2 directory', () => {
-  const p = planCgroup(hybrid(), 'minidock', 'c1', FULL);
+test('plan hybrid (this machine): v1 directories, plus a bare cgroup2 one', () => {
+  const p = planCgroup(hybrid(), 'minidock', 'c1');
   assert.equal(p.dirs.map((d) => [d.version, d.path]), [
     [1, '/sys/fs/cgroup/cpu/minidock/c1'],
     [1, '/sys/fs/cgroup/cpuacct/minidock/c1'],
@@ -250,54 +218,19 @@ test('plan hybrid (this machine): v1 limits, plus a bare cgroup2 directory', () 
   // the cgroup2 directory gets no subtree_control writes: none of ours live there
   assert.not.ok(p.ops.some((o) => o.op === 'write' && o.file.includes('subtree_control')));
   assert.ok(p.ops.some((o) => o.op === 'mkdir' && o.path === '/sys/fs/cgroup/unified/minidock/c1'));
-  assert.equal(writes(p.ops), [
-    '/sys/fs/cgroup/cpu/minidock/c1/cpu.cfs_period_us=100000',
-    '/sys/fs/cgroup/cpu/minidock/c1/cpu.cfs_quota_us=50000',
-    '/sys/fs/cgroup/cpu/minidock/c1/cpu.shares=512',
-    '/sys/fs/cgroup/cpuset/minidock/c1/cpuset.cpus=0',
-    '/sys/fs/cgroup/memory/minidock/c1/memory.limit_in_bytes=67108864',
-    '/sys/fs/cgroup/memory/minidock/c1/memory.memsw.limit_in_bytes=134217728',
-    '/sys/fs/cgroup/pids/minidock/c1/pids.max=100',
-  ]);
   assert.is(p.procs.length, 7);
   assert.is(dirOf(p.dirs, 'cpuacct')?.path, '/sys/fs/cgroup/cpuacct/minidock/c1');
 });
 
-// ---------------------------------------------------------------- planCgroup: v2
-
-test('plan v2: controllers enabled top-down, then v2 files', () => {
-  const p = planCgroup(v2(), 'minidock', 'c2', FULL);
+test('plan v2: controllers enabled top-down, at every level of a nested parent', () => {
+  const p = planCgroup(v2(), 'minidock', 'c2');
   assert.equal(p.dirs, [
     { version: 2, path: '/sys/fs/cgroup/minidock/c2', controllers: ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] },
   ]);
   const enable = (dir: string) => ['memory', 'cpu', 'cpuset', 'pids', 'io'].map((c) => `${dir}/cgroup.subtree_control=+${c}`);
-  assert.equal(describe(p.ops), [
-    ...enable('/sys/fs/cgroup'),
-    'mkdir /sys/fs/cgroup/minidock',
-    ...enable('/sys/fs/cgroup/minidock'),
-    'mkdir /sys/fs/cgroup/minidock/c2',
-    '/sys/fs/cgroup/minidock/c2/memory.max=67108864',
-    // v2 limits swap alone: memory+swap - memory
-    '/sys/fs/cgroup/minidock/c2/memory.swap.max=67108864 (optional)',
-    '/sys/fs/cgroup/minidock/c2/cpu.max=50000 100000',
-    '/sys/fs/cgroup/minidock/c2/cpu.weight=59',
-    '/sys/fs/cgroup/minidock/c2/cpuset.cpus=0',
-    '/sys/fs/cgroup/minidock/c2/pids.max=100',
-  ]);
+  assert.equal(describe(p.ops), [...enable('/sys/fs/cgroup'), 'mkdir /sys/fs/cgroup/minidock', ...enable('/sys/fs/cgroup/minidock'), 'mkdir /sys/fs/cgroup/minidock/c2']);
   assert.equal(p.procs, ['/sys/fs/cgroup/minidock/c2/cgroup.procs']);
-});
-
-test('plan v2: swap values', () => {
-  const swap = (r: Resources) => writes(planCgroup(v2(), 'minidock', 'x', r).ops).filter((w) => w.includes('swap'));
-  assert.equal(swap({ memory: 64 * M, memorySwap: 64 * M }), ['/sys/fs/cgroup/minidock/x/memory.swap.max=0']);
-  assert.equal(swap({ memory: 64 * M, memorySwap: -1 }), ['/sys/fs/cgroup/minidock/x/memory.swap.max=max']);
-  assert.equal(swap({ memorySwap: -1 }), ['/sys/fs/cgroup/minidock/x/memory.swap.max=max']);
-  assert.equal(swap({ memory: 64 * M }), []);
-});
-
-test('plan v2: a nested parent enables controllers at every level', () => {
-  const p = planCgroup(parseCgroupLayout(V2_MOUNTINFO, V2_SELF, 'memory'), '/a/b/', 'c', {});
-  assert.equal(describe(p.ops), [
+  assert.equal(describe(planCgroup(parseCgroupLayout(V2_MOUNTINFO, V2_SELF, 'memory'), '/a/b/', 'c').ops), [
     '/sys/fs/cgroup/cgroup.subtree_control=+memory',
     'mkdir /sys/fs/cgroup/a',
     '/sys/fs/cgroup/a/cgroup.subtree_control=+memory',
@@ -307,78 +240,131 @@ test('plan v2: a nested parent enables controllers at every level', () => {
   ]);
 });
 
-// ---------------------------------------------------------------- missing controllers
+test('plan: a bad parent or id is refused', () => {
+  for (const parent of ['', '/', '..', 'a/../..', '../x']) {
+    assert.throws(() => planCgroup(v2(), parent, 'x'), /invalid cgroup parent/, parent);
+  }
+  for (const id of ['', '../x', 'a/b', '.hidden']) assert.throws(() => planCgroup(v2(), 'minidock', id), /invalid cgroup name/, id);
+});
 
-test('plan: limits the host cannot apply give docker\'s warnings; --cpus is an error', () => {
+// ---------------------------------------------------------------- a run's cgroups (run-cgroup.ts)
+// docker's flags → linux.resources (from-spec.ts) → minidock-runc's planOciCgroups and
+// planOciLimits: the same planner and writer a bundle's config gets.
+
+/** What a new container's directories show (no swap accounting missing, CFQ gone). */
+const FRESH_V1 = ['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes', 'cpu.shares', 'cpu.cfs_period_us', 'cpu.cfs_quota_us', 'cpuset.cpus', 'pids.max'];
+const limits = (cg: OciCgroups, files = FRESH_V1, memoryLimit?: number): string[] => {
+  const facts = { files: Object.fromEntries(cg.plan.dirs.map((d) => [d.path, files])), ...(memoryLimit !== undefined ? { memoryLimit } : {}) };
+  return writes(planOciLimits(cg.plan.dirs, cg.resources, facts).ops);
+};
+
+test("run v1: docker's limits as runc writes them, devices and freezer joined as runc joins them", () => {
+  const cg = planRunCgroupsOn(v1(), V1_MOUNTINFO, { id: 'abc123', resources: FULL }, 'minidock');
+  assert.equal(limits(cg, FRESH_V1, 2 ** 63 - 4096), [
+    // memory before memsw: memsw >= memory must hold after every write
+    '/sys/fs/cgroup/memory/minidock/abc123/memory.limit_in_bytes=67108864',
+    '/sys/fs/cgroup/memory/minidock/abc123/memory.memsw.limit_in_bytes=134217728',
+    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.shares=512',
+    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.cfs_period_us=100000',
+    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.cfs_quota_us=50000',
+    '/sys/fs/cgroup/cpu,cpuacct/minidock/abc123/cpu.cfs_period_us=100000',
+    '/sys/fs/cgroup/cpuset/minidock/abc123/cpuset.cpus=0',
+    '/sys/fs/cgroup/pids/minidock/abc123/pids.max=100',
+  ]);
+  // The device cgroup (V1_MOUNTINFO has devices, not freezer): docker's deny-all and defaults.
+  const dev = writes(cg.plan.ops).filter((w) => w.includes('/devices/'));
+  assert.equal(dev[0], '/sys/fs/cgroup/devices/minidock/abc123/devices.deny=a');
+  assert.ok(dev.includes('/sys/fs/cgroup/devices/minidock/abc123/devices.allow=c 1:3 rwm'));
+  assert.ok(cg.plan.procs.includes('/sys/fs/cgroup/devices/minidock/abc123/cgroup.procs'));
+  assert.equal(cg.unsupported, []);
+  // No limits: nothing written but the directories and device rules.
+  assert.equal(limits(planRunCgroupsOn(v1(), V1_MOUNTINFO, { id: 'x', resources: {} }, 'minidock')), []);
+});
+
+test('run: --cpus truncates like docker\'s integer arithmetic; pids <= 0 is "max"', () => {
+  const cg = planRunCgroupsOn(v1(), V1_MOUNTINFO, { id: 'x', resources: { nanoCpus: 10_000_100, pidsLimit: -1 } }, 'minidock');
+  assert.ok(limits(cg).includes('/sys/fs/cgroup/cpu,cpuacct/minidock/x/cpu.cfs_quota_us=1000'));
+  assert.ok(limits(cg).includes('/sys/fs/cgroup/pids/minidock/x/pids.max=max'));
+});
+
+test('run hybrid (this machine): the same v1 writes; the cgroup2 directory holds nothing of them', () => {
+  const cg = planRunCgroupsOn(hybrid(), HYBRID_MOUNTINFO, { id: 'c1', resources: FULL }, 'minidock');
+  assert.ok(cg.plan.dirs.some((d) => d.version === 2 && d.path === '/sys/fs/cgroup/unified/minidock/c1'));
+  assert.ok(cg.plan.dirs.some((d) => d.path === '/sys/fs/cgroup/freezer/minidock/c1'), 'freezer, for pause');
+  assert.not.ok(limits(cg).some((w) => w.includes('/unified/')));
+  assert.ok(limits(cg).includes('/sys/fs/cgroup/memory/minidock/c1/memory.memsw.limit_in_bytes=134217728'));
+});
+
+test('run v2: v2 files; swap alone; no device rules (v2 has no devices controller)', () => {
+  const cg = planRunCgroupsOn(v2(), V2_MOUNTINFO, { id: 'c2', resources: FULL }, 'minidock');
+  assert.equal(limits(cg, ['memory.swap.max']), [
+    // v2 limits swap alone: memory+swap - memory
+    '/sys/fs/cgroup/minidock/c2/memory.swap.max=67108864',
+    '/sys/fs/cgroup/minidock/c2/memory.max=67108864',
+    '/sys/fs/cgroup/minidock/c2/cpu.weight=59',
+    '/sys/fs/cgroup/minidock/c2/cpu.max=50000 100000',
+    '/sys/fs/cgroup/minidock/c2/cpuset.cpus=0',
+    '/sys/fs/cgroup/minidock/c2/pids.max=100',
+  ]);
+  assert.not.ok(cg.plan.ops.some((o) => o.op === 'write' && o.file.includes('devices')));
+  const swap = (r: Resources, files: string[] = ['memory.swap.max']) => limits(planRunCgroupsOn(v2(), V2_MOUNTINFO, { id: 'x', resources: r }, 'minidock'), files).filter((w) => w.includes('swap'));
+  assert.equal(swap({ memory: 64 * M, memorySwap: 64 * M }), ['/sys/fs/cgroup/minidock/x/memory.swap.max=0']);
+  assert.equal(swap({ memory: 64 * M, memorySwap: -1 }), ['/sys/fs/cgroup/minidock/x/memory.swap.max=max']);
+  assert.equal(swap({ memory: 64 * M }), []);
+  // A kernel without swap files: "max" and "0" need no file, as runc's fs2 skips them.
+  assert.equal(swap({ memory: 64 * M, memorySwap: -1 }, []), []);
+});
+
+test("hostResources: limits the host cannot apply are dropped with docker's warnings; --cpus is an error", () => {
   const onlyMemory = parseCgroupLayout(V2_MOUNTINFO, V2_SELF, 'memory');
-  const p = planCgroup(onlyMemory, 'minidock', 'x', { memory: 64 * M, cpuShares: 512, cpusetCpus: '0', pidsLimit: 10 });
-  assert.equal(p.warnings, [
+  const r = hostResources(onlyMemory, { memory: 64 * M, cpuShares: 512, cpusetCpus: '0', pidsLimit: 10 });
+  assert.equal(r.resources, { memory: 64 * M });
+  assert.equal(r.warnings, [
     'Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.',
     'Your kernel does not support cpuset or the cgroup is not mounted. Cpuset discarded.',
     'Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.',
   ]);
   assert.throws(
-    () => planCgroup(onlyMemory, 'minidock', 'x', { nanoCpus: 1e9 }),
+    () => hostResources(onlyMemory, { nanoCpus: 1e9 }),
     (e: unknown) => e instanceof MinidockError && e.message.startsWith('NanoCPUs can not be set') && e.exitCode === 125,
   );
-  const none = parseCgroupLayout('', '');
-  assert.equal(planCgroup(none, 'minidock', 'x', { memory: 64 * M }), {
-    dirs: [],
-    ops: [],
-    procs: [],
+  assert.equal(hostResources(parseCgroupLayout('', ''), { memory: 64 * M, memorySwap: 128 * M }), {
+    resources: {},
     warnings: ['Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded.'],
   });
+  // v1 without swap accounting: memory alone.
+  assert.equal(hostResources({ ...v1(), swapAccounting: false }, { memory: 64 * M, memorySwap: 128 * M }), {
+    resources: { memory: 64 * M },
+    warnings: ['Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.'],
+  });
+  assert.equal(hostResources(v1(), FULL), { resources: FULL, warnings: [] });
 });
 
-test('plan: a bad parent or id is refused', () => {
-  for (const parent of ['', '/', '..', 'a/../..', '../x']) {
-    assert.throws(() => planCgroup(v2(), parent, 'x', {}), /invalid cgroup parent/, parent);
-  }
-  for (const id of ['', '../x', 'a/b', '.hidden']) assert.throws(() => planCgroup(v2(), 'minidock', id, {}), /invalid cgroup name/, id);
-});
-
-// ---------------------------------------------------------------- planUpdate
-
-test('update v1: raising memory writes memsw first, lowering writes memory first', () => {
-  const dirs = planCgroup(v1(), 'minidock', 'u', FULL).dirs;
-  const mem = (ops: CgroupOp[]) => writes(ops).filter((w) => w.includes('/memory/'));
-  const up = planUpdate(v1(), dirs, { memory: 128 * M, memorySwap: 256 * M }, { memoryLimit: 64 * M });
-  assert.equal(mem(up.ops), [
+test('update v1: raising memory writes memsw first, lowering writes memory first (the limit in force decides)', () => {
+  const mem = (r: Resources, now: number) => limits(planRunCgroupsOn(v1(), V1_MOUNTINFO, { id: 'u', resources: r }, 'minidock'), FRESH_V1, now).filter((w) => w.includes('/memory/'));
+  assert.equal(mem({ memory: 128 * M, memorySwap: 256 * M }, 64 * M), [
     '/sys/fs/cgroup/memory/minidock/u/memory.memsw.limit_in_bytes=268435456',
     '/sys/fs/cgroup/memory/minidock/u/memory.limit_in_bytes=134217728',
   ]);
-  const down = planUpdate(v1(), dirs, { memory: 32 * M, memorySwap: 32 * M }, { memoryLimit: 128 * M });
-  assert.equal(mem(down.ops), [
+  assert.equal(mem({ memory: 32 * M, memorySwap: 32 * M }, 128 * M), [
     '/sys/fs/cgroup/memory/minidock/u/memory.limit_in_bytes=33554432',
     '/sys/fs/cgroup/memory/minidock/u/memory.memsw.limit_in_bytes=33554432',
   ]);
-  const unlimited = planUpdate(v1(), dirs, { memory: 32 * M, memorySwap: -1 }, { memoryLimit: 128 * M });
-  assert.equal(mem(unlimited.ops), [
+  assert.equal(mem({ memory: 32 * M, memorySwap: -1 }, 128 * M), [
     '/sys/fs/cgroup/memory/minidock/u/memory.memsw.limit_in_bytes=-1',
     '/sys/fs/cgroup/memory/minidock/u/memory.limit_in_bytes=33554432',
   ]);
 });
 
-test('update: only what is set is written; pids <= 0 becomes max', () => {
-  const dirs = planCgroup(v1(), 'minidock', 'u', {}).dirs;
-  assert.equal(writes(planUpdate(v1(), dirs, { pidsLimit: -1, nanoCpus: 1_500_000_000 }).ops), [
-    '/sys/fs/cgroup/cpu,cpuacct/minidock/u/cpu.cfs_period_us=100000',
-    '/sys/fs/cgroup/cpu,cpuacct/minidock/u/cpu.cfs_quota_us=150000',
-    '/sys/fs/cgroup/pids/minidock/u/pids.max=max',
-  ]);
-  const v2dirs = planCgroup(v2(), 'minidock', 'u', {}).dirs;
-  assert.equal(writes(planUpdate(v2(), v2dirs, { memory: 128 * M, memorySwap: 256 * M, pidsLimit: 0, cpuShares: 2048 }).ops), [
-    '/sys/fs/cgroup/minidock/u/memory.max=134217728',
-    '/sys/fs/cgroup/minidock/u/memory.swap.max=134217728',
-    '/sys/fs/cgroup/minidock/u/cpu.weight=174',
-    '/sys/fs/cgroup/minidock/u/pids.max=max',
-  ]);
-  // a create never writes "unlimited" for pids: a new cgroup already is
-  assert.equal(writes(planCgroup(v2(), 'minidock', 'u', { pidsLimit: -1 }).ops).filter((w) => w.includes('pids.max')), []);
+test('a run\'s cgroups are its config\'s: planOciCgroups over ociConfigFor\'s linux gives the same plan', () => {
+  const cg = planRunCgroupsOn(hybrid(), HYBRID_MOUNTINFO, { id: 'c1', resources: FULL }, 'minidock');
+  const fields = ociCgroupFields({ id: 'c1', resources: FULL }, 'minidock');
+  assert.equal(planOciCgroups(hybrid(), HYBRID_MOUNTINFO, fields, 'c1'), cg);
+  assert.is(fields.cgroupsPath, '/minidock/c1');
 });
 
 test('plans are plain data (stored in the container state as JSON)', () => {
-  const p = planCgroup(hybrid(), 'minidock', 'c1', FULL);
+  const p = planRunCgroupsOn(hybrid(), HYBRID_MOUNTINFO, { id: 'c1', resources: FULL }, 'minidock').plan;
   assert.equal(JSON.parse(JSON.stringify(p)), p);
 });
 

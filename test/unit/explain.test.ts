@@ -181,7 +181,7 @@ test('without a pid the commands say $PID; the map steps read the plan\'s maps',
   assert.ok(steps.some((s) => s.command.startsWith('chown 100000:100000') && s.command.includes(`${DIR}/upper`)), 'the remapped root owns its upper layer');
 });
 
-test("cgroup/plan.ts's own shape: ops in order, optional writes and cpuset inheritance", () => {
+test("the cgroup plan's shape: ops in order, cpuset inheritance, a write retried and the device rules", () => {
   const steps = explainSteps({
     ...input(),
     cgroup: {
@@ -189,7 +189,9 @@ test("cgroup/plan.ts's own shape: ops in order, optional writes and cpuset inher
       ops: [
         { op: 'mkdir', path: '/sys/fs/cgroup/memory/minidock/x' },
         { op: 'inherit', file: '/c/x/cpuset.cpus', from: '/c/cpuset.cpus' },
-        { op: 'write', file: '/sys/fs/cgroup/memory/minidock/x/memory.memsw.limit_in_bytes', value: '1024', optional: 'no swap' },
+        { op: 'write', file: '/sys/fs/cgroup/memory/minidock/x/memory.memsw.limit_in_bytes', value: '1024' },
+        { op: 'write', file: '/c/x/cpu.cfs_period_us', value: '100000', einvalLater: true },
+        { op: 'write', file: '/d/x/devices.deny', value: 'a' },
       ],
       procs: ['/sys/fs/cgroup/memory/minidock/x/cgroup.procs'],
     },
@@ -199,9 +201,13 @@ test("cgroup/plan.ts's own shape: ops in order, optional writes and cpuset inher
     'mkdir -p /sys/fs/cgroup/memory/minidock/x',
     '[ -n "$(cat /c/x/cpuset.cpus)" ] || cat /c/cpuset.cpus > /c/x/cpuset.cpus',
     'echo 1024 > /sys/fs/cgroup/memory/minidock/x/memory.memsw.limit_in_bytes',
+    'echo 100000 > /c/x/cpu.cfs_period_us',
+    'echo a > /d/x/devices.deny',
     'echo $PID > /sys/fs/cgroup/memory/minidock/x/cgroup.procs',
   ]);
-  assert.match(steps.find((s) => s.command.includes('memsw'))!.why, /--memory-swap.*skipped where the file is missing: no swap/);
+  assert.match(steps.find((s) => s.command.includes('memsw'))!.why, /--memory-swap/);
+  assert.match(steps.find((s) => s.command.includes('cfs_period'))!.why, /written again after it/);
+  assert.match(steps.find((s) => s.command.includes('devices.deny'))!.why, /no device may be opened/);
   assert.ok(steps.some((s) => s.command === 'rmdir /sys/fs/cgroup/memory/minidock/x'));
 });
 
