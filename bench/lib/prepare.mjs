@@ -61,7 +61,7 @@ export function ensureBuilt(repo, log) {
     if (!r.ok) log(`build: ${what} failed (exit ${r.status}):\n${indent(r.stderr || r.stdout)}`);
     return r.ok;
   };
-  const bundle = path.join(repo, 'dist/bundle/main.js');
+  const bundle = path.join(repo, 'dist/bundle/main.cjs');
   const addon = path.join(repo, 'native/build/Release/minidock.node');
   const shim = path.join(repo, 'native/build/Release/minidock-shim');
   const tars = ['busybox', 'python3'].map((n) => path.join(repo, `images/${n}/out/${n}.tar`));

@@ -1,6 +1,7 @@
 // The lifecycle commands after run: cleanup (the shim's exit command), logs, stop, kill, wait,
 // start, restart and exec. Each works on detached and foreground containers alike where it can.
 import { closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { childProcess } from '../core/lazy.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, formatForUser, usageError } from '../core/errors.js';
 import { native, shimPath, type NativeApi } from '../native/binding.js';
@@ -284,7 +285,7 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
     ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []),
     // and its limits: the exec'd command joins the container's cgroups before it enters.
     ...(rec.state?.cgroup ?? []).flatMap((d) => ['--cgroup', `${d.path}/cgroup.procs`]), '--', ...argv];
-  const { spawn } = await import('node:child_process');
+  const { spawn } = childProcess();
   // With -t the shim allocates the pty inside the container and relays it to our terminal,
   // which goes raw here so keystrokes (^C included) reach the container unchanged.
   const raw = o.tty && o.interactive && process.stdin.isTTY;

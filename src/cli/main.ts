@@ -1,14 +1,12 @@
 // The minidock command line: commander wiring, one lazily imported module per command, and the
 // only place that turns errors into exit codes. Importing a command's code only when it runs
 // keeps `minidock run` from paying for `ps` or `import`.
-import { createRequire } from 'node:module';
 import { EXIT, formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
 
-// commander is CommonJS. Loading it with require() costs half of what `import` does (11 ms vs
-// 21 ms on Node 20): the ESM wrapper makes Node scan its source for named exports.
-const { Command, CommanderError, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
+// Bundled into dist/bundle/main.cjs with the rest, so it comes from the code cache too.
+import { Command, CommanderError, Option } from 'commander';
 
 trace('cli: commander loaded');
 const config = readConfig();
@@ -378,12 +376,11 @@ const wanted = process.argv[2];
 if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
 else for (const define of Object.values(commands)) define(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+// No top-level await: the bundle is a CommonJS script, run from V8's code cache (bin/minidock.js).
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // --help and --version end here with code 0; usage errors are minidock's own: 125.
     process.exit(err.exitCode === 0 ? 0 : EXIT.RUNTIME);
   }
   fail(err);
-}
+});

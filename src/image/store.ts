@@ -2,6 +2,7 @@
 // name:tag index. Side-effecting (fs). An image is never modified after import: containers use
 // it as overlay's read-only lower layer.
 import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cryptoLib } from '../core/lazy.js';
 import { join, resolve as resolvePath } from 'node:path';
 import { randomHex } from '../runtime/ids.js';
 import { createRequire } from 'node:module';
@@ -133,8 +134,7 @@ export class ImageStore {
     // The id is the digest of the archive and its config: importing the same file twice is free.
     const digest = await sha256File(path);
     const cfg = Array.isArray(config) ? {} : config;
-    const { createHash } = await import('node:crypto');
-    const id = createHash('sha256').update(digest).update(JSON.stringify(cfg)).digest('hex');
+    const id = cryptoLib().createHash('sha256').update(digest).update(JSON.stringify(cfg)).digest('hex');
     if (existsSync(join(this.dir, id, 'image.json'))) return this.meta(id);
     const { unpackTarball } = await import('./unpack.js');
     return this.commit(id, path, cfg, async (rootfs) => (await unpackTarball(path, rootfs)).bytes);
@@ -266,9 +266,8 @@ function refuseHostDirs(real: string, root: string): void {
 }
 
 async function sha256File(path: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
   return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
+    const h = cryptoLib().createHash('sha256');
     createReadStream(path)
       .on('data', (d) => h.update(d))
       .on('error', (err) => reject(new MinidockError(`cannot read ${path}: ${err.message}`, { step: 'image.read', cause: err })))

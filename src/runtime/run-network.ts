@@ -1,7 +1,7 @@
 // The network part of `run`: turns the container's network spec into the child's network plan,
 // leases an address and ports, applies the veth and rules once the child exists, and undoes all
 // of it. Orchestration only; decisions live in network/plan.ts.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MinidockError, usageError } from '../core/errors.js';
 import type { ContainerSpec, NetworkSpec } from '../spec/container-spec.js';
 import type { PortBinding } from '../spec/ports.js';
@@ -112,7 +112,6 @@ export async function refreshNetworkHosts(store: StateStore, root: string, api: 
   if (network === 'bridge') return;
   const { NetworkStore } = await import('../network/store.js');
   const { hostsFile } = await import('./etc-files.js');
-  const { writeFileSync } = await import('node:fs');
   const nets = new NetworkStore(root, api.flock);
   nets.withLock(() => {
     const members = [...nets.leases(network)]

@@ -1,14 +1,15 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { chownSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
+import { ttyLib } from '../core/lazy.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
 import { checkpoint, trace } from '../core/trace.js';
 import type { ContainerSpec, NetworkSpec } from '../spec/container-spec.js';
 import { parseResources, type ResourceFlags, type Resources } from '../spec/resources.js';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, release } from 'node:os';
 import { checkUserMapped, chooseMapping, isIdentity, mappedRoot, parseRemapSetting, parseUsernsFlag } from '../spec/userns.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
@@ -183,7 +184,6 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
  *  where the kernel and filesystem allow it, else a copy shifted once into the mapped ids. */
 async function remappedImage(image: ResolvedImage, idMap: ContainerSpec['idMap'], stateRoot: string, env: NodeJS.ProcessEnv): Promise<{ rootfs: string; idmapped?: boolean }> {
   const { canIdmap, shiftedRootfs } = await import('../image/shift.js');
-  const { release } = await import('node:os');
   if (canIdmap(image.rootfs, release(), env)) return { rootfs: image.rootfs, idmapped: true };
   if (!image.id) {
     throw usageError(
@@ -470,8 +470,7 @@ function forwardSignals(api: NativeApi, pidfd: number, tty: boolean): () => void
  *  Returns a function that waits for the container's last output, then restores the terminal. */
 export function relayPty(api: NativeApi, master: number, interactive: boolean): () => Promise<void> {
   // Lazy: only -t needs the tty module and its streams.
-  const ttyMod = import('node:tty');
-  const fs = import('node:fs');
+  const ttyMod = Promise.resolve().then(ttyLib);
   const stdin = process.stdin;
   const raw = interactive && stdin.isTTY;
   const resize = (): void => {
@@ -483,7 +482,7 @@ export function relayPty(api: NativeApi, master: number, interactive: boolean): 
   const drained = new Promise<void>((r) => (done = r));
   let onInput: ((d: Buffer) => void) | undefined;
   let out: import('node:tty').ReadStream | undefined;
-  void Promise.all([ttyMod, fs]).then(([{ ReadStream }, { write, writeSync }]) => {
+  void ttyMod.then(({ ReadStream }) => {
     const o = new ReadStream(master);
     out = o;
     // Written asynchronously, one chunk at a time, the pty paused meanwhile: process.stdout on a
