@@ -110,7 +110,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             readOnly: opts.readOnly,
             securityOpt: opts.securityOpt,
             userns: opts.userns,
-            explain: opts.explain,
+            ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),
             resources: { memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit },
             network: opts.network,
             publish: opts.publish,

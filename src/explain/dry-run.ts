@@ -140,9 +140,9 @@ export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: bo
     }
     if (flags.script && flags.explain) throw usageError('--explain and --script print different things: choose one');
     if (flags.bundle !== undefined) {
-      // --bundle: the OCI bundle of this run (src/oci/bundle.ts), nothing printed.
+      // --bundle: the OCI bundle of this run (src/explain/bundle.ts), nothing printed.
       if (flags.script || flags.explain) throw usageError('--bundle writes a bundle: drop --script and --explain');
-      const { checkBundleDir, writeBundle } = await import('../oci/bundle.js');
+      const { checkBundleDir, writeBundle } = await import('./bundle.js');
       checkBundleDir(flags.bundle); // before the image is resolved (a tarball would be imported)
       const input = await planRun(o, deps);
       const { cgroupParent } = await import('../runtime/run-cgroup.js');

@@ -1,7 +1,7 @@
 // The other direction of src/oci/plan.ts: a container spec (what `minidock run` decided from
 // flags, image config and defaults) as an OCI runtime-spec 1.1.0 config.json, shaped as dockerd
 // builds one for runc. `minidock run` plans every container from it (src/runtime/run-plan.ts);
-// `minidock run --dry-run --bundle DIR` writes it (src/oci/bundle.ts), and that bundle runs
+// `minidock run --dry-run --bundle DIR` writes it (src/explain/bundle.ts), and that bundle runs
 // unchanged under runc, crun and minidock-runc. Pure: the bundle directory, the
 // cgroup parent and the network namespace to join come in as arguments.
 //

@@ -62,8 +62,9 @@ export interface RunOptions {
   userns?: string;
   /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
   resources?: ResourceFlags;
-  /** --explain: print what was done, step by step, from the plans that ran. */
-  explain?: boolean;
+  /** --explain: given the plans that ran once the command runs, prints what was done step by
+   *  step (src/explain/live.ts: the runtime does not import the explainer). */
+  explain?: (ran: RanContainer) => Promise<void>;
 }
 
 export interface RunDeps {
@@ -276,6 +277,20 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   return code;
 }
 
+/** What a run carried out, for --explain: the spec, the config and child plan, the network as
+ *  prepared and wired, the cgroups, and the command's pid. */
+export interface RanContainer {
+  spec: ContainerSpec;
+  child: import('./child-plan.js').ChildPlan;
+  config: () => Record<string, unknown>;
+  paths: ContainerPaths;
+  net: PreparedNet;
+  cgroups: OciCgroups;
+  pid: number;
+  root: string;
+  api: NativeApi;
+}
+
 /** A created child waiting for "go", whoever created it (run.ts itself, or minidock-shim). */
 interface Launched {
   pid: number;
@@ -291,8 +306,8 @@ export interface StartMode {
   /** A container this command just created: a failure removes it (or keeps it Created, as docker
    *  does when its command cannot be invoked). A restarted one is only marked exited. */
   fresh: boolean;
-  /** Print the explanation of what was done (to stderr) once the command runs. */
-  explain?: boolean;
+  /** Called with the plans that ran once the command runs (--explain). */
+  explain?: (ran: RanContainer) => Promise<void>;
   /** The cgroup plan, when the caller made one already (run: the one it recorded). */
   cgroups?: OciCgroups;
 }
@@ -390,7 +405,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.plan.dirs };
     store.writeState(s.id, running);
     checkpoint('run.running');
-    if (mode.explain) await printExplanation(s, plan, config, paths, net, cgroup, pid, root, api);
+    if (mode.explain) await mode.explain({ spec: s, child: plan, config, paths, net, cgroups: cgroup, pid, root, api });
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
@@ -426,25 +441,6 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   await finishContainer(store, root, api, { id: s.id, spec: s, state: running! }, { exitCode, finishedAt: Date.now() }, { afterNetwork: 'run.net-released' });
   trace('state written or removed');
   return exitCode;
-}
-
-/** --explain on a real run: the same text as --dry-run --explain, read off the plans this run
- *  carried out (with the real pid and address), on stderr so the command's output stays clean. */
-async function printExplanation(
-  s: ContainerSpec, child: import('./child-plan.js').ChildPlan, config: () => Record<string, unknown>, paths: ContainerPaths, net: PreparedNet,
-  cgroups: OciCgroups, pid: number, root: string, api: NativeApi,
-): Promise<void> {
-  const { explain, explainNet } = await import('../explain/steps.js');
-  const { cgroupOpsOf } = await import('../oci/cgroups-apply.js');
-  const cgroup = { ...cgroups.plan, ops: cgroupOpsOf(cgroups) };
-  let netInput;
-  if (net.leased) {
-    const { NetworkStore } = await import('../network/store.js');
-    const config = new NetworkStore(root, api.flock).get(net.leased.attachment.network);
-    if (config) netInput = explainNet(config, net.leased.attachment, pid, !net.leased.bridgeCreated);
-  }
-  const files = [paths.hostname, paths.hosts, paths.resolvConf].map((path) => ({ path, content: readFileSync(path, 'utf8') }));
-  process.stderr.write(explain({ spec: s, child, config: config(), files, root, pid, cgroup, net: netInput }));
 }
 
 /** docker prints a limit the host cannot apply as a warning, and runs without it. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const REPO = new URL('../../..', import.meta.url).pathname;
-const env = { ...process.env, MINIDOCK_TRACE: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_TRACE: '1' };
 delete env.NODE_EXTRA_CA_CERTS;
 const cli = (bin: string, args: string[]) => spawnSync(process.execPath, ['--', bin, ...args], { env, encoding: 'utf8' });
 const how = (stderr: string): string | undefined => /bundle: (.*)$/m.exec(stderr)?.[1];

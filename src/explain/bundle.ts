@@ -6,9 +6,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, st
 import { basename, resolve } from 'node:path';
 import { MinidockError, usageError } from '../core/errors.js';
 import { childProcess } from '../core/lazy.js';
-import type { ExplainInput } from '../explain/steps.js';
+import type { ExplainInput } from './steps.js';
 import { isIdentity } from '../spec/userns.js';
-import { BUNDLE_ETC_FILES, BUNDLE_INIT, ociConfigFor } from './from-spec.js';
+import { BUNDLE_ETC_FILES, BUNDLE_INIT, ociConfigFor } from '../oci/from-spec.js';
 
 /** The bundle directory, absolute, refused (exit 125) when something is already there. */
 export function checkBundleDir(dir: string): string {
