@@ -87,6 +87,10 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3 /* waitid(2) by pidfd: Linux 5.4, glibc 2.36 */
+#endif
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -739,6 +743,27 @@ static void join_namespaces(const struct plan *p, int rfd) {
      * namespace), with every capability in the joined namespace: enough to unshare there. */
     unsigned long fresh = p->clone_flags & ~(p->late_cgroupns ? CLONE_NEWCGROUP : 0UL);
     if (fresh && unshare((int)fresh) < 0) FAIL("child.unshare", NULL);
+    if (fresh & CLONE_NEWPID) {
+      /* unshare(CLONE_NEWPID) moves our children, not us: the container's PID 1 must be a child
+       * of ours (runc's nsexec does the same second fork). We report its pid and exit; it is
+       * re-parented to the runtime (a subreaper for this: container_create), which follows it
+       * from then on. It writes no "joined": our "forked" says it, and comes first. Its death
+       * signal is armed again after "go" (arm_parent_death), once its parent is the runtime:
+       * armed now, our exit would fire it. */
+      struct clone_args a;
+      memset(&a, 0, sizeof a);
+      a.exit_signal = SIGCHLD;
+      long pid1 = syscall(SYS_clone3, &a, sizeof a);
+      if (pid1 < 0) FAIL("child.fork.pid1", NULL);
+      if (pid1 > 0) {
+        struct container_failure forked;
+        memset(&forked, 0, sizeof forked);
+        memcpy(forked.step, CONTAINER_FORKED, sizeof CONTAINER_FORKED);
+        forked.err = (int)pid1;
+        _exit(write_all(rfd, &forked, sizeof forked) < 0 ? CONTAINER_SETUP_FAILED : 0);
+      }
+      return;
+    }
   }
   struct container_failure joined;
   memset(&joined, 0, sizeof joined);
@@ -1032,6 +1057,15 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     return -1;
   }
 
+  /* A PID namespace made inside a joined user namespace: the child forks PID 1 and exits, and
+   * PID 1 must then be re-parented to us, not to the host's init (we wait for it, and an OCI
+   * create's caller gets it from us when we exit). */
+  if (p->joins_user && (p->clone_flags & CLONE_NEWPID) && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    f->err = errno; snprintf(f->step, sizeof f->step, "parent.subreaper");
+    thread_ns_leave(&pidns); thread_ns_leave(&net);
+    close(go[0]); close(go[1]); close(rep[0]); close(rep[1]);
+    return -1;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1065,9 +1099,28 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   if (p->njoins) {
     /* The child joins before anything else (join_namespaces): its "joined", or its failure. */
     if (read_report(h->reportfd, f, "the child died joining namespaces without a report") != sizeof *f
-        || memcmp(f->step, CONTAINER_JOINED, sizeof CONTAINER_JOINED)) {
+        || (memcmp(f->step, CONTAINER_JOINED, sizeof CONTAINER_JOINED) && memcmp(f->step, CONTAINER_FORKED, sizeof CONTAINER_FORKED))) {
       container_abort(h);
       return -1;
+    }
+    if (!memcmp(f->step, CONTAINER_FORKED, sizeof CONTAINER_FORKED)) {
+      /* The child has forked PID 1 and exits: reap it, then follow PID 1 by a pidfd of its own
+       * (it is our child now, as we are a subreaper). */
+      int pid1 = f->err;
+      siginfo_t si;
+      while (waitid((idtype_t)P_PIDFD, (id_t)h->pidfd, &si, WEXITED) < 0 && errno == EINTR) {}
+      close(h->pidfd);
+      h->pid = pid1;
+      h->pidfd = (int)syscall(SYS_pidfd_open, pid1, 0);
+      if (h->pidfd < 0) {
+        f->err = errno; snprintf(f->step, sizeof f->step, "parent.pidfd_open");
+        snprintf(f->detail, sizeof f->detail, "%d", pid1);
+        kill(pid1, SIGKILL);
+        while (waitpid(pid1, NULL, 0) < 0 && errno == EINTR) {}
+        h->pid = 0;
+        container_abort(h);
+        return -1;
+      }
     }
     memset(f, 0, sizeof *f);
   }
@@ -1075,9 +1128,9 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
   if (p->clone_flags & CLONE_NEWUSER) {
     char path[64];
     const char *step = NULL;
-    snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+    snprintf(path, sizeof path, "/proc/%d/uid_map", h->pid);
     if (p->uid_map && write_file(path, p->uid_map) < 0) step = "parent.uid_map";
-    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+    snprintf(path, sizeof path, "/proc/%d/gid_map", h->pid);
     if (!step && p->gid_map && write_file(path, p->gid_map) < 0) step = "parent.gid_map";
     if (step) {
       f->err = errno;
@@ -1091,7 +1144,7 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
     /* From the parent: the child would need nothing more to raise it, but lowering it below
      * the value it inherited takes CAP_SYS_RESOURCE either way (proc(5)). */
     char path[64], value[16];
-    snprintf(path, sizeof path, "/proc/%ld/oom_score_adj", pid);
+    snprintf(path, sizeof path, "/proc/%d/oom_score_adj", h->pid);
     snprintf(value, sizeof value, "%ld", p->oom_score_adj);
     if (write_file(path, value) < 0) {
       f->err = errno;
@@ -1101,7 +1154,7 @@ int container_create(const struct plan *p, struct container_handle *h, struct co
       return -1;
     }
   }
-  if (p->idmap_lower && idmapped_clone(p->idmap_lower, pid, h, f) < 0) {
+  if (p->idmap_lower && idmapped_clone(p->idmap_lower, h->pid, h, f) < 0) {
     container_abort(h);
     return -1;
   }

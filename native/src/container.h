@@ -15,6 +15,11 @@
  * "go": container_create waits for it. */
 #define CONTAINER_JOINED "joined"
 
+/* What a child that joined a user namespace and made a PID namespace sends instead: it forked
+ * the container's PID 1 (the new namespace holds only its children) and exits; `err` carries
+ * PID 1's pid in the caller's PID namespace. container_create follows that process from then. */
+#define CONTAINER_FORKED "forked"
+
 /* What the child writes on the report pipe when a step fails. */
 struct container_failure {
   char step[48];    /* e.g. "child.pivot_root" */

@@ -436,7 +436,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
   /* A new PID namespace must exist at clone time, owned by the user namespace the child is
    * cloned in: with a joined one it would belong to the host's, and the container root could
    * not mount its /proc (a double fork, as runc's nsexec, would be needed). */
-  if (p->joins_user && (p->clone_flags & (CLONE_NEWPID | CLONE_NEWUSER))) { snprintf(err, errlen, "plan: a joined user namespace with a new PID or user namespace"); plan_free(p); return -1; }
+  if (p->joins_user && (p->clone_flags & CLONE_NEWUSER)) { snprintf(err, errlen, "plan: a joined user namespace with a new user namespace"); plan_free(p); return -1; }
   for (size_t i = 0; i < p->nhooks; i++)
     if (!p->hooks[i].path || !p->hook_state_pre || !p->hook_state_post) {
       snprintf(err, errlen, "plan: hook %zu lacks hook_path, or the plan hook_state_pre/post", i); plan_free(p); return -1;

@@ -401,7 +401,7 @@ const CHILD_JOINS: Record<string, string> = { ipc: 'ipc', uts: 'uts', cgroup: 'c
 
 /** Who joins what: the network and PID namespaces are entered by the parent's thread around
  *  clone3 (netns, pidns: container.c explains why), the others by the child (join). */
-export function planJoins(joins: ReadonlyArray<{ type: string; path: string }>, created: readonly string[]): { child: Pick<ChildPlan, 'pidns' | 'joins'>; unsupported: string[] } {
+export function planJoins(joins: ReadonlyArray<{ type: string; path: string }>): { child: Pick<ChildPlan, 'pidns' | 'joins'>; unsupported: string[] } {
   const unsupported: string[] = [];
   const child: Pick<ChildPlan, 'pidns' | 'joins'> = {};
   for (const j of joins) {
@@ -409,12 +409,10 @@ export function planJoins(joins: ReadonlyArray<{ type: string; path: string }>, 
     else if (CHILD_JOINS[j.type]) (child.joins ??= []).push({ ns: CHILD_JOINS[j.type]!, path: j.path });
     else if (j.type !== 'network') unsupported.push(`linux.namespaces (joining the ${j.type} namespace ${j.path})`);
   }
-  // A new PID namespace made while the child is still in the host's user namespace would be
-  // the host's, and the joined namespace's root could not mount its /proc; new user namespaces
-  // cannot nest in a joined one from here either (both need runc's double fork).
-  if (joins.some((j) => j.type === 'user')) {
-    for (const t of ['pid', 'user'] as const) if (created.includes(t)) unsupported.push(`linux.namespaces (a new ${t} namespace inside a joined user namespace)`);
-  }
+  // With a joined user namespace the new ones are unshared by the child after it joined, so
+  // that they belong to it; for a PID namespace the child then forks the container's PID 1
+  // (runc's second fork: native/src/container.c join_namespaces). So every subset of new and
+  // joined namespaces is carried out.
   return { child, unsupported };
 }
 
@@ -427,7 +425,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
 
   const created = linux.namespaces.filter((n) => !n.path).map((n) => n.type);
   const joins = linux.namespaces.filter((n) => n.path).map((n) => ({ type: n.type, path: n.path! }));
-  const joinsOf = planJoins(joins, created);
+  const joinsOf = planJoins(joins);
   unsupported.push(...joinsOf.unsupported);
   if (created.includes('time')) unsupported.push('linux.namespaces (a time namespace)');
   // A joined mount namespace is shared on purpose by whoever made it; none at all means the

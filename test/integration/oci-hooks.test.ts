@@ -312,6 +312,43 @@ H('a joined user namespace: no maps written, new mount/uts/ipc/net namespaces be
   assertNothingLeft(id, dir);
 });
 
+H('a joined user namespace with a new PID namespace: the second fork makes the command PID 1 there, and create, state, kill and delete follow it', async () => {
+  const id = 'hk-joinuser-pid';
+  const h = await holder(['--user']);
+  writeFileSync(`/proc/${h}/uid_map`, '0 100000 65536');
+  writeFileSync(`/proc/${h}/gid_map`, '0 100000 65536');
+  const dir = bundle(id, 'echo "pid $$"; readlink /proc/self/ns/user; ls /proc | grep -c "^[0-9]"; exec sleep 30', (c) => {
+    c.linux.namespaces = [{ type: 'user', path: `/proc/${h}/ns/user` }, { type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }];
+    delete c.linux.uidMappings;
+    delete c.linux.gidMappings;
+    // The default /proc mount stays: the new PID namespace belongs to the joined user namespace.
+    c.linux.maskedPaths = [];
+    c.linux.readonlyPaths = [];
+  });
+  spawnSync('chown', ['-R', '100000:100000', join(dir, 'out')]);
+  const cr = runc(['create', '--bundle', dir, id]);
+  assert.is(cr.code, 0, cr.stderr);
+  const pid = (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid;
+  // The state's pid is PID 1 of the new namespace (the child that forked it is gone).
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^NSpid:\\s+${pid}\\s+1$`, 'm'));
+  assert.is(readlinkSync(`/proc/${pid}/ns/user`), ns(h, 'user'));
+  assert.is.not(readlinkSync(`/proc/${pid}/ns/pid`), ns('self', 'pid'));
+  assert.is(runc(['start', id]).code, 0);
+  const log = join(dir, 'out/log');
+  const lines = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+  for (let i = 0; i < 100 && lines().length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+  const [first, user, procs] = lines();
+  assert.is(first, 'pid 1');
+  assert.is(user, ns(h, 'user'));
+  assert.ok(Number(procs) <= 3, `its own /proc shows only its own processes: ${procs}`);
+  assert.is((JSON.parse(runc(['state', id]).stdout) as { status: string }).status, 'running');
+  assert.is(runc(['kill', id, 'KILL']).code, 0);
+  assert.ok(await ended(pid));
+  assert.is((JSON.parse(runc(['state', id]).stdout) as { status: string }).status, 'stopped');
+  assert.is(runc(['delete', id]).code, 0);
+  assertNothingLeft(id, dir);
+});
+
 H('no mount namespace: the container mounts in the runtime\'s (as runc), chroots, and delete takes its whole tree away', () => {
   const id = 'hk-nomnt';
   const dir = bundle(id, 'readlink /proc/self/ns/mnt; readlink /proc/1/ns/pid; ls /proc/1/ns >/dev/null && echo proc', (c) => {

@@ -271,8 +271,6 @@ const unsupportedCases: Array<[string, Record<string, any>, string[]]> = [
     ['linux.mountLabel', 'linux.personality']],
   ['joining a time namespace, a new one', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }, { type: 'time', path: '/proc/1/ns/time' }] } },
     ['linux.namespaces (joining the time namespace /proc/1/ns/time)']],
-  ['a new PID or user namespace inside a joined user namespace', { ...base(), linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }, { type: 'user', path: '/proc/1/ns/user' }] } },
-    ['linux.namespaces (a new pid namespace inside a joined user namespace)']],
   ['mount options the plan cannot carry out, each named with what it is', { ...base(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['noatime', 'tmpcopyup', 'rshared', 'ridmap', 'rro'] }] },
     ['mounts[0].options "tmpcopyup" (copying the image\'s files into a fresh tmpfs)', 'mounts[0].options "ridmap" (idmapped mounts)']],
   ['an idmapped mount (filesystem data on a bind mount is dropped, as the kernel drops it)', { ...base(), mounts: [{ destination: '/d', source: '/srv/data', options: ['bind', 'mode=755'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }] },
