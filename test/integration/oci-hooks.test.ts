@@ -282,25 +282,33 @@ H('joined ipc, uts, mount, pid and network namespaces: the container is in each,
   assertNothingLeft(id, dir);
 });
 
-H('a joined user namespace: no maps written, new mount/uts/ipc/net namespaces belong to it, root inside', async () => {
-  const id = 'hk-joinuser';
+/** A holder in a user namespace of its own (root = host uid 100000), and a bundle that joins
+ *  it with `fresh` new namespaces, created: its id, dir, pid and the holder. */
+async function createInJoinedUserns(id: string, script: string, fresh: string[], edit: (c: any) => void = () => {}): Promise<{ dir: string; pid: number; h: number }> {
   const h = await holder(['--user']);
   writeFileSync(`/proc/${h}/uid_map`, '0 100000 65536');
   writeFileSync(`/proc/${h}/gid_map`, '0 100000 65536');
-  const dir = bundle(id, 'readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; touch /out/owned', (c) => {
-    c.linux.namespaces = [{ type: 'user', path: `/proc/${h}/ns/user` }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }];
+  const dir = bundle(id, script, (c) => {
+    c.linux.namespaces = [{ type: 'user', path: `/proc/${h}/ns/user` }, ...fresh.map((type) => ({ type }))];
     delete c.linux.uidMappings;
     delete c.linux.gidMappings;
-    // The PID namespace is the host's, owned by the host's user namespace: no proc can be
-    // mounted for it from the joined one (runc fails there too), so the runtime's is bound.
-    c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind'] } : m));
     c.linux.maskedPaths = [];
     c.linux.readonlyPaths = [];
+    edit(c);
   });
   spawnSync('chown', ['-R', '100000:100000', join(dir, 'out')]);
   const cr = runc(['create', '--bundle', dir, id]);
   assert.is(cr.code, 0, cr.stderr);
-  const pid = (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid;
+  return { dir, h, pid: (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid };
+}
+
+H('a joined user namespace: no maps written, new mount/uts/ipc/net namespaces belong to it, root inside', async () => {
+  const id = 'hk-joinuser';
+  const { dir, pid, h } = await createInJoinedUserns(id, 'readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; touch /out/owned', ['mount', 'uts', 'ipc', 'network'], (c) => {
+    // The PID namespace is the host's, owned by the host's user namespace: no proc can be
+    // mounted for it from the joined one (runc fails there too), so the runtime's is bound.
+    c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind'] } : m));
+  });
   assert.is(runc(['start', id]).code, 0);
   assert.ok(await ended(pid));
   const [user, map, uid] = readFileSync(join(dir, 'out/log'), 'utf8').trim().split('\n');
@@ -314,21 +322,8 @@ H('a joined user namespace: no maps written, new mount/uts/ipc/net namespaces be
 
 H('a joined user namespace with a new PID namespace: the second fork makes the command PID 1 there, and create, state, kill and delete follow it', async () => {
   const id = 'hk-joinuser-pid';
-  const h = await holder(['--user']);
-  writeFileSync(`/proc/${h}/uid_map`, '0 100000 65536');
-  writeFileSync(`/proc/${h}/gid_map`, '0 100000 65536');
-  const dir = bundle(id, 'echo "pid $$"; readlink /proc/self/ns/user; ls /proc | grep -c "^[0-9]"; exec sleep 30', (c) => {
-    c.linux.namespaces = [{ type: 'user', path: `/proc/${h}/ns/user` }, { type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, { type: 'network' }];
-    delete c.linux.uidMappings;
-    delete c.linux.gidMappings;
-    // The default /proc mount stays: the new PID namespace belongs to the joined user namespace.
-    c.linux.maskedPaths = [];
-    c.linux.readonlyPaths = [];
-  });
-  spawnSync('chown', ['-R', '100000:100000', join(dir, 'out')]);
-  const cr = runc(['create', '--bundle', dir, id]);
-  assert.is(cr.code, 0, cr.stderr);
-  const pid = (JSON.parse(runc(['state', id]).stdout) as { pid: number }).pid;
+  // The default /proc mount stays: the new PID namespace belongs to the joined user namespace.
+  const { dir, pid, h } = await createInJoinedUserns(id, 'echo "pid $$"; readlink /proc/self/ns/user; ls /proc | grep -c "^[0-9]"; exec sleep 30', ['pid', 'mount', 'uts', 'ipc', 'network']);
   // The state's pid is PID 1 of the new namespace (the child that forked it is gone).
   assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^NSpid:\\s+${pid}\\s+1$`, 'm'));
   assert.is(readlinkSync(`/proc/${pid}/ns/user`), ns(h, 'user'));
