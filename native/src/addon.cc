@@ -1,6 +1,8 @@
 // The Node binding: turns the JavaScript calls of src/native/binding.ts into container.c calls.
 // Nothing here runs in the child; clone3 happens inside container_create().
 #include <napi.h>
+#include <string>
+#include <vector>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,9 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -296,6 +301,55 @@ Napi::Value SendFd(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// layerMark(root, rel, kind): overlayfs's form of an OCI whiteout in an unpacked layer
+// (src/image/layer.ts). "whiteout": REL becomes a character device 0:0 (whatever the layer put
+// there goes); "opaque": the directory REL gets trusted.overlay.opaque=y. Every component is
+// opened below ROOT with O_NOFOLLOW, missing directories made: a symlink in the layer cannot
+// steer the mark outside it (a layer is hostile input). Node has neither mknod nor setxattr.
+Napi::Value LayerMark(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string root = info[0].As<Napi::String>().Utf8Value();
+  std::string rel = info[1].As<Napi::String>().Utf8Value();
+  bool opaque = info[2].As<Napi::String>().Utf8Value() == "opaque";
+  const char *step = opaque ? "image.layer.opaque" : "image.layer.whiteout";
+  int dirfd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0) throw SysError(env, step, errno, root.c_str());
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == std::string::npos) j = rel.size();
+    std::string c = rel.substr(i, j - i);
+    if (c == "..") { close(dirfd); throw SysError(env, step, EINVAL, rel.c_str()); }
+    if (!c.empty() && c != ".") parts.push_back(c);
+    i = j + 1;
+  }
+  // The directories on the way (for opaque: the directory itself too).
+  size_t walk = opaque ? parts.size() : (parts.empty() ? 0 : parts.size() - 1);
+  if (!opaque && parts.empty()) { close(dirfd); throw SysError(env, step, EINVAL, rel.c_str()); }
+  for (size_t k = 0; k < walk; k++) {
+    int fd = openat(dirfd, parts[k].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && mkdirat(dirfd, parts[k].c_str(), 0755) == 0)
+      fd = openat(dirfd, parts[k].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(dirfd);
+    if (fd < 0) throw SysError(env, step, e, rel.c_str());
+    dirfd = fd;
+  }
+  int rc;
+  if (opaque) {
+    rc = fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0);
+  } else {
+    const char *name = parts.back().c_str();
+    if (unlinkat(dirfd, name, 0) < 0 && errno == EISDIR) unlinkat(dirfd, name, AT_REMOVEDIR);
+    rc = mknodat(dirfd, name, S_IFCHR | 0, makedev(0, 0));
+  }
+  int e = errno;
+  close(dirfd);
+  if (rc < 0) throw SysError(env, step, e, rel.c_str());
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("start", Napi::Function::New(env, Start));
@@ -308,6 +362,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));
   exports.Set("flock", Napi::Function::New(env, Flock));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  exports.Set("layerMark", Napi::Function::New(env, LayerMark));
   // The OCI lifecycle (plan key exec_fifo: the child waits set up before execve) is built in;
   // 2: with the OCI process keys too (rlimit, cap_bounding..cap_ambient, seccomp_prog, umask,
   // oom_score_adj, domainname).

@@ -21,6 +21,9 @@ import { MinidockError } from '../core/errors.js';
  *  MINIDOCK_MAX_IMAGE_BYTES. */
 export const MAX_IMAGE_BYTES = Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) > 0 ? Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) : 16 * 1024 ** 3;
 
+/** GNU tar's flags for a root filesystem or a layer (see the header). */
+const TAR_X = ['--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-xattrs', '--delay-directory-restore'];
+
 export interface UnpackResult {
   bytes: number;
   entries: number;
@@ -44,7 +47,9 @@ function openArchive(file: string): { stream: Readable; done: Promise<void> } {
   return { stream: xz.stdout, done };
 }
 
-export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Promise<UnpackResult> {
+/** Reads every header (not the data): refuses what is no tar, a bomb, or too big. `onName` sees
+ *  each member's name, as the archive gives it. */
+export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES, onName?: (name: string) => void): Promise<UnpackResult> {
   const result: UnpackResult = { bytes: 0, entries: 0 };
   let invalid: string | undefined;
   const parser = new (tarLib().Parser)({
@@ -54,6 +59,7 @@ export async function scanTarball(file: string, maxBytes = MAX_IMAGE_BYTES): Pro
   parser.on('entry', (entry: Tar.ReadEntry) => {
     result.entries++;
     result.bytes += entry.size ?? 0;
+    onName?.(entry.path);
     entry.resume();
   });
   const { stream, done } = openArchive(file);
@@ -91,7 +97,48 @@ function runTool(cmd: string, args: string[], step: string): Promise<void> {
 
 export async function unpackTarball(file: string, dest: string, maxBytes = MAX_IMAGE_BYTES): Promise<UnpackResult> {
   const result = await scanTarball(file, maxBytes);
-  await runTool('tar', ['-x', '-f', file, '-C', dest, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-xattrs', '--delay-directory-restore'], 'image.extract');
+  await runTool('tar', ['-x', '-f', file, '-C', dest, ...TAR_X], 'image.extract');
   await runTool('find', [dest, '(', '-type', 'b', '-o', '-type', 'c', '-o', '-type', 'p', ')', '-delete'], 'image.devices');
   return result;
 }
+
+/**
+ * One image layer into `dest` (a new, empty directory), as overlayfs's lower directory: as
+ * unpackTarball, and the OCI whiteouts (src/image/whiteout.ts) turned into overlay's. The
+ * ".wh." members are not extracted; after the device nodes are dropped, each whiteout becomes a
+ * 0:0 character device and each opaque marker the xattr on its directory (`mark`: the native
+ * layerMark, which opens every component below `dest` without following a symlink).
+ */
+export async function unpackLayer(
+  file: string, dest: string, mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void, maxBytes = MAX_IMAGE_BYTES,
+): Promise<UnpackResult & { whiteouts: number; opaque: number }> {
+  const { classifyEntry } = await import('./whiteout.js');
+  const marks: Array<ReturnType<typeof classifyEntry>> = [];
+  const result = await scanTarball(file, maxBytes, (name) => {
+    const e = classifyEntry(name);
+    if (e.kind !== 'plain') marks.push(e);
+  });
+  await runTool('tar', ['-x', '-f', file, '-C', dest, ...TAR_X, '--exclude=.wh.*'], 'image.extract');
+  await runTool('find', [dest, '(', '-type', 'b', '-o', '-type', 'c', '-o', '-type', 'p', ')', '-delete'], 'image.devices');
+  let whiteouts = 0;
+  let opaque = 0;
+  for (const m of marks) {
+    if (m.kind === 'skip' || m.kind === 'plain') continue;
+    const rel = m.kind === 'whiteout' ? m.path : m.dir;
+    try {
+      mark(dest, rel, m.kind);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw new MinidockError(`cannot unpack ${file}: its ${m.kind === 'whiteout' ? 'whiteout of' : 'opaque marker in'} ${rel || '/'} failed: ${code ?? (err as Error).message}`, {
+        step: `image.layer.${m.kind}`,
+        hint: code === 'ELOOP' || code === 'ENOTDIR' ? 'a path in the layer goes through a symlink: the layer is damaged or hostile' : 'see the error',
+        cause: err,
+        exitCode: 1,
+      });
+    }
+    if (m.kind === 'whiteout') whiteouts++;
+    else opaque++;
+  }
+  return { ...result, whiteouts, opaque };
+}
+

@@ -40,6 +40,9 @@ export interface NativeApi {
   /** Resolves true once the process behind `pidfd` has exited (for PID 1 of a PID namespace:
    *  with everything in it), false after `ms`. Works for a process that is not our child. */
   pidfdWait(pidfd: number, ms: number): Promise<boolean>;
+  /** An OCI whiteout in overlay's form, in an unpacked layer below `root` (src/image/unpack.ts
+   *  unpackLayer): a 0:0 character device at `rel`, or the opaque xattr on directory `rel`. */
+  layerMark(root: string, rel: string, kind: 'whiteout' | 'opaque'): void;
 }
 
 let loaded: NativeApi | undefined;
