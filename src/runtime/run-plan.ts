@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { MinidockError } from '../core/errors.js';
 import { pathKind } from '../core/path-kind.js';
 import type { CgroupDir } from '../cgroup/plan.js';
+import { overlayMountData } from '../image/layer-ids.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { parseConfig, type OciConfig } from '../oci/config.js';
 import { ociConfigFor } from '../oci/from-spec.js';
@@ -36,19 +37,11 @@ export const hostFacts: HostFacts = {
 };
 
 /** overlayfs's mount data of the container's root: the image below, the container's own layer
- *  on top. The option string uses "," and ":" as separators, with no escaping we rely on. */
+ *  on top (src/image/layer-ids.ts builds and checks it). */
 function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: string; idmapLower?: string; lowerMnt?: string } {
   const lower = spec.image.idmapped ? paths.lower : spec.image.rootfs;
-  for (const dir of [lower, paths.upper, paths.work]) {
-    if (/[,:\\]/.test(dir)) {
-      throw new MinidockError(`path ${JSON.stringify(dir)} cannot be used as an overlay layer: it contains "," ":" or "\\"`, {
-        step: 'plan.overlay',
-        hint: 'move the image or MINIDOCK_ROOT to a path without those characters',
-      });
-    }
-  }
   return {
-    overlay: `lowerdir=${lower},upperdir=${paths.upper},workdir=${paths.work}`,
+    overlay: overlayMountData([lower], paths.upper, paths.work),
     // Remapped: the image is attached through an idmapped mount at paths.lower first.
     ...(spec.image.idmapped ? { idmapLower: spec.image.rootfs, lowerMnt: paths.lower } : {}),
   };
