@@ -17,7 +17,13 @@ const file = new URL('../dist/bundle/main.cjs', import.meta.url).pathname;
 const dir = dirname(file);
 // V8 checks a cache against its own version and flags and the source's length, not its text: the
 // name carries the bundle's inode, size and mtime, so a rebuilt bundle never meets an old cache.
-const st = statSync(file);
+let st;
+try {
+  st = statSync(file);
+} catch {
+  process.stderr.write(`minidock: ${file} is missing: this checkout is not built (run bin/setup, or npm run build)\n`);
+  process.exit(125);
+}
 const cacheFile = `${file}.${st.ino}-${st.size}-${Math.trunc(st.mtimeMs)}.cache`;
 // MINIDOCK_CODE_CACHE=off compiles as if there were none (to measure what the cache saves).
 const writing = process.env.MINIDOCK_CODE_CACHE === 'write';

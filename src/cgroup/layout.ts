@@ -165,9 +165,9 @@ export function hierarchyOf(layout: CgroupLayout, c: Controller): Hierarchy | un
   return layout.hierarchies.find((h) => h.controllers.includes(c));
 }
 
-/** Reads this host's layout. Thin: the files, then parseCgroupLayout. */
-export function readCgroupLayout(): CgroupLayout {
-  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+/** Reads this host's layout. Thin: the files, then parseCgroupLayout (`mountinfo`: the caller
+ *  has read /proc/self/mountinfo already). */
+export function readCgroupLayout(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
   const self = readFileSync('/proc/self/cgroup', 'utf8');
   const unified = parseCgroupMounts(mountinfo).find((m) => m.fstype === 'cgroup2');
   let v2Controllers = '';

@@ -33,8 +33,9 @@ export interface CgroupDir {
 export type CgroupOp =
   /** mkdir; an existing directory is fine (the parent is shared, a retried run may repeat). */
   | { op: 'mkdir'; path: string }
-  /** Write `value` to `file`. With `einvalLater`, EINVAL is passed over: the plan writes the same value again after the one
-   *  it depends on (a CFS or realtime period the old quota or runtime does not fit yet). */
+  /** Write `value` to `file`. With `einvalLater`, EINVAL is passed over: the plan writes the
+   *  same value again after the one it depends on (a CFS or realtime period the old quota or
+   *  runtime does not fit yet). */
   | { op: 'write'; file: string; value: string; einvalLater?: true }
   /** v1 cpuset: when `file` is empty, copy `from` (the parent's same file) into it. */
   | { op: 'inherit'; file: string; from: string };

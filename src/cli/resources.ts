@@ -75,12 +75,14 @@ export async function updateCommand(root: string, refs: string[], flags: Resourc
       if (dirs?.length) {
         // As dockerd hands runc update the merged resources: checked against the host, turned
         // into linux.resources, written by the runtime's own writer (oci/cgroups-apply.ts).
-        const [{ hostResources }, { readCgroupLayout }, { ociCgroupFields }, { parseResources: parseOci }, { applyOciResources }] = await Promise.all([
-          import('../runtime/run-cgroup.js'), import('../cgroup/layout.js'), import('../oci/from-spec.js'), import('../oci/resources.js'), import('../oci/cgroups-apply.js'),
-        ]);
+        const { hostResources } = await import('../runtime/run-cgroup.js');
+        const { readCgroupLayout } = await import('../cgroup/layout.js');
+        const { ociLimits } = await import('../oci/from-spec.js');
+        const { parseResources: parseOci } = await import('../oci/resources.js');
+        const { applyOciResources } = await import('../oci/cgroups-apply.js');
         const host = hostResources(readCgroupLayout(), resources);
-        const { devices: _, ...limits } = ociCgroupFields({ id: rec.id, resources: host.resources }, '/').resources;
-        for (const w of [...host.warnings, ...applyOciResources(dirs, parseOci(limits).resources)]) process.stderr.write(`WARNING: ${w}\n`);
+        const { warnings } = applyOciResources(dirs, parseOci(ociLimits(host.resources)).resources);
+        for (const w of [...host.warnings, ...warnings]) process.stderr.write(`WARNING: ${w}\n`);
       }
       store.writeSpec({ ...rec.spec, resources });
       process.stdout.write(`${ref}\n`);

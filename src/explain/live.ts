@@ -3,11 +3,9 @@
 // The CLI hands this to the runtime (RunOptions.explain), which never imports the explainer.
 import { readFileSync } from 'node:fs';
 import type { RanContainer } from '../runtime/run.js';
-import { cgroupOpsOf } from '../oci/cgroups-apply.js';
 import { explain, explainNet } from './steps.js';
 
 export async function explainRun(r: RanContainer): Promise<void> {
-  const cgroup = { ...r.cgroups.plan, ops: cgroupOpsOf(r.cgroups) };
   let net;
   if (r.net.leased) {
     const { NetworkStore } = await import('../network/store.js');
@@ -15,5 +13,5 @@ export async function explainRun(r: RanContainer): Promise<void> {
     if (config) net = explainNet(config, r.net.leased.attachment, r.pid, !r.net.leased.bridgeCreated);
   }
   const files = [r.paths.hostname, r.paths.hosts, r.paths.resolvConf].map((path) => ({ path, content: readFileSync(path, 'utf8') }));
-  process.stderr.write(explain({ spec: r.spec, child: r.child, config: r.config(), files, root: r.root, pid: r.pid, cgroup, ...(net ? { net } : {}) }));
+  process.stderr.write(explain({ spec: r.spec, child: r.child, config: r.config(), files, root: r.root, pid: r.pid, cgroup: r.cgroups, ...(net ? { net } : {}) }));
 }

@@ -40,20 +40,23 @@ export function readCgroupFacts(dirs: readonly CgroupDir[]): CgroupFacts {
   return facts;
 }
 
-/** Every cgroup write of `cg`, directories then limits, as create makes them: what --explain
- *  and --dry-run show. */
-export function cgroupOpsOf(cg: OciCgroups): CgroupOp[] {
-  if (!Object.keys(cg.resources).length) return [...cg.plan.ops];
-  return [...cg.plan.ops, ...planOciLimits(cg.plan.dirs, cg.resources, readCgroupFacts(cg.plan.dirs)).ops];
+/** The limit writes of `r` as the kernel shows the directories now. No limits, nothing read: a
+ *  `minidock run` without resource flags asks the kernel nothing here. */
+function limitsNow(dirs: readonly CgroupDir[], r: OciResources): { ops: CgroupOp[]; warnings: string[] } {
+  return Object.keys(r).length ? planOciLimits(dirs, r, readCgroupFacts(dirs)) : { ops: [], warnings: [] };
 }
 
-/** Writes `r` into existing directories; returns the warnings. No limits, nothing read: a
- *  `minidock run` without resource flags asks the kernel nothing here. */
-export function applyOciResources(dirs: CgroupDir[], r: OciResources): string[] {
-  if (!Object.keys(r).length) return [];
-  const { ops, warnings } = planOciLimits(dirs, r, readCgroupFacts(dirs));
-  runCgroupOps(ops);
-  return warnings;
+/** Every cgroup write a create of `cg` would make now, directories then limits: what
+ *  --dry-run shows (a real run shows the ones it made: enterOciCgroups returns them). */
+export function cgroupOpsOf(cg: OciCgroups): CgroupOp[] {
+  return [...cg.plan.ops, ...limitsNow(cg.plan.dirs, cg.resources).ops];
+}
+
+/** Writes `r` into existing directories; returns the warnings and the writes made. */
+export function applyOciResources(dirs: CgroupDir[], r: OciResources): { warnings: string[]; ops: CgroupOp[] } {
+  const planned = limitsNow(dirs, r);
+  runCgroupOps(planned.ops);
+  return planned;
 }
 
 /**
@@ -64,11 +67,11 @@ export function applyOciResources(dirs: CgroupDir[], r: OciResources): string[] 
  * network's. Both finish before this returns, failed or not, so a rollback never races a
  * half-done step.
  */
-export async function enterOciCgroups(cg: OciCgroups, pid: number, meanwhile: () => Promise<void> = async () => {}): Promise<string[]> {
+export async function enterOciCgroups(cg: OciCgroups, pid: number, meanwhile: () => Promise<void> = async () => {}): Promise<{ warnings: string[]; ops: CgroupOp[] }> {
   createCgroup(cg.plan);
-  const warnings = applyOciResources(cg.plan.dirs, cg.resources);
+  const limits = applyOciResources(cg.plan.dirs, cg.resources);
   const [joined, other] = await Promise.allSettled([joinCgroup(cg.plan, pid), meanwhile()]);
   if (joined.status === 'rejected') throw joined.reason;
   if (other.status === 'rejected') throw other.reason;
-  return warnings;
+  return { warnings: limits.warnings, ops: [...cg.plan.ops, ...limits.ops] };
 }

@@ -374,7 +374,7 @@ class Runtime {
       }
       // Between clone and "go", as for `minidock run`: the process is limited before it runs a
       // single instruction of its own, and its cgroup namespace (made after "go") is rooted here.
-      for (const w of await enterOciCgroups(cg, handle.pid)) this.debug(`create ${id}: ${w}`);
+      for (const w of (await enterOciCgroups(cg, handle.pid)).warnings) this.debug(`create ${id}: ${w}`);
       // prestart and createRuntime (runtime.md steps 3 and 4): in our namespaces, after the
       // container's exist (the child waits for "go", before its mounts and pivot_root). The
       // record gets the pid first, so that `state ID` from a hook says what its stdin says.

@@ -69,10 +69,15 @@ function defaultMounts(): Json[] {
   ];
 }
 
-/** linux.resources from the spec's limits (docker's HostConfig → OCI, as dockerd maps them). */
+/** linux.resources of a container: docker's device allowlist and its limits. */
 function resources(spec: Pick<ContainerSpec, 'resources'>): Json {
-  const r = spec.resources ?? {};
-  const out: Json = { devices: DEFAULT_DEVICES.map((d) => ({ ...d })) };
+  return { devices: DEFAULT_DEVICES.map((d) => ({ ...d })), ...ociLimits(spec.resources ?? {}) };
+}
+
+/** docker's HostConfig limits as linux.resources' memory, cpu and pids, as dockerd maps them
+ *  (what `update` hands the runtime, too). */
+export function ociLimits(r: NonNullable<ContainerSpec['resources']>): Json {
+  const out: Json = {};
   const memory: Json = {};
   if (r.memory) memory.limit = r.memory;
   // OCI's swap is memory + swap, as docker's MemorySwap (-1: unlimited).
@@ -81,8 +86,8 @@ function resources(spec: Pick<ContainerSpec, 'resources'>): Json {
   const cpu: Json = {};
   if (r.cpuShares) cpu.shares = r.cpuShares;
   if (r.nanoCpus) {
-    // docker's --cpus: a CFS quota of the default 100 ms period.
-    // Integer arithmetic, as dockerd's NanoCPUs * period / 1e9.
+    // docker's --cpus: a CFS quota of the default 100 ms period, in dockerd's integer
+    // arithmetic (NanoCPUs * period / 1e9).
     cpu.quota = Math.floor((r.nanoCpus * 100_000) / 1e9);
     cpu.period = 100_000;
   }

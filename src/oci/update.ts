@@ -80,7 +80,7 @@ export async function ociUpdate(store: OciStore, id: string, o: UpdateOptions, d
   const old = rec.resources ?? {};
   const merged = mergeResources(old, u);
   try {
-    for (const w of applyOciResources(dirs, merged)) debug(`update ${id}: ${w}`);
+    for (const w of applyOciResources(dirs, merged).warnings) debug(`update ${id}: ${w}`);
   } catch (err) {
     // As runc: put the old values back, so the record and the kernel still agree.
     try {

@@ -82,9 +82,11 @@ export function planRunCgroupsOn(layout: CgroupLayout, mountinfo: string, spec: 
   return cg;
 }
 
-/** The plan for a container on this host's layout (read once per command). */
-export function planRunCgroups(spec: Pick<ContainerSpec, 'id' | 'resources'>, o: { layout?: CgroupLayout; env?: NodeJS.ProcessEnv } = {}): OciCgroups {
-  return planRunCgroupsOn(o.layout ?? readCgroupLayout(), readFileSync('/proc/self/mountinfo', 'utf8'), spec, cgroupParent(o.env));
+/** The cgroups of `spec`'s container on this host, planned from the mount table: read here, or
+ *  given with the layout read from it (once per command). */
+export function planRunCgroups(spec: Pick<ContainerSpec, 'id' | 'resources'>, o: { host?: { layout: CgroupLayout; mountinfo: string }; env?: NodeJS.ProcessEnv } = {}): OciCgroups {
+  const mountinfo = o.host?.mountinfo ?? readFileSync('/proc/self/mountinfo', 'utf8');
+  return planRunCgroupsOn(o.host?.layout ?? readCgroupLayout(mountinfo), mountinfo, spec, cgroupParent(o.env));
 }
 
 /** After PID 1 died: whether the kernel's OOM killer did it, then the cgroups go. Idempotent:

@@ -235,7 +235,9 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
   const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length
     ? { spec: { mode: 'none' as const }, warning: undefined }
     : await parseNetworkOption(o.network, o.publish, exposed);
-  const layout = readCgroupLayout();
+  // The mount table once, for the layout and for the hierarchies only runc's plan uses.
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const host = { layout: readCgroupLayout(mountinfo), mountinfo };
   return {
     image,
     warnings: warning ? [warning] : [],
@@ -243,9 +245,9 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
       const built = await buildSpec(o, image, callerEnv, network, deps.root);
       // dockerd's check before it builds the config: the record keeps only the limits this host
       // carries out, as docker's HostConfig does.
-      const host = hostResources(layout, built.resources ?? {});
-      const spec = built.resources ? { ...built, resources: host.resources } : built;
-      return { spec, cgroups: planRunCgroups(spec, { layout }), warnings: host.warnings };
+      const checked = hostResources(host.layout, built.resources ?? {});
+      const spec = built.resources ? { ...built, resources: checked.resources } : built;
+      return { spec, cgroups: planRunCgroups(spec, { host }), warnings: checked.warnings };
     },
   };
 }
@@ -285,7 +287,8 @@ export interface RanContainer {
   config: () => Record<string, unknown>;
   paths: ContainerPaths;
   net: PreparedNet;
-  cgroups: OciCgroups;
+  /** The cgroups, with every write that made them (the limits as the kernel was asked). */
+  cgroups: import('../cgroup/plan.js').CgroupPlan;
   pid: number;
   root: string;
   api: NativeApi;
@@ -389,7 +392,8 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     const pid = child.pid;
     checkpoint('run.child-created');
     const n = net;
-    warn(await enterCgroup(cgroup, pid, () => attachNetwork(n, pid)));
+    const entered = await enterCgroup(cgroup, pid, () => attachNetwork(n, pid));
+    warn(entered.warnings);
     checkpoint('run.cgroup-joined');
     // Peers by name before the command runs, not a moment after (user-defined networks).
     if (net.leased) await refreshNetworkHosts(store, root, api, net.leased.attachment.network);
@@ -405,7 +409,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     running = { status: 'running', pid, pidStart: processStartTime(pid), startedAt: Date.now(), net: net.leased, monitorPid: shim?.shimPid, cgroup: cgroup.plan.dirs };
     store.writeState(s.id, running);
     checkpoint('run.running');
-    if (mode.explain) await mode.explain({ spec: s, child: plan, config, paths, net, cgroups: cgroup, pid, root, api });
+    if (mode.explain) await mode.explain({ spec: s, child: plan, config, paths, net, cgroups: { ...cgroup.plan, ops: entered.ops }, pid, root, api });
   } catch (err) {
     for (const fd of opened) closeSync(fd);
     const failures = await rollback.unwind();
