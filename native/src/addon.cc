@@ -303,7 +303,9 @@ Napi::Value SendFd(const Napi::CallbackInfo &info) {
 
 // layerMark(root, rel, kind): overlayfs's form of an OCI whiteout in an unpacked layer
 // (src/image/layer.ts). "whiteout": REL becomes a character device 0:0 (whatever the layer put
-// there goes); "opaque": the directory REL gets trusted.overlay.opaque=y. Every component is
+// there goes); "opaque": the directory REL gets user.overlay.opaque=y (minidock mounts its
+// overlays with "userxattr": a container's overlay is mounted inside its user namespace, where
+// trusted.* xattrs cannot be read, so a trusted marker would be ignored). Every component is
 // opened below ROOT with O_NOFOLLOW, missing directories made: a symlink in the layer cannot
 // steer the mark outside it (a layer is hostile input). Node has neither mknod nor setxattr.
 Napi::Value LayerMark(const Napi::CallbackInfo &info) {
@@ -338,7 +340,7 @@ Napi::Value LayerMark(const Napi::CallbackInfo &info) {
   }
   int rc;
   if (opaque) {
-    rc = fsetxattr(dirfd, "trusted.overlay.opaque", "y", 1, 0);
+    rc = fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0);
   } else {
     const char *name = parts.back().c_str();
     if (unlinkat(dirfd, name, 0) < 0 && errno == EISDIR) unlinkat(dirfd, name, AT_REMOVEDIR);
@@ -350,7 +352,24 @@ Napi::Value LayerMark(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// isOpaque(path): whether overlay marked directory PATH opaque (its lower contents hidden), in
+// either namespace: user.overlay.opaque (minidock's userxattr mounts) or trusted.overlay.opaque
+// (a rootful overlay's). Read by `commit` and `diff` from a container's upper directory; a
+// symlink is never followed (lgetxattr). Node has no getxattr.
+Napi::Value IsOpaque(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  for (const char *name : {"user.overlay.opaque", "trusted.overlay.opaque"}) {
+    char v[4];
+    ssize_t n = lgetxattr(path.c_str(), name, v, sizeof v);
+    if (n == 1 && v[0] == 'y') return Napi::Boolean::New(env, true);
+    if (n < 0 && errno != ENODATA && errno != ENOTSUP && errno != EPERM) throw SysError(env, "image.commit.xattr", errno, path.c_str());
+  }
+  return Napi::Boolean::New(env, false);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("isOpaque", Napi::Function::New(env, IsOpaque));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("abort", Napi::Function::New(env, Abort));

@@ -831,7 +831,12 @@ static void child_main(const struct plan *p, int gofd, int gowfd, int rfd, int r
   }
   if (p->overlay) {
     /* nodev: a device node shipped in an image must never open a host device. */
+    /* A layered image names its layers relative to the layer store ("l/<short id>", docker's
+     * trick): overlay's options are one page, and 120 absolute paths would not fit. The kernel
+     * resolves relative lowerdirs against the mounter's working directory. */
+    if (p->overlay_cwd && chdir(p->overlay_cwd) < 0) FAIL("child.mount.overlay.chdir", p->overlay_cwd);
     if (mount("overlay", p->rootfs, "overlay", MS_NODEV, p->overlay) < 0) FAIL("child.mount.overlay", p->rootfs);
+    if (p->overlay_cwd && chdir("/") < 0) FAIL("child.mount.overlay.chdir", "/");
   } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
     FAIL("child.mount.rootfs", p->rootfs); /* pivot_root needs a mount point */
   }

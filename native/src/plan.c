@@ -334,6 +334,7 @@ int plan_parse(const char *buf, size_t len, struct plan *p, char *err, size_t er
       if (parse_prop(v, &p->newroot_prop)) BAD("plan: bad newroot_prop \"%s\" (one of private, slave, shared, unbindable; \"rec,\" optional)", v);
     }
     else if (!strcmp(k, "overlay")) p->overlay = v;
+    else if (!strcmp(k, "overlay_cwd")) p->overlay_cwd = v;
     else if (!strcmp(k, "idmap_lower")) p->idmap_lower = v;
     else if (!strcmp(k, "lower_mnt")) p->lower_mnt = v;
     else if (!strcmp(k, "tty_uid") || !strcmp(k, "tty_gid")) {

@@ -96,6 +96,8 @@ struct plan {
                               * (default MS_REC|MS_PRIVATE; OCI's default is MS_REC|MS_SLAVE) */
   unsigned long newroot_prop;/* applied to the container's / after pivot_root (0: none) */
   const char *overlay;       /* overlay options, or NULL to bind-mount rootfs onto itself */
+  const char *overlay_cwd;   /* the directory overlay's relative lowerdirs are in (the layer
+                              * store's, or the idmapped mount of it): mount runs there */
   const char *idmap_lower;   /* host path shown through an idmapped mount (the image's rootfs) */
   const char *lower_mnt;     /* where the child puts that mount: overlay's lowerdir */
   long tty_uid, tty_gid;     /* host ids the pty slave is given (-1: leave it) */

@@ -1,47 +1,257 @@
-// `minidock images`, `import` and `rmi`.
-import { formatForUser } from '../core/errors.js';
-import { ImageStore } from '../image/store.js';
+// The image commands, with docker's output: `images`, `image inspect`, `history`, `tag`,
+// `rmi`, `image prune`, `import`, `load` and `save`.
+import { formatForUser, MinidockError, usageError } from '../core/errors.js';
+import { ImageStore, type StoredImage } from '../image/store.js';
 import { applyChanges } from '../spec/image-change.js';
-import { parseImageRef } from '../spec/image-ref.js';
-import { createdText, humanSize, renderTable } from '../runtime/format.js';
+import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
+import { createdText, ellipsis, humanSize, renderTable } from '../runtime/format.js';
 import { StateStore } from '../runtime/state.js';
+import { native } from '../native/binding.js';
 
-export function imagesCommand(root: string, repo: string | undefined, o: { quiet: boolean; noTrunc: boolean }): string {
-  const store = new ImageStore(root);
+const store = (root: string): ImageStore => new ImageStore(root, (fd) => native().flock(fd));
+
+/** When the image was built (the config's `created`), else when it was stored. */
+function createdMs(img: StoredImage): number {
+  const t = img.config.created ? Date.parse(img.config.created) : NaN;
+  return Number.isFinite(t) ? t : img.stored;
+}
+
+/** `images [REPO[:TAG]]`: one row per tag (an untagged image once, as <none>), newest first. */
+export function imagesCommand(root: string, repo: string | undefined, o: { quiet: boolean; noTrunc: boolean; digests?: boolean; format?: string }): string {
   const now = Date.now();
   const id = (full: string): string => (o.noTrunc ? `sha256:${full}` : full.slice(0, 12));
-  const rows: string[][] = [];
-  for (const img of store.list().sort((a, b) => b.created - a.created)) {
+  let want: { name: string; tag?: string } | undefined;
+  if (repo !== undefined) {
+    const r = parseImageRef(repo);
+    want = { name: r.name, ...(repo.slice(repo.lastIndexOf('/') + 1).includes(':') ? { tag: r.tag } : {}) };
+  }
+  const rows: Array<{ repo: string; tag: string; digest: string; id: string; created: string; size: string }> = [];
+  for (const img of store(root).list().sort((a, b) => createdMs(b) - createdMs(a))) {
     const tags = img.tags.length ? img.tags.map((t) => parseImageRef(t)) : [{ name: '<none>', tag: '<none>' }];
     for (const t of tags) {
-      if (repo !== undefined && t.name !== repo) continue;
-      rows.push([t.name, t.tag, id(img.id), createdText(img.created, now), humanSize(img.size)]);
+      if (want && (t.name !== want.name || (want.tag !== undefined && t.tag !== want.tag))) continue;
+      const digest = img.repoDigests?.find((d) => d.startsWith(`${t.name}@`))?.split('@')[1] ?? '<none>';
+      rows.push({ repo: t.name, tag: t.tag, digest, id: id(img.id), created: createdText(createdMs(img), now), size: humanSize(img.size) });
     }
   }
-  if (o.quiet) return [...new Set(rows.map((r) => r[2]))].map((r) => r + '\n').join('');
-  return renderTable(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows);
+  if (o.quiet) return [...new Set(rows.map((r) => r.id))].map((r) => r + '\n').join('');
+  const headers = ['REPOSITORY', 'TAG', ...(o.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
+  return renderTable(headers, rows.map((r) => [r.repo, r.tag, ...(o.digests ? [r.digest] : []), r.id, r.created, r.size]));
 }
 
-export async function importCommand(root: string, source: string, name: string | undefined, changes: string[]): Promise<string> {
+/** docker's `image inspect` object for one stored image. */
+export function imageInspect(s: ImageStore, img: StoredImage): Record<string, unknown> {
+  const raw = JSON.parse(img.configText) as Record<string, unknown>;
+  const dirs = [...img.layers].reverse().map((c) => s.layerDir(c));
+  return {
+    Id: `sha256:${img.id}`,
+    RepoTags: img.tags,
+    RepoDigests: img.repoDigests ?? [],
+    Parent: '',
+    Comment: img.config.history.at(-1)?.comment ?? '',
+    Created: img.config.created ?? new Date(img.stored).toISOString(),
+    Container: '',
+    DockerVersion: typeof raw.docker_version === 'string' ? raw.docker_version : '',
+    Author: img.config.author ?? '',
+    Config: raw.config ?? null,
+    Architecture: img.config.architecture,
+    ...(img.config.variant ? { Variant: img.config.variant } : {}),
+    Os: img.config.os,
+    Size: img.size,
+    VirtualSize: img.size,
+    // Where the layers are, as docker's overlay2 driver says it: the top layer, then the rest.
+    GraphDriver: { Name: 'overlay', Data: { UpperDir: dirs[0], ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(':') } : {}) } },
+    RootFS: { Type: 'layers', Layers: img.config.diffIds },
+    Metadata: { LastTagTime: new Date(img.stored).toISOString() },
+  };
+}
+
+export async function imageInspectCommand(root: string, refs: string[], format: string | undefined): Promise<number> {
+  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
+  tpl?.checkTemplate(format!);
+  const s = store(root);
+  const out: object[] = [];
+  let failed = false;
+  for (const ref of refs) {
+    const id = s.lookup(ref);
+    const img = id ? s.image(id) : undefined;
+    if (!img) {
+      failed = true;
+      process.stderr.write(`Error: No such image: ${ref}\n`);
+      continue;
+    }
+    out.push(imageInspect(s, img));
+  }
+  if (tpl) for (const o of out) process.stdout.write(tpl.renderTemplate(format!, o) + '\n');
+  else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
+  return failed ? 1 : 0;
+}
+
+/** `history IMAGE`: the config's history, newest first; a step with a layer shows its size. */
+export function historyCommand(root: string, ref: string, o: { noTrunc: boolean; quiet: boolean; human: boolean }): string {
+  const s = store(root);
+  const id = s.lookup(ref);
+  const img = id ? s.image(id) : undefined;
+  if (!img) throw new MinidockError(`No such image: ${ref}`, { step: 'image.history', exitCode: 1 });
+  const sizes = img.layers.map((c) => s.layer(c)?.size ?? 0);
+  const entries = img.config.history.length
+    ? img.config.history
+    : img.config.diffIds.map(() => ({ emptyLayer: false } as (typeof img.config.history)[number]));
+  let layer = 0;
+  const now = Date.now();
+  const rows = entries.map((h) => {
+    const size = h.emptyLayer ? 0 : sizes[layer++] ?? 0;
+    const created = h.created ? Date.parse(h.created) : NaN;
+    const by = (h.createdBy ?? '').replace(/\t/g, ' ');
+    return { created: Number.isFinite(created) ? (o.human ? createdText(created, now) : new Date(created).toISOString()) : '', by: o.noTrunc ? by : ellipsis(by, 45), size: o.human ? humanSize(size) : String(size), comment: h.comment ?? '' };
+  }).reverse();
+  // Only the top step is this image; the ones below are layers of it with no image of their own.
+  const ids = rows.map((_, i) => (i === 0 ? (o.noTrunc ? `sha256:${img.id}` : img.id.slice(0, 12)) : '<missing>'));
+  if (o.quiet) return ids.map((i) => i + '\n').join('');
+  return renderTable(['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], rows.map((r, i) => [ids[i]!, r.created, r.by, r.size, r.comment]));
+}
+
+export function tagCommand(root: string, source: string, target: string): void {
+  const s = store(root);
+  const id = s.lookup(source);
+  if (!id) throw new MinidockError(`No such image: ${source}`, { step: 'image.tag', exitCode: 1 });
+  s.tag(formatImageRef(parseImageRef(target)), id);
+}
+
+export async function importCommand(root: string, source: string, name: string | undefined, changes: string[], message?: string): Promise<string> {
   const config = applyChanges({}, changes);
-  const meta = await new ImageStore(root).import(source, name, config);
-  return `sha256:${meta.id}\n`;
+  const id = await store(root).import(source, name, config, message ? { message } : {});
+  return `sha256:${id}\n`;
 }
 
-export async function rmiCommand(root: string, refs: string[]): Promise<number> {
-  const images = new ImageStore(root);
-  const containers = new StateStore(root);
-  const inUse = (id: string): string | undefined => containers.list().find((c) => c.spec?.image.id === id)?.id;
+/** Which container uses an image (by its id, or by the id it had in the flat store). */
+function containerUsing(root: string): (id: string, legacyId?: string) => { id: string; running: boolean } | undefined {
+  const containers = new StateStore(root).list();
+  return (id, legacyId) => {
+    const c = containers.find((r) => r.spec?.image.id === id || (legacyId !== undefined && r.spec?.image.id === legacyId));
+    return c ? { id: c.id, running: c.state?.status === 'running' } : undefined;
+  };
+}
+
+export async function rmiCommand(root: string, refs: string[], force = false): Promise<number> {
+  const s = store(root);
+  const inUse = containerUsing(root);
   let failed = false;
   for (const ref of refs) {
     try {
-      const r = images.remove(ref, inUse);
+      const r = s.remove(ref, inUse, force);
       for (const t of r.untagged) process.stdout.write(`Untagged: ${t}\n`);
-      if (r.deleted) process.stdout.write(`Deleted: sha256:${r.deleted}\n`);
+      for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
     } catch (err) {
       failed = true;
       process.stderr.write(formatForUser(err) + '\n');
     }
   }
   return failed ? 1 : 0;
+}
+
+/** One line of stdin: docker's "[y/N]" prompts. */
+async function confirm(question: string): Promise<boolean> {
+  process.stdout.write(question);
+  const line: string = await new Promise((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      if (buf.includes('\n')) done();
+    };
+    const done = (): void => {
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve(buf.split('\n')[0]!.trim());
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+  });
+  return /^y(es)?$/i.test(line);
+}
+
+/** `image prune [-a] [-f]`: dangling images (no tag), or with -a every image no container uses. */
+export async function imagePruneCommand(root: string, o: { all: boolean; force: boolean }): Promise<number> {
+  if (!o.force) {
+    const what = o.all ? 'all images without at least one container associated to them' : 'all dangling images';
+    if (!(await confirm(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return 0;
+  }
+  const s = store(root);
+  const inUse = containerUsing(root);
+  const lines: string[] = [];
+  let reclaimed = 0;
+  for (const img of s.list()) {
+    if (inUse(img.id, img.legacyId)) continue;
+    if (img.tags.length && !o.all) continue;
+    const unique = img.layers.filter((c) => !s.list().some((x) => x.id !== img.id && x.layers.includes(c)));
+    reclaimed += unique.reduce((n, c) => n + (s.layer(c)?.size ?? 0), 0);
+    const r = s.remove(img.tags[0] ?? img.id, inUse, true);
+    for (const t of img.tags.slice(1)) lines.push(`untagged: ${t}`);
+    for (const t of r.untagged) lines.push(`untagged: ${t}`);
+    for (const d of r.deleted.length ? r.deleted : s.record(img.id) ? s.deleteImage(img.id) : []) lines.push(`deleted: ${d}`);
+  }
+  if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join('\n')}\n\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  return 0;
+}
+
+export async function loadCommand(root: string, o: { input?: string; quiet: boolean; platform?: string }): Promise<number> {
+  const input = o.input ?? '-';
+  if (input === '-' && process.stdin.isTTY) {
+    throw usageError('requested load from stdin, but stdin is empty', 'minidock load -i FILE, or minidock load < FILE');
+  }
+  const { openArchive, loadArchive } = await import('../image/load.js');
+  const s = store(root);
+  const platform = o.platform ? parsePlatform(o.platform) : undefined;
+  const src = await openArchive(input, s);
+  try {
+    const loaded = await loadArchive(s, src, { source: input === '-' ? 'stdin' : input, ...(platform ? { platform } : {}), mark: native().layerMark });
+    if (!o.quiet || true) {
+      for (const l of loaded) {
+        if (l.tags.length) for (const t of l.tags) process.stdout.write(`Loaded image: ${t}\n`);
+        else process.stdout.write(`Loaded image ID: sha256:${l.id}\n`);
+      }
+    }
+  } finally {
+    src.close();
+  }
+  return 0;
+}
+
+function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
+  const [os, architecture, variant] = p.split('/');
+  if (!os || !architecture) throw usageError(`invalid platform "${p}"`, 'give OS/ARCH[/VARIANT], e.g. linux/amd64');
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}
+
+export async function saveCommand(root: string, refs: string[], o: { output?: string; format: string }): Promise<number> {
+  if (o.format !== 'docker-archive' && o.format !== 'oci-archive') throw usageError(`unknown format "${o.format}"`, 'docker-archive or oci-archive');
+  if (!o.output && process.stdout.isTTY) throw usageError('cowardly refusing to save to a terminal', 'use -o FILE or redirect stdout');
+  const { saveImages } = await import('../image/save.js');
+  await saveImages(store(root), refs, { ...(o.output ? { output: o.output } : {}), format: o.format });
+  return 0;
+}
+
+/** `commit CONTAINER [REPOSITORY[:TAG]]`: prints the new image's id, as docker does. */
+export async function commitCommand(root: string, ref: string, name: string | undefined, o: { changes: string[]; message?: string; author?: string }): Promise<string> {
+  const rec = new StateStore(root).resolve(ref);
+  if (!rec.spec) throw new MinidockError(`container ${ref} has no record of how it was made`, { step: 'image.commit', exitCode: 1 });
+  const { commitContainer } = await import('../image/commit.js');
+  const api = native();
+  const id = await commitContainer(store(root), rec.spec, new StateStore(root).paths(rec.id).upper, {
+    ...(name ? { ref: name } : {}), changes: o.changes, ...(o.message ? { message: o.message } : {}), ...(o.author ? { author: o.author } : {}),
+    isOpaque: (p) => api.isOpaque(p), mark: api.layerMark,
+  });
+  return `sha256:${id}\n`;
+}
+
+/** `diff CONTAINER`: what the container changed, A/C/D and the path. */
+export async function diffCommand(root: string, ref: string): Promise<string> {
+  const state = new StateStore(root);
+  const rec = state.resolve(ref);
+  if (!rec.spec) throw new MinidockError(`container ${ref} has no record of how it was made`, { step: 'image.diff', exitCode: 1 });
+  const { inLayers, lowerDirs, upperChanges } = await import('../image/commit.js');
+  const dirs = lowerDirs(rec.spec, store(root));
+  const api = native();
+  return upperChanges(state.paths(rec.id).upper, { isOpaque: (p) => api.isOpaque(p), inImage: (r) => inLayers(dirs, r) }).map((c) => `${c.kind} ${c.path}\n`).join('');
 }

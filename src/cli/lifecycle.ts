@@ -12,6 +12,7 @@ import { readExitRecord } from '../runtime/detached.js';
 import { planRunCgroups, releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
 import { checkpoint } from '../core/trace.js';
+import { parseSignal } from '../spec/signal.js';
 import { finishContainer } from '../runtime/finish.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -31,27 +32,6 @@ export async function cleanupCommand(root: string, id: string): Promise<number> 
   const exit = readExitRecord(store.paths(id).dir);
   await finishContainer(store, root, api, { id, spec: rec.spec, state: rec.state }, { exitCode: exit?.exitCode ?? 255, finishedAt: exit?.finishedAt ?? Date.now() });
   return 0;
-}
-
-/** Signal names and numbers as docker's kill -s takes them. */
-const SIGNALS: Record<string, number> = {
-  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
-  PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23,
-  XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
-};
-
-export function parseSignal(s: string): number {
-  if (/^[0-9]+$/.test(s)) {
-    const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
-    throw usageError(`invalid signal: ${s}`, 'valid signals are 1 through 64, or names such as TERM');
-  }
-  const name = s.toUpperCase().replace(/^SIG/, '');
-  const rt = /^RTMIN(\+(\d+))?$/.exec(name);
-  if (rt) return 34 + Number(rt[2] ?? 0);
-  const n = SIGNALS[name];
-  if (!n) throw usageError(`invalid signal: ${s}`, 'e.g. TERM, KILL, HUP, USR1 or a number 1-64');
-  return n;
 }
 
 function running(rec: ContainerRecord): boolean {
@@ -117,13 +97,14 @@ async function each(refs: string[], fn: (store: StateStore, rec: ContainerRecord
   return failed ? 1 : 0;
 }
 
-/** `stop`: SIGTERM, a grace period, then SIGKILL. PID 1 ignores signals it has no handler
+/** `stop`: SIGTERM (or the container's stop signal), a grace period, then SIGKILL. PID 1 ignores signals it has no handler
  *  for, so without a handler (or --init) the grace period always runs out. */
 export function stopCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
   return each(refs, async (store, rec, api) => {
     check('stop', rec);
     if (!canStop(rec)) return;
-    signalContainer(api, rec, 15);
+    // The container's stop signal (--stop-signal, or its image's StopSignal), as docker.
+    signalContainer(api, rec, rec.spec?.stopSignal ? parseSignal(rec.spec.stopSignal) : 15);
     checkpoint('stop.signalled');
     if (!(await waitStopped(store, rec, timeoutS * 1000))) {
       signalContainer(api, rec, 9);

@@ -67,6 +67,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host file or directory (repeatable)', collect, [])
       .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
       .option('--read-only', 'mount the root filesystem read-only', false)
+      .option('--stop-signal <signal>', "signal `stop` sends first (default: the image's StopSignal, else SIGTERM)")
+      .option('-l, --label <K=V>', 'set a label on the container (repeatable; added to the image\'s)', collect, [])
       .option('--security-opt <opt>', 'seccomp=unconfined: run without the default seccomp filter', collect, [])
       .option('--privileged', 'every capability, no no_new_privs, no seccomp, host uids (implies --userns=host): gives the container root\'s powers over what it can reach', false)
       .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g; at least 6m)')
@@ -109,6 +111,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             tmpfs: opts.tmpfs,
             readOnly: opts.readOnly,
             securityOpt: opts.securityOpt,
+            ...(opts.stopSignal !== undefined ? { stopSignal: opts.stopSignal } : {}),
+            labels: opts.label,
             userns: opts.userns,
             ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),
             resources: { memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit },
@@ -165,32 +169,116 @@ const commands: Record<string, (p: typeof program) => unknown> = {
     p
       .command('images')
       .description('List images')
-      .argument('[repository]', 'only images with this name')
+      .argument('[repository]', 'only images with this name (NAME or NAME:TAG)')
+      .option('-a, --all', 'show all images (minidock keeps no intermediate images: the same list)', false)
+      .option('--digests', 'show digests', false)
       .option('-q, --quiet', 'only show image ids', false)
       .option('--no-trunc', "don't truncate output")
       .action(action(async (repo: string | undefined, opts) => {
         const { imagesCommand } = await import('./images.js');
-        process.stdout.write(imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc }));
+        process.stdout.write(imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc, digests: opts.digests }));
       })),
+  image: (p) => {
+    const img = p.command('image').description('Manage images');
+    img
+      .command('inspect')
+      .description('Show images as JSON (config, layers and where they are on disk)')
+      .argument('<image...>')
+      .option('-f, --format <template>', "Go template, e.g. '{{.RootFS.Layers}}'")
+      .action(action(async (refs: string[], opts) => (await import('./images.js')).imageInspectCommand(config.root, refs, opts.format)));
+    img
+      .command('prune')
+      .description('Remove images no tag names (with -a: every image no container uses), and their unshared layers')
+      .option('-a, --all', 'remove all images without a container, not only dangling ones', false)
+      .option('-f, --force', 'do not prompt for confirmation', false)
+      .action(action(async (opts) => (await import('./images.js')).imagePruneCommand(config.root, { all: opts.all, force: opts.force })));
+    img
+      .command('ls')
+      .description('List images (as minidock images)')
+      .argument('[repository]')
+      .option('-q, --quiet', 'only show image ids', false)
+      .option('--no-trunc', "don't truncate output")
+      .action(action(async (repo: string | undefined, opts) => {
+        process.stdout.write((await import('./images.js')).imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc }));
+      }));
+    return img;
+  },
+  history: (p) =>
+    p
+      .command('history')
+      .description("Show an image's history: the steps that made it, newest first, with each layer's size")
+      .argument('<image>')
+      .option('-H, --human [bool]', 'sizes and dates in human-readable form', true)
+      .option('-q, --quiet', 'only show image ids', false)
+      .option('--no-trunc', "don't truncate output")
+      .action(action(async (ref: string, opts) => {
+        const human = opts.human !== false && opts.human !== 'false';
+        process.stdout.write((await import('./images.js')).historyCommand(config.root, ref, { noTrunc: !opts.trunc, quiet: opts.quiet, human }));
+      })),
+  tag: (p) =>
+    p
+      .command('tag')
+      .description('Give an image another name: TARGET_IMAGE[:TAG] refers to SOURCE_IMAGE[:TAG]')
+      .argument('<source>')
+      .argument('<target>')
+      .action(action(async (source: string, target: string) => (await import('./images.js')).tagCommand(config.root, source, target))),
+  load: (p) =>
+    p
+      .command('load')
+      .description('Load images from a docker-archive or an OCI image layout (tar or directory), from a file or stdin')
+      .option('-i, --input <file>', 'read from FILE (a tar, a gzip/xz/zstd tar, or an OCI layout directory) instead of stdin')
+      .option('-q, --quiet', 'suppress the load output', false)
+      .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
+      .action(action(async (opts) => (await import('./images.js')).loadCommand(config.root, { input: opts.input, quiet: opts.quiet, platform: opts.platform }))),
+  save: (p) =>
+    p
+      .command('save')
+      .description('Save images to a tar archive (docker-archive, as docker save; or oci-archive), to a file or stdout')
+      .argument('<image...>')
+      .option('-o, --output <file>', 'write to FILE instead of stdout')
+      .option('--format <format>', 'docker-archive or oci-archive', 'docker-archive')
+      .action(action(async (refs: string[], opts) => (await import('./images.js')).saveCommand(config.root, refs, { output: opts.output, format: opts.format }))),
   import: (p) =>
     p
       .command('import')
-      .description('Import a root filesystem (tarball or directory) as an image')
-      .argument('<source>', 'FILE.tar, FILE.tar.gz, FILE.tar.xz or a directory')
+      .description('Import a root filesystem (tarball or directory) as a one-layer image')
+      .argument('<source>', 'FILE.tar, FILE.tar.gz, FILE.tar.xz, - (stdin) or a directory')
       .argument('[name]', 'NAME[:TAG] to give the image')
       .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, USER, WORKDIR', collect, [])
+      .option('-m, --message <text>', 'a commit message for the imported image')
       .action(action(async (source: string, name: string | undefined, opts) => {
         const { importCommand } = await import('./images.js');
-        process.stdout.write(await importCommand(config.root, source, name, opts.change));
+        process.stdout.write(await importCommand(config.root, source, name, opts.change, opts.message));
+      })),
+  commit: (p) =>
+    p
+      .command('commit')
+      .description("Create a new image from a container's changes (its own layer, over its image)")
+      .argument('<container>')
+      .argument('[repository]', 'NAME[:TAG] to give the image')
+      .option('-a, --author <author>', 'author (e.g. "Jane Doe <jane@example.com>")')
+      .option('-c, --change <instruction>', 'apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, EXPOSE, USER, WORKDIR', collect, [])
+      .option('-m, --message <text>', 'commit message')
+      .action(action(async (ref: string, name: string | undefined, opts) => {
+        process.stdout.write(await (await import('./images.js')).commitCommand(config.root, ref, name, { changes: opts.change, message: opts.message, author: opts.author }));
+      })),
+  diff: (p) =>
+    p
+      .command('diff')
+      .description("Inspect changes to files or directories on a container's filesystem (A added, C changed, D deleted)")
+      .argument('<container>')
+      .action(action(async (ref: string) => {
+        process.stdout.write(await (await import('./images.js')).diffCommand(config.root, ref));
       })),
   rmi: (p) =>
     p
       .command('rmi')
-      .description('Remove one or more images')
+      .description('Remove one or more images (and the layers no other image uses)')
       .argument('<image...>', 'names or ids')
-      .action(action(async (refs: string[]) => {
+      .option('-f, --force', 'remove an image with several tags by id, or one a stopped container uses', false)
+      .action(action(async (refs: string[], opts) => {
         const { rmiCommand } = await import('./images.js');
-        return rmiCommand(config.root, refs);
+        return rmiCommand(config.root, refs, opts.force);
       })),
   cleanup: (p) =>
     p

@@ -11,6 +11,7 @@ const require = createRequire(import.meta.url);
 export const childProcess = (): typeof import('node:child_process') => require('node:child_process');
 export const streamPromises = (): typeof import('node:stream/promises') => require('node:stream/promises');
 export const cryptoLib = (): typeof import('node:crypto') => require('node:crypto');
+export const zlibLib = (): typeof import('node:zlib') => require('node:zlib');
 export const ttyLib = (): typeof import('node:tty') => require('node:tty');
 /** node-tar (its CommonJS build): ~35 ms to load with its dependencies. */
 export const tarLib = (): typeof import('tar') => require('tar');

@@ -124,7 +124,9 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
     { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip) },
     { path: paths.resolvConf, content: resolvText ?? resolvConf(readText('/etc/resolv.conf')) },
   ];
-  return { spec, child, config: config(), files, root: deps.root, net, cgroup };
+  const { ImageStore } = await import('../image/store.js');
+  const layers = spec.image.layers && spec.image.id ? new ImageStore(deps.root).layerStack(spec.image.id) : undefined;
+  return { spec, child, config: config(), files, root: deps.root, net, cgroup, ...(layers ? { layers } : {}) };
 }
 
 /**

@@ -22,7 +22,7 @@ import { usageError } from '../core/errors.js';
 import type { ChildPlan } from '../runtime/child-plan.js';
 import { containerSysctlCommand } from '../network/plan.js';
 import {
-  fileCommand, planActions, shLine, shWord, unshareFlag, wrap, type Action, type ExplainInput,
+  fileCommand, overlayOption, planActions, shLine, shWord, unshareFlag, wrap, type Action, type ExplainInput,
 } from './steps.js';
 
 type Kind = Action['kind'];
@@ -300,7 +300,12 @@ export function containerScript(input: ExplainInput): string {
       case 'lo':
       case 'eth':
       case 'private':
+        say(`  ${a.command}`);
+        break;
       case 'overlay':
+        // In a subshell: the cd is for the relative layer names only.
+        say(a.cwd ? `  (${a.command})` : `  ${a.command}`);
+        break;
       case 'rootfs-bind':
         say(`  ${a.command}`);
         break;
@@ -412,7 +417,10 @@ export function containerScript(input: ExplainInput): string {
       case 'idmap-lower':
         say(
           ...comment(`minidock: ${a.command.split('  #')[0]}. Here: a copy of the image owned by the mapped ids, what minidock does where idmapped mounts are missing (src/image/shift.ts).`),
-          `shift_copy ${shWord(a.image)} ${shWord(a.mnt)}`,
+          // A layered image: only its own layers, each under the short name overlay is given.
+          ...(child.overlayCwd
+            ? (overlayOption(child.overlay, 'lowerdir') ?? '').split(':').flatMap((l) => [`mkdir -p ${shWord(`${a.mnt}/${l}`)}`, `shift_copy ${shWord(`${a.image}/${l}/`)} ${shWord(`${a.mnt}/${l}`)}`])
+            : [`shift_copy ${shWord(a.image)} ${shWord(a.mnt)}`]),
         );
         break;
       case 'cgroup':

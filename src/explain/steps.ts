@@ -17,6 +17,7 @@
 //   exec     session, working directory, capabilities, ids, no_new_privs, seccomp, execve
 //   after    the published ports' DNAT rules, once the command runs
 //   exit     what is undone when the container exits
+import * as sizes from '../runtime/format.js';
 import { posix } from 'node:path';
 import type { CgroupOp } from '../cgroup/plan.js';
 import {
@@ -96,6 +97,8 @@ export interface ExplainInput {
   cgroup?: ExplainCgroup;
   /** The container's PID 1 as the host sees it, when known (a real run); else `$PID`. */
   pid?: number;
+  /** A stored image's layers, top first (ImageStore.layerStack): shown before the steps. */
+  layers?: Array<{ link: string; diffId: string; size: number; createdBy?: string }>;
 }
 
 /** When an action happens, which decides how the script does it (see the top of this file). */
@@ -129,7 +132,7 @@ export type Action = Step & { at: At } & (
   | { kind: 'eth'; line: string }
   | { kind: 'private' }
   | { kind: 'attach-lower'; mnt: string }
-  | { kind: 'overlay'; rootfs: string; options: string }
+  | { kind: 'overlay'; rootfs: string; options: string; cwd?: string | undefined }
   | { kind: 'rootfs-bind'; rootfs: string }
   | { kind: 'op'; op: PlanOp; target: string }
   | { kind: 'pivot'; rootfs: string }
@@ -530,10 +533,12 @@ export function planActions(input: ExplainInput): Action[] {
     add({ at: 'child', kind: 'attach-lower', mnt: child.lowerMnt, phase: mountPhase, command: `move_mount(<image fd>, ${child.lowerMnt})`, why: 'the idmapped image from the parent, attached where overlay\'s lowerdir says' });
   }
   if (child.overlay) {
+    const mount = shLine(['mount', '-t', 'overlay', 'overlay', '-o', `nodev,${child.overlay}`, child.rootfs]);
+    const n = input.layers?.length ?? 1;
     add({
-      at: 'child', kind: 'overlay', rootfs: child.rootfs, options: child.overlay, phase: mountPhase,
-      command: shLine(['mount', '-t', 'overlay', 'overlay', '-o', `nodev,${child.overlay}`, child.rootfs]),
-      why: 'the image is the read-only lower layer, writes go to this container\'s upper layer; nodev: a device node in an image must never open a host device',
+      at: 'child', kind: 'overlay', rootfs: child.rootfs, options: child.overlay, phase: mountPhase, cwd: child.overlayCwd,
+      command: child.overlayCwd ? `cd ${shLine([child.overlayCwd])} && ${mount}` : mount,
+      why: `${n > 1 ? `the image's ${n} layers are the read-only lower directories, top first` : 'the image is the read-only lower layer'}, writes go to this container's upper layer${child.overlayCwd ? '; the layers are named by short links relative to the layer store (overlay\'s options must fit one page, as docker\'s l/ links do)' : ''}; userxattr: inside a user namespace overlay keeps its whiteout and opaque markers in user.* xattrs; nodev: a device node in an image must never open a host device`,
     });
   } else {
     add({ at: 'child', kind: 'rootfs-bind', rootfs: child.rootfs, phase: mountPhase, command: shLine(['mount', '--rbind', child.rootfs, child.rootfs]), why: 'pivot_root needs a mount point' });
@@ -705,5 +710,18 @@ export function formatConfig(config: Record<string, unknown>, dir: string): stri
 export function explain(input: ExplainInput): string {
   const dir = posix.dirname(input.child.rootfs);
   const steps = formatSteps(explainSteps(input), { vars: { DIR: dir } });
-  return input.config ? `${formatConfig(input.config, dir)}\n${steps}` : steps;
+  const head = [input.config ? formatConfig(input.config, dir) : '', input.layers ? formatLayers(input.layers, input.spec.image.ref) : ''].filter(Boolean).join('\n');
+  return head ? `${head}\n${steps}` : steps;
+}
+
+/** The image's layer stack: what overlay's lowerdir list stands for, with the step that made
+ *  each layer (the config's history) and its content digest. */
+export function formatLayers(layers: NonNullable<ExplainInput['layers']>, ref: string): string {
+  const { humanSize } = sizes;
+  const lines = [
+    `── image ${ref}: ${layers.length} layer${layers.length === 1 ? '' : 's'}, top first (overlay's lowerdir order) ──`,
+    ...layers.map((l, i) => `${String(i + 1).padStart(4)}. ${l.link}  ${l.diffId.slice(0, 19)}…  ${humanSize(l.size).padStart(7)}  ${l.createdBy ? l.createdBy.replace(/\s+/g, ' ').slice(0, 60) : '(no history)'}`),
+    '',
+  ];
+  return lines.join('\n');
 }

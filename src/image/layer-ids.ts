@@ -43,7 +43,10 @@ export function overlayMountData(lowers: readonly string[], upper: string, work:
     }
   }
   if (!lowers.length) throw new MinidockError('an image with no layer cannot be mounted', { step: 'plan.overlay', exitCode: 1 });
-  const data = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`;
+  // userxattr: the overlay is mounted inside the container's user namespace, where trusted.*
+  // xattrs cannot be read or written: opaque directories would be ignored and removing a merged
+  // directory fails with EIO. overlay then keeps its markers in user.overlay.* (layers too).
+  const data = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work},userxattr`;
   if (data.length > MOUNT_DATA_MAX) {
     throw new MinidockError(`the image's ${lowers.length} layers do not fit overlayfs's mount options (${data.length} bytes, at most ${MOUNT_DATA_MAX})`, {
       step: 'plan.overlay',

@@ -1,9 +1,9 @@
-// The fallback for kernels or filesystems without idmapped mounts: a copy of an image whose
-// owners are already the host ids a remapped container's ids stand for. Made once per image and
-// mapping, kept apart from the image (shifted/<id>/rootfs-100000-65536-100000-65536), removed
-// with it. Apart, because the remapped root's child walks to this copy by its path (0710 gate
+// The fallback for kernels or filesystems without idmapped mounts: copies of an image's layers
+// whose owners are already the host ids a remapped container's ids stand for. Made once per
+// layer and mapping, kept apart from the store (shifted/rootfs-100000-65536-100000-65536/<chain
+// id>), removed with the layer. Apart, because the remapped root's child walks to this copy by its path (0710 gate
 // directories), and must never reach images/, where the unshifted setuid-root files are.
-import { chmodSync, existsSync, lchownSync, lstatSync, readdirSync, renameSync, rmSync, statfsSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, readdirSync, renameSync, rmSync, statfsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError } from '../core/errors.js';
 import { gatedDir } from '../core/state-perms.js';
@@ -61,31 +61,46 @@ export function shiftOwnership(dir: string, m: IdMapping): number {
   return n;
 }
 
-/** The image's rootfs as owned by the mapping's host ids: made now if missing. */
-export function shiftedRootfs(stateRoot: string, imageId: string, rootfs: string, m: IdMapping, gate: number): string {
-  const dir = join(stateRoot, 'shifted', imageId);
+/**
+ * The image's layers as owned by the mapping's host ids: each layer copied and shifted once per
+ * mapping (shared by every image that has it), under shifted/<mapping>/<chain id>, with the same
+ * short links as the store's (l/<short> -> ../<chain id>), so the container's overlay names its
+ * lower directories exactly as it would in the store. Returns that directory (the mount's cwd).
+ */
+export function shiftedLayers(stateRoot: string, layers: { chainIds: readonly string[]; dirs: readonly string[]; links: readonly string[] }, m: IdMapping, gate: number): string {
+  const dir = join(stateRoot, 'shifted', shiftedDirName(m));
   gatedDir(join(stateRoot, 'shifted'), gate);
   gatedDir(dir, gate);
-  const target = join(dir, shiftedDirName(m));
-  if (existsSync(target)) return target;
-  // A private staging name: two runs may make the copy at once; the first rename wins and the
-  // other's copy is thrown away. The pid in the name lets gc recognise a dead run's leftover.
-  const staging = `${target}.tmp-${process.pid}`;
-  try {
-    childProcess().execFileSync('cp', ['-a', '--reflink=auto', rootfs, staging], { stdio: ['ignore', 'ignore', 'pipe'] });
-    shiftOwnership(staging, m);
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    throw new MinidockError(`cannot make a copy of the image owned by the remapped ids: ${(err as Error).message.split('\n')[0]}`, {
-      step: 'image.shift',
-      cause: err,
-      hint: 'check the free space under MINIDOCK_ROOT, or run with --userns=host',
-    });
-  }
-  try {
-    renameSync(staging, target);
-  } catch {
-    rmSync(staging, { recursive: true, force: true }); // another run got there first
-  }
-  return target;
+  gatedDir(join(dir, 'l'), gate);
+  layers.chainIds.forEach((chain, i) => {
+    const target = join(dir, chain);
+    const link = join(dir, layers.links[i]!);
+    if (!existsSync(target)) {
+      // A private staging name: two runs may make the copy at once; the first rename wins and
+      // the other's copy is thrown away. The pid in the name lets gc recognise a dead run's.
+      const staging = `${target}.tmp-${process.pid}`;
+      try {
+        childProcess().execFileSync('cp', ['-a', '--reflink=auto', layers.dirs[i]!, staging], { stdio: ['ignore', 'ignore', 'pipe'] });
+        shiftOwnership(staging, m);
+      } catch (err) {
+        rmSync(staging, { recursive: true, force: true });
+        throw new MinidockError(`cannot make a copy of layer ${chain.slice(0, 12)} owned by the remapped ids: ${(err as Error).message.split('\n')[0]}`, {
+          step: 'image.shift',
+          cause: err,
+          hint: 'check the free space under MINIDOCK_ROOT, or run with --userns=host',
+        });
+      }
+      try {
+        renameSync(staging, target);
+      } catch {
+        rmSync(staging, { recursive: true, force: true }); // another run got there first
+      }
+    }
+    try {
+      symlinkSync(`../${chain}`, link);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  });
+  return dir;
 }

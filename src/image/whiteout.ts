@@ -1,7 +1,8 @@
 // Deletions in image layers, both ways (issue #15). An OCI layer (image-spec layer.md) marks a
 // path deleted with an empty file ".wh.NAME" beside it, and a directory whose lower contents
 // are hidden with ".wh..wh..opq" inside it. overlayfs marks the same with a character device
-// 0:0 named NAME, and with the xattr trusted.overlay.opaque="y" on the directory. Unpacking a
+// 0:0 named NAME, and with an opaque xattr ="y" on the directory (user.overlay.opaque: minidock
+// mounts overlay with "userxattr", see OPAQUE_XATTR). Unpacking a
 // layer converts the first into the second (so the layers can be overlay's lower directories as
 // they are); `commit` converts a container's upper directory back. Pure: the unpacker and the
 // committer do the file work.
@@ -10,8 +11,13 @@ import { MinidockError } from '../core/errors.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
-/** overlayfs's opaque-directory xattr and its value. */
-export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** overlayfs's opaque-directory xattr, in the user.* namespace. A container's overlay is mounted
+ *  inside its user namespace, where the kernel hides trusted.* xattrs: a trusted.overlay.opaque
+ *  marker would be ignored (lower files show through) and `rm -rf` of a merged directory fails
+ *  with EIO. With the "userxattr" mount option overlay reads and writes user.overlay.* instead. */
+export const OPAQUE_XATTR = 'user.overlay.opaque';
+/** What docker and a rootful overlay write; read too, when committing an upper directory. */
+export const OPAQUE_XATTR_TRUSTED = 'trusted.overlay.opaque';
 
 /** What one layer member means for the unpacked tree. */
 export type LayerEntry =

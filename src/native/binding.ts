@@ -43,6 +43,8 @@ export interface NativeApi {
   /** An OCI whiteout in overlay's form, in an unpacked layer below `root` (src/image/unpack.ts
    *  unpackLayer): a 0:0 character device at `rel`, or the opaque xattr on directory `rel`. */
   layerMark(root: string, rel: string, kind: 'whiteout' | 'opaque'): void;
+  /** Whether overlay marked the directory opaque (user.overlay.opaque or trusted.overlay.opaque). */
+  isOpaque(path: string): boolean;
 }
 
 let loaded: NativeApi | undefined;

@@ -50,8 +50,9 @@ export interface OciPlanInput {
    *  root.path bound onto itself: `minidock run`'s overlay of the image (containerd's snapshotter
    *  does this part for runc, on the host; minidock does it inside the container's namespace, so
    *  nothing is left mounted on the host). `overlay` is overlayfs's option string; an idmapped
-   *  image is attached at `lowerMnt` first and named there as the lower layer. */
-  root?: { overlay: string; idmapLower?: string; lowerMnt?: string };
+   *  image is attached at `lowerMnt` first and named there as the lower layer; relative
+   *  lowerdirs (a layered image's short names) are resolved in `cwd`. */
+  root?: { overlay: string; cwd?: string; idmapLower?: string; lowerMnt?: string };
   /** eth0 for a container on minidock's bridge: the veth the caller moves into the new network
    *  namespace, addressed and routed by the child (what a CNI plugin does for runc's callers). */
   eth?: { ip: string; prefix: number; gateway: string };
@@ -497,6 +498,7 @@ export function planOci(config: OciConfig, input: OciPlanInput, facts: HostFacts
     ...(propagation.root ? { rootPropagation: propagation.root } : {}),
     // Without the caller's overlay: root.path is the container's root as it is, bound onto itself.
     overlay: input.root?.overlay ?? '',
+    ...(input.root?.cwd ? { overlayCwd: input.root.cwd } : {}),
     ...(input.root?.idmapLower && input.root.lowerMnt ? { idmapLower: input.root.idmapLower, lowerMnt: input.root.lowerMnt } : {}),
     ...(input.eth && ownNet ? { eth: input.eth } : {}),
     // A per-mount remount (MS_BIND) in container.c: the bound root's filesystem stays writable.

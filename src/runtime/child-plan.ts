@@ -68,6 +68,8 @@ export interface ChildPlan {
   treePropagation?: string;
   rootPropagation?: string;
   overlay: string;
+  /** Where the child mounts the overlay: its relative lowerdirs are resolved there. */
+  overlayCwd?: string;
   /** Remapped containers: the image shown through an idmapped mount at `lowerMnt`. */
   idmapLower?: string;
   lowerMnt?: string;
@@ -207,6 +209,7 @@ export function serializePlan(plan: ChildPlan): Buffer {
   if (plan.treePropagation) put('tree_prop', plan.treePropagation);
   if (plan.rootPropagation) put('newroot_prop', plan.rootPropagation);
   if (plan.overlay) put('overlay', plan.overlay); // none: the rootfs is bind-mounted onto itself (OCI bundles)
+  if (plan.overlayCwd) put('overlay_cwd', plan.overlayCwd);
   if (plan.idmapLower && plan.lowerMnt) {
     put('idmap_lower', plan.idmapLower);
     put('lower_mnt', plan.lowerMnt);

@@ -6,6 +6,7 @@
 // when its container is one this root recorded (a container directory, a lease or a port lease
 // naming it). A lease whose owner cannot be read is left in use and reported. Idempotent: a
 // second run finds nothing.
+import { ImageStore } from '../image/store.js';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
@@ -148,7 +149,8 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir)) {
       // Atomic writes' temporaries, import staging, and half-made shifted image copies.
-      const m = /^(?:\..*\.(\d+)\.tmp|image-[0-9a-f]+-(\d+)-[0-9a-f]+|rootfs-[\d-]+\.tmp-(\d+))$/.exec(f);
+      // (image store scratch: blob-, layer-, load-, intent-; shifted layer copies: <chain>.tmp-PID)
+      const m = /^(?:\..*\.(\d+)\.tmp|(?:image|blob|layer|load|save|intent)-[0-9a-f]+-(\d+)-[0-9a-f]+|(?:rootfs-[\d-]+|[0-9a-f]{64})\.tmp-(\d+))$/.exec(f);
       const pid = m ? Number(m[1] ?? m[2] ?? m[3]) : 0;
       if (pid && !alive(pid) && statSync(join(dir, f), { throwIfNoEntry: false })) {
         rmSync(join(dir, f), { recursive: true, force: true });
@@ -156,6 +158,10 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
       }
     }
   }
+  // 5. Images: layers and blobs that no image names (a load killed after landing a layer and
+  //    before its record), unless a live load claims them.
+  const images = new ImageStore(root);
+  report.files += images.gc(images.claimed(alive));
   return report;
 }
 

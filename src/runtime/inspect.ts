@@ -162,6 +162,8 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       Cmd: [...s.argv],
       Image: s.image.ref,
       WorkingDir: s.cwd,
+      Labels: { ...s.labels },
+      ...(s.stopSignal ? { StopSignal: s.stopSignal } : {}),
     },
     NetworkSettings: {
       Bridge: att?.bridge ?? '',

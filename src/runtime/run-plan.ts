@@ -37,14 +37,17 @@ export const hostFacts: HostFacts = {
 };
 
 /** overlayfs's mount data of the container's root: the image below, the container's own layer
- *  on top (src/image/layer-ids.ts builds and checks it). */
-function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: string; idmapLower?: string; lowerMnt?: string } {
-  const lower = spec.image.idmapped ? paths.lower : spec.image.rootfs;
-  return {
-    overlay: overlayMountData([lower], paths.upper, paths.work),
-    // Remapped: the image is attached through an idmapped mount at paths.lower first.
-    ...(spec.image.idmapped ? { idmapLower: spec.image.rootfs, lowerMnt: paths.lower } : {}),
-  };
+ *  on top (src/image/layer-ids.ts builds and checks it). A stored image's layers are named
+ *  relative to the layer store (`cwd`: the child mounts there); remapped, the store (or the
+ *  directory used in place) is first attached through one idmapped mount at paths.lower. */
+function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: string; cwd?: string; idmapLower?: string; lowerMnt?: string } {
+  const { layers, layerRoot, rootfs, idmapped } = spec.image;
+  const idmap = idmapped ? { idmapLower: (layers ? layerRoot : rootfs)!, lowerMnt: paths.lower } : {};
+  if (layers && layerRoot) {
+    return { overlay: overlayMountData(layers, paths.upper, paths.work), cwd: idmapped ? paths.lower : layerRoot, ...idmap };
+  }
+  if (!rootfs) throw new MinidockError('the container record names no image layers', { step: 'plan.overlay', hint: 'remove the container and run it again' });
+  return { overlay: overlayMountData([idmapped ? paths.lower : rootfs], paths.upper, paths.work), ...idmap };
 }
 
 /** The config.json of a run, the container's directory as the bundle; without `full`, its

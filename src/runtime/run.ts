@@ -1,7 +1,7 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { chownSync, closeSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
 import { ttyLib } from '../core/lazy.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
@@ -18,6 +18,7 @@ import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask } from '../spec/caps.js';
+import { parseSignal } from '../spec/signal.js';
 import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
@@ -58,6 +59,10 @@ export interface RunOptions {
   publish: string[];
   publishAll: boolean;
   securityOpt: string[];
+  /** --stop-signal: checked like kill's -s. */
+  stopSignal?: string;
+  /** -l/--label K=V (K alone: an empty value, as docker). */
+  labels?: string[];
   /** docker's --userns: "host" keeps the identity mapping. */
   userns?: string;
   /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
@@ -97,11 +102,34 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   }
 }
 
-/** Reads a file of the image, refusing one whose path leaves the image through a symlink. */
-function readImageFile(rootfs: string, rel: string): string | null {
+/** Reads a file of the image, refusing one whose path leaves the image through a symlink. A
+ *  layered image is read top layer first: the first layer that has the path decides (a
+ *  whiteout there, or in a directory on the way, means deleted). An opaque directory is not
+ *  looked for (Node cannot read xattrs): a file that one hides would still be read from below,
+ *  which is harmless for /etc/passwd and /etc/group, the only files read. */
+function readImageFile(image: ResolvedImage, rel: string): string | null {
+  if (image.rootfs) return readInside(image.rootfs, rel);
+  for (const dir of image.layers?.dirs ?? []) {
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      let st;
+      try {
+        st = lstatSync(join(dir, ...parts.slice(0, i)));
+      } catch {
+        break; // not in this layer: the next one down
+      }
+      if (st.isCharacterDevice() && st.rdev === 0) return null; // overlay's whiteout
+      if (i === parts.length) return st.isFile() ? readInside(dir, rel) : null;
+      if (!st.isDirectory()) return null;
+    }
+  }
+  return null;
+}
+
+function readInside(root: string, rel: string): string | null {
   try {
-    const real = realpathSync(join(rootfs, rel));
-    const base = realpathSync(rootfs);
+    const real = realpathSync(join(root, rel));
+    const base = realpathSync(root);
     if (!real.startsWith(base + '/')) return null;
     return readFileSync(real, 'utf8');
   } catch {
@@ -131,8 +159,8 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
   const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
   const user = resolveUser(
     parseUserSpec(o.user ?? image.config.User ?? '0'),
-    readImageFile(image.rootfs, 'etc/passwd'),
-    readImageFile(image.rootfs, 'etc/group'),
+    readImageFile(image, 'etc/passwd'),
+    readImageFile(image, 'etc/group'),
   );
   const cliEnv: Array<[string, string]> = [];
   for (const file of o.envFiles) {
@@ -159,7 +187,8 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     id,
     name,
     hostname,
-    image: { ref: image.ref, id: image.id, ...(isIdentity(idMap) ? { rootfs: image.rootfs } : await remappedImage(image, idMap, stateRoot, callerEnv)) },
+    image: { ref: image.ref, ...(image.id ? { id: image.id } : {}), ...(isIdentity(idMap) ? lowerOf(image) : await remappedImage(image, idMap, stateRoot, callerEnv)) },
+    ...stopAndLabels(o, image.config),
     argv: commandFor(image.config, o.command),
     env,
     cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
@@ -181,18 +210,38 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
   };
 }
 
-/** How a remapped container sees its image with the right owners: through an idmapped mount
- *  where the kernel and filesystem allow it, else a copy shifted once into the mapped ids. */
-async function remappedImage(image: ResolvedImage, idMap: ContainerSpec['idMap'], stateRoot: string, env: NodeJS.ProcessEnv): Promise<{ rootfs: string; idmapped?: boolean }> {
-  const { canIdmap, shiftedRootfs } = await import('../image/shift.js');
-  if (canIdmap(image.rootfs, release(), env)) return { rootfs: image.rootfs, idmapped: true };
-  if (!image.id) {
+/** docker's merge: --stop-signal over the image's StopSignal, --label over the image's Labels. */
+function stopAndLabels(o: RunOptions, config: ResolvedImage['config']): Pick<ContainerSpec, 'stopSignal' | 'labels'> {
+  const stopSignal = o.stopSignal ?? config.StopSignal;
+  if (stopSignal !== undefined) parseSignal(stopSignal); // refused now, not at `stop`
+  const labels: Record<string, string> = { ...config.Labels };
+  for (const l of o.labels ?? []) {
+    const eq = l.indexOf('=');
+    if (eq === 0 || l === '') throw usageError(`invalid label "${l}"`, 'use --label KEY=VALUE');
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  return { ...(stopSignal !== undefined ? { stopSignal } : {}), ...(Object.keys(labels).length ? { labels } : {}) };
+}
+
+/** The image as overlay's lower layers, for a container with the host's ids. */
+function lowerOf(image: ResolvedImage): { rootfs: string } | { layers: string[]; layerRoot: string } {
+  return image.layers ? { layers: image.layers.links, layerRoot: image.layers.root } : { rootfs: image.rootfs! };
+}
+
+/** How a remapped container sees its image with the right owners: through one idmapped mount
+ *  (of the layer store, or of the directory) where the kernel and filesystem allow it, else
+ *  copies shifted into the mapped ids once per layer. */
+async function remappedImage(image: ResolvedImage, idMap: ContainerSpec['idMap'], stateRoot: string, env: NodeJS.ProcessEnv): Promise<Omit<ContainerSpec['image'], 'ref' | 'id'>> {
+  const { canIdmap, shiftedLayers } = await import('../image/shift.js');
+  const base = lowerOf(image);
+  if (canIdmap('rootfs' in base ? base.rootfs : base.layerRoot, release(), env)) return { ...base, idmapped: true };
+  if (!image.layers) {
     throw usageError(
       `the directory ${image.rootfs} cannot be shown to a remapped container: this kernel or filesystem has no idmapped mounts`,
       'import it first (minidock import DIR NAME), or run with --userns=host',
     );
   }
-  return { rootfs: shiftedRootfs(stateRoot, image.id, image.rootfs, idMap, mappedRoot(idMap)!.gid) };
+  return { layers: image.layers.links, layerRoot: shiftedLayers(stateRoot, image.layers, idMap, mappedRoot(idMap)!.gid) };
 }
 
 function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: PreparedNet): void {

@@ -30,12 +30,22 @@ export interface ContainerSpec {
     ref: string;
     /** The image store id, or undefined for a directory used in place. */
     id?: string;
-    /** The read-only lower layer. */
-    rootfs: string;
-    /** Shown through an idmapped mount in the container's user namespace (remapped containers
-     *  on kernels that can); otherwise rootfs is a copy already owned by the mapped ids. */
+    /** A directory used in place (or the flat image of a record made before layers): the one
+     *  read-only lower layer. */
+    rootfs?: string;
+    /** A stored image: overlay's lower directories, top layer first, relative to `layerRoot`
+     *  (the layer store's directory, or a shifted copy's), where the child mounts the overlay. */
+    layers?: string[];
+    layerRoot?: string;
+    /** rootfs or layerRoot is shown through an idmapped mount in the container's user
+     *  namespace (remapped containers on kernels that can); otherwise it is already owned by
+     *  the mapped ids (a shifted copy) or the container has the host's ids. */
     idmapped?: boolean;
   };
+  /** The signal `stop` sends first (--stop-signal, else the image's StopSignal; none: SIGTERM). */
+  stopSignal?: string;
+  /** The image's labels with --label over them, as docker's Config.Labels. */
+  labels?: Record<string, string>;
   /** argv[0] is searched in the container's $PATH. */
   argv: string[];
   env: string[];

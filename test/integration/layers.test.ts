@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { MinidockError } from '../../src/core/errors.js';
 import { unpackLayer } from '../../src/image/unpack.js';
 import { native } from '../../src/native/binding.js';
+import { layerTar } from '../helpers/image-layout.js';
 
 if (process.getuid?.() !== 0) {
   console.log('layers: skipped (needs root)');
@@ -21,22 +22,7 @@ const work = mkdtempSync(join(tmpdir(), 'mdk-layers-'));
 const L = suite('layers');
 const mark = (root: string, rel: string, kind: 'whiteout' | 'opaque'): void => native().layerMark(root, rel, kind);
 
-/** A layer tar of `files` (path → content; a content of null makes a directory), with GNU tar. */
-function layer(name: string, files: Record<string, string | null>, gzip = false): string {
-  const src = join(work, `${name}.src`);
-  mkdirSync(src);
-  for (const [p, content] of Object.entries(files)) {
-    if (content === null) mkdirSync(join(src, p), { recursive: true });
-    else {
-      mkdirSync(join(src, p, '..'), { recursive: true });
-      writeFileSync(join(src, p), content);
-    }
-  }
-  const out = join(work, `${name}.tar${gzip ? '.gz' : ''}`);
-  const r = spawnSync('tar', ['-c', ...(gzip ? ['-z'] : []), '-f', out, '-C', src, '--owner=0', '--group=0', '--numeric-owner', '.']);
-  assert.is(r.status, 0, r.stderr?.toString());
-  return out;
-}
+const layer = (name: string, files: Record<string, string | null>, gzip = false): string => layerTar(work, name, files, gzip);
 
 L.after(() => {
   rmSync(work, { recursive: true, force: true });
@@ -60,7 +46,7 @@ L('three layers: added, changed, deleted and opaque paths merge to exactly the f
   // Stacked in a mount namespace of our own (gone when the shell exits): top layer first.
   const mnt = join(work, 'merged');
   mkdirSync(mnt);
-  const script = `mount -t overlay overlay -o lowerdir=${dirs[2]}:${dirs[1]}:${dirs[0]} ${mnt} && cd ${mnt} && find . -mindepth 1 | sort && cat etc/a srv/old/y new/file`;
+  const script = `mount -t overlay overlay -o userxattr,lowerdir=${dirs[2]}:${dirs[1]}:${dirs[0]} ${mnt} && cd ${mnt} && find . -mindepth 1 | sort && cat etc/a srv/old/y new/file`;
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script]);
   assert.is(r.status, 0, r.stderr.toString());
   // etc/b deleted, etc/a changed, srv/old's x hidden (opaque) and y added, srv/keep deleted by

@@ -15,7 +15,8 @@ requireRootAndImages();
 const root = newRoot('run');
 const imp = mdk(root, ['import', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox']);
 if (imp.code !== 0) throw new Error(`importing the busybox image failed: ${imp.stderr}`);
-const imageRootfs = join(root, 'images', imp.stdout.trim().replace(/^sha256:/, ''), 'rootfs');
+// The image's one layer, where image inspect says it is.
+const imageRootfs = (JSON.parse(mdk(root, ['image', 'inspect', 'busybox']).stdout) as Array<{ GraphDriver: { Data: { UpperDir: string } } }>)[0]!.GraphDriver.Data.UpperDir;
 const before: Snapshot = snapshot(root);
 
 const suiteRun = suite('run');

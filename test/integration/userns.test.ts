@@ -16,7 +16,6 @@ const work = mkdtempSync(join(tmpdir(), 'mdk-userns-'));
 chmodSync(work, 0o755); // the remapped root must be able to walk to the volumes below
 const imp = mdk(root, ['import', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox']);
 if (imp.code !== 0) throw new Error(`import failed: ${imp.stderr}`);
-const imageId = readFileSync(join(root, 'images', 'repositories.json'), 'utf8').match(/[0-9a-f]{64}/)![0];
 const before = snapshot(root);
 const Userns = suite('userns');
 Userns.after(() => {
@@ -122,16 +121,18 @@ T('without idmapped mounts (MINIDOCK_IDMAP=shift) the image is copied once with 
   sh(`tar -xf ${BUSYBOX_TAR} -C ${dir} && cp ${dir}/bin/busybox ${dir}/bin/suid && chmod 4755 ${dir}/bin/suid`);
   const im = mdk(root, ['import', dir, 'suidimg']);
   assert.is(im.code, 0, im.stderr);
-  const sid = readFileSync(join(root, 'images', 'repositories.json'), 'utf8').match(/"suidimg:latest":\s*"([0-9a-f]{64})"/)![1]!;
+  const layer = (JSON.parse(mdk(root, ['image', 'inspect', 'suidimg']).stdout) as Array<{ GraphDriver: { Data: { UpperDir: string } } }>)[0]!.GraphDriver.Data.UpperDir;
+  const chain = layer.split('/').slice(-2)[0]!;
   const env = { MINIDOCK_IDMAP: 'shift' };
   const r = mdk(root, ['run', '--rm', '--network', 'none', 'suidimg', 'stat', '-c', '%u:%g %a', '/bin/busybox', '/bin/suid'], { env });
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, '0:0 755\n0:0 4755\n');
-  // Apart from images/: the remapped root walks to the copy, and must never reach images/.
-  const copy = join(root, 'shifted', sid, 'rootfs-100000-65536-100000-65536');
+  // Apart from images/: the remapped root walks to the copy, and must never reach images/. One
+  // copy per layer and mapping.
+  const copy = join(root, 'shifted', 'rootfs-100000-65536-100000-65536', chain);
   const st = statSync(join(copy, 'bin/suid'));
   assert.equal([st.uid, st.gid, st.mode & 0o7777], [100000, 100000, 0o4755]);
-  assert.is(statSync(join(root, 'images', sid, 'rootfs', 'bin/suid')).uid, 0, 'the image itself is untouched');
+  assert.is(statSync(join(layer, 'bin/suid')).uid, 0, 'the image itself is untouched');
   const ino = statSync(copy).ino;
   assert.is(mdk(root, ['run', '--rm', '--network', 'none', 'suidimg', 'true'], { env }).code, 0);
   assert.is(statSync(copy).ino, ino, 'the copy is made once and reused');
@@ -139,7 +140,9 @@ T('without idmapped mounts (MINIDOCK_IDMAP=shift) the image is copied once with 
   assert.not.ok(existsSync(copy), 'rmi removes the copies with the image');
   // The default path uses no copy at all.
   assert.is(run('busybox', 'true').code, 0);
-  assert.not.ok(existsSync(join(root, 'shifted', imageId)));
+  const shiftedMap = join(root, 'shifted', 'rootfs-100000-65536-100000-65536');
+  assert.equal(readdirSync(shiftedMap).filter((n) => n !== 'l'), [], 'no layer of busybox was copied');
+  assert.equal(readdirSync(join(shiftedMap, 'l')), [], 'and no short link is left of the removed image');
 });
 
 T('mknod of a block device is refused, and ptrace cannot reach a host process', async () => {

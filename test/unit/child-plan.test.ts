@@ -16,7 +16,7 @@ import { DIR, runPlan, runSpec as spec } from '../helpers/run-plan.js';
 
 const io = { stdio: [7, 8, 9] as [number, number, number] };
 const TTY = '/dev/pts/4';
-const OVERLAY = `lowerdir=/var/lib/minidock/images/abc/rootfs,upperdir=${DIR}/upper,workdir=${DIR}/work`;
+const OVERLAY = `lowerdir=/var/lib/minidock/images/abc/rootfs,upperdir=${DIR}/upper,workdir=${DIR}/work,userxattr`;
 const ETH = { ip: '10.88.0.2', prefix: 16, gateway: '10.88.0.1' };
 /** minidock run's plan with no network, for the tests that change a field or two of it. */
 const base = (over: Partial<ChildPlan>): ChildPlan => ({ ...runPlan(spec()), ...over });

@@ -262,7 +262,7 @@ test('the script carries every op, rule, ip command and id map of the plan, and 
   for (const l of net.ip.slice(1)) assert.ok(script.includes(`ip ${l}\n`), l);
   assert.ok(script.includes(`echo '0 100000 65536' >"/proc/$PID/uid_map"`));
   assert.ok(script.includes(`shift_copy ${image} $DIR/lower`), 'an idmapped image becomes a shifted copy');
-  assert.ok(script.includes(`mount -t overlay overlay -o nodev,lowerdir=$DIR/lower,upperdir=$DIR/upper,workdir=$DIR/work $DIR/rootfs`));
+  assert.ok(script.includes(`mount -t overlay overlay -o nodev,lowerdir=$DIR/lower,upperdir=$DIR/upper,workdir=$DIR/work,userxattr $DIR/rootfs`));
   assert.ok(script.includes(`env -i PATH=/usr/bin:/bin HOSTNAME=web 'A=b=c d'`), 'the environment, exactly');
   assert.ok(script.includes('sh -c "$waiter" sh /srv python3 -m http.server 80'));
   assert.ok(script.includes('--bounding-set -all,+chown,'));

@@ -127,6 +127,7 @@ test('a running bridge container with published ports: the whole object, in dock
       Cmd: ['nginx', '-g', 'daemon off;'],
       Image: 'nginx:1.25',
       WorkingDir: '/srv',
+      Labels: {},
     },
     NetworkSettings: {
       Bridge: 'mdk0',

@@ -23,7 +23,7 @@ test('chain ids: the first is its diff id, each next one hashes the one below, a
 });
 
 test('overlay mount data: top layer first; a page at most, with an error that says so; no separators in paths', () => {
-  assert.is(overlayMountData(['/s/l/B', '/s/l/A'], '/c/upper', '/c/work'), 'lowerdir=/s/l/B:/s/l/A,upperdir=/c/upper,workdir=/c/work');
+  assert.is(overlayMountData(['/s/l/B', '/s/l/A'], '/c/upper', '/c/work'), 'lowerdir=/s/l/B:/s/l/A,upperdir=/c/upper,workdir=/c/work,userxattr');
   // 120 layers under short names fit (docker's l/<26 chars>); the same under full digests do not.
   const short = Array.from({ length: 120 }, (_, i) => `/var/lib/minidock/l/${String(i).padStart(12, '0')}`);
   assert.ok(overlayMountData(short, '/u', '/w').length <= MOUNT_DATA_MAX);

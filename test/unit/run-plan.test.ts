@@ -14,7 +14,7 @@ import { capabilityMask } from '../../src/spec/caps.js';
 import { IDENTITY_MAP, type ContainerSpec } from '../../src/spec/container-spec.js';
 import { DIR, devOps, facts, paths, runPlan, runSpec as spec } from '../helpers/run-plan.js';
 
-const OVERLAY = `lowerdir=/var/lib/minidock/images/abc/rootfs,upperdir=${DIR}/upper,workdir=${DIR}/work`;
+const OVERLAY = `lowerdir=/var/lib/minidock/images/abc/rootfs,upperdir=${DIR}/upper,workdir=${DIR}/work,userxattr`;
 const ETH = { ip: '10.88.0.2', prefix: 16, gateway: '10.88.0.1' };
 const TTY = '/dev/pts/4';
 const io = { stdio: [7, 8, 9] as [number, number, number] };
@@ -158,7 +158,7 @@ test('an idmapped image is overlay\'s lower layer at paths.lower, attached from 
   const p = runPlan({ ...s, image: { ...s.image, idmapped: true } });
   assert.is(p.idmapLower, s.image.rootfs);
   assert.is(p.lowerMnt, paths.lower);
-  assert.is(p.overlay, `lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work}`);
+  assert.is(p.overlay, `lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work},userxattr`);
 });
 
 const badLayers: Array<[string, (s: ContainerSpec) => [ContainerSpec, typeof paths], string]> = [
@@ -185,7 +185,7 @@ for (const [name, mutate, dir] of badLayers) {
 }
 
 test('layer paths with spaces, "=" and unicode are accepted (only , : \\ are separators)', () => {
-  assert.is(runPlan(spec({ image: { ref: 'x', rootfs: '/img/with space/a=b/ünï' } })).overlay, `lowerdir=/img/with space/a=b/ünï,upperdir=${DIR}/upper,workdir=${DIR}/work`);
+  assert.is(runPlan(spec({ image: { ref: 'x', rootfs: '/img/with space/a=b/ünï' } })).overlay, `lowerdir=/img/with space/a=b/ünï,upperdir=${DIR}/upper,workdir=${DIR}/work,userxattr`);
 });
 
 test('the seam: the config is ociConfigFor\'s with the container directory as the bundle, and the plan is planOci\'s of it', () => {

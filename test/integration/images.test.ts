@@ -1,0 +1,261 @@
+// Layered images end to end (issue #15), on the real kernel and with the real peers: an OCI
+// layout written here whose layers add, change, delete (whiteouts) and replace a directory
+// (opaque), loaded and run (idmapped, with the host's ids, and through the shifted-copy
+// fallback): the container sees exactly the final tree. skopeo's docker-archive of it loads to
+// the same id; minidock's save loads in podman, whose container sees the same tree; rmi counts
+// layer references; 121 layers run; a killed load leaves only what gc removes; a hostile layout
+// stores nothing; two loads sharing a layer unpack it once. Each test leaves nothing behind.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, BUSYBOX_TAR, TEST_NETNS, cliArgv, envFor, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+import { layerTar, ociLayout } from '../helpers/image-layout.js';
+
+requireRootAndImages();
+for (const tool of ['skopeo', 'podman']) {
+  if (spawnSync(tool, ['--version']).status !== 0) throw new Error(`${tool} is missing: run bin/setup (it installs it)`);
+}
+const root = newRoot('images');
+const work = mkdtempSync(join(tmpdir(), 'mdk-images-'));
+const before = snapshot(root);
+const Images = suite('images');
+Images.after(() => {
+  removeRoot(root);
+  rmSync(work, { recursive: true, force: true });
+});
+const T = leakChecked(Images, root, before);
+
+const ok = (args: string[], env: NodeJS.ProcessEnv = {}): string => {
+  const r = mdk(root, args, { env });
+  assert.is(r.code, 0, `minidock ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const layers = (r = root): string[] => (existsSync(join(r, 'images/layers')) ? readdirSync(join(r, 'images/layers')).filter((n) => n !== 'l') : []);
+const blobs = (r = root): string[] => (existsSync(join(r, 'images/blobs/sha256')) ? readdirSync(join(r, 'images/blobs/sha256')) : []);
+
+// The image: busybox, then three layers of changes under /t.
+const L2 = layerTar(work, 'l2', { 't/a': 'one\n', 't/b': 'b\n', 't/old/x': 'x\n', 't/keep': 'keep\n', 't/gone/deep/f': 'f\n' });
+const L3 = layerTar(work, 'l3', { 't/a': 'two\n', 't/.wh.b': '', 't/old/.wh..wh..opq': '', 't/old/y': 'y\n', 't/.wh.gone': '' }, true);
+const L4 = layerTar(work, 'l4', { 't/new/file': 'new\n', 't/.wh.keep': '' });
+const layout = ociLayout(join(work, 'oci'), [BUSYBOX_TAR, L2, L3, L4], { tag: 'mdk-test/layers:1' });
+/** What the container must see: b, keep and gone/ deleted, a changed, old/ replaced, new/ added. */
+const PROBE = 'cd /t && find . | sort | tr "\\n" " " && cat a old/y new/file';
+const FINAL = '. ./a ./new ./new/file ./old ./old/y two\ny\nnew\n';
+
+T('an OCI layout of four layers loads (Loaded image: NAME:TAG) with the id of its config, and runs the final tree', () => {
+  assert.is(ok(['load', '-i', layout.dir]), 'Loaded image: mdk-test/layers:1\n');
+  assert.is(ok(['images', '-q', '--no-trunc', 'mdk-test/layers:1']), `sha256:${layout.id}\n`);
+  assert.is(layers().length, 4, 'one directory per layer');
+  // Remapped (the default), through one idmapped mount of the layer store.
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/layers:1', 'sh', '-c', PROBE]), FINAL);
+  // The host's ids: the store's layers as they are.
+  assert.is(ok(['run', '--rm', '--network', 'none', '--userns', 'host', 'mdk-test/layers:1', 'sh', '-c', PROBE]), FINAL);
+  // No idmapped mounts: each layer copied once with shifted owners.
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/layers:1', 'sh', '-c', PROBE], { MINIDOCK_IDMAP: 'shift' }), FINAL);
+  assert.is(readdirSync(join(root, 'shifted')).length, 1, 'one shifted tree for the one mapping');
+  // The container writes to its own upper layer: a merged directory can be replaced (overlay's
+  // opaque marker on the upper layer, which needs userxattr inside a user namespace).
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/layers:1', 'sh', '-c', 'rm -rf /t/old && mkdir /t/old && ls -A /t/old && echo replaced']), 'replaced\n');
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/layers:1', 'sh', '-c', PROBE]), FINAL, 'and the image is unchanged');
+  // Loading it again unpacks nothing: the layers are there.
+  const t0 = layers().join();
+  assert.is(ok(['load', '-i', layout.dir]), 'Loaded image: mdk-test/layers:1\n');
+  assert.is(layers().join(), t0);
+});
+
+T('image inspect, history and tag show docker\'s fields from the config and the store', () => {
+  const [img] = JSON.parse(ok(['image', 'inspect', 'mdk-test/layers:1'])) as Array<Record<string, any>>;
+  assert.is(img!.Id, `sha256:${layout.id}`);
+  assert.equal(img!.RepoTags, ['mdk-test/layers:1']);
+  assert.is(img!.RootFS.Layers.length, 4);
+  assert.is(img!.Created, '2026-01-02T03:04:05Z');
+  assert.equal(img!.Config.Cmd, ['sh']);
+  assert.ok(existsSync(img!.GraphDriver.Data.UpperDir), 'the top layer is where inspect says');
+  assert.is(img!.GraphDriver.Data.LowerDir.split(':').length, 3);
+  const hist = ok(['history', 'mdk-test/layers:1']).trim().split('\n');
+  assert.match(hist[0]!, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+  assert.is(hist.length, 5);
+  assert.match(hist[1]!, new RegExp(`^${layout.id.slice(0, 12)}\\s+.*layer 4`));
+  assert.match(hist[4]!, /^<missing>\s+.*layer 1/);
+  ok(['tag', 'mdk-test/layers:1', 'other:2']);
+  assert.is(ok(['images', '-q', 'other:2']), `${layout.id.slice(0, 12)}\n`);
+  const r = mdk(root, ['rmi', layout.id.slice(0, 12)]);
+  assert.is(r.code, 1, 'an id with two tags is not removed without -f');
+  assert.match(r.stderr, /referenced in multiple repositories/);
+  assert.is(ok(['rmi', 'other:2']), 'Untagged: other:2\n');
+});
+
+T("skopeo's docker-archive of the layout loads to the same image id", () => {
+  const file = join(work, 'skopeo.tar');
+  const r = spawnSync('skopeo', ['copy', '--quiet', `oci:${layout.dir}`, `docker-archive:${file}:mdk-test/skopeo:1`], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const other = newRoot('images-skopeo');
+  try {
+    assert.is(mdk(other, ['load', '-i', file]).stdout, 'Loaded image: mdk-test/skopeo:1\n');
+    assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `sha256:${layout.id}\n`);
+    assert.is(mdk(other, ['run', '--rm', '--network', 'none', 'mdk-test/skopeo:1', 'sh', '-c', PROBE]).stdout, FINAL);
+  } finally {
+    removeRoot(other);
+  }
+});
+
+T('save (docker-archive) loads in podman, whose container sees the same tree; oci-archive and stdin load back to the same id', () => {
+  const file = join(work, 'saved.tar');
+  ok(['save', '-o', file, 'mdk-test/layers:1']);
+  const store = join(work, 'podman');
+  const P = ['--root', join(store, 'storage'), '--runroot', join(store, 'run'), '--tmpdir', join(store, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
+  const limit = (label: string): string => readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(label))!.slice(26).trim().split(/\s+/)[1]!;
+  const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  const nproc = Math.min(Number(limit('Max processes')) || pidMax, pidMax);
+  const podman = (args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'podman', ...P, ...args], { encoding: 'utf8', env: envFor(root), input: '', timeout: 120_000 });
+  try {
+    const l = podman(['load', '-i', file]);
+    assert.is(l.status, 0, String(l.stderr));
+    assert.match(String(l.stdout), /Loaded image: (localhost\/)?mdk-test\/layers:1/);
+    const id = podman(['images', '-q', '--no-trunc']);
+    assert.is(String(id.stdout).trim(), `sha256:${layout.id}`, 'podman computes the same image id');
+    const run = podman(['run', '--rm', '--network', 'none', '--ulimit', `nofile=${limit('Max open files')}:${limit('Max open files')}`, '--ulimit', `nproc=${nproc}:${nproc}`, 'mdk-test/layers:1', 'sh', '-c', PROBE]);
+    assert.is(run.status, 0, String(run.stderr));
+    assert.is(String(run.stdout), FINAL);
+  } finally {
+    podman(['rmi', '-a', '-f']);
+    spawnSync('umount', ['-R', join(store, 'storage', 'overlay')]);
+    rmSync(store, { recursive: true, force: true });
+  }
+  const oci = join(work, 'saved-oci.tar');
+  ok(['save', '--format', 'oci-archive', '-o', oci, 'mdk-test/layers:1']);
+  const other = newRoot('images-oci');
+  try {
+    assert.is(mdk(other, ['load', '-i', oci]).stdout, 'Loaded image: mdk-test/layers:1\n');
+    assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `sha256:${layout.id}\n`);
+    // docker's own form on stdin, gzipped as `docker save | gzip` makes it.
+    const gz = spawnSync('sh', ['-c', `gzip -c ${file} | nsenter --net=/run/netns/${TEST_NETNS} ${process.execPath} ${BIN} load`], { encoding: 'utf8', env: envFor(other) });
+    assert.is(gz.status, 0, gz.stderr);
+    assert.is(gz.stdout, 'Loaded image: mdk-test/layers:1\n');
+    assert.equal(readdirSync(join(other, 'tmp')), [], 'the spooled copy is gone');
+  } finally {
+    removeRoot(other);
+  }
+});
+
+T('commit: the container\'s changes become a layer (whiteouts and opaque directories back in OCI form) that runs, saves and loads; diff lists them', () => {
+  ok(['run', '--network', 'none', '--name', 'cm', 'mdk-test/layers:1', 'sh', '-c', 'echo three > /t/a; rm /t/new/file; rm -rf /t/old; mkdir /t/old; echo z > /t/old/z; echo added > /t/added']);
+  assert.is(ok(['diff', 'cm']), ['C /t', 'C /t/a', 'A /t/added', 'C /t/new', 'D /t/new/file', 'C /t/old', 'A /t/old/z'].map((l) => `${l}\n`).join(''));
+  const id = ok(['commit', '-m', 'three', '-a', 'Test <t@example.com>', '-c', 'CMD ["cat", "/t/a"]', 'cm', 'mdk-test/committed:1']).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  ok(['rm', 'cm']);
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/committed:1']), 'three\n', "the --change CMD is the image's");
+  const tree = 'cd /t && find . | sort | tr "\\n" " "; cat old/z';
+  const want = '. ./a ./added ./new ./old ./old/z z\n'; // old/y hidden (opaque), new/file deleted (whiteout)
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/committed:1', 'sh', '-c', tree]), want);
+  assert.is(ok(['run', '--rm', '--network', 'none', '--userns', 'host', 'mdk-test/committed:1', 'sh', '-c', tree]), want);
+  const [img] = JSON.parse(ok(['image', 'inspect', 'mdk-test/committed:1'])) as Array<Record<string, any>>;
+  assert.is(img!.RootFS.Layers.length, 5);
+  assert.is(img!.Author, 'Test <t@example.com>');
+  assert.is(img!.Comment, 'three');
+  assert.match(ok(['history', 'mdk-test/committed:1']).split('\n')[1]!, /sh -c echo three.*three$/);
+  // Out and back in: the same id, the same tree (the committed layer's whiteouts survive a save).
+  const file = join(work, 'committed.tar');
+  ok(['save', '-o', file, 'mdk-test/committed:1']);
+  const other = newRoot('images-commit');
+  try {
+    assert.is(mdk(other, ['load', '-i', file]).stdout, 'Loaded image: mdk-test/committed:1\n');
+    assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `${id}\n`);
+    assert.is(mdk(other, ['run', '--rm', '--network', 'none', 'mdk-test/committed:1', 'sh', '-c', tree]).stdout, want);
+  } finally {
+    removeRoot(other);
+  }
+  const rmi = ok(['rmi', 'mdk-test/committed:1']).trim().split('\n');
+  assert.is(rmi.length, 3, 'untagged, the image, its one own layer: the four below are shared');
+});
+
+T('rmi removes only the layers no other image uses; refused while a container uses the image', () => {
+  const L5 = layerTar(work, 'l5', { 'u/only': 'five\n' });
+  const two = ociLayout(join(work, 'oci-two'), [BUSYBOX_TAR, L5], { tag: 'mdk-test/two:1' });
+  ok(['load', '-i', two.dir]);
+  assert.is(layers().length, 5, 'the busybox layer is shared');
+  ok(['run', '--network', 'none', '--name', 'uses-two', 'mdk-test/two:1', 'true']);
+  const refused = mdk(root, ['rmi', 'mdk-test/two:1']);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /container [0-9a-f]{12} is using it/);
+  ok(['rm', 'uses-two']);
+  const out = ok(['rmi', 'mdk-test/two:1']).trim().split('\n');
+  assert.equal(out.slice(0, 2), ['Untagged: mdk-test/two:1', `Deleted: sha256:${two.id}`]);
+  assert.is(out.length, 3, 'the image and its one unshared layer');
+  assert.is(layers().length, 4, "the shared base stays for the other image");
+  const all = ok(['rmi', 'mdk-test/layers:1']).trim().split('\n');
+  assert.is(all.length, 6, 'untagged, the image, its four layers');
+  assert.equal(layers(), []);
+  assert.equal(blobs(), [], 'no blob is left');
+  assert.equal(readdirSync(join(root, 'images/layers/l')), [], 'no short link is left');
+  assert.equal(readdirSync(join(root, 'shifted', readdirSync(join(root, 'shifted'))[0]!)).filter((n) => n !== 'l'), [], 'nor a shifted copy');
+});
+
+T('an image of 121 layers runs: overlay names them by short links in one page of options', () => {
+  const many = [BUSYBOX_TAR];
+  for (let i = 1; i <= 120; i++) many.push(layerTar(work, `deep${i}`, { [`deep/${i}`]: `${i}\n` }));
+  const deep = ociLayout(join(work, 'oci-deep'), many, { tag: 'mdk-test/deep:1' });
+  ok(['load', '-i', deep.dir]);
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/deep:1', 'sh', '-c', 'ls /deep | wc -l; cat /deep/1 /deep/120']).replace(/ +/g, ''), '120\n1\n120\n');
+  ok(['rmi', 'mdk-test/deep:1']);
+  assert.equal(layers(), []);
+});
+
+T('a load killed half-way leaves only what gc removes; the next load completes', () => {
+  const r = mdk(root, ['load', '-i', layout.dir], { env: { MINIDOCK_TEST_CRASH_AT: 'load.layer' } });
+  assert.is(r.code, 137, 'killed at the first landed layer');
+  assert.is(layers().length, 1, 'one layer landed, no image names it');
+  assert.is(ok(['images', '-q']), '', 'no image record');
+  ok(['gc']);
+  assert.equal(layers(), []);
+  assert.equal(blobs(), []);
+  assert.equal(readdirSync(join(root, 'tmp')), [], 'no scratch file of the dead load');
+  assert.is(ok(['load', '-i', layout.dir]), 'Loaded image: mdk-test/layers:1\n');
+  ok(['rmi', 'mdk-test/layers:1']);
+});
+
+T('a hostile layout stores nothing: a layer that does not match its digest, a symlinked blob', () => {
+  const bad = join(work, 'oci-bad');
+  const l = ociLayout(bad, [BUSYBOX_TAR, L2], { tag: 'mdk-test/bad:1' });
+  const blob = join(bad, 'blobs/sha256', l.layerDigests[1]!);
+  const bytes = readFileSync(blob);
+  bytes[600] = bytes[600]! ^ 1; // one bit of a file's content
+  writeFileSync(blob, bytes);
+  const r = mdk(root, ['load', '-i', bad]);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^minidock: blob blobs\/sha256\/[0-9a-f]{64} does not match its digest: .*\n/);
+  assert.is(r.stderr.split('\n').filter(Boolean).length, 1, 'one line');
+  // The busybox layer landed before the bad one: the failed load took it back itself.
+  assert.equal(layers(), []);
+  assert.equal(blobs(), []);
+  const link = join(work, 'oci-link');
+  ociLayout(link, [BUSYBOX_TAR], { tag: 'mdk-test/link:1' });
+  const target = join(link, 'blobs/sha256', readdirSync(join(link, 'blobs/sha256'))[0]!);
+  rmSync(target);
+  symlinkSync('/etc/passwd', target);
+  const s = mdk(root, ['load', '-i', link]);
+  assert.is(s.code, 1);
+  assert.match(s.stderr, /is a symlink/);
+  assert.equal(layers(), []);
+});
+
+T('two loads at once of images sharing a layer both succeed, and unpack it once', async () => {
+  const a = ociLayout(join(work, 'oci-a'), [BUSYBOX_TAR, layerTar(work, 'la', { a: 'a\n' })], { tag: 'mdk-test/a:1' });
+  const b = ociLayout(join(work, 'oci-b'), [BUSYBOX_TAR, layerTar(work, 'lb', { b: 'b\n' })], { tag: 'mdk-test/b:1' });
+  const go = (dir: string): Promise<number> => new Promise((resolve) => {
+    const [cmd, argv] = cliArgv(['load', '-i', dir]);
+    spawn(cmd, argv, { env: envFor(root), stdio: 'ignore' }).on('close', (code) => resolve(code ?? 1));
+  });
+  assert.equal(await Promise.all([go(a.dir), go(b.dir)]), [0, 0]);
+  assert.is(layers().length, 3, 'busybox once, and each top layer');
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/b:1', 'cat', '/b']), 'b\n');
+  ok(['rmi', 'mdk-test/a:1', 'mdk-test/b:1']);
+  assert.equal(layers(), []);
+  assert.equal(blobs(), []);
+});
+
+Images.run();
