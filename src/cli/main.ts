@@ -161,9 +161,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .description('Remove one or more containers')
       .argument('<container...>', 'names or ids (unique prefixes accepted)')
       .option('-f, --force', 'kill a running container first', false)
+      .option('-v, --volumes', 'remove the anonymous volumes of its image\'s VOLUME paths too', false)
       .action(action(async (refs: string[], opts) => {
         const { rmCommand } = await import('./ps.js');
-        return rmCommand(config.root, refs, opts.force);
+        return rmCommand(config.root, refs, opts.force, opts.volumes);
       })),
   images: (p) =>
     p

@@ -35,13 +35,13 @@ export async function psCommand(root: string, o: { all: boolean; quiet: boolean;
 }
 
 /** Removes each container, printing what it removed as docker does; goes on past failures. */
-export async function rmCommand(root: string, refs: string[], force: boolean): Promise<number> {
+export async function rmCommand(root: string, refs: string[], force: boolean, volumes = false): Promise<number> {
   const api = native();
   const store = new StateStore(root, api.flock);
   let failed = false;
   for (const ref of refs) {
     try {
-      await removeContainer(store, api, store.resolve(ref), force, ref);
+      await removeContainer(store, api, store.resolve(ref), force, ref, { volumes });
       process.stdout.write(`${ref}\n`);
     } catch (err) {
       failed = true;

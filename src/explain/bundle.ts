@@ -5,7 +5,6 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { MinidockError, usageError } from '../core/errors.js';
-import { childProcess } from '../core/lazy.js';
 import type { ExplainInput } from './steps.js';
 import { isIdentity } from '../spec/userns.js';
 import { BUNDLE_ETC_FILES, BUNDLE_INIT, ociConfigFor } from '../oci/from-spec.js';
@@ -52,20 +51,6 @@ export function bundleReadme(input: ExplainInput, cgroupsPath: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The image's root filesystem as one directory (a bundle's rootfs is flat): a directory is
- *  copied; a layered image is merged by overlayfs itself, mounted read-only in a private mount
- *  namespace of a shell's (gone with it), and copied out, so whiteouts and opaque directories
- *  mean what they mean in a container. */
-function copyImage(image: ExplainInput['spec']['image'], rootfs: string): void {
-  const cp = (src: string): void => void childProcess().execFileSync('cp', ['-a', '--reflink=auto', src, rootfs], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (!image.layers || !image.layerRoot) return cp(image.rootfs!);
-  if (image.layers.length === 1) return cp(`${image.layerRoot}/${image.layers[0]}/`);
-  mkdirSync(rootfs);
-  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
-  const script = `set -e; m=$(mktemp -d); cd ${q(image.layerRoot)}; mount -t overlay overlay -o ro,userxattr,lowerdir=${image.layers.join(':')} "$m"; cp -a --reflink=auto "$m"/. ${q(rootfs)}; umount "$m"; rmdir "$m"`;
-  childProcess().execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 /** Writes the bundle into `dir` (checked by checkBundleDir first); on failure removes what it wrote. */
 export async function writeBundle(dir: string, input: ExplainInput, o: { cgroupParent: string; init?: string }): Promise<void> {
   const abs = checkBundleDir(dir);
@@ -76,7 +61,10 @@ export async function writeBundle(dir: string, input: ExplainInput, o: { cgroupP
     // A remapped root walks to its bind sources here: the bundle itself must be searchable.
     chmodSync(abs, 0o755);
     const rootfs = `${abs}/rootfs`;
-    copyImage(spec.image, rootfs);
+    // A bundle's rootfs is flat: the image's layers merged (src/image/merge.ts).
+    mkdirSync(rootfs, { mode: 0o755 });
+    const { copyImageDir } = await import('../image/merge.js');
+    copyImageDir(spec.image, '', rootfs);
     // The image as the container's ids own it: an idmapped image is the image store's (owned by
     // the image's ids), so the copy is shifted; a shifted image (no idmapped mounts here) is already.
     if (!isIdentity(spec.idMap) && spec.image.idmapped) {

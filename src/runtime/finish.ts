@@ -4,6 +4,7 @@
 // address), then the cgroups (read for the OOM killer before they go), then the record (removed
 // for --rm, else "exited" with the status), then the peers' /etc/hosts on a user network.
 // Each step is idempotent, so a finisher killed half-way is finished by the next one (gc).
+import { removeAnonymousVolumes } from './anon-volumes.js';
 import { checkpoint } from '../core/trace.js';
 import type { NativeApi } from '../native/binding.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
@@ -38,6 +39,8 @@ export async function finishContainer(
   if (at.afterCgroup) checkpoint(at.afterCgroup);
   if (rec.spec.autoRemove) {
     store.remove({ id: rec.id, spec: rec.spec });
+    // run --rm takes the anonymous volumes with it, as docker's does.
+    removeAnonymousVolumes(rec.spec, root);
   } else {
     // (`rm -f` from another shell may have removed the container meanwhile: nothing to record.)
     store.writeStateIfPresent(rec.id, {

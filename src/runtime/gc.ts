@@ -7,6 +7,7 @@
 // naming it). A lease whose owner cannot be read is left in use and reported. Idempotent: a
 // second run finds nothing.
 import { ImageStore } from '../image/store.js';
+import { pruneAnonymousVolumes } from './anon-volumes.js';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
@@ -162,6 +163,9 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
   //    before its record), unless a live load claims them.
   const images = new ImageStore(root);
   report.files += images.gc(images.claimed(alive));
+  // 6. Anonymous volumes no container names (docker's `volume prune`), and dead runs' staging.
+  const named = new Set(store.list().flatMap((c) => (c.spec?.volumes ?? []).flatMap((v) => (v.anonymous ? [v.anonymous] : []))));
+  report.files += pruneAnonymousVolumes(root, named, alive);
   return report;
 }
 

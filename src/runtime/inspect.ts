@@ -152,7 +152,10 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       PidsLimit: s.resources?.pidsLimit ?? null,
       UsernsMode: s.idMap.uidMap.startsWith('0 0 ') ? 'host' : '',
     },
-    Mounts: [],
+    // docker's .Mounts: binds and (anonymous) volumes.
+    Mounts: (s.volumes ?? []).map((v) => v.anonymous
+      ? { Type: 'volume', Name: v.anonymous, Source: v.src, Destination: v.dst, Driver: 'local', Mode: '', RW: !v.ro, Propagation: '' }
+      : { Type: 'bind', Source: v.src, Destination: v.dst, Mode: v.ro ? 'ro' : '', RW: !v.ro, Propagation: 'rprivate' }),
     Config: {
       Hostname: s.hostname,
       User: `${s.user.uid}:${s.user.gid}`,

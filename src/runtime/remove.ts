@@ -66,8 +66,22 @@ function claimRemoval(store: StateStore, rec: ContainerRecord, label: string): v
 
 /** `ref` is what the user typed: a record read while a concurrent rm deletes it can have lost its
  *  spec (and so its name) already, and "no such container" must still name what was asked for. */
-export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean, ref?: string): Promise<void> {
+export async function removeContainer(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean, ref?: string, o: { volumes?: boolean } = {}): Promise<void> {
   const label = ref ?? rec.spec?.name ?? rec.id;
+  // rm -v: the anonymous volumes go once the record has (a killed rm leaves them to gc).
+  const spec = rec.spec;
+  if (o.volumes && spec) {
+    try {
+      await removeContainerOnly(store, api, rec, force, label);
+    } finally {
+      if (!existsSync(store.paths(rec.id).dir)) (await import('./anon-volumes.js')).removeAnonymousVolumes(spec, store.root);
+    }
+    return;
+  }
+  return removeContainerOnly(store, api, rec, force, label);
+}
+
+async function removeContainerOnly(store: StateStore, api: NativeApi, rec: ContainerRecord, force: boolean, label: string): Promise<void> {
   check(force ? 'remove-force' : 'remove', rec);
   claimRemoval(store, rec, label);
   if (rec.broken) return removeBroken(store, api, rec);

@@ -30,6 +30,7 @@ import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 import { finishContainer } from './finish.js';
+import { ensureAnonymousVolumes, planAnonymousVolumes, removeAnonymousVolumes } from './anon-volumes.js';
 import { cgroupParent, enterCgroup, hostResources, planRunCgroups, releaseCgroup } from './run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import type { OciCgroups } from '../oci/cgroups.js';
@@ -201,13 +202,20 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
     noNewPrivs: !o.privileged,
     seccomp: o.privileged || o.securityOpt.includes('seccomp=unconfined') ? 'unconfined' : 'default',
-    volumes: o.volumes.length ? o.volumes.map((v) => resolveVolume(v, stateRoot)) : undefined,
+    volumes: volumesOf(o, image, stateRoot),
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,
     resources: runResources(o),
     idMap,
     createdAt: Date.now(),
   };
+}
+
+/** -v binds, then an anonymous volume per VOLUME path of the image that no -v or --tmpfs covers. */
+function volumesOf(o: RunOptions, image: ResolvedImage, stateRoot: string): ContainerSpec['volumes'] {
+  const binds = o.volumes.map((v) => resolveVolume(v, stateRoot));
+  const anon = planAnonymousVolumes(image.config.Volumes, [...binds.map((b) => b.dst), ...o.tmpfs.map((t) => parseTmpfs(t).dst)], stateRoot);
+  return binds.length || anon.length ? [...binds, ...anon] : undefined;
 }
 
 /** docker's merge: --stop-signal over the image's StopSignal, --label over the image's Labels. */
@@ -390,6 +398,9 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     // processes cannot be removed).
     rollback.add('cgroup', async () => { await releaseCgroup(cgroup.plan.dirs); });
     checkpoint('run.net-leased');
+    // The image's VOLUME paths: made and filled at the first start, taken back if it fails.
+    const madeVolumes = await ensureAnonymousVolumes(s, root);
+    if (madeVolumes.length) rollback.add('volumes', () => removeAnonymousVolumes(s, root, madeVolumes));
     writeEtcFiles(s, paths, net);
     // The child's stdio: the shim gives a detached one pipes to its log (or a pty it allocates:
     // "@tty"); a foreground one gets ours, or a pty of ours relayed to the terminal.

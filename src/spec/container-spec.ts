@@ -64,7 +64,9 @@ export interface ContainerSpec {
   /** The seccomp filter: minidock's default (native/src/seccomp.c), or none. */
   seccomp?: 'default' | 'unconfined';
   /** -v HOST:CTR[:ro] bind mounts, --tmpfs mounts, --read-only root. */
-  volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean }>;
+  /** -v binds, and the anonymous volumes of the image's VOLUME paths (`anonymous`: the volume's
+   *  name, $ROOT/volumes/<name>; src/runtime/anon-volumes.ts). */
+  volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean; anonymous?: string }>;
   tmpfs?: Array<{ dst: string; data: string; ro: boolean }>;
   readOnly?: boolean;
   /** --memory, --cpus, --pids-limit and the rest: what the container's cgroups enforce. */

@@ -173,6 +173,43 @@ T('commit: the container\'s changes become a layer (whiteouts and opaque directo
   assert.is(rmi.length, 3, 'untagged, the image, its one own layer: the four below are shared');
 });
 
+T("the image's config: VOLUME paths get anonymous volumes filled from the image (rm -v, run --rm and gc remove them), StopSignal is what stop sends, Labels merge with --label", async () => {
+  const LV = layerTar(work, 'lv', { 'data/seed': 'from the image\n' });
+  const cfg = ociLayout(join(work, 'oci-cfg'), [BUSYBOX_TAR, LV], { tag: 'mdk-test/cfg:1', config: { Volumes: { '/data': {} }, StopSignal: 'SIGUSR1', Labels: { a: '1' } } });
+  ok(['load', '-i', cfg.dir]);
+  const volumes = (): string[] => (existsSync(join(root, 'volumes')) ? readdirSync(join(root, 'volumes')) : []);
+  // StopSignal: PID 1 (sh) has a handler for USR1 only; stop ends it at once through it.
+  ok(['run', '-d', '--network', 'none', '--name', 'vol', '--label', 'b=2', 'mdk-test/cfg:1', 'sh', '-c', 'trap "echo stopped by usr1 > /data/sig; exit 0" USR1; while :; do sleep 0.1; done']);
+  const [c] = JSON.parse(ok(['inspect', 'vol'])) as Array<Record<string, any>>;
+  assert.equal(c!.Config.Labels, { a: '1', b: '2' });
+  assert.is(c!.Config.StopSignal, 'SIGUSR1');
+  assert.is(c!.Mounts.length, 1);
+  assert.is(c!.Mounts[0].Type, 'volume');
+  assert.is(c!.Mounts[0].Destination, '/data');
+  const src = c!.Mounts[0].Source as string;
+  assert.is(readFileSync(join(src, 'seed'), 'utf8'), 'from the image\n', 'copied up from the image');
+  const t0 = Date.now();
+  ok(['stop', '-t', '20', 'vol']);
+  assert.ok(Date.now() - t0 < 10_000, 'stopped by its stop signal, not by SIGKILL after the grace period');
+  assert.is(readFileSync(join(src, 'sig'), 'utf8'), 'stopped by usr1\n');
+  ok(['rm', 'vol']);
+  assert.is(volumes().length, 1, 'rm alone leaves the volume, as docker does');
+  ok(['gc']);
+  assert.equal(volumes(), [], 'gc removes an anonymous volume no container names');
+  // rm -v and run --rm take it with the container.
+  ok(['run', '--network', 'none', '--name', 'vol2', 'mdk-test/cfg:1', 'true']);
+  assert.is(volumes().length, 1);
+  ok(['rm', '-v', 'vol2']);
+  assert.equal(volumes(), []);
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/cfg:1', 'sh', '-c', 'cat /data/seed; stat -c %u /data/seed; echo w > /data/w']), 'from the image\n0\n');
+  assert.equal(volumes(), [], 'run --rm removed it');
+  // -v over the VOLUME path: no anonymous volume.
+  const host = mkdtempSync(join(work, 'hostdata-'));
+  assert.is(ok(['run', '--rm', '--network', 'none', '--userns', 'host', '-v', `${host}:/data`, 'mdk-test/cfg:1', 'ls', '/data']), '');
+  assert.equal(volumes(), []);
+  ok(['rmi', 'mdk-test/cfg:1']);
+});
+
 T('rmi removes only the layers no other image uses; refused while a container uses the image', () => {
   const L5 = layerTar(work, 'l5', { 'u/only': 'five\n' });
   const two = ociLayout(join(work, 'oci-two'), [BUSYBOX_TAR, L5], { tag: 'mdk-test/two:1' });

@@ -1,0 +1,98 @@
+// Anonymous volumes: one per VOLUME path an image declares (issue #15), as docker makes them.
+// A new directory under $ROOT/volumes/<64 hex>/_data is bind-mounted at the path, filled on
+// first use with what the image has there (docker's copy-up, owners as the container sees
+// them), and outlives the container's layer: `rm -v` and `run --rm` remove it with the
+// container, `rm` alone leaves it, and `gc` removes those no container names (docker's
+// `volume prune` of anonymous volumes). Named volumes and the volume commands are issue #19's.
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { gatedDir, privateDir } from '../core/state-perms.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
+import { isIdentity, mappedRoot } from '../spec/userns.js';
+import { randomHex } from './ids.js';
+
+type VolumeEntry = NonNullable<ContainerSpec['volumes']>[number];
+
+const MANAGED = ['/proc', '/sys', '/dev'];
+
+export const volumesDir = (root: string): string => join(root, 'volumes');
+
+/** The anonymous volumes of an image's VOLUME paths that no -v or --tmpfs already covers. Pure
+ *  but for the random names. */
+export function planAnonymousVolumes(paths: readonly string[] | undefined, taken: readonly string[], root: string): VolumeEntry[] {
+  const seen = new Set(taken.map((t) => posix.normalize(t).replace(/\/+$/, '')));
+  const out: VolumeEntry[] = [];
+  for (const p of paths ?? []) {
+    const dst = posix.normalize(`/${p}`).replace(/\/+$/, '');
+    if (dst === '' || seen.has(dst) || MANAGED.some((m) => dst === m || dst.startsWith(`${m}/`))) continue;
+    seen.add(dst);
+    const name = randomHex(32);
+    out.push({ src: join(volumesDir(root), name, '_data'), dst, ro: false, file: false, anonymous: name });
+  }
+  return out;
+}
+
+/**
+ * Makes the container's anonymous volumes that do not exist yet (its first start), each filled
+ * from the image. Returns the names made now, for the caller's undo.
+ */
+export async function ensureAnonymousVolumes(spec: ContainerSpec, root: string): Promise<string[]> {
+  const anon = (spec.volumes ?? []).filter((v) => v.anonymous);
+  if (!anon.length) return [];
+  const owner = isIdentity(spec.idMap) ? { uid: 0, gid: 0 } : mappedRoot(spec.idMap)!;
+  const gate = (d: string): void => (isIdentity(spec.idMap) ? privateDir(d) : gatedDir(d, owner.gid));
+  gate(volumesDir(root));
+  const made: string[] = [];
+  for (const v of anon) {
+    const dir = join(volumesDir(root), v.anonymous!);
+    if (existsSync(join(dir, '_data'))) continue;
+    // Made aside and renamed into place: a volume is complete or absent.
+    const staging = join(volumesDir(root), `.${v.anonymous}.${process.pid}.tmp`);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
+    gate(staging);
+    const data = join(staging, '_data');
+    const { copyImageDir, imageDirStat } = await import('../image/merge.js');
+    const sub = v.dst.slice(1);
+    const st = imageDirStat(spec.image, sub);
+    if (st && copyImageDir(spec.image, sub, data)) {
+      // The volume's own directory as the image's: its owner and mode.
+      chownSync(data, st.uid, st.gid);
+      chmodSync(data, st.mode & 0o7777);
+      // The copy has the image's owners; a remapped container's ids are host ids shifted,
+      // unless its layers are a shifted copy already.
+      if (!isIdentity(spec.idMap) && (spec.image.idmapped || !spec.image.layers)) {
+        const { shiftOwnership } = await import('../image/shift.js');
+        shiftOwnership(data, spec.idMap);
+      }
+    } else {
+      chownSync(data, owner.uid, owner.gid);
+    }
+    renameSync(staging, dir);
+    made.push(v.anonymous!);
+  }
+  return made;
+}
+
+/** Removes the container's anonymous volumes (rm -v, run --rm, a fresh run that failed). */
+export function removeAnonymousVolumes(spec: ContainerSpec, root: string, only?: readonly string[]): void {
+  for (const v of spec.volumes ?? []) {
+    if (!v.anonymous || (only && !only.includes(v.anonymous))) continue;
+    rmSync(join(volumesDir(root), v.anonymous), { recursive: true, force: true });
+  }
+}
+
+/** gc: anonymous volumes no container names, and staging a dead run left. Returns how many. */
+export function pruneAnonymousVolumes(root: string, used: ReadonlySet<string>, alive: (pid: number) => boolean): number {
+  const dir = volumesDir(root);
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir)) {
+    const staging = /^\.([0-9a-f]{64})\.(\d+)\.tmp$/.exec(e);
+    if ((staging && !alive(Number(staging[2]))) || (/^[0-9a-f]{64}$/.test(e) && !used.has(e))) {
+      rmSync(join(dir, e), { recursive: true, force: true });
+      n++;
+    }
+  }
+  return n;
+}
