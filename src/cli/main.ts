@@ -67,6 +67,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host file or directory (repeatable)', collect, [])
       .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
       .option('--read-only', 'mount the root filesystem read-only', false)
+      .option('--entrypoint <command>', "overwrite the image's ENTRYPOINT (and drop its CMD; \"\" for none)")
       .option('--stop-signal <signal>', "signal `stop` sends first (default: the image's StopSignal, else SIGTERM)")
       .option('-l, --label <K=V>', 'set a label on the container (repeatable; added to the image\'s)', collect, [])
       .option('--security-opt <opt>', 'seccomp=unconfined: run without the default seccomp filter', collect, [])
@@ -112,6 +113,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             readOnly: opts.readOnly,
             securityOpt: opts.securityOpt,
             ...(opts.stopSignal !== undefined ? { stopSignal: opts.stopSignal } : {}),
+            ...(opts.entrypoint !== undefined ? { entrypoint: opts.entrypoint } : {}),
             labels: opts.label,
             userns: opts.userns,
             ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),

@@ -60,6 +60,8 @@ export interface RunOptions {
   publish: string[];
   publishAll: boolean;
   securityOpt: string[];
+  /** --entrypoint: replaces the image's ENTRYPOINT (and drops its CMD). */
+  entrypoint?: string;
   /** --stop-signal: checked like kill's -s. */
   stopSignal?: string;
   /** -l/--label K=V (K alone: an empty value, as docker). */
@@ -190,7 +192,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     hostname,
     image: { ref: image.ref, ...(image.id ? { id: image.id } : {}), ...(isIdentity(idMap) ? lowerOf(image) : await remappedImage(image, idMap, stateRoot, callerEnv)) },
     ...stopAndLabels(o, image.config),
-    argv: commandFor(image.config, o.command),
+    argv: commandFor(image.config, o.command, o.entrypoint),
     env,
     cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },

@@ -89,10 +89,14 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
 /**
  * The process a container runs: the entrypoint followed by the CLI's arguments, or by the
  * image's CMD when none were given (docker's rule; CLI args replace CMD, never ENTRYPOINT).
+ * `--entrypoint X` replaces the image's ENTRYPOINT with the one word X and drops its CMD
+ * ("" drops the entrypoint too), as docker run's reference says.
  */
-export function commandFor(config: ImageConfig, cliArgs: string[]): string[] {
-  const args = cliArgs.length > 0 ? cliArgs : (config.Cmd ?? []);
-  const argv = [...(config.Entrypoint ?? []), ...args];
+export function commandFor(config: ImageConfig, cliArgs: string[], entrypoint?: string): string[] {
+  const cmd = entrypoint !== undefined ? [] : (config.Cmd ?? []);
+  const entry = entrypoint === undefined ? (config.Entrypoint ?? []) : entrypoint === '' ? [] : [entrypoint];
+  const args = cliArgs.length > 0 ? cliArgs : cmd;
+  const argv = [...entry, ...args];
   if (argv.length === 0) {
     throw usageError(
       'no command specified',

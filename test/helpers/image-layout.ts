@@ -11,7 +11,7 @@ const sha = (b: Buffer | string): string => createHash('sha256').update(b).diges
 
 /** A layer tar of `files` (path -> content; null makes a directory; '' a .wh. marker works as
  *  any empty file), owned by root, with GNU tar; gzip when asked. */
-export function layerTar(work: string, name: string, files: Record<string, string | null>, gzip = false): string {
+export function layerTar(work: string, name: string, files: Record<string, string | null>, gzip: boolean | 'zstd' = false): string {
   const src = join(work, `${name}.src`);
   mkdirSync(src, { recursive: true });
   for (const [p, content] of Object.entries(files)) {
@@ -21,8 +21,8 @@ export function layerTar(work: string, name: string, files: Record<string, strin
       writeFileSync(join(src, p), content);
     }
   }
-  const out = join(work, `${name}.tar${gzip ? '.gz' : ''}`);
-  const r = spawnSync('tar', ['-c', ...(gzip ? ['-z'] : []), '-f', out, '-C', src, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '.']);
+  const out = join(work, `${name}.tar${gzip === 'zstd' ? '.zst' : gzip ? '.gz' : ''}`);
+  const r = spawnSync('tar', ['-c', ...(gzip === 'zstd' ? ['--zstd'] : gzip ? ['-z'] : []), '-f', out, '-C', src, '--owner=0', '--group=0', '--numeric-owner', '--sort=name', '.']);
   if (r.status !== 0) throw new Error(`tar: ${r.stderr}`);
   return out;
 }
@@ -50,7 +50,9 @@ export function ociLayout(dir: string, layers: readonly string[], o: { tag?: str
     const digest = sha(bytes);
     copyFileSync(file, join(blobs, digest));
     const gz = file.endsWith('.gz');
-    return { mediaType: `application/vnd.oci.image.layer.v1.tar${gz ? '+gzip' : ''}`, digest: `sha256:${digest}`, size: statSync(file).size, diffId: `sha256:${sha(gz ? gunzipSync(bytes) : bytes)}` };
+    const zst = file.endsWith('.zst');
+    const plain = gz ? gunzipSync(bytes) : zst ? spawnSync('zstd', ['-dc', file]).stdout : bytes;
+    return { mediaType: `application/vnd.oci.image.layer.v1.tar${gz ? '+gzip' : zst ? '+zstd' : ''}`, digest: `sha256:${digest}`, size: statSync(file).size, diffId: `sha256:${sha(plain)}` };
   });
   const created = o.created ?? '2026-01-02T03:04:05Z';
   const config = JSON.stringify({

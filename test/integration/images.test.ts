@@ -8,7 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, BUSYBOX_TAR, TEST_NETNS, cliArgv, envFor, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
@@ -230,6 +230,46 @@ T('rmi removes only the layers no other image uses; refused while a container us
   assert.equal(blobs(), [], 'no blob is left');
   assert.equal(readdirSync(join(root, 'images/layers/l')), [], 'no short link is left');
   assert.equal(readdirSync(join(root, 'shifted', readdirSync(join(root, 'shifted'))[0]!)).filter((n) => n !== 'l'), [], 'nor a shifted copy');
+});
+
+T('a zstd layer loads and runs through zstd(1); without zstd on PATH it is a one-line error naming the layer, and nothing is stored', () => {
+  const z = ociLayout(join(work, 'oci-zstd'), [BUSYBOX_TAR, layerTar(work, 'lz', { 'z/file': 'zstd\n' }, 'zstd')], { tag: 'mdk-test/zstd:1' });
+  // A PATH without zstd (every other tool the load needs is in /usr/bin or /bin).
+  const bin = mkdtempSync(join(work, 'bin-'));
+  for (const t of ['tar', 'find', 'gzip', 'nsenter']) symlinkSync(spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), join(bin, t));
+  const r = mdk(root, ['load', '-i', z.dir], { env: { PATH: bin } });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^minidock: image archive: layer sha256:${z.layerDigests[1]} is zstd-compressed, and this host has no zstd \\(apt-get install zstd`));
+  assert.equal(layers(), []);
+  assert.is(ok(['load', '-i', z.dir]), 'Loaded image: mdk-test/zstd:1\n');
+  assert.is(ok(['run', '--rm', '--network', 'none', 'mdk-test/zstd:1', 'cat', '/z/file']), 'zstd\n');
+  ok(['rmi', 'mdk-test/zstd:1']);
+  assert.equal(layers(), []);
+});
+
+T('a flat store an older minidock left is migrated: its images become one-layer images, keep their tags and config, and run', () => {
+  const old = newRoot('images-flat');
+  try {
+    // The flat store's layout: images/<id>/{rootfs,image.json} and the tag index.
+    const id = 'ab'.repeat(32);
+    const dir = join(old, 'images', id);
+    mkdirSync(join(dir, 'rootfs'), { recursive: true });
+    spawnSync('tar', ['-xf', BUSYBOX_TAR, '-C', join(dir, 'rootfs')]);
+    writeFileSync(join(dir, 'image.json'), JSON.stringify({ id, created: Date.parse('2026-11-01T00:00:00Z'), size: 1, source: BUSYBOX_TAR, config: { Cmd: ['echo', 'migrated'] } }));
+    writeFileSync(join(old, 'images', 'repositories.json'), JSON.stringify({ 'oldimg:latest': id }));
+    const q = mdk(old, ['images', '--no-trunc', '-q', 'oldimg']);
+    assert.is(q.code, 0, q.stderr);
+    const newId = q.stdout.trim();
+    assert.match(newId, /^sha256:[0-9a-f]{64}$/);
+    assert.is.not(newId, `sha256:${id}`, 'the id is now its config digest');
+    assert.is(mdk(old, ['run', '--rm', '--network', 'none', 'oldimg']).stdout, 'migrated\n', "the image's CMD came along");
+    assert.ok(lstatSync(join(dir, 'rootfs')).isSymbolicLink(), 'the old rootfs path leads to the layer (records naming it still start)');
+    assert.is(readdirSync(join(old, 'images/layers')).filter((n) => n !== 'l').length, 1);
+    assert.is(mdk(old, ['rmi', 'oldimg']).code, 0);
+    assert.not.ok(existsSync(dir), 'rmi takes the old directory too');
+  } finally {
+    removeRoot(old);
+  }
 });
 
 T('an image of 121 layers runs: overlay names them by short links in one page of options', () => {

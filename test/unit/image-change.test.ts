@@ -348,6 +348,24 @@ for (const config of [{}, { Cmd: [] }, { Entrypoint: [] }, { Entrypoint: [], Cmd
   });
 }
 
+// --entrypoint (docker run reference): replaces ENTRYPOINT with one word, drops the image's CMD;
+// "" drops both; CLI args still follow it.
+const entrypointCases: Array<[ImageConfig, string, string[], string[]]> = [
+  [{ Entrypoint: ['/e'], Cmd: ['default'] }, '/other', [], ['/other']],
+  [{ Entrypoint: ['/e'], Cmd: ['default'] }, '/other', ['a', 'b'], ['/other', 'a', 'b']],
+  [{ Cmd: ['sh'] }, 'ls', [], ['ls']],
+  [{ Entrypoint: ['/e'], Cmd: ['default'] }, '', ['sh'], ['sh']],
+  [{ Cmd: ['c'] }, 'two words', [], ['two words']],
+];
+for (const [config, entry, args, want] of entrypointCases) {
+  test(`commandFor ${JSON.stringify(config)} --entrypoint ${JSON.stringify(entry)} ${JSON.stringify(args)}`, () => {
+    assert.equal(commandFor(config, args, entry), want);
+  });
+}
+test('commandFor --entrypoint "" and no args: no command specified', () => {
+  assert.is(expectUsageError(() => commandFor({ Entrypoint: ['/e'], Cmd: ['c'] }, [], '')).message, 'no command specified');
+});
+
 test('commandFor does not alias the config arrays', () => {
   const config: ImageConfig = { Entrypoint: ['/e'], Cmd: ['c'] };
   const argv = commandFor(config, []);
