@@ -188,7 +188,7 @@ export async function imagePruneCommand(root: string, o: { all: boolean; force: 
     const r = s.remove(img.tags[0] ?? img.id, inUse, true);
     for (const t of img.tags.slice(1)) lines.push(`untagged: ${t}`);
     for (const t of r.untagged) lines.push(`untagged: ${t}`);
-    for (const d of r.deleted.length ? r.deleted : s.record(img.id) ? s.deleteImage(img.id) : []) lines.push(`deleted: ${d}`);
+    for (const d of r.deleted) lines.push(`deleted: ${d}`);
   }
   if (lines.length) process.stdout.write(`Deleted Images:\n${lines.join('\n')}\n\n`);
   process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
@@ -206,11 +206,10 @@ export async function loadCommand(root: string, o: { input?: string; quiet: bool
   const src = await openArchive(input, s);
   try {
     const loaded = await loadArchive(s, src, { source: input === '-' ? 'stdin' : input, ...(platform ? { platform } : {}), mark: native().layerMark });
-    if (!o.quiet || true) {
-      for (const l of loaded) {
-        if (l.tags.length) for (const t of l.tags) process.stdout.write(`Loaded image: ${t}\n`);
-        else process.stdout.write(`Loaded image ID: sha256:${l.id}\n`);
-      }
+    // docker load -q prints the same lines (it only drops the progress bars, which minidock has none of).
+    for (const l of loaded) {
+      if (l.tags.length) for (const t of l.tags) process.stdout.write(`Loaded image: ${t}\n`);
+      else process.stdout.write(`Loaded image ID: sha256:${l.id}\n`);
     }
   } finally {
     src.close();

@@ -230,7 +230,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('load')
       .description('Load images from a docker-archive or an OCI image layout (tar or directory), from a file or stdin')
       .option('-i, --input <file>', 'read from FILE (a tar, a gzip/xz/zstd tar, or an OCI layout directory) instead of stdin')
-      .option('-q, --quiet', 'suppress the load output', false)
+      .option('-q, --quiet', 'no progress output (minidock shows none; the Loaded image lines stay, as docker\'s)', false)
       .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
       .action(action(async (opts) => (await import('./images.js')).loadCommand(config.root, { input: opts.input, quiet: opts.quiet, platform: opts.platform }))),
   save: (p) =>

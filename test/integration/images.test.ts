@@ -66,6 +66,38 @@ T('an OCI layout of four layers loads (Loaded image: NAME:TAG) with the id of it
   assert.is(layers().join(), t0);
 });
 
+T('run --explain shows the layer stack: each layer\'s short name, diff id and the history step that made it', () => {
+  const out = ok(['run', '--dry-run', '--explain', '--network', 'none', 'mdk-test/layers:1', 'true']);
+  assert.match(out, /── image mdk-test\/layers:1: 4 layers, top first \(overlay's lowerdir order\) ──\n {3}1\. l\/[a-z0-9]{20} {2}sha256:[0-9a-f]{12}… .* layer 4\n/);
+  assert.match(out, / {3}4\. l\/[a-z0-9]{20} .* layer 1\n/);
+  assert.match(out, /cd \S+ && mount -t overlay overlay -o \\\n\s+nodev,lowerdir=l\/[a-z0-9]{20}:l\//);
+});
+
+T('image prune: dangling images only (and their layers), -a every image no container uses; without -f it asks', () => {
+  const p1 = ociLayout(join(work, 'oci-p1'), [BUSYBOX_TAR, layerTar(work, 'lp1', { p: '1\n' })], { tag: 'mdk-test/p:1' });
+  const p2 = ociLayout(join(work, 'oci-p2'), [BUSYBOX_TAR, layerTar(work, 'lp2', { p: '2\n' })], { tag: 'mdk-test/p:1' });
+  ok(['load', '-i', p1.dir]);
+  ok(['load', '-i', p2.dir]); // p2 takes the tag: p1 is dangling now
+  const ids = (): string[] => ok(['images', '-q', '--no-trunc']).trim().split('\n').filter(Boolean);
+  assert.match(ok(['images']), /\n<none>\s+<none>\s+[0-9a-f]{12}\s/);
+  const all = ids();
+  const asked = mdk(root, ['image', 'prune']);
+  assert.is(asked.code, 0);
+  assert.is(asked.stdout, 'WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ');
+  assert.equal(ids(), all, 'no answer, nothing removed');
+  const pruned = ok(['image', 'prune', '-f']);
+  assert.match(pruned, new RegExp(`^Deleted Images:\\ndeleted: sha256:${p1.id}\\ndeleted: sha256:[0-9a-f]{64}\\n\\nTotal reclaimed space: \\S+B\\n$`), pruned);
+  assert.equal(ids(), all.filter((i) => i !== `sha256:${p1.id}`));
+  assert.is(layers().length, 5, 'layers:1 (4) and p2 top layer; the busybox base is shared');
+  ok(['run', '--network', 'none', '--name', 'keeps', 'mdk-test/p:1', 'true']);
+  ok(['image', 'prune', '-a', '-f']);
+  assert.equal(ids(), [`sha256:${p2.id}`], 'only the image a container uses is left');
+  ok(['rm', 'keeps']);
+  ok(['rmi', 'mdk-test/p:1']);
+  assert.equal(layers(), []);
+  ok(['load', '-i', layout.dir]); // for the tests that follow
+});
+
 T('image inspect, history and tag show docker\'s fields from the config and the store', () => {
   const [img] = JSON.parse(ok(['image', 'inspect', 'mdk-test/layers:1'])) as Array<Record<string, any>>;
   assert.is(img!.Id, `sha256:${layout.id}`);
