@@ -136,7 +136,7 @@ async function writeDockerArchive(s: ImageStore, list: ReturnType<typeof images>
       if (!written.has(name)) {
         await w.dir(chain);
         await w.file(`${chain}/VERSION`, '1.0');
-        await w.stream(name, l.size, await plainLayer(s, l));
+        await w.stream(name, l.tarSize ?? l.size, await plainLayer(s, l));
         written.add(name);
       }
       layerNames.push(name);

@@ -61,8 +61,10 @@ export interface LayerRecord {
   parent?: string;
   /** The short name under layers/l/. */
   link: string;
-  /** Unpacked bytes (the sum of the members' sizes). */
+  /** What its files hold (docker's SIZE): the sum of the regular files' sizes. */
   size: number;
+  /** The uncompressed tar's length: what `save` writes for it in a docker-archive. */
+  tarSize?: number;
   blob: { digest: string; size: number; mediaType: string };
 }
 
@@ -418,7 +420,7 @@ export class ImageStore {
     chownSync(diff, 0, 0);
     chmodSync(diff, 0o755);
     const mediaType = r.compression === 'gzip' ? LAYER_MEDIA_TYPES.gzip : r.compression === 'zstd' ? LAYER_MEDIA_TYPES.zstd : LAYER_MEDIA_TYPES.none;
-    const rec: LayerRecord = { chainId: `sha256:${chain}`, diffId: r.diffId, ...(parent ? { parent } : {}), link, size: r.bytes, blob: { digest: r.blobDigest, size: r.blobSize, mediaType } };
+    const rec: LayerRecord = { chainId: `sha256:${chain}`, diffId: r.diffId, ...(parent ? { parent } : {}), link, size: r.contentBytes, tarSize: r.bytes, blob: { digest: r.blobDigest, size: r.blobSize, mediaType } };
     writeFileAtomic(join(staging, 'layer.json'), JSON.stringify(rec, null, 2) + '\n');
     try {
       renameSync(staging, join(this.layersDir, chain));
@@ -717,7 +719,8 @@ export class ImageStore {
       renameSync(rootfs, join(staging, 'diff'));
       this.landBlob(tar, diffId);
       const size = statSync(this.blobPath(diffId)).size;
-      this.landLayer(staging, chain, { blobDigest: diffId, blobSize: size, diffId, compression: 'none', bytes: size, entries: 0, whiteouts: 0, opaque: 0 }, undefined);
+      const content = Number(childProcess().spawnSync('du', ['-sb', '--apparent-size', join(staging, 'diff')], { encoding: 'utf8' }).stdout.split('\t')[0]) || size;
+      this.landLayer(staging, chain, { blobDigest: diffId, blobSize: size, diffId, compression: 'none', bytes: size, contentBytes: content, entries: 0, whiteouts: 0, opaque: 0 }, undefined);
     } else {
       rmSync(tar, { force: true });
       rmSync(rootfs, { recursive: true, force: true });

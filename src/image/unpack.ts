@@ -53,8 +53,10 @@ export interface IngestResult {
   /** sha256 of the uncompressed tar: the layer's diff id. */
   diffId: string;
   compression: LayerCompression;
-  /** Uncompressed bytes, and members. */
+  /** Uncompressed bytes (the tar's length), and members. */
   bytes: number;
+  /** What the regular files hold, summed: docker's SIZE of a layer (its diff's content). */
+  contentBytes: number;
   entries: number;
   whiteouts: number;
   opaque: number;
@@ -198,8 +200,10 @@ export async function ingestLayer(src: ByteRange, dest: string, o: { mark: Mark;
   // strict: a damaged header is an 'error' event; noted, and the bytes keep flowing so that the
   // blob's digest is still computed over all of them (a mismatch is the better report).
   parser.on('error', (err: Error) => { invalid ??= err.message; });
+  let contentBytes = 0;
   parser.on('entry', (entry: Tar.ReadEntry) => {
     entries++;
+    if (entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile') contentBytes += entry.size ?? 0;
     try {
       const e = classifyEntry(entry.path);
       if (e.kind === 'whiteout' || e.kind === 'opaque') marks.push(e);
@@ -283,7 +287,7 @@ export async function ingestLayer(src: ByteRange, dest: string, o: { mark: Mark;
     else opaque++;
   }
   const stored = keepPlain ? plain : raw;
-  return { blobDigest: stored.digest(), blobSize: stored.bytes(), diffId: plain.digest(), compression: keepPlain ? 'none' : compression, bytes: plain.bytes(), entries, whiteouts, opaque };
+  return { blobDigest: stored.digest(), blobSize: stored.bytes(), diffId: plain.digest(), compression: keepPlain ? 'none' : compression, bytes: plain.bytes(), contentBytes, entries, whiteouts, opaque };
 }
 
 /** A whole layer file (a tarball given to `import`, a test's layer). */
