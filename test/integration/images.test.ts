@@ -158,12 +158,18 @@ T('save (docker-archive) loads in podman, whose container sees the same tree; oc
     spawnSync('umount', ['-R', join(store, 'storage', 'overlay')]);
     rmSync(store, { recursive: true, force: true });
   }
+  // Two images (three tags) in one archive, OCI form: every one comes back, by its own id.
+  ok(['tag', 'mdk-test/layers:1', 'mdk-test/again:2']);
+  ok(['import', BUSYBOX_TAR, 'mdk-test/flat:1']);
+  const flatId = ok(['images', '-q', '--no-trunc', 'mdk-test/flat:1']).trim();
   const oci = join(work, 'saved-oci.tar');
-  ok(['save', '--format', 'oci-archive', '-o', oci, 'mdk-test/layers:1']);
+  ok(['save', '--format', 'oci-archive', '-o', oci, 'mdk-test/layers:1', 'mdk-test/again:2', 'mdk-test/flat:1']);
+  ok(['rmi', 'mdk-test/again:2', 'mdk-test/flat:1']);
   const other = newRoot('images-oci');
   try {
-    assert.is(mdk(other, ['load', '-i', oci]).stdout, 'Loaded image: mdk-test/layers:1\n');
-    assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `sha256:${layout.id}\n`);
+    assert.equal(mdk(other, ['load', '-i', oci]).stdout.split('\n').filter(Boolean).sort(), ['Loaded image: mdk-test/again:2', 'Loaded image: mdk-test/flat:1', 'Loaded image: mdk-test/layers:1']);
+    assert.equal(mdk(other, ['images', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean).sort(), [`sha256:${layout.id}`, flatId].sort());
+    assert.is(mdk(other, ['rmi', 'mdk-test/again:2', 'mdk-test/flat:1']).code, 0);
     // docker's own form on stdin, gzipped as `docker save | gzip` makes it.
     const gz = spawnSync('sh', ['-c', `gzip -c ${file} | nsenter --net=/run/netns/${TEST_NETNS} ${process.execPath} ${BIN} load`], { encoding: 'utf8', env: envFor(other) });
     assert.is(gz.status, 0, gz.stderr);

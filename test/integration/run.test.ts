@@ -20,7 +20,11 @@ const imageRootfs = (JSON.parse(mdk(root, ['image', 'inspect', 'busybox']).stdou
 const before: Snapshot = snapshot(root);
 
 const suiteRun = suite('run');
-suiteRun.after(() => removeRoot(root));
+suiteRun.after(() => {
+  removeRoot(root);
+  // The bad-input and env-file tests' own files, beside the root.
+  for (const f of [`junk-${process.pid}.tar`, `env-${process.pid}`]) rmSync(join(root, '..', f), { force: true });
+});
 
 const Run = leakChecked(suiteRun, root, before);
 
