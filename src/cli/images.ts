@@ -254,3 +254,22 @@ export async function diffCommand(root: string, ref: string): Promise<string> {
   const api = native();
   return upperChanges(state.paths(rec.id).upper, { isOpaque: (p) => api.isOpaque(p), inImage: (r) => inLayers(dirs, r) }).map((c) => `${c.kind} ${c.path}\n`).join('');
 }
+
+/** `pull [-q] [--platform OS/ARCH] REF`: docker's lines, then the full reference. */
+export async function pullCommand(root: string, refText: string, o: { quiet: boolean; platform?: string }): Promise<number> {
+  const { parseReference, fullName } = await import('../registry/reference.js');
+  const { pullImage } = await import('../image/pull.js');
+  const { hostPlatform } = await import('../image/archive.js');
+  const ref = parseReference(refText);
+  if (!/[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1)) && !o.quiet) process.stdout.write('Using default tag: latest\n');
+  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  await pullImage(store(root), ref, {
+    platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
+    quiet: o.quiet,
+    say: (line) => process.stdout.write(`${line}\n`),
+    mark: native().layerMark,
+    insecure,
+  });
+  process.stdout.write(`${fullName(ref)}\n`);
+  return 0;
+}

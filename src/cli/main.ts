@@ -67,6 +67,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-v, --volume <host:ctr[:ro]>', 'bind-mount a host file or directory (repeatable)', collect, [])
       .option('--tmpfs <ctr[:size=64m,mode=1777]>', 'mount a tmpfs (repeatable)', collect, [])
       .option('--read-only', 'mount the root filesystem read-only', false)
+      .option('--pull <policy>', 'pull the image: missing (default: when not stored), always, never')
+      .option('--platform <os/arch>', 'with a pull: the image to take from a multi-platform index')
       .option('--entrypoint <command>', "overwrite the image's ENTRYPOINT (and drop its CMD; \"\" for none)")
       .option('--stop-signal <signal>', "signal `stop` sends first (default: the image's StopSignal, else SIGTERM)")
       .option('-l, --label <K=V>', 'set a label on the container (repeatable; added to the image\'s)', collect, [])
@@ -114,6 +116,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             securityOpt: opts.securityOpt,
             ...(opts.stopSignal !== undefined ? { stopSignal: opts.stopSignal } : {}),
             ...(opts.entrypoint !== undefined ? { entrypoint: opts.entrypoint } : {}),
+            ...(opts.pull !== undefined ? { pull: opts.pull } : {}),
+            ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
             labels: opts.label,
             userns: opts.userns,
             ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),
@@ -225,6 +229,14 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<source>')
       .argument('<target>')
       .action(action(async (source: string, target: string) => (await import('./images.js')).tagCommand(config.root, source, target))),
+  pull: (p) =>
+    p
+      .command('pull')
+      .description('Download an image from a registry (Distribution API; plain HTTP only to loopback or MINIDOCK_INSECURE_REGISTRIES)')
+      .argument('<reference>', 'NAME[:TAG|@DIGEST], e.g. busybox, user/app:1, localhost:5000/ns/app@sha256:...')
+      .option('-q, --quiet', 'print only the full reference', false)
+      .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
+      .action(action(async (ref: string, opts) => (await import('./images.js')).pullCommand(config.root, ref, { quiet: opts.quiet, platform: opts.platform }))),
   load: (p) =>
     p
       .command('load')

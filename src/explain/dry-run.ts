@@ -146,12 +146,15 @@ export function dryRun(flags: { dryRun?: boolean; explain?: boolean; script?: bo
       if (flags.script || flags.explain) throw usageError('--bundle writes a bundle: drop --script and --explain');
       const { checkBundleDir, writeBundle } = await import('./bundle.js');
       checkBundleDir(flags.bundle); // before the image is resolved (a tarball would be imported)
-      const input = await planRun(o, deps);
+      const input = await planRun({ ...o, pull: o.pull ?? 'never' }, deps);
       const { cgroupParent } = await import('../runtime/run-cgroup.js');
       const init = input.spec.init ? (await import('../native/binding.js')).initPath() : undefined;
       await writeBundle(flags.bundle, input, { cgroupParent: cgroupParent(deps.callerEnv ?? process.env), init });
       return 0;
     }
+    // --dry-run makes nothing, a pulled image included: a missing image is an error, unless
+    // --pull asks for it.
+    o = { ...o, pull: o.pull ?? 'never' };
     const input = await planRun(o, deps, { script: flags.script });
     if (flags.script) {
       const { containerScript } = await import('./script.js');

@@ -447,6 +447,18 @@ export class ImageStore {
     return id;
   }
 
+  /** A pull records the manifest it came by (name@sha256:…, docker's RepoDigests). */
+  addRepoDigest(id: string, repoDigest: string): void {
+    this.lock('repositories').run(() => {
+      const rec = this.record(id);
+      if (!rec) return;
+      const repo = repoDigest.split('@')[0];
+      // One digest per repository: the newest pull's, as docker keeps it.
+      const others = (rec.repoDigests ?? []).filter((d) => d.split('@')[0] !== repo);
+      writeFileAtomic(join(this.records, `${id}.json`), JSON.stringify({ ...rec, repoDigests: [...others, repoDigest] }, null, 2) + '\n');
+    });
+  }
+
   /** docker's `tag`: NAME[:TAG] now names `id` (whatever it named before). */
   tag(tag: string, id: string): void {
     const key = formatImageRef(parseImageRef(tag));

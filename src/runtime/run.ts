@@ -1,7 +1,7 @@
 // `minidock run`: builds the container spec, creates the container and runs it in the
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
-import { chownSync, closeSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
 import { ttyLib } from '../core/lazy.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
@@ -60,6 +60,10 @@ export interface RunOptions {
   publish: string[];
   publishAll: boolean;
   securityOpt: string[];
+  /** --pull missing|always|never (docker's; default missing). */
+  pull?: string;
+  /** --platform OS/ARCH for a pull. */
+  platform?: string;
   /** --entrypoint: replaces the image's ENTRYPOINT (and drops its CMD). */
   entrypoint?: string;
   /** --stop-signal: checked like kill's -s. */
@@ -213,6 +217,37 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
   };
 }
 
+/** IMAGE under docker's --pull policy: "missing" (the default) pulls what the store lacks,
+ *  saying so first as docker does; "always" pulls first; "never" only looks. A path (a
+ *  directory, a tarball) is never pulled. The pull's progress goes to stderr, as docker run's. */
+async function resolveImage(o: RunOptions, root: string): Promise<ResolvedImage> {
+  const store = new ImageStore(root);
+  const policy = o.pull ?? 'missing';
+  if (!['missing', 'always', 'never'].includes(policy)) throw usageError(`invalid pull policy "${policy}"`, 'use --pull missing, always or never');
+  const path = looksLikePath(o.image) && (existsSync(o.image) || !store.lookup(o.image) && /^[./]/.test(o.image));
+  if (path) return store.resolve(o.image, true);
+  const pull = async (): Promise<ResolvedImage> => {
+    const { pullForRun } = await import('../image/pull.js');
+    const tag = await pullForRun(store, o.image, o.platform);
+    return store.resolve(tag, false);
+  };
+  if (policy === 'always') return pull();
+  try {
+    return await store.resolve(o.image, looksLikePath(o.image));
+  } catch (err) {
+    if (policy === 'never' || !(err instanceof MinidockError) || err.step !== 'image.resolve' || !/not found/.test(err.message)) throw err;
+    const { parseReference, localTag, familiarRepository } = await import('../registry/reference.js');
+    let ref;
+    try {
+      ref = parseReference(o.image);
+    } catch {
+      throw err; // neither a stored image nor a reference: the "not found" is the better error
+    }
+    process.stderr.write(`Unable to find image '${localTag(ref) ?? `${familiarRepository(ref)}@${ref.digest}`}' locally\n`);
+    return pull();
+  }
+}
+
 /** -v binds, then an anonymous volume per VOLUME path of the image that no -v or --tmpfs covers. */
 function volumesOf(o: RunOptions, image: ResolvedImage, stateRoot: string): ContainerSpec['volumes'] {
   const binds = o.volumes.map((v) => resolveVolume(v, stateRoot));
@@ -284,7 +319,7 @@ export interface RunDecision {
 export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecision> {
   validateRunOptions(o, deps.root);
   const callerEnv = deps.callerEnv ?? process.env;
-  const image = await new ImageStore(deps.root).resolve(o.image, looksLikePath(o.image));
+  const image = await resolveImage(o, deps.root);
   trace('image resolved');
   let exposed: import('../spec/ports.js').PortBinding[] = [];
   if (o.publishAll && image.config.ExposedPorts) {

@@ -123,7 +123,7 @@ Run('writes inside do not reach the image; a kept container keeps them in its ow
 Run('exit codes: 0, 3, 125, 126, 127, 137', async () => {
   assert.is(run('busybox', 'true').code, 0);
   assert.is(run('busybox', 'sh', '-c', 'exit 3').code, 3);
-  const r125 = run('no-such-image', 'true');
+  const r125 = run('--pull', 'never', 'no-such-image', 'true'); // (the default would ask a registry: docker's pull)
   assert.is(r125.code, 125);
   assert.match(r125.stderr, /^minidock: image "no-such-image" not found/);
   const r126 = run('busybox', '/etc');
@@ -166,7 +166,9 @@ Run('bad input: a clear one-line error, exit 125, nothing left behind', () => {
   const dup = mdk(root, ['run', '--name', 'taken', 'busybox', 'true']);
   assert.is(dup.code, 0);
   const cases: Array<[string[], RegExp]> = [
-    [['nope-image'], /image "nope-image" not found/],
+    // --pull never: only the store is asked (the default would try a registry: docker's pull).
+    [['--pull', 'never', 'nope-image'], /image "nope-image" not found/],
+    [['--pull', 'sometimes', 'busybox', 'true'], /invalid pull policy "sometimes"/],
     [[junk], /not a tar archive/],
     [[junk.replace('.tar', '.missing.tar')], /not found: no such file or directory/],
     [['-e', '=v', 'busybox', 'true'], /invalid environment variable "=v": empty name/],

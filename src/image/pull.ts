@@ -1,0 +1,177 @@
+// `minidock pull` (issue #16): an image from a registry into the layered store, as docker pulls
+// it. Side-effecting (network, store).
+//
+//   manifest by tag or digest ─ an index? the entry for this platform ─ the image manifest
+//   config blob (its digest is the image id) ─ diff ids ─ chain ids
+//   each layer the store lacks: blob → scratch file (sha256 checked as it streams) → addLayer
+//   (digest and diff id checked again as it unpacks, as a load's are) ─ up to 3 at once
+//   the record, the tag, the repo digest (name@manifest digest)
+//
+// What fails leaves nothing: the scratch files go, and the layers this pull landed are taken
+// back (ImageStore.abandon); a killed pull leaves only what gc removes.
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { MinidockError } from '../core/errors.js';
+import { cryptoLib } from '../core/lazy.js';
+import { RegistryClient, type Credentials } from '../registry/client.js';
+import { familiarRepository, fullName, localTag, type Reference } from '../registry/reference.js';
+import { layerCompression, platformFits, platformName, type Platform } from './archive.js';
+import { parseImageConfig } from './image-config.js';
+import { chainIds } from './layer-ids.js';
+import type { ImageStore, LayerRecord } from './store.js';
+
+const INDEX = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const MANIFEST = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+
+const bad = (what: string, hint?: string): MinidockError => new MinidockError(what, { step: 'pull.manifest', ...(hint ? { hint } : {}), exitCode: 1 });
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+interface Descriptor { mediaType: string; digest: string; size: number }
+
+function descriptor(v: unknown, field: string): Descriptor {
+  if (!isObj(v) || typeof v.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(v.digest)) throw bad(`the manifest's ${field} has no sha256 digest`);
+  return { mediaType: String(v.mediaType ?? ''), digest: v.digest, size: typeof v.size === 'number' ? v.size : -1 };
+}
+
+/** The image manifest for `platform` from a manifest or an index (pure but for the fetch). */
+export function pickFromIndex(index: Record<string, unknown>, platform: Platform, where: string): string {
+  const entries = Array.isArray(index.manifests) ? index.manifests.filter(isObj) : [];
+  if (!entries.length) throw bad(`${where}: the index lists no manifest`);
+  const fits = entries.filter((m) => platformFits(m.platform, platform));
+  if (!fits.length) {
+    const there = entries.map((m) => platformName(m.platform)).filter(Boolean).join(', ') || 'none stated';
+    throw bad(`${where}: no image for ${platformName(platform)} (the index has: ${there})`, 'pull with --platform for one of those');
+  }
+  const best = fits.find((m) => isObj(m.platform) && m.platform.variant === platform.variant) ?? fits[0]!;
+  return descriptor(best, 'index entry').digest;
+}
+
+export interface PullResult {
+  id: string;
+  digest: string;
+  upToDate: boolean;
+  name: string;
+}
+
+export async function pullImage(store: ImageStore, ref: Reference, o: {
+  platform: Platform; quiet?: boolean; say: (line: string) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
+  credentials?: Credentials; insecure?: readonly string[]; haveZstd?: boolean;
+}): Promise<PullResult> {
+  const client = new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}) });
+  const say = o.quiet ? (): void => {} : o.say;
+  const where = fullName(ref);
+  say(`${ref.tag ?? ref.digest}: Pulling from ${ref.repository}`);
+  let m = await client.manifest(ref.digest ?? ref.tag!);
+  const topDigest = m.digest;
+  for (let depth = 0; ; depth++) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(m.bytes.toString('utf8'));
+    } catch {
+      throw bad(`${where}: the manifest is not JSON`);
+    }
+    if (!isObj(doc)) throw bad(`${where}: the manifest is not a JSON object`);
+    const type = String(doc.mediaType ?? m.mediaType);
+    if (doc.schemaVersion === 1) throw bad(`${where}: a schema 1 manifest, which docker no longer pulls either`, 'push the image again with a current client');
+    if (INDEX.has(type) || (Array.isArray(doc.manifests) && !doc.layers)) {
+      if (depth > 0) throw bad(`${where}: an index that leads to another index`);
+      m = await client.manifest(pickFromIndex(doc, o.platform, where));
+      continue;
+    }
+    if (!MANIFEST.has(type) && !doc.layers) throw bad(`${where}: media type ${JSON.stringify(type)} is no image manifest`);
+    return pullManifest(store, client, ref, doc, { ...o, say, digest: topDigest });
+  }
+}
+
+async function pullManifest(store: ImageStore, client: RegistryClient, ref: Reference, doc: Record<string, unknown>, o: {
+  say: (line: string) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void; haveZstd?: boolean; digest: string;
+}): Promise<PullResult> {
+  const where = fullName(ref);
+  const config = descriptor(doc.config, 'config');
+  if (!Array.isArray(doc.layers)) throw bad(`${where}: the manifest has no layers list`);
+  const layers = doc.layers.map((l, i) => {
+    const d = descriptor(l, `layers[${i}]`);
+    layerCompression(d.mediaType, `${where} layers[${i}]`);
+    return d;
+  });
+  const id = config.digest.slice(7);
+  const tag = localTag(ref);
+  const repoDigest = `${familiarRepository(ref)}@${o.digest}`;
+  store.prepare();
+  const scratch: string[] = [];
+  try {
+    let configText: string;
+    const had = store.record(id);
+    if (had && store.hasBlob(config.digest)) {
+      configText = readFileSync(store.blobPath(config.digest), 'utf8');
+    } else {
+      const tmp = store.scratch('blob', id);
+      scratch.push(tmp);
+      await client.blob(config.digest, tmp);
+      if (statSync(tmp).size > 4 * 1024 * 1024) throw bad(`${where}: the config is larger than any real one`);
+      configText = readFileSync(tmp, 'utf8');
+    }
+    const cfg = parseImageConfig(configText);
+    if (cfg.diffIds.length !== layers.length) throw bad(`${where}: the manifest lists ${layers.length} layers, its config ${cfg.diffIds.length}`);
+    const sha = (t: string): string => cryptoLib().createHash('sha256').update(t).digest('hex');
+    const chains = chainIds(cfg.diffIds, sha).map((c) => c.slice(7));
+    const records: LayerRecord[] = new Array(layers.length);
+    let next = 0;
+    // Up to 3 layers at once (docker's default): each is independent, its chain id known.
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < layers.length; i = next++) {
+        const l = layers[i]!;
+        const short = l.digest.slice(7, 19);
+        const existing = store.layer(chains[i]!);
+        if (existing) {
+          o.say(`${short}: Already exists`);
+          records[i] = existing;
+          continue;
+        }
+        o.say(`${short}: Pulling fs layer`);
+        const tmp = store.scratch('blob', l.digest.slice(7));
+        scratch.push(tmp);
+        const size = await client.blob(l.digest, tmp);
+        o.say(`${short}: Download complete`);
+        records[i] = await store.addLayer({ file: tmp, offset: 0, size, label: `layer ${l.digest}` }, {
+          ...(i > 0 ? { parent: chains[i - 1]! } : {}), diffId: cfg.diffIds[i]!, blobDigest: l.digest, ...(o.haveZstd ? { haveZstd: true } : {}), mark: o.mark,
+        });
+        rmSync(tmp, { force: true });
+        o.say(`${short}: Pull complete`);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    const upToDate = !!had;
+    store.addImage(configText, records, where, tag ? [tag] : [], { repoDigests: [repoDigest] });
+    store.addRepoDigest(id, repoDigest);
+    o.say(`Digest: ${o.digest}`);
+    const name = tag ?? repoDigest;
+    o.say(upToDate ? `Status: Image is up to date for ${name}` : `Status: Downloaded newer image for ${name}`);
+    return { id, digest: o.digest, upToDate, name };
+  } catch (err) {
+    store.abandon();
+    throw err;
+  } finally {
+    for (const f of scratch) rmSync(f, { force: true });
+  }
+}
+
+/** For `run --pull`: pulls REF with its progress on stderr; returns the local name to run. */
+export async function pullForRun(store: ImageStore, refText: string, platform?: string): Promise<string> {
+  const { parseReference } = await import('../registry/reference.js');
+  const { hostPlatform } = await import('./archive.js');
+  const { native } = await import('../native/binding.js');
+  const ref = parseReference(refText);
+  let p = hostPlatform();
+  if (platform) {
+    const [os, architecture, variant] = platform.split('/');
+    if (!os || !architecture) throw new MinidockError(`invalid platform "${platform}"`, { step: 'cli.args', hint: 'give OS/ARCH[/VARIANT], e.g. linux/amd64' });
+    p = { os, architecture, ...(variant ? { variant } : {}) };
+  }
+  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  // run's failure code for a pull that fails is 125 (the container could not be made).
+  const r = await pullImage(store, ref, { platform: p, say: (line) => process.stderr.write(`${line}\n`), mark: native().layerMark, insecure }).catch((err) => {
+    if (!(err instanceof MinidockError)) throw err;
+    throw new MinidockError(err.message, { step: err.step, ...(err.hint ? { hint: err.hint } : {}), cause: err });
+  });
+  return r.name;
+}

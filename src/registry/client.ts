@@ -1,0 +1,187 @@
+// A client of the distribution API (issue #16): manifests and blobs over HTTP(S), with the
+// token dance a registry asks for. Side-effecting (network, files). Node's own fetch; loaded only
+// by pull and push.
+//
+//   GET /v2/<repo>/manifests/<tag|digest>   Accept: the four manifest media types
+//   GET /v2/<repo>/blobs/<digest>           streamed to a file, its sha256 checked as it comes
+//   401 + WWW-Authenticate: Bearer realm=…  → GET realm?service=…&scope=repository:<repo>:pull
+//                                             (with Basic credentials when there are some),
+//                                             then the request again with the token
+//
+// Every failure is one line naming the registry and what to do: unknown host, connection
+// refused, 401 with and without credentials, 404, 429, a digest mismatch, a truncated body
+// (retried with back-off first).
+import { createWriteStream, rmSync } from 'node:fs';
+import { MinidockError } from '../core/errors.js';
+import { cryptoLib } from '../core/lazy.js';
+import { parseChallenge, tokenOf, tokenUrl } from './auth.js';
+import { apiHost, isInsecure, type Reference } from './reference.js';
+
+export const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+];
+
+/** The largest manifest accepted (docker's limit). */
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+const fail = (what: string, hint?: string, step = 'registry'): MinidockError => new MinidockError(what, { step, ...(hint ? { hint } : {}), exitCode: 1 });
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export class RegistryClient {
+  readonly base: string;
+  private token?: string;
+
+  constructor(readonly ref: Reference, private readonly o: { credentials?: Credentials; insecure?: readonly string[]; retries?: number } = {}) {
+    const host = apiHost(ref);
+    this.base = `${isInsecure(ref.registry, o.insecure) ? 'http' : 'https'}://${host}`;
+  }
+
+  private url(path: string): string {
+    return `${this.base}/v2/${this.ref.repository}/${path}`;
+  }
+
+  /** One request, with the token flow on a 401. */
+  private async request(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    let res = await this.fetch(url, { ...headers, ...this.authHeader() });
+    if (res.status === 401) {
+      const challenge = res.headers.get('www-authenticate');
+      await res.body?.cancel();
+      if (!challenge) throw this.unauthorized();
+      const c = parseChallenge(challenge);
+      if (c.scheme === 'basic') {
+        if (!this.o.credentials) throw this.unauthorized();
+        this.mode = 'basic';
+      } else {
+        this.token = await this.fetchToken(tokenUrl(c, this.ref.repository));
+        this.mode = 'bearer';
+      }
+      res = await this.fetch(url, { ...headers, ...this.authHeader() });
+      if (res.status === 401) {
+        await res.body?.cancel();
+        throw this.unauthorized();
+      }
+    }
+    return res;
+  }
+
+  /** What the registry asked for last: nothing yet, Basic credentials, or a Bearer token (kept
+   *  for the repository: one token serves every manifest and blob of the pull). */
+  private mode: 'none' | 'basic' | 'bearer' = 'none';
+
+  private basic(): string {
+    return `Basic ${Buffer.from(`${this.o.credentials!.username}:${this.o.credentials!.password}`).toString('base64')}`;
+  }
+
+  private authHeader(): Record<string, string> {
+    if (this.mode === 'bearer' && this.token) return { authorization: `Bearer ${this.token}` };
+    if (this.mode === 'basic' && this.o.credentials) return { authorization: this.basic() };
+    return {};
+  }
+
+  private unauthorized(): MinidockError {
+    return this.o.credentials
+      ? fail(`${this.ref.registry}: the credentials were refused (401 Unauthorized)`, `minidock login ${this.ref.registry} with the right user and password`, 'registry.auth')
+      : fail(`${this.ref.registry}: pull access denied for ${this.ref.repository}: repository does not exist or may require 'minidock login'`, `minidock login ${this.ref.registry}`, 'registry.auth');
+  }
+
+  private async fetchToken(url: string): Promise<string> {
+    const headers: Record<string, string> = this.o.credentials ? { authorization: this.basic() } : {};
+    const res = await this.fetch(url, headers);
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw this.unauthorized();
+    }
+    if (!res.ok) throw fail(`${this.ref.registry}: the token server ${new URL(url).host} answered ${res.status}`, undefined, 'registry.token');
+    return tokenOf(await res.json().catch(() => null));
+  }
+
+  /** fetch, its network errors as one line each. */
+  private async fetch(url: string, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await fetch(url, { headers, redirect: 'follow' });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const code = cause?.code ?? '';
+      const host = new URL(url).host;
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw fail(`${this.ref.registry}: unknown host ${host}`, 'check the registry name, or the network\'s DNS', 'registry.connect');
+      if (code === 'ECONNREFUSED') throw fail(`${this.ref.registry}: connection refused by ${host}`, 'is the registry running on that port?', 'registry.connect');
+      if (/certificate|self.signed|SSL|TLS/i.test(`${code} ${cause?.message ?? ''}`)) throw fail(`${this.ref.registry}: TLS failed: ${cause?.message ?? code}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
+      throw fail(`${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, undefined, 'registry.connect');
+    }
+  }
+
+  private async check(res: Response, what: string): Promise<void> {
+    if (res.ok) return;
+    await res.body?.cancel();
+    if (res.status === 404) throw fail(`${this.ref.registry}: ${what} not found: manifest unknown, or the repository ${this.ref.repository} does not exist or may require 'minidock login'`, undefined, 'registry.404');
+    if (res.status === 429) throw fail(`${this.ref.registry}: too many requests (429): the registry's rate limit`, 'wait, or minidock login for a higher limit', 'registry.429');
+    throw fail(`${this.ref.registry}: ${what}: ${res.status} ${res.statusText}`);
+  }
+
+  /** A manifest or index by tag or digest: its bytes, media type and digest (computed; checked
+   *  against the reference's digest when it has one). */
+  async manifest(reference: string): Promise<{ bytes: Buffer; mediaType: string; digest: string }> {
+    const res = await this.request(this.url(`manifests/${reference}`), { accept: MANIFEST_TYPES.join(', ') });
+    await this.check(res, `manifest ${reference}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (bytes.length > MAX_MANIFEST) throw fail(`${this.ref.registry}: manifest ${reference} is ${bytes.length} bytes, more than any real one`);
+    const digest = `sha256:${cryptoLib().createHash('sha256').update(bytes).digest('hex')}`;
+    if (reference.startsWith('sha256:') && digest !== reference) {
+      throw fail(`${this.ref.registry}: manifest ${reference} does not match its digest (it is ${digest})`, 'the registry or a proxy altered it', 'registry.digest');
+    }
+    let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    if (!MANIFEST_TYPES.includes(mediaType)) {
+      try {
+        mediaType = String((JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType ?? mediaType);
+      } catch { /* checked by the caller's parse */ }
+    }
+    return { bytes, mediaType, digest };
+  }
+
+  /** A blob into `file`, its sha256 checked while it streams; a body cut short is retried. */
+  async blob(digest: string, file: string, onBytes?: (n: number) => void): Promise<number> {
+    const attempts = this.o.retries ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.blobOnce(digest, file, onBytes);
+      } catch (err) {
+        rmSync(file, { force: true });
+        const retry = err instanceof MinidockError && err.step === 'registry.truncated' && attempt < attempts;
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async blobOnce(digest: string, file: string, onBytes?: (n: number) => void): Promise<number> {
+    const res = await this.request(this.url(`blobs/${digest}`));
+    await this.check(res, `blob ${digest}`);
+    const want = Number(res.headers.get('content-length') ?? NaN);
+    const h = cryptoLib().createHash('sha256');
+    const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+    let n = 0;
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        n += chunk.length;
+        h.update(chunk);
+        onBytes?.(n);
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+    } catch (err) {
+      out.destroy();
+      throw fail(`${this.ref.registry}: the download of blob ${digest.slice(0, 19)} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
+    }
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (Number.isFinite(want) && n !== want) throw fail(`${this.ref.registry}: blob ${digest.slice(0, 19)} ended after ${n} of ${want} bytes`, 'try again', 'registry.truncated');
+    const got = `sha256:${h.digest('hex')}`;
+    if (got !== digest) throw fail(`${this.ref.registry}: blob ${digest} does not match its digest (it is ${got})`, 'the registry or a proxy altered it; nothing was stored', 'registry.digest');
+    return n;
+  }
+}

@@ -1,0 +1,146 @@
+// minidock pull against a real registry (issue #16, its first part): Debian's docker-registry
+// (distribution 2.8) started by this file on 127.0.0.1 in the test network namespace, its config
+// and storage in a temporary directory, stopped by its pid at the end; images pushed into it by
+// Debian's skopeo, one of them as a two-platform OCI index. Pull by tag and by digest, the same
+// image id and manifest digest skopeo reports, up to date on a second pull, run pulling what is
+// missing (docker's "Unable to find image"), the platform chosen from an index (--platform, and
+// a one-line error naming the platforms there are), a 404 and a refused connection: one line
+// each, and nothing half-stored. Nothing is left: no registry process, layer, blob or file.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+import { layerTar, ociLayout } from '../helpers/image-layout.js';
+
+requireRootAndImages();
+for (const tool of ['/usr/bin/docker-registry', '/usr/bin/skopeo']) if (!existsSync(tool)) throw new Error(`${tool} is missing: run bin/setup (it installs it)`);
+ensureTestNetns();
+const work = mkdtempSync(join(tmpdir(), 'mdk-registry-'));
+const root = newRoot('registry');
+const PORT = 5000 + (process.pid % 1000);
+const REG = `127.0.0.1:${PORT}`;
+const netns = `--net=/run/netns/${TEST_NETNS}`;
+writeFileSync(join(work, 'config.yml'), `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${REG}\nlog:\n  level: warn\n`);
+let registry = spawn('nsenter', [netns, '/usr/bin/docker-registry', 'serve', join(work, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+const waitUp = (): void => {
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('nsenter', [netns, 'curl', '-sf', `http://${REG}/v2/`]).status === 0) return;
+    spawnSync('sleep', ['0.1']);
+  }
+  throw new Error('the registry did not start');
+};
+waitUp();
+const skopeo = (args: string[]): string => {
+  const r = spawnSync('nsenter', [netns, 'skopeo', ...args], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+// The images: a three-layer image (busybox, two layers with a whiteout), and the same layers as a
+// two-platform index (amd64, arm64: configs that differ only in architecture).
+const L2 = layerTar(work, 'l2', { 't/a': 'one\n', 't/b': 'b\n' });
+const L3 = layerTar(work, 'l3', { 't/.wh.b': '', 't/c': 'c\n' }, true);
+const layout = ociLayout(join(work, 'oci'), [BUSYBOX_TAR, L2, L3], { tag: 'x:1' });
+skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}`, `docker://${REG}/test/layers:1`]);
+const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+const multi = ociLayout(join(work, 'oci-multi'), [BUSYBOX_TAR, L2], { tag: 'x:1' });
+const blobs = join(multi.dir, 'blobs/sha256');
+const amdManifest = readFileSync(join(blobs, multi.manifestDigest));
+const armConfig = readFileSync(join(blobs, multi.configDigest), 'utf8').replace('"architecture":"amd64"', '"architecture":"arm64"');
+writeFileSync(join(blobs, sha(armConfig)), armConfig);
+const armManifest = amdManifest.toString().replace(multi.configDigest, sha(armConfig)).replace(/"size":\d+/, `"size":${Buffer.byteLength(armConfig)}`);
+writeFileSync(join(blobs, sha(armManifest)), armManifest);
+const index = JSON.stringify({
+  schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+  manifests: [
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${multi.manifestDigest}`, size: amdManifest.length, platform: { architecture: 'amd64', os: 'linux' } },
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(armManifest)}`, size: Buffer.byteLength(armManifest), platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+  ],
+});
+writeFileSync(join(blobs, sha(index)), index);
+writeFileSync(join(multi.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${sha(index)}`, size: Buffer.byteLength(index), annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
+skopeo(['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci:${multi.dir}:multi`, `docker://${REG}/test/multi:1`]);
+
+const before = snapshot(root);
+const R = suite('registry');
+R.after(() => {
+  registry.kill('SIGTERM'); // nsenter execs the registry: this pid is the registry's own
+  removeRoot(root);
+  rmSync(work, { recursive: true, force: true });
+});
+const T = leakChecked(R, root, before);
+const ok = (args: string[]): string => {
+  const r = mdk(root, args);
+  assert.is(r.code, 0, `minidock ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const layers = (): string[] => (existsSync(join(root, 'images/layers')) ? readdirSync(join(root, 'images/layers')).filter((n) => n !== 'l') : []);
+const blobsLeft = (): string[] => (existsSync(join(root, 'images/blobs/sha256')) ? readdirSync(join(root, 'images/blobs/sha256')) : []);
+
+T('pull by tag: docker\'s lines, the config\'s id, the manifest digest skopeo reports; a second pull is up to date', () => {
+  const digest = (JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${REG}/test/layers:1`])) as { Digest: string }).Digest;
+  const out = ok(['pull', `${REG}/test/layers:1`]);
+  const lines = out.trim().split('\n');
+  assert.is(lines[0], '1: Pulling from test/layers');
+  // skopeo gzips the uncompressed layers it pushes: the registry's blobs are the manifest's.
+  const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/layers:1`])) as { layers: Array<{ digest: string }> };
+  for (const { digest: d } of manifest.layers) assert.ok(lines.includes(`${d.slice(7, 19)}: Pull complete`), `${d.slice(7, 19)} pulled: ${out}`);
+  assert.equal(lines.slice(-3), [`Digest: ${digest}`, `Status: Downloaded newer image for ${REG}/test/layers:1`, `${REG}/test/layers:1`]);
+  assert.is(ok(['images', '-q', '--no-trunc', `${REG}/test/layers:1`]), `sha256:${layout.id}\n`);
+  const [img] = JSON.parse(ok(['image', 'inspect', `${REG}/test/layers:1`])) as Array<{ RepoDigests: string[] }>;
+  assert.equal(img!.RepoDigests, [`${REG}/test/layers@${digest}`]);
+  const again = ok(['pull', `${REG}/test/layers:1`]).trim().split('\n');
+  assert.is(again.filter((l) => l.endsWith(': Already exists')).length, 3);
+  assert.is(again.at(-2), `Status: Image is up to date for ${REG}/test/layers:1`);
+  assert.is(ok(['run', '--rm', '--network', 'none', `${REG}/test/layers:1`, 'sh', '-c', 'ls /t; cat /t/c']), 'a\nc\nc\n');
+  // By digest: the same image, no tag of its own (docker's rule).
+  assert.is(ok(['pull', '-q', `${REG}/test/layers@${digest}`]), `${REG}/test/layers@${digest}\n`);
+  ok(['rmi', `${REG}/test/layers:1`]);
+  assert.equal(layers(), []);
+  assert.equal(blobsLeft(), []);
+});
+
+T('run pulls an image it does not have, saying so on stderr as docker does; --pull never does not', () => {
+  const never = mdk(root, ['run', '--rm', '--network', 'none', '--pull', 'never', `${REG}/test/layers:1`, 'true']);
+  assert.is(never.code, 125);
+  assert.match(never.stderr, /not found/);
+  const r = mdk(root, ['run', '--rm', '--network', 'none', `${REG}/test/layers:1`, 'cat', '/t/a']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'one\n');
+  assert.match(r.stderr, new RegExp(`^Unable to find image '${REG.replace(/\./g, '\\.')}/test/layers:1' locally\\n1: Pulling from test/layers\\n`));
+  ok(['rmi', `${REG}/test/layers:1`]);
+});
+
+T('an index: this host\'s platform by default, another with --platform, and a one-line error naming what there is', () => {
+  ok(['pull', '-q', `${REG}/test/multi:1`]);
+  assert.is(ok(['images', '-q', '--no-trunc']), `sha256:${multi.id}\n`, 'the amd64 image');
+  ok(['pull', '-q', '--platform', 'linux/arm64', `${REG}/test/multi:1`]);
+  assert.is(ok(['images', '-q', '--no-trunc', `${REG}/test/multi:1`]), `sha256:${sha(armConfig)}\n`, 'the tag moved to the arm64 image (the amd64 one is dangling)');
+  const none = mdk(root, ['pull', '--platform', 'linux/s390x', `${REG}/test/multi:1`]);
+  assert.is(none.code, 1);
+  assert.match(none.stderr, /no image for linux\/s390x \(the index has: linux\/amd64, linux\/arm64\/v8\)/);
+  ok(['image', 'prune', '-a', '-f']);
+  assert.equal(layers(), []);
+});
+
+T('a 404 and a refused connection: one line each, nothing stored', () => {
+  const missing = mdk(root, ['pull', `${REG}/test/nothing:1`]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /manifest 1 not found: manifest unknown, or the repository test\/nothing does not exist or may require 'minidock login'\n$/);
+  assert.is(missing.stderr.trim().split('\n').length, 1);
+  registry.kill('SIGTERM');
+  spawnSync('sleep', ['0.3']);
+  const refused = mdk(root, ['pull', `${REG}/test/layers:1`]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`connection refused by ${REG.replace(/\./g, '\\.')} \\(is the registry running on that port\\?\\)\\n$`));
+  assert.equal(layers(), []);
+  assert.equal(readdirSync(join(root, 'tmp')), []);
+  registry = spawn('nsenter', [netns, '/usr/bin/docker-registry', 'serve', join(work, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  waitUp();
+});
+
+R.run();

@@ -1,0 +1,85 @@
+// The pure parts of pull (issue #16): docker's reference grammar and its normalisation table,
+// the plain-HTTP rule, the WWW-Authenticate challenge parser and the token request, and the
+// platform chosen from an index.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { apiHost, familiarRepository, fullName, isInsecure, localTag, parseReference } from '../../src/registry/reference.js';
+import { parseChallenge, tokenOf, tokenUrl } from '../../src/registry/auth.js';
+import { pickFromIndex } from '../../src/image/pull.js';
+import { MinidockError } from '../../src/core/errors.js';
+
+const D = `sha256:${'a'.repeat(64)}`;
+// docker's own normalisation (distribution/reference ParseNormalizedNamed), as `docker pull` shows it.
+const table: Array<[string, string, string | undefined]> = [
+  ['busybox', 'docker.io/library/busybox:latest', 'busybox:latest'],
+  ['busybox:1.36', 'docker.io/library/busybox:1.36', 'busybox:1.36'],
+  ['library/busybox', 'docker.io/library/busybox:latest', 'busybox:latest'],
+  ['docker.io/busybox', 'docker.io/library/busybox:latest', 'busybox:latest'],
+  ['index.docker.io/library/busybox:1', 'docker.io/library/busybox:1', 'busybox:1'],
+  ['user/app:1.2', 'docker.io/user/app:1.2', 'user/app:1.2'],
+  ['docker.io/user/app', 'docker.io/user/app:latest', 'user/app:latest'],
+  ['localhost/app', 'localhost/app:latest', 'localhost/app:latest'],
+  ['localhost:5000/ns/app:v2', 'localhost:5000/ns/app:v2', 'localhost:5000/ns/app:v2'],
+  [`host:5000/ns/app@${D}`, `host:5000/ns/app@${D}`, undefined],
+  [`app:1@${D}`, `docker.io/library/app:1@${D}`, 'app:1'],
+  ['registry.example/org/team/app:tag', 'registry.example/org/team/app:tag', 'registry.example/org/team/app:tag'],
+  ['team/sub/app', 'docker.io/team/sub/app:latest', 'team/sub/app:latest'],
+];
+for (const [input, full, local] of table) {
+  test(`parseReference ${input}`, () => {
+    const r = parseReference(input);
+    assert.is(fullName(r), full);
+    assert.is(localTag(r), local);
+  });
+}
+
+test('parseReference: what docker refuses', () => {
+  for (const bad of ['', 'Busybox', 'app:', 'app@sha256:abc', 'app@md5:' + 'a'.repeat(32), 'a'.repeat(64), 'UPPER/app', 'app:bad tag']) {
+    assert.throws(() => parseReference(bad), (err: Error) => err instanceof MinidockError && /invalid reference format/.test(err.message), bad);
+  }
+});
+
+test("Docker Hub's API host and the familiar names", () => {
+  assert.is(apiHost(parseReference('busybox')), 'registry-1.docker.io');
+  assert.is(apiHost(parseReference('localhost:5000/a')), 'localhost:5000');
+  assert.is(familiarRepository(parseReference('docker.io/library/busybox')), 'busybox');
+  assert.is(familiarRepository(parseReference('docker.io/library/a/b')), 'library/a/b');
+  assert.is(familiarRepository(parseReference('quay.io/x/y')), 'quay.io/x/y');
+});
+
+test('plain HTTP only for loopback registries or the listed ones (docker\'s rule)', () => {
+  for (const r of ['localhost', 'localhost:5000', '127.0.0.1:5000', '127.1.2.3', '[::1]:5000']) assert.ok(isInsecure(r), r);
+  for (const r of ['registry.example', '10.0.0.1:5000', 'docker.io', 'localhost.example']) assert.not.ok(isInsecure(r), r);
+  assert.ok(isInsecure('reg.lan:5000', ['reg.lan:5000']));
+  assert.ok(isInsecure('reg.lan:5000', ['reg.lan']));
+});
+
+test('parseChallenge: Bearer with quoted params (escapes, commas inside), Basic; Bearer wins when both are offered', () => {
+  const c = parseChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push"');
+  assert.equal(c, { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/busybox:pull,push' } });
+  assert.equal(parseChallenge('Basic realm="Registry Realm"'), { scheme: 'basic', params: { realm: 'Registry Realm' } });
+  assert.is(parseChallenge('Basic realm="r", Bearer realm="https://t/x",service=s').scheme, 'bearer');
+  assert.is(parseChallenge('bearer realm="https://t/\\"q\\""').params.realm, 'https://t/"q"');
+  assert.throws(() => parseChallenge('Negotiate abc'), /does not speak/);
+  assert.throws(() => parseChallenge('Bearer service="x"'), /names no realm/);
+});
+
+test('tokenUrl and tokenOf: the token spec\'s request and both answer forms', () => {
+  const c = parseChallenge('Bearer realm="https://auth.example/token?a=1",service="reg"');
+  assert.is(tokenUrl(c, 'ns/app'), 'https://auth.example/token?a=1&service=reg&scope=repository%3Ans%2Fapp%3Apull');
+  assert.is(tokenUrl(parseChallenge('Bearer realm="https://a/t",scope="repository:x:pull"'), 'other'), 'https://a/t?scope=repository%3Ax%3Apull');
+  assert.is(tokenOf({ token: 't1' }), 't1');
+  assert.is(tokenOf({ access_token: 't2' }), 't2');
+  assert.throws(() => tokenOf({}), /without a token/);
+});
+
+test('pickFromIndex: the exact variant, else the first that fits; none: an error naming what there is', () => {
+  const m = (digest: string, platform?: object) => ({ mediaType: 'x', digest: `sha256:${digest.repeat(64)}`, size: 1, ...(platform ? { platform } : {}) });
+  const index = { manifests: [m('a', { os: 'linux', architecture: 'arm', variant: 'v6' }), m('b', { os: 'linux', architecture: 'arm', variant: 'v7' }), m('c', { os: 'linux', architecture: 'amd64' })] };
+  assert.is(pickFromIndex(index, { os: 'linux', architecture: 'amd64' }, 'r'), `sha256:${'c'.repeat(64)}`);
+  assert.is(pickFromIndex(index, { os: 'linux', architecture: 'arm', variant: 'v7' }, 'r'), `sha256:${'b'.repeat(64)}`);
+  assert.throws(() => pickFromIndex(index, { os: 'linux', architecture: 's390x' }, 'r'), /no image for linux\/s390x \(the index has: linux\/arm\/v6, linux\/arm\/v7, linux\/amd64\)/);
+  assert.throws(() => pickFromIndex({ manifests: [] }, { os: 'linux', architecture: 'amd64' }, 'r'), /lists no manifest/);
+});
+
+test.run();
