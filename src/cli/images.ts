@@ -273,3 +273,12 @@ export async function pullCommand(root: string, refText: string, o: { quiet: boo
   process.stdout.write(`${fullName(ref)}\n`);
   return 0;
 }
+
+/** `push NAME:TAG`: docker's lines, the manifest's digest last. */
+export async function pushCommand(root: string, refText: string): Promise<number> {
+  const { parseReference } = await import('../registry/reference.js');
+  const { pushImage } = await import('../image/push.js');
+  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  await pushImage(store(root), parseReference(refText), { say: (line) => process.stdout.write(`${line}\n`), insecure });
+  return 0;
+}

@@ -237,6 +237,12 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-q, --quiet', 'print only the full reference', false)
       .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
       .action(action(async (ref: string, opts) => (await import('./images.js')).pullCommand(config.root, ref, { quiet: opts.quiet, platform: opts.platform }))),
+  push: (p) =>
+    p
+      .command('push')
+      .description('Upload an image to a registry (its blobs as stored, skipping what the registry has, then an OCI manifest)')
+      .argument('<reference>', 'NAME:TAG, e.g. localhost:5000/team/app:1 (tag the image so first)')
+      .action(action(async (ref: string) => (await import('./images.js')).pushCommand(config.root, ref))),
   load: (p) =>
     p
       .command('load')

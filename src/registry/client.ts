@@ -34,11 +34,13 @@ export interface Credentials {
   password: string;
 }
 
+type RequestBody = Buffer | string | AsyncIterable<Uint8Array>;
+
 export class RegistryClient {
   readonly base: string;
   private token?: string;
 
-  constructor(readonly ref: Reference, private readonly o: { credentials?: Credentials; insecure?: readonly string[]; retries?: number } = {}) {
+  constructor(readonly ref: Reference, private readonly o: { credentials?: Credentials; insecure?: readonly string[]; retries?: number; push?: boolean } = {}) {
     const host = apiHost(ref);
     this.base = `${isInsecure(ref.registry, o.insecure) ? 'http' : 'https'}://${host}`;
   }
@@ -47,9 +49,10 @@ export class RegistryClient {
     return `${this.base}/v2/${this.ref.repository}/${path}`;
   }
 
-  /** One request, with the token flow on a 401. */
-  private async request(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    let res = await this.fetch(url, { ...headers, ...this.authHeader() });
+  /** One request, with the token flow on a 401. A body is given as a function, so that the
+   *  request can be sent again (a stream is read once). */
+  private async request(url: string, headers: Record<string, string> = {}, init: { method?: string; body?: () => RequestBody } = {}): Promise<Response> {
+    let res = await this.fetch(url, { ...headers, ...this.authHeader() }, init);
     if (res.status === 401) {
       const challenge = res.headers.get('www-authenticate');
       await res.body?.cancel();
@@ -59,10 +62,10 @@ export class RegistryClient {
         if (!this.o.credentials) throw this.unauthorized();
         this.mode = 'basic';
       } else {
-        this.token = await this.fetchToken(tokenUrl(c, this.ref.repository));
+        this.token = await this.fetchToken(tokenUrl(c, this.ref.repository, this.o.push ? 'pull,push' : 'pull'));
         this.mode = 'bearer';
       }
-      res = await this.fetch(url, { ...headers, ...this.authHeader() });
+      res = await this.fetch(url, { ...headers, ...this.authHeader() }, init);
       if (res.status === 401) {
         await res.body?.cancel();
         throw this.unauthorized();
@@ -103,9 +106,10 @@ export class RegistryClient {
   }
 
   /** fetch, its network errors as one line each. */
-  private async fetch(url: string, headers: Record<string, string>): Promise<Response> {
+  private async fetch(url: string, headers: Record<string, string>, init: { method?: string; body?: () => RequestBody } = {}): Promise<Response> {
     try {
-      return await fetch(url, { headers, redirect: 'follow' });
+      const body = init.body?.();
+      return await fetch(url, { headers, redirect: 'follow', ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body: body as BodyInit, duplex: 'half' } as RequestInit : {}) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const code = cause?.code ?? '';
@@ -158,6 +162,42 @@ export class RegistryClient {
         await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  /** Whether the registry has the blob (HEAD): a push skips what is there. */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.request(this.url(`blobs/${digest}`), {}, { method: 'HEAD' });
+    await res.body?.cancel();
+    if (res.status === 404) return false;
+    if (res.ok) return true;
+    await this.check(res, `blob ${digest}`);
+    return false;
+  }
+
+  /** A monolithic upload (POST, then PUT ?digest=), the body from `open`, which may be called
+   *  again after a token dance; the registry checks the digest itself. */
+  async upload(digest: string, size: number, open: () => RequestBody): Promise<void> {
+    const start = await this.request(this.url('blobs/uploads/'), {}, { method: 'POST' });
+    if (start.status !== 202) await this.check(start, `upload of ${digest}`);
+    await start.body?.cancel();
+    const location = start.headers.get('location');
+    if (!location) throw fail(`${this.ref.registry}: the upload of ${digest} got no Location`);
+    const url = new URL(location, this.base);
+    url.searchParams.set('digest', digest);
+    const res = await this.request(url.toString(), { 'content-type': 'application/octet-stream', 'content-length': String(size) }, { method: 'PUT', body: open });
+    if (res.status !== 201) await this.check(res, `upload of ${digest}`);
+    await res.body?.cancel();
+  }
+
+  /** PUT a manifest under a tag; returns the digest the registry stored it by. */
+  async putManifest(tag: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const res = await this.request(this.url(`manifests/${tag}`), { 'content-type': mediaType }, { method: 'PUT', body: () => bytes });
+    if (res.status !== 201) await this.check(res, `manifest ${tag}`);
+    await res.body?.cancel();
+    const digest = `sha256:${cryptoLib().createHash('sha256').update(bytes).digest('hex')}`;
+    const said = res.headers.get('docker-content-digest');
+    if (said && said !== digest) throw fail(`${this.ref.registry}: stored the manifest as ${said}, not ${digest}`, undefined, 'registry.digest');
+    return digest;
   }
 
   private async blobOnce(digest: string, file: string, onBytes?: (n: number) => void): Promise<number> {

@@ -104,6 +104,33 @@ T('pull by tag: docker\'s lines, the config\'s id, the manifest digest skopeo re
   assert.equal(blobsLeft(), []);
 });
 
+T('push under another name: the blobs the registry has are skipped, skopeo sees the same manifest digest and config, and it pulls back to the same id', () => {
+  ok(['pull', '-q', `${REG}/test/layers:1`]);
+  ok(['tag', `${REG}/test/layers:1`, `${REG}/test/copy:2`]);
+  const out = ok(['push', `${REG}/test/copy:2`]).trim().split('\n');
+  assert.is(out[0], `The push refers to repository [${REG}/test/copy]`);
+  const last = /^2: digest: (sha256:[0-9a-f]{64}) size: \d+$/.exec(out.at(-1)!);
+  assert.ok(last, out.at(-1));
+  const pushed = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${REG}/test/copy:2`])) as { Digest: string };
+  assert.is(pushed.Digest, last![1]);
+  const raw = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/copy:2`])) as { config: { digest: string } };
+  assert.is(raw.config.digest, `sha256:${layout.id}`, 'the config (so the image id) is the one pulled');
+  // Pushed again: everything is there.
+  assert.is(ok(['push', `${REG}/test/copy:2`]).split('\n').filter((l) => l.endsWith(': Layer already exists')).length, 3);
+  const other = newRoot('registry-other');
+  try {
+    assert.is(mdk(other, ['pull', '-q', `${REG}/test/copy:2`]).stdout, `${REG}/test/copy:2\n`);
+    assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `sha256:${layout.id}\n`);
+  } finally {
+    removeRoot(other);
+  }
+  const missing = mdk(root, ['push', `${REG}/test/nope:1`]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /An image does not exist locally with the tag: 127\.0\.0\.1:\d+\/test\/nope/);
+  ok(['rmi', `${REG}/test/copy:2`, `${REG}/test/layers:1`]);
+  assert.equal(layers(), []);
+});
+
 T('run pulls an image it does not have, saying so on stderr as docker does; --pull never does not', () => {
   const never = mdk(root, ['run', '--rm', '--network', 'none', '--pull', 'never', `${REG}/test/layers:1`, 'true']);
   assert.is(never.code, 125);
