@@ -263,7 +263,10 @@ export async function pullCommand(root: string, refText: string, o: { quiet: boo
   const ref = parseReference(refText);
   if (!/[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1)) && !o.quiet) process.stdout.write('Using default tag: latest\n');
   const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const { credentialsFor } = await import('../registry/credentials.js');
+  const credentials = credentialsFor(ref.registry);
   await pullImage(store(root), ref, {
+    ...(credentials ? { credentials } : {}),
     platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
     quiet: o.quiet,
     say: (line) => process.stdout.write(`${line}\n`),
@@ -279,6 +282,45 @@ export async function pushCommand(root: string, refText: string): Promise<number
   const { parseReference } = await import('../registry/reference.js');
   const { pushImage } = await import('../image/push.js');
   const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  await pushImage(store(root), parseReference(refText), { say: (line) => process.stdout.write(`${line}\n`), insecure });
+  const ref = parseReference(refText);
+  const credentials = (await import('../registry/credentials.js')).credentialsFor(ref.registry);
+  await pushImage(store(root), ref, { say: (line) => process.stdout.write(`${line}\n`), insecure, ...(credentials ? { credentials } : {}) });
+  return 0;
+}
+
+/** `login [-u USER] [-p PASS | --password-stdin] [REGISTRY]`: checked against the registry, then
+ *  stored (src/registry/credentials.ts). */
+export async function loginCommand(registry: string | undefined, o: { username?: string; password?: string; passwordStdin: boolean }): Promise<number> {
+  const { DOCKER_HUB, parseReference } = await import('../registry/reference.js');
+  const { RegistryClient } = await import('../registry/client.js');
+  const { storeCredentials } = await import('../registry/credentials.js');
+  const host = (registry ?? DOCKER_HUB).replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  if (o.password !== undefined && o.passwordStdin) throw usageError('--password and --password-stdin are mutually exclusive');
+  let password = o.password;
+  if (password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  if (o.passwordStdin) {
+    if (!o.username) throw usageError('Must provide --username with --password-stdin');
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  if (!o.username || password === undefined) {
+    throw usageError('Cannot perform an interactive login from a non TTY device', 'give -u USER and --password-stdin');
+  }
+  // The API root of the registry: any repository name serves the reference's host parsing.
+  const ref = { ...parseReference(`${host}/x`), repository: '' };
+  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  await new RegistryClient(ref, { credentials: { username: o.username, password }, insecure }).login();
+  storeCredentials(host, { username: o.username, password });
+  process.stdout.write('Login Succeeded\n');
+  return 0;
+}
+
+export async function logoutCommand(registry: string | undefined): Promise<number> {
+  const { DOCKER_HUB } = await import('../registry/reference.js');
+  const { removeCredentials } = await import('../registry/credentials.js');
+  const host = (registry ?? DOCKER_HUB).replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  if (removeCredentials(host)) process.stdout.write(`Removing login credentials for ${host}\n`);
+  else process.stdout.write(`Not logged in to ${host}\n`);
   return 0;
 }

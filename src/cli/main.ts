@@ -237,6 +237,21 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-q, --quiet', 'print only the full reference', false)
       .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
       .action(action(async (ref: string, opts) => (await import('./images.js')).pullCommand(config.root, ref, { quiet: opts.quiet, platform: opts.platform }))),
+  login: (p) =>
+    p
+      .command('login')
+      .description("Log in to a registry: the credentials are checked, then kept in ~/.minidock/config.json (docker's ~/.docker/config.json is read too)")
+      .argument('[server]', 'the registry (default: Docker Hub)')
+      .option('-u, --username <user>', 'username')
+      .option('-p, --password <password>', 'password (prefer --password-stdin)')
+      .option('--password-stdin', 'take the password from stdin', false)
+      .action(action(async (server: string | undefined, opts) => (await import('./images.js')).loginCommand(server, { username: opts.username, password: opts.password, passwordStdin: opts.passwordStdin }))),
+  logout: (p) =>
+    p
+      .command('logout')
+      .description('Log out from a registry (forget the credentials minidock keeps for it)')
+      .argument('[server]', 'the registry (default: Docker Hub)')
+      .action(action(async (server: string | undefined) => (await import('./images.js')).logoutCommand(server))),
   push: (p) =>
     p
       .command('push')

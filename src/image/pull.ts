@@ -169,7 +169,9 @@ export async function pullForRun(store: ImageStore, refText: string, platform?: 
   }
   const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   // run's failure code for a pull that fails is 125 (the container could not be made).
-  const r = await pullImage(store, ref, { platform: p, say: (line) => process.stderr.write(`${line}\n`), mark: native().layerMark, insecure }).catch((err) => {
+  const { credentialsFor } = await import('../registry/credentials.js');
+  const credentials = credentialsFor(ref.registry);
+  const r = await pullImage(store, ref, { platform: p, say: (line) => process.stderr.write(`${line}\n`), mark: native().layerMark, insecure, ...(credentials ? { credentials } : {}) }).catch((err) => {
     if (!(err instanceof MinidockError)) throw err;
     throw new MinidockError(err.message, { step: err.step, ...(err.hint ? { hint: err.hint } : {}), cause: err });
   });

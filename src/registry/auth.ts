@@ -40,7 +40,9 @@ export function parseChallenge(header: string): Challenge {
 export function tokenUrl(c: Challenge, repository: string, actions = 'pull'): string {
   const url = new URL(c.params.realm!);
   if (c.params.service) url.searchParams.set('service', c.params.service);
-  url.searchParams.set('scope', c.params.scope ?? `repository:${repository}:${actions}`);
+  // login asks with no repository: no scope, as docker login does (the server's default access).
+  const scope = c.params.scope ?? (repository ? `repository:${repository}:${actions}` : undefined);
+  if (scope) url.searchParams.set('scope', scope);
   return url.toString();
 }
 

@@ -164,6 +164,13 @@ export class RegistryClient {
     }
   }
 
+  /** `login`: GET /v2/ through the auth flow; resolves when the registry accepts us. */
+  async login(): Promise<void> {
+    const res = await this.request(`${this.base}/v2/`);
+    await this.check(res, 'the API root /v2/');
+    await res.body?.cancel();
+  }
+
   /** Whether the registry has the blob (HEAD): a push skips what is there. */
   async hasBlob(digest: string): Promise<boolean> {
     const res = await this.request(this.url(`blobs/${digest}`), {}, { method: 'HEAD' });

@@ -154,6 +154,43 @@ T('an index: this host\'s platform by default, another with --platform, and a on
   assert.equal(layers(), []);
 });
 
+T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong password, login stores the right one, pull and push work, logout forgets it', () => {
+  // A second registry on the same storage, behind htpasswd (bcrypt, as the registry wants).
+  const AUTH = `127.0.0.1:${PORT + 1}`;
+  const htpasswd = join(work, 'htpasswd');
+  const h = spawnSync('htpasswd', ['-Bbc', htpasswd, 'alice', 's3cret'], { encoding: 'utf8' });
+  assert.is(h.status, 0, h.stderr);
+  writeFileSync(join(work, 'auth.yml'), readFileSync(join(work, 'config.yml'), 'utf8').replace(`addr: ${REG}`, `addr: ${AUTH}`) + `auth:\n  htpasswd:\n    realm: minidock-test\n    path: ${htpasswd}\n`);
+  const authReg = spawn('nsenter', [netns, '/usr/bin/docker-registry', 'serve', join(work, 'auth.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    for (let i = 0; i < 100 && spawnSync('nsenter', [netns, 'curl', '-s', '-o', '/dev/null', `http://${AUTH}/v2/`]).status !== 0; i++) spawnSync('sleep', ['0.1']);
+    const cfg = { MINIDOCK_CONFIG: join(work, 'client', 'config.json'), DOCKER_CONFIG: join(work, 'no-docker') };
+    const md = (args: string[], input = ''): ReturnType<typeof mdk> => mdk(root, args, { env: cfg, input });
+    const anon = md(['pull', `${AUTH}/test/layers:1`]);
+    assert.is(anon.code, 1);
+    assert.match(anon.stderr, /pull access denied for test\/layers: repository does not exist or may require 'minidock login' \(minidock login 127\.0\.0\.1:\d+\)\n$/);
+    const wrong = md(['login', '-u', 'alice', '--password-stdin', AUTH], 'nope\n');
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stderr, /the credentials were refused \(401 Unauthorized\)/);
+    assert.not.ok(existsSync(cfg.MINIDOCK_CONFIG), 'nothing stored for a refused login');
+    const good = md(['login', '-u', 'alice', '--password-stdin', AUTH], 's3cret\n');
+    assert.is(good.code, 0, good.stderr);
+    assert.is(good.stdout, 'Login Succeeded\n');
+    assert.is((spawnSync('stat', ['-c', '%a', cfg.MINIDOCK_CONFIG], { encoding: 'utf8' }).stdout.trim()), '600');
+    const pulled = md(['pull', '-q', `${AUTH}/test/layers:1`]);
+    assert.is(pulled.code, 0, pulled.stderr);
+    assert.is(md(['tag', `${AUTH}/test/layers:1`, `${AUTH}/test/mine:1`]).code, 0);
+    const pushed = md(['push', `${AUTH}/test/mine:1`]);
+    assert.is(pushed.code, 0, pushed.stderr);
+    assert.is(md(['logout', AUTH]).stdout, `Removing login credentials for ${AUTH}\n`);
+    assert.is(md(['pull', `${AUTH}/test/mine:1`]).code, 1, 'a 401 again after logout');
+    assert.is(md(['rmi', `${AUTH}/test/layers:1`, `${AUTH}/test/mine:1`]).code, 0);
+    assert.equal(layers(), []);
+  } finally {
+    authReg.kill('SIGTERM');
+  }
+});
+
 T('a 404 and a refused connection: one line each, nothing stored', () => {
   const missing = mdk(root, ['pull', `${REG}/test/nothing:1`]);
   assert.is(missing.code, 1);

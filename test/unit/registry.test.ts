@@ -7,6 +7,11 @@ import { apiHost, familiarRepository, fullName, isInsecure, localTag, parseRefer
 import { parseChallenge, tokenOf, tokenUrl } from '../../src/registry/auth.js';
 import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
+import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
+import { manifestOf } from '../../src/image/push.js';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const D = `sha256:${'a'.repeat(64)}`;
 // docker's own normalisation (distribution/reference ParseNormalizedNamed), as `docker pull` shows it.
@@ -80,6 +85,35 @@ test('pickFromIndex: the exact variant, else the first that fits; none: an error
   assert.is(pickFromIndex(index, { os: 'linux', architecture: 'arm', variant: 'v7' }, 'r'), `sha256:${'b'.repeat(64)}`);
   assert.throws(() => pickFromIndex(index, { os: 'linux', architecture: 's390x' }, 'r'), /no image for linux\/s390x \(the index has: linux\/arm\/v6, linux\/arm\/v7, linux\/amd64\)/);
   assert.throws(() => pickFromIndex({ manifests: [] }, { os: 'linux', architecture: 'amd64' }, 'r'), /lists no manifest/);
+});
+
+test("credentials: docker's config.json form, minidock's file first then docker's, Hub's key, 0600", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-cred-'));
+  try {
+    const env = { MINIDOCK_CONFIG: join(dir, 'mdk', 'config.json'), DOCKER_CONFIG: join(dir, 'docker') };
+    mkdirSync(env.DOCKER_CONFIG);
+    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') }, 'reg:5000': { auth: Buffer.from('d:x').toString('base64') } }, credsStore: 'desktop' }));
+    assert.equal(credentialsFor('docker.io', env), { username: 'hub', password: 'pw:with:colons' }, "docker's own login, Hub's key");
+    assert.equal(credentialsFor('reg:5000', env), { username: 'd', password: 'x' });
+    storeCredentials('reg:5000', { username: 'm', password: 'y' }, env);
+    assert.equal(credentialsFor('reg:5000', env), { username: 'm', password: 'y' }, "minidock's file first");
+    assert.is((statSync(env.MINIDOCK_CONFIG).mode & 0o777).toString(8), '600');
+    assert.is((statSync(join(dir, 'mdk')).mode & 0o777).toString(8), '700');
+    assert.is(removeCredentials('reg:5000', env), true);
+    assert.is(removeCredentials('reg:5000', env), false);
+    assert.equal(credentialsFor('reg:5000', env), { username: 'd', password: 'x' }, "docker's again");
+    assert.is(credentialsFor('other', env), undefined);
+    assert.is(authKey('registry-1.docker.io'), 'https://index.docker.io/v1/');
+    assert.equal(decodeAuth({ username: 'u', password: 'p' }), { username: 'u', password: 'p' });
+    assert.is(decodeAuth({ auth: Buffer.from('nocolon').toString('base64') }), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('manifestOf: an OCI image manifest of the stored blobs', () => {
+  const m = JSON.parse(manifestOf({ digest: D, size: 3 }, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D, size: 9 }]).toString());
+  assert.equal(m, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D, size: 3 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D, size: 9 }] });
 });
 
 test.run();
