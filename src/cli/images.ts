@@ -265,11 +265,14 @@ export async function pullCommand(root: string, refText: string, o: { quiet: boo
   const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   const { credentialsFor } = await import('../registry/credentials.js');
   const credentials = credentialsFor(ref.registry);
+  const { Progress } = await import('../registry/progress.js');
+  const progress = new Progress((t) => process.stdout.write(t), !!process.stdout.isTTY, process.stdout.columns ?? 80);
   await pullImage(store(root), ref, {
     ...(credentials ? { credentials } : {}),
     platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
     quiet: o.quiet,
-    say: (line) => process.stdout.write(`${line}\n`),
+    say: (line) => progress.line(line),
+    layer: (id, p) => progress.update(id, p),
     mark: native().layerMark,
     insecure,
   });

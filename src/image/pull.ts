@@ -18,6 +18,7 @@ import { layerCompression, platformFits, platformName, type Platform } from './a
 import { parseImageConfig } from './image-config.js';
 import { chainIds } from './layer-ids.js';
 import type { ImageStore, LayerRecord } from './store.js';
+import type { LayerProgress } from '../registry/progress.js';
 
 const INDEX = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const MANIFEST = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
@@ -52,12 +53,20 @@ export interface PullResult {
   name: string;
 }
 
-export async function pullImage(store: ImageStore, ref: Reference, o: {
-  platform: Platform; quiet?: boolean; say: (line: string) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
+/** Where a pull reports: lines (`say`) and, per layer, its status as docker names it (with the
+ *  bytes while it downloads); without `layer`, each status change is a `say` line. */
+export interface PullReport {
+  say: (line: string) => void;
+  layer?: (id: string, p: LayerProgress) => void;
+}
+
+export async function pullImage(store: ImageStore, ref: Reference, o: PullReport & {
+  platform: Platform; quiet?: boolean; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
   credentials?: Credentials; insecure?: readonly string[]; haveZstd?: boolean;
 }): Promise<PullResult> {
   const client = new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}) });
   const say = o.quiet ? (): void => {} : o.say;
+  const layer = o.quiet ? (): void => {} : o.layer ?? ((id: string, p: LayerProgress) => say(`${id}: ${p.status}`));
   const where = fullName(ref);
   say(`${ref.tag ?? ref.digest}: Pulling from ${ref.repository}`);
   let m = await client.manifest(ref.digest ?? ref.tag!);
@@ -78,12 +87,12 @@ export async function pullImage(store: ImageStore, ref: Reference, o: {
       continue;
     }
     if (!MANIFEST.has(type) && !doc.layers) throw bad(`${where}: media type ${JSON.stringify(type)} is no image manifest`);
-    return pullManifest(store, client, ref, doc, { ...o, say, digest: topDigest });
+    return pullManifest(store, client, ref, doc, { ...o, say, layer, digest: topDigest });
   }
 }
 
 async function pullManifest(store: ImageStore, client: RegistryClient, ref: Reference, doc: Record<string, unknown>, o: {
-  say: (line: string) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void; haveZstd?: boolean; digest: string;
+  say: (line: string) => void; layer: (id: string, p: LayerProgress) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void; haveZstd?: boolean; digest: string;
 }): Promise<PullResult> {
   const where = fullName(ref);
   const config = descriptor(doc.config, 'config');
@@ -115,6 +124,8 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
     const sha = (t: string): string => cryptoLib().createHash('sha256').update(t).digest('hex');
     const chains = chainIds(cfg.diffIds, sha).map((c) => c.slice(7));
     const records: LayerRecord[] = new Array(layers.length);
+    // Every layer has its line from the start, as docker's block does.
+    for (const [i, l] of layers.entries()) if (!store.layer(chains[i]!)) o.layer(l.digest.slice(7, 19), { status: 'Pulling fs layer' });
     let next = 0;
     // Up to 3 layers at once (docker's default): each is independent, its chain id known.
     const worker = async (): Promise<void> => {
@@ -123,20 +134,20 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
         const short = l.digest.slice(7, 19);
         const existing = store.layer(chains[i]!);
         if (existing) {
-          o.say(`${short}: Already exists`);
+          o.layer(short, { status: 'Already exists' });
           records[i] = existing;
           continue;
         }
-        o.say(`${short}: Pulling fs layer`);
         const tmp = store.scratch('blob', l.digest.slice(7));
         scratch.push(tmp);
-        const size = await client.blob(l.digest, tmp);
-        o.say(`${short}: Download complete`);
+        const size = await client.blob(l.digest, tmp, (n) => o.layer(short, { status: 'Downloading', current: n, total: l.size }));
+        o.layer(short, { status: 'Download complete' });
+        o.layer(short, { status: 'Extracting' });
         records[i] = await store.addLayer({ file: tmp, offset: 0, size, label: `layer ${l.digest}` }, {
           ...(i > 0 ? { parent: chains[i - 1]! } : {}), diffId: cfg.diffIds[i]!, blobDigest: l.digest, ...(o.haveZstd ? { haveZstd: true } : {}), mark: o.mark,
         });
         rmSync(tmp, { force: true });
-        o.say(`${short}: Pull complete`);
+        o.layer(short, { status: 'Pull complete' });
       }
     };
     await Promise.all([worker(), worker(), worker()]);
@@ -171,7 +182,9 @@ export async function pullForRun(store: ImageStore, refText: string, platform?: 
   // run's failure code for a pull that fails is 125 (the container could not be made).
   const { credentialsFor } = await import('../registry/credentials.js');
   const credentials = credentialsFor(ref.registry);
-  const r = await pullImage(store, ref, { platform: p, say: (line) => process.stderr.write(`${line}\n`), mark: native().layerMark, insecure, ...(credentials ? { credentials } : {}) }).catch((err) => {
+  const { Progress } = await import('../registry/progress.js');
+  const progress = new Progress((t) => process.stderr.write(t), !!process.stderr.isTTY, process.stderr.columns ?? 80);
+  const r = await pullImage(store, ref, { platform: p, say: (line) => progress.line(line), layer: (id, lp) => progress.update(id, lp), mark: native().layerMark, insecure, ...(credentials ? { credentials } : {}) }).catch((err) => {
     if (!(err instanceof MinidockError)) throw err;
     throw new MinidockError(err.message, { step: err.step, ...(err.hint ? { hint: err.hint } : {}), cause: err });
   });

@@ -9,6 +9,7 @@ import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
 import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
 import { manifestOf } from '../../src/image/push.js';
+import { Progress, progressBar, renderBlock } from '../../src/registry/progress.js';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,32 @@ test("credentials: docker's config.json form, minidock's file first then docker'
 test('manifestOf: an OCI image manifest of the stored blobs', () => {
   const m = JSON.parse(manifestOf({ digest: D, size: 3 }, [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D, size: 9 }]).toString());
   assert.equal(m, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D, size: 3 }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: D, size: 9 }] });
+});
+
+test("progress: docker's bar and block; plain output is one line per status change, a terminal's block is redrawn in place", () => {
+  assert.is(progressBar(0, 100, 10), '[          ]  0B/100B');
+  assert.is(progressBar(50, 100, 10), '[====>     ]  50B/100B');
+  assert.is(progressBar(100, 100, 10), '[==========]  100B/100B');
+  assert.is(progressBar(1500, -1), '1.5kB');
+  const state = new Map([['aaa', { status: 'Downloading', current: 5e5, total: 1e6 }], ['bbb', { status: 'Pull complete' }]]);
+  assert.equal(renderBlock(['aaa', 'bbb'], state, 80), ['aaa: Downloading [==============>               ]  500kB/1MB', 'bbb: Pull complete']);
+  let plain = '';
+  const p = new Progress((t) => (plain += t), false);
+  p.update('a', { status: 'Pulling fs layer' });
+  for (const n of [1, 2, 3]) p.update('a', { status: 'Downloading', current: n, total: 3 });
+  p.update('a', { status: 'Pull complete' });
+  p.line('Digest: x');
+  assert.is(plain, 'a: Pulling fs layer\na: Downloading\na: Pull complete\nDigest: x\n');
+  let tty = '';
+  const t = new Progress((x) => (tty += x), true);
+  t.update('a', { status: 'Pulling fs layer' });
+  t.update('b', { status: 'Pulling fs layer' });
+  t.update('a', { status: 'Pull complete' });
+  t.line('Digest: x');
+  assert.ok(tty.startsWith('\x1b[2K\ra: Pulling fs layer\n'));
+  assert.ok(tty.includes('\x1b[1A\x1b[2K\ra: Pulling fs layer\n\x1b[2K\rb: Pulling fs layer\n'), 'the block redrawn from its first line');
+  assert.ok(tty.includes('\x1b[2A\x1b[2K\ra: Pull complete\n'));
+  assert.ok(tty.endsWith('Digest: x\n'));
 });
 
 test.run();
