@@ -46,6 +46,8 @@ const L2 = layerTar(work, 'l2', { 't/a': 'one\n', 't/b': 'b\n' });
 const L3 = layerTar(work, 'l3', { 't/.wh.b': '', 't/c': 'c\n' }, true);
 const layout = ociLayout(join(work, 'oci'), [BUSYBOX_TAR, L2, L3], { tag: 'x:1' });
 skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}`, `docker://${REG}/test/layers:1`]);
+// The same image as Docker's schema 2 manifest (docker's layer media types).
+skopeo(['copy', '--quiet', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${layout.dir}`, `docker://${REG}/test/v2s2:1`]);
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const multi = ociLayout(join(work, 'oci-multi'), [BUSYBOX_TAR, L2], { tag: 'x:1' });
 const blobs = join(multi.dir, 'blobs/sha256');
@@ -97,6 +99,12 @@ T('pull by tag: docker\'s lines, the config\'s id, the manifest digest skopeo re
   assert.is(again.filter((l) => l.endsWith(': Already exists')).length, 3);
   assert.is(again.at(-2), `Status: Image is up to date for ${REG}/test/layers:1`);
   assert.is(ok(['run', '--rm', '--network', 'none', `${REG}/test/layers:1`, 'sh', '-c', 'ls /t; cat /t/c']), 'a\nc\nc\n');
+  // Docker's schema 2 form of it: the same image.
+  const v2 = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/v2s2:1`])) as { mediaType: string };
+  assert.is(v2.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+  ok(['pull', '-q', `${REG}/test/v2s2:1`]);
+  assert.is(ok(['images', '-q', '--no-trunc', `${REG}/test/v2s2:1`]), `sha256:${layout.id}\n`);
+  ok(['rmi', `${REG}/test/v2s2:1`]);
   // By digest: the same image, no tag of its own (docker's rule).
   assert.is(ok(['pull', '-q', `${REG}/test/layers@${digest}`]), `${REG}/test/layers@${digest}\n`);
   ok(['rmi', `${REG}/test/layers:1`]);
