@@ -1,6 +1,6 @@
 // A client of the distribution API (issue #16): manifests and blobs over HTTP(S), with the
-// token dance a registry asks for. Side-effecting (network, files). Node's own fetch; loaded only
-// by pull and push.
+// token dance a registry asks for. Side-effecting (network, files). node:http(s) (src/registry/
+// http.ts); loaded only by pull, push and login.
 //
 //   GET /v2/<repo>/manifests/<tag|digest>   Accept: the four manifest media types
 //   GET /v2/<repo>/blobs/<digest>           streamed to a file, its sha256 checked as it comes
@@ -16,6 +16,7 @@ import { MinidockError } from '../core/errors.js';
 import { cryptoLib } from '../core/lazy.js';
 import { parseChallenge, tokenOf, tokenUrl } from './auth.js';
 import { apiHost, isInsecure, type Reference } from './reference.js';
+import { httpRequest, type HttpResponse } from './http.js';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -51,7 +52,7 @@ export class RegistryClient {
 
   /** One request, with the token flow on a 401. A body is given as a function, so that the
    *  request can be sent again (a stream is read once). */
-  private async request(url: string, headers: Record<string, string> = {}, init: { method?: string; body?: () => RequestBody } = {}): Promise<Response> {
+  private async request(url: string, headers: Record<string, string> = {}, init: { method?: string; body?: () => RequestBody } = {}): Promise<HttpResponse> {
     let res = await this.fetch(url, { ...headers, ...this.authHeader() }, init);
     if (res.status === 401) {
       const challenge = res.headers.get('www-authenticate');
@@ -106,22 +107,22 @@ export class RegistryClient {
   }
 
   /** fetch, its network errors as one line each. */
-  private async fetch(url: string, headers: Record<string, string>, init: { method?: string; body?: () => RequestBody } = {}): Promise<Response> {
+  private async fetch(url: string, headers: Record<string, string>, init: { method?: string; body?: () => RequestBody } = {}): Promise<HttpResponse> {
     try {
       const body = init.body?.();
-      return await fetch(url, { headers, redirect: 'follow', ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body: body as BodyInit, duplex: 'half' } as RequestInit : {}) });
+      return await httpRequest(url, { headers, ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const cause = err as { code?: string; message?: string };
       const code = cause?.code ?? '';
       const host = new URL(url).host;
       if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw fail(`${this.ref.registry}: unknown host ${host}`, 'check the registry name, or the network\'s DNS', 'registry.connect');
       if (code === 'ECONNREFUSED') throw fail(`${this.ref.registry}: connection refused by ${host}`, 'is the registry running on that port?', 'registry.connect');
-      if (/certificate|self.signed|SSL|TLS/i.test(`${code} ${cause?.message ?? ''}`)) throw fail(`${this.ref.registry}: TLS failed: ${cause?.message ?? code}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
+      if (/CERT|certificate|self.signed|SSL|TLS/i.test(`${code} ${cause?.message ?? ''}`)) throw fail(`${this.ref.registry}: TLS failed: ${cause?.message ?? code}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
       throw fail(`${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, undefined, 'registry.connect');
     }
   }
 
-  private async check(res: Response, what: string): Promise<void> {
+  private async check(res: HttpResponse, what: string): Promise<void> {
     if (res.ok) return;
     await res.body?.cancel();
     if (res.status === 404) throw fail(`${this.ref.registry}: ${what} not found: manifest unknown, or the repository ${this.ref.repository} does not exist or may require 'minidock login'`, undefined, 'registry.404');
@@ -215,7 +216,7 @@ export class RegistryClient {
     const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
     let n = 0;
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res.body) {
         n += chunk.length;
         h.update(chunk);
         onBytes?.(n);
