@@ -202,7 +202,7 @@ export async function loadCommand(root: string, o: { input?: string; quiet: bool
   }
   const { openArchive, loadArchive } = await import('../image/load.js');
   const s = store(root);
-  const platform = o.platform ? parsePlatform(o.platform) : undefined;
+  const platform = o.platform ? (await import('../image/archive.js')).parsePlatform(o.platform) : undefined;
   const src = await openArchive(input, s);
   try {
     const loaded = await loadArchive(s, src, { source: input === '-' ? 'stdin' : input, ...(platform ? { platform } : {}), mark: native().layerMark });
@@ -215,12 +215,6 @@ export async function loadCommand(root: string, o: { input?: string; quiet: bool
     src.close();
   }
   return 0;
-}
-
-function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
-  const [os, architecture, variant] = p.split('/');
-  if (!os || !architecture) throw usageError(`invalid platform "${p}"`, 'give OS/ARCH[/VARIANT], e.g. linux/amd64');
-  return { os, architecture, ...(variant ? { variant } : {}) };
 }
 
 export async function saveCommand(root: string, refs: string[], o: { output?: string; format: string }): Promise<number> {
@@ -257,26 +251,12 @@ export async function diffCommand(root: string, ref: string): Promise<string> {
 
 /** `pull [-q] [--platform OS/ARCH] REF`: docker's lines, then the full reference. */
 export async function pullCommand(root: string, refText: string, o: { quiet: boolean; platform?: string }): Promise<number> {
-  const { parseReference, fullName } = await import('../registry/reference.js');
-  const { pullImage } = await import('../image/pull.js');
-  const { hostPlatform } = await import('../image/archive.js');
-  const ref = parseReference(refText);
+  const { fullName, parseReference } = await import('../registry/reference.js');
+  const { pullReporting } = await import('../image/pull.js');
+  parseReference(refText); // a bad reference is refused before any line
   if (!/[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1)) && !o.quiet) process.stdout.write('Using default tag: latest\n');
-  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  const { credentialsFor } = await import('../registry/credentials.js');
-  const credentials = credentialsFor(ref.registry);
-  const { Progress } = await import('../registry/progress.js');
-  const progress = new Progress((t) => process.stdout.write(t), !!process.stdout.isTTY, process.stdout.columns ?? 80);
-  await pullImage(store(root), ref, {
-    ...(credentials ? { credentials } : {}),
-    platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
-    quiet: o.quiet,
-    say: (line) => progress.line(line),
-    layer: (id, p) => progress.update(id, p),
-    mark: native().layerMark,
-    insecure,
-  });
-  process.stdout.write(`${fullName(ref)}\n`);
+  const r = await pullReporting(store(root), refText, { ...(o.platform ? { platform: o.platform } : {}), quiet: o.quiet, out: process.stdout });
+  process.stdout.write(`${fullName(r.ref)}\n`);
   return 0;
 }
 
@@ -284,7 +264,7 @@ export async function pullCommand(root: string, refText: string, o: { quiet: boo
 export async function pushCommand(root: string, refText: string): Promise<number> {
   const { parseReference } = await import('../registry/reference.js');
   const { pushImage } = await import('../image/push.js');
-  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const insecure = (await import('../registry/reference.js')).insecureRegistries();
   const ref = parseReference(refText);
   const credentials = (await import('../registry/credentials.js')).credentialsFor(ref.registry);
   await pushImage(store(root), ref, { say: (line) => process.stdout.write(`${line}\n`), insecure, ...(credentials ? { credentials } : {}) });
@@ -312,7 +292,7 @@ export async function loginCommand(registry: string | undefined, o: { username?:
   }
   // The API root of the registry: any repository name serves the reference's host parsing.
   const ref = { ...parseReference(`${host}/x`), repository: '' };
-  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const insecure = (await import('../registry/reference.js')).insecureRegistries();
   await new RegistryClient(ref, { credentials: { username: o.username, password }, insecure }).login();
   storeCredentials(host, { username: o.username, password });
   process.stdout.write('Login Succeeded\n');

@@ -39,6 +39,13 @@ export class MinidockError extends Error {
   }
 }
 
+/** The same error with another exit code: a failure of `import` or `pull` (docker's 1) met on
+ *  the way of `run` is run's (125). Other errors pass unchanged. */
+export function withExitCode(err: unknown, exitCode: number): unknown {
+  if (!(err instanceof MinidockError) || err.exitCode === exitCode) return err;
+  return new MinidockError(err.message, { step: err.step, ...(err.errno ? { errno: err.errno } : {}), ...(err.hint ? { hint: err.hint } : {}), cause: err, exitCode });
+}
+
 /** A bad flag value or argument: always exit 125, never anything created. */
 export function usageError(message: string, hint?: string): MinidockError {
   return new MinidockError(message, { step: 'cli.args', hint, exitCode: EXIT.RUNTIME });

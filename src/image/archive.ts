@@ -277,3 +277,10 @@ export function checkCompression(images: readonly ArchiveImage[], haveZstd: bool
     if (z && !haveZstd) throw bad(`layer ${z.digest ?? z.path} is zstd-compressed, and this host has no zstd`, 'apt-get install zstd, or save the image with gzip layers');
   }
 }
+
+/** --platform OS/ARCH[/VARIANT]. */
+export function parsePlatform(p: string): Platform {
+  const [os, architecture, variant] = p.split('/');
+  if (!os || !architecture) throw new MinidockError(`invalid platform "${p}"`, { step: 'cli.args', hint: 'give OS/ARCH[/VARIANT], e.g. linux/amd64' });
+  return { os, architecture, ...(variant ? { variant } : {}) };
+}

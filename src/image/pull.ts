@@ -10,7 +10,7 @@
 // What fails leaves nothing: the scratch files go, and the layers this pull landed are taken
 // back (ImageStore.abandon); a killed pull leaves only what gc removes.
 import { readFileSync, rmSync, statSync } from 'node:fs';
-import { MinidockError } from '../core/errors.js';
+import { EXIT, MinidockError, withExitCode } from '../core/errors.js';
 import { cryptoLib } from '../core/lazy.js';
 import { RegistryClient, type Credentials } from '../registry/client.js';
 import { familiarRepository, fullName, localTag, type Reference } from '../registry/reference.js';
@@ -166,27 +166,35 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
   }
 }
 
-/** For `run --pull`: pulls REF with its progress on stderr; returns the local name to run. */
-export async function pullForRun(store: ImageStore, refText: string, platform?: string): Promise<string> {
-  const { parseReference } = await import('../registry/reference.js');
-  const { hostPlatform } = await import('./archive.js');
+/** A pull as the CLI makes it: REF parsed, the platform (the host's unless given), the
+ *  credentials `login` kept, MINIDOCK_INSECURE_REGISTRIES, docker's progress on `out`. One way
+ *  for `pull` (stdout) and `run --pull` (stderr). */
+export async function pullReporting(store: ImageStore, refText: string, o: { platform?: string; quiet?: boolean; out: NodeJS.WriteStream }): Promise<PullResult & { ref: Reference }> {
+  const { insecureRegistries, parseReference } = await import('../registry/reference.js');
+  const { hostPlatform, parsePlatform } = await import('./archive.js');
   const { native } = await import('../native/binding.js');
-  const ref = parseReference(refText);
-  let p = hostPlatform();
-  if (platform) {
-    const [os, architecture, variant] = platform.split('/');
-    if (!os || !architecture) throw new MinidockError(`invalid platform "${platform}"`, { step: 'cli.args', hint: 'give OS/ARCH[/VARIANT], e.g. linux/amd64' });
-    p = { os, architecture, ...(variant ? { variant } : {}) };
-  }
-  const insecure = (process.env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-  // run's failure code for a pull that fails is 125 (the container could not be made).
   const { credentialsFor } = await import('../registry/credentials.js');
-  const credentials = credentialsFor(ref.registry);
   const { Progress } = await import('../registry/progress.js');
-  const progress = new Progress((t) => process.stderr.write(t), !!process.stderr.isTTY, process.stderr.columns ?? 80);
-  const r = await pullImage(store, ref, { platform: p, say: (line) => progress.line(line), layer: (id, lp) => progress.update(id, lp), mark: native().layerMark, insecure, ...(credentials ? { credentials } : {}) }).catch((err) => {
-    if (!(err instanceof MinidockError)) throw err;
-    throw new MinidockError(err.message, { step: err.step, ...(err.hint ? { hint: err.hint } : {}), cause: err });
+  const ref = parseReference(refText);
+  const credentials = credentialsFor(ref.registry);
+  const progress = new Progress((t) => o.out.write(t), !!o.out.isTTY, o.out.columns ?? 80);
+  const r = await pullImage(store, ref, {
+    platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
+    ...(o.quiet ? { quiet: true } : {}),
+    say: (line) => progress.line(line),
+    layer: (id, lp) => progress.update(id, lp),
+    mark: native().layerMark,
+    insecure: insecureRegistries(),
+    ...(credentials ? { credentials } : {}),
+  });
+  return { ...r, ref };
+}
+
+/** For `run --pull`: pulls REF with its progress on stderr; returns the local name to run. A
+ *  failed pull is run's failure: 125 (the container could not be made). */
+export async function pullForRun(store: ImageStore, refText: string, platform?: string): Promise<string> {
+  const r = await pullReporting(store, refText, { ...(platform ? { platform } : {}), out: process.stderr }).catch((err) => {
+    throw withExitCode(err, EXIT.RUNTIME);
   });
   return r.name;
 }

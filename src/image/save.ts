@@ -15,7 +15,7 @@ import type { Readable, Writable } from 'node:stream';
 import { MinidockError } from '../core/errors.js';
 import { childProcess, cryptoLib, zlibLib } from '../core/lazy.js';
 import { randomHex } from '../runtime/ids.js';
-import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
+import { parseImageRef, tagKey } from '../spec/image-ref.js';
 import type { ImageStore, LayerRecord, StoredImage } from './store.js';
 
 /** A ustar header block for a regular file (or a directory, size 0). Pure. */
@@ -107,12 +107,8 @@ function images(s: ImageStore, refs: readonly string[]): Array<{ img: StoredImag
     const img = id ? s.image(id) : undefined;
     if (!img) throw new MinidockError(`No such image: ${ref}`, { step: 'image.save', exitCode: 1 });
     // A save by name carries that name; a save by id carries every tag (docker's rule).
-    let tags = img.tags;
-    try {
-      const key = formatImageRef(parseImageRef(ref));
-      if (img.tags.includes(key)) tags = [key];
-    } catch { /* an id */ }
-    return { img, tags };
+    const key = tagKey(ref);
+    return { img, tags: key && img.tags.includes(key) ? [key] : img.tags };
   });
 }
 

@@ -22,13 +22,13 @@
 import { chmodSync, chownSync, closeSync, createWriteStream, existsSync, openSync, readSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { childProcess, cryptoLib, streamPromises } from '../core/lazy.js';
-import { MinidockError, errnoOf } from '../core/errors.js';
+import { EXIT, MinidockError, errnoOf, withExitCode } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
 import { privateDir, secureRoot } from '../core/state-perms.js';
 import { randomHex } from '../runtime/ids.js';
 import type { ImageConfig } from '../spec/image-change.js';
-import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
+import { formatImageRef, parseImageRef, tagKey } from '../spec/image-ref.js';
 import { parseImageConfig, type ParsedImageConfig } from './image-config.js';
 import { chainIds } from './layer-ids.js';
 import type { ByteRange, IngestResult } from './unpack.js';
@@ -211,12 +211,7 @@ export class ImageStore {
   /** An image id for IMAGE as typed: NAME[:TAG], an id or a unique id prefix (sha256: or not). */
   lookup(ref: string): string | undefined {
     this.migrate();
-    let key: string | undefined;
-    try {
-      key = formatImageRef(parseImageRef(ref));
-    } catch {
-      key = undefined;
-    }
+    const key = tagKey(ref);
     const tagged = key ? this.tags()[key] : undefined;
     if (tagged) return tagged;
     if (!/^(sha256:)?[0-9a-f]{4,64}$/.test(ref)) return undefined;
@@ -225,11 +220,10 @@ export class ImageStore {
     return hits.length === 1 ? hits[0] : undefined;
   }
 
-  /** IMAGE as typed on the command line: a name[:tag], an image id prefix, a directory, or a tarball. */
-  async resolve(ref: string, looksLikePath: boolean): Promise<ResolvedImage> {
-    // "team/app" reads as a path too: a stored image of that name is taken when no such file
-    // or directory exists (docker has no paths here at all).
-    if (looksLikePath && (existsSync(ref) || !this.lookup(ref))) return this.resolvePath(ref);
+  /** IMAGE as typed on the command line: a name[:tag] or an image id prefix, or (`asPath`, the
+   *  caller's decision) a directory or a tarball. */
+  async resolve(ref: string, asPath: boolean): Promise<ResolvedImage> {
+    if (asPath) return this.resolvePath(ref);
     const id = this.lookup(ref);
     if (!id) {
       throw new MinidockError(`image "${ref}" not found`, {
@@ -271,8 +265,7 @@ export class ImageStore {
     // A tarball as run's IMAGE is imported first; its failure is run's, exit 125 (docker's code
     // for "the container could not be made"), where `import` alone exits 1.
     const rec = await this.importTarball(path, {}).catch((err) => {
-      if (!(err instanceof MinidockError)) throw err;
-      throw new MinidockError(err.message, { step: err.step, ...(err.errno ? { errno: err.errno } : {}), ...(err.hint ? { hint: err.hint } : {}), cause: err });
+      throw withExitCode(err, EXIT.RUNTIME);
     });
     return this.resolved(ref, rec.id);
   }
@@ -579,12 +572,7 @@ export class ImageStore {
     const id = this.lookup(ref);
     if (!id) throw new MinidockError(`no such image: ${ref}`, { step: 'image.remove', hint: 'minidock images lists them', exitCode: 1 });
     const tags = this.tags();
-    let key: string | undefined;
-    try {
-      key = formatImageRef(parseImageRef(ref));
-    } catch {
-      key = undefined;
-    }
+    const key = tagKey(ref);
     const all = Object.keys(tags).filter((t) => tags[t] === id);
     const byTag = key !== undefined && tags[key] === id;
     if (!byTag && all.length > 1 && !force) {

@@ -82,3 +82,8 @@ export function isInsecure(registry: string, insecure: readonly string[] = []): 
   const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
   return host === 'localhost' || /^127(\.\d{1,3}){3}$/.test(host) || host === '::1' || insecure.includes(registry) || insecure.includes(host);
 }
+
+/** MINIDOCK_INSECURE_REGISTRIES as a list. */
+export function insecureRegistries(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.MINIDOCK_INSECURE_REGISTRIES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+}

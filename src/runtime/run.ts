@@ -224,8 +224,9 @@ async function resolveImage(o: RunOptions, root: string): Promise<ResolvedImage>
   const store = new ImageStore(root);
   const policy = o.pull ?? 'missing';
   if (!['missing', 'always', 'never'].includes(policy)) throw usageError(`invalid pull policy "${policy}"`, 'use --pull missing, always or never');
-  const path = looksLikePath(o.image) && (existsSync(o.image) || !store.lookup(o.image) && /^[./]/.test(o.image));
-  if (path) return store.resolve(o.image, true);
+  // A path when it is one on disk, or is written as one ("./x", "/x"); "team/app" that is not a
+  // file is a name. The one place this is decided.
+  if (looksLikePath(o.image) && (existsSync(o.image) || /^[./]/.test(o.image))) return store.resolve(o.image, true);
   const pull = async (): Promise<ResolvedImage> => {
     const { pullForRun } = await import('../image/pull.js');
     const tag = await pullForRun(store, o.image, o.platform);
@@ -233,7 +234,7 @@ async function resolveImage(o: RunOptions, root: string): Promise<ResolvedImage>
   };
   if (policy === 'always') return pull();
   try {
-    return await store.resolve(o.image, looksLikePath(o.image));
+    return await store.resolve(o.image, false);
   } catch (err) {
     if (policy === 'never' || !(err instanceof MinidockError) || err.step !== 'image.resolve' || !/not found/.test(err.message)) throw err;
     const { parseReference, localTag, familiarRepository } = await import('../registry/reference.js');

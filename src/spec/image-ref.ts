@@ -78,6 +78,16 @@ export function formatImageRef(ref: ImageRef): string {
   return `${ref.name}:${ref.tag}`;
 }
 
+/** The tag index's key for IMAGE ("busybox" is "busybox:latest"), or undefined when IMAGE is
+ *  no name (an id, a digest reference). */
+export function tagKey(image: string): string | undefined {
+  try {
+    return formatImageRef(parseImageRef(image));
+  } catch {
+    return undefined;
+  }
+}
+
 const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz', '.tar.xz'];
 
 /**
