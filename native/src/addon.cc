@@ -262,14 +262,19 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// flock(fd): blocks until this process holds the exclusive lock on fd's file. Used for short
-// critical sections in the state store (name reservation); the kernel drops it if we die.
+// flock(fd[, nonBlocking]): the exclusive lock on fd's file; the kernel drops it if we die.
+// Blocking, for short critical sections in the state store (name reservation); non-blocking
+// (false when another holds it), for a lock held across awaits (a layer being downloaded),
+// where a blocked event loop would stall the holder's own other work and can deadlock two
+// processes that each hold one lock and wait for the other's.
 Napi::Value Flock(const Napi::CallbackInfo &info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
+  bool nb = info.Length() > 1 && info[1].ToBoolean().Value();
   int rc;
-  do rc = flock(fd, LOCK_EX); while (rc < 0 && errno == EINTR);
+  do rc = flock(fd, LOCK_EX | (nb ? LOCK_NB : 0)); while (rc < 0 && errno == EINTR);
+  if (rc < 0 && nb && errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
   if (rc < 0) throw SysError(info.Env(), "state.flock", errno);
-  return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 // sendFd(socketPath, fd, name): connects to a unix socket and passes `fd` with SCM_RIGHTS and

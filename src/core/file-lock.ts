@@ -4,12 +4,19 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** flock(2) on a descriptor; with `nonBlocking`, false at once when another holds the lock. */
+export type Flock = (fd: number, nonBlocking?: boolean) => boolean | void;
+
 export class FileLock {
-  constructor(private readonly path: string, private readonly flock?: (fd: number) => void) {}
+  constructor(private readonly path: string, private readonly flock?: Flock) {}
+
+  private open(): number {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    return openSync(this.path, 'a', 0o600);
+  }
 
   private acquire(): number {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const fd = openSync(this.path, 'a', 0o600);
+    const fd = this.open();
     try {
       this.flock?.(fd);
     } catch (err) {
@@ -28,10 +35,18 @@ export class FileLock {
     }
   }
 
-  /** Held across awaits: flock blocks only this process, until the holder closes its fd. */
-  async runAsync<T>(fn: () => Promise<T>): Promise<T> {
-    const fd = this.acquire();
+  /** Held across awaits. The lock is tried, not waited for (a blocked event loop would stall
+   *  this process's other work, and two processes each holding a lock the other wants would
+   *  deadlock); `waiting` is called once if another holds it. flock locks belong to the open
+   *  file, so two holders in one process exclude each other too. */
+  async runAsync<T>(fn: () => Promise<T>, waiting?: () => void): Promise<T> {
+    const fd = this.open();
     try {
+      for (let told = false; this.flock && this.flock(fd, true) === false; ) {
+        if (!told) waiting?.();
+        told = true;
+        await new Promise((r) => setTimeout(r, 25));
+      }
       return await fn();
     } finally {
       closeSync(fd);

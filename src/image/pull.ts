@@ -3,8 +3,10 @@
 //
 //   manifest by tag or digest ─ an index? the entry for this platform ─ the image manifest
 //   config blob (its digest is the image id) ─ diff ids ─ chain ids
-//   each layer the store lacks: blob → scratch file (sha256 checked as it streams) → addLayer
-//   (digest and diff id checked again as it unpacks, as a load's are) ─ up to 3 at once
+//   each layer the store lacks, under its lock (two pulls sharing it download it once): the
+//   blob streamed into addLayer, unpacked as it downloads (sha256 and length checked by the
+//   client, digest and diff id again by the store, as a load's are); a body cut short is tried
+//   again; up to 3 layers at once
 //   the record, the tag, the repo digest (name@manifest digest)
 //
 // What fails leaves nothing: the scratch files go, and the layers this pull landed are taken
@@ -12,7 +14,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { EXIT, MinidockError, withExitCode } from '../core/errors.js';
 import { cryptoLib } from '../core/lazy.js';
-import { RegistryClient, type Credentials } from '../registry/client.js';
+import { RegistryClient, type BlobStream, type Credentials } from '../registry/client.js';
 import { familiarRepository, fullName, localTag, type Reference } from '../registry/reference.js';
 import { layerCompression, platformFits, platformName, type Platform } from './archive.js';
 import { parseImageConfig } from './image-config.js';
@@ -125,11 +127,31 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
     const chains = chainIds(cfg.diffIds, sha).map((c) => c.slice(7));
     const records: LayerRecord[] = new Array(layers.length);
     // Every layer has its line from the start, as docker's block does.
-    for (const [i, l] of layers.entries()) if (!store.layer(chains[i]!)) o.layer(l.digest.slice(7, 19), { status: 'Pulling fs layer' });
+    let queued = 0;
+    for (const [i, l] of layers.entries()) {
+      if (store.layer(chains[i]!)) continue;
+      o.layer(l.digest.slice(7, 19), { status: 'Pulling fs layer' });
+      if (++queued > 3) o.layer(l.digest.slice(7, 19), { status: 'Waiting' }); // behind the 3 at work
+    }
     let next = 0;
+    // The first failure stops the rest: no new layer is begun, the downloads under way are
+    // dropped (their unpacking fails and cleans up), and the pull waits for all of them to
+    // have cleaned up before it reports, so nothing is left in the scratch directory.
+    let failed: { err: unknown } | undefined;
+    const open = new Set<BlobStream>();
     // Up to 3 layers at once (docker's default): each is independent, its chain id known.
     const worker = async (): Promise<void> => {
-      for (let i = next++; i < layers.length; i = next++) {
+      try {
+        await work();
+      } catch (err) {
+        if (!failed) {
+          failed = { err };
+          for (const b of open) b.close();
+        }
+      }
+    };
+    const work = async (): Promise<void> => {
+      for (let i = next++; i < layers.length && !failed; i = next++) {
         const l = layers[i]!;
         const short = l.digest.slice(7, 19);
         const existing = store.layer(chains[i]!);
@@ -138,19 +160,52 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
           records[i] = existing;
           continue;
         }
-        const tmp = store.scratch('blob', l.digest.slice(7));
-        scratch.push(tmp);
-        const size = await client.blob(l.digest, tmp, (n) => o.layer(short, { status: 'Downloading', current: n, total: l.size }));
-        o.layer(short, { status: 'Download complete' });
-        o.layer(short, { status: 'Extracting' });
-        records[i] = await store.addLayer({ file: tmp, offset: 0, size, label: `layer ${l.digest}` }, {
-          ...(i > 0 ? { parent: chains[i - 1]! } : {}), diffId: cfg.diffIds[i]!, blobDigest: l.digest, ...(o.haveZstd ? { haveZstd: true } : {}), mark: o.mark,
-        });
-        rmSync(tmp, { force: true });
+        // Streamed: the download is unpacked as it comes (no copy on disk first), under the
+        // layer's lock, so a concurrent pull of an image sharing it waits and then finds it.
+        let fetched = false;
+        let downloaded = false;
+        const record = await client.retrying(async () => {
+          let blob: BlobStream | undefined;
+          try {
+            return await store.addLayer(async () => {
+              fetched = true;
+              if (failed) throw failed.err;
+              blob = await client.openBlob(l.digest, (n) => {
+                o.layer(short, { status: 'Downloading', current: n, total: l.size });
+                if (n === l.size) {
+                  downloaded = true;
+                  o.layer(short, { status: 'Verifying Checksum' });
+                  o.layer(short, { status: 'Download complete' });
+                  o.layer(short, { status: 'Extracting' });
+                }
+              });
+              open.add(blob);
+              return { stream: blob, label: `layer ${l.digest}` };
+            }, {
+              ...(i > 0 ? { parent: chains[i - 1]! } : {}), diffId: cfg.diffIds[i]!, blobDigest: l.digest, ...(o.haveZstd ? { haveZstd: true } : {}), mark: o.mark,
+              waiting: () => o.layer(short, { status: 'Waiting' }),
+            });
+          } catch (err) {
+            // The unpacking failed before the download ended (gunzip on damaged bytes): the
+            // rest says whether the blob was the registry's, the better report.
+            const settled = blob && !(err instanceof MinidockError && (err.step ?? '').startsWith('registry.')) ? await blob.settle() : undefined;
+            throw settled ?? err;
+          } finally {
+            if (blob) open.delete(blob);
+            blob?.close();
+          }
+        }, () => !failed);
+        records[i] = record;
+        if (!fetched) {
+          o.layer(short, { status: 'Already exists' });
+          continue;
+        }
+        if (!downloaded) for (const status of ['Download complete', 'Extracting'] as const) o.layer(short, { status });
         o.layer(short, { status: 'Pull complete' });
       }
     };
     await Promise.all([worker(), worker(), worker()]);
+    if (failed) throw failed.err;
     const upToDate = !!had;
     store.addImage(configText, records, where, tag ? [tag] : [], { repoDigests: [repoDigest] });
     store.addRepoDigest(id, repoDigest);

@@ -24,14 +24,14 @@ import { join, resolve as resolvePath } from 'node:path';
 import { childProcess, cryptoLib, streamPromises } from '../core/lazy.js';
 import { EXIT, MinidockError, errnoOf, withExitCode } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
-import { FileLock } from '../core/file-lock.js';
+import { FileLock, type Flock } from '../core/file-lock.js';
 import { privateDir, secureRoot } from '../core/state-perms.js';
 import { randomHex } from '../runtime/ids.js';
 import type { ImageConfig } from '../spec/image-change.js';
 import { formatImageRef, parseImageRef, tagKey } from '../spec/image-ref.js';
 import { parseImageConfig, type ParsedImageConfig } from './image-config.js';
 import { chainIds } from './layer-ids.js';
-import type { ByteRange, IngestResult } from './unpack.js';
+import type { IngestResult, LayerSource } from './unpack.js';
 
 /** What `run` takes from an image, in docker's field names. */
 export type RunConfig = ParsedImageConfig['config'];
@@ -116,7 +116,7 @@ export class ImageStore {
   /** This process's note of the layers it has landed but no image names yet (see gc). */
   private intent?: { file: string; chains: string[] };
 
-  constructor(readonly root: string, private readonly flock?: (fd: number) => void) {
+  constructor(readonly root: string, private readonly flock?: Flock) {
     this.dir = join(root, 'images');
     this.blobs = join(this.dir, 'blobs', 'sha256');
     this.layersDir = join(this.dir, 'layers');
@@ -317,8 +317,14 @@ export class ImageStore {
    * The layer `chainHex` (with `expect.diffId`, when known) from `src`: unpacked under the
    * layer's lock unless it is there already. The blob is kept, verified against `expect.blob`
    * (the digest an archive states); the diff id against the config's. Returns the layer.
+   *
+   * `src` may be a function that opens the bytes (a download): it is called under the lock and
+   * only if the layer is still missing, so two pulls sharing a layer fetch it once; `waiting` is
+   * told when another process holds that lock.
    */
-  async addLayer(src: ByteRange, o: { parent?: string; diffId?: string; blobDigest?: string; haveZstd?: boolean; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void }): Promise<LayerRecord> {
+  async addLayer(src: LayerSource | (() => Promise<LayerSource>), o: {
+    parent?: string; diffId?: string; blobDigest?: string; haveZstd?: boolean; waiting?: () => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
+  }): Promise<LayerRecord> {
     this.prepare();
     const known = o.diffId ? this.chainOf(o.parent, o.diffId) : undefined;
     if (known) this.claim(known);
@@ -334,8 +340,9 @@ export class ImageStore {
       const blobTmp = this.scratch('blob', o.blobDigest ?? '');
       try {
         const { ingestLayer } = await import('./unpack.js');
-        const r = await ingestLayer(src, diff, { mark: o.mark, blobCopy: blobTmp, ...(o.haveZstd ? { haveZstd: true } : {}), ...(o.blobDigest ? { expectBlob: o.blobDigest } : {}) });
-        verify(src.label, r, o);
+        const from = typeof src === 'function' ? await src() : src;
+        const r = await ingestLayer(from, diff, { mark: o.mark, blobCopy: blobTmp, ...(o.haveZstd ? { haveZstd: true } : {}), ...(o.blobDigest ? { expectBlob: o.blobDigest } : {}) });
+        verify(from.label, r, o);
         const chain = known ?? this.chainOf(o.parent, r.diffId);
         if (!known) this.claim(chain);
         const had = this.layer(chain);
@@ -347,7 +354,7 @@ export class ImageStore {
         rmSync(blobTmp, { force: true });
       }
     };
-    return known ? this.lock(known).runAsync(work) : work();
+    return known ? this.lock(known).runAsync(work, o.waiting) : work();
   }
 
   /** The chain id (hex) of a layer with diff id `diffId` over the chain `parent` (image-spec). */

@@ -2,9 +2,10 @@
 // bytes (issue #15). Side-effecting: the one file that imports the tar library and runs tar(1).
 //
 // The bytes come from a byte range of a file (a member of a `docker save` archive read in
-// place, a blob of an OCI layout, a tarball given to `import`) and flow once through:
+// place, a blob of an OCI layout, a tarball given to `import`) or from a stream (a registry's
+// blob as it downloads, so a pull unpacks while it downloads) and flow once through:
 //
-//   range of FILE ─ sha256 (the blob's digest) ─ [copy to the blob store] ─ gunzip/xz/zstd
+//   range of FILE or stream ─ sha256 (the blob's digest) ─ [copy to the blob store] ─ gunzip/xz/zstd
 //     ─ sha256 + byte count (the diff id; past the size limit: a decompression bomb, stopped)
 //     ├─ node-tar's parser: headers only (not a tar, truncated; the whiteout names)
 //     └─ GNU tar -x into the staging directory
@@ -22,7 +23,7 @@
 // without following a symlink). The caller verifies the digests and renames the directory into
 // the store: a layer that fails any check never lands.
 import { closeSync, createReadStream, createWriteStream, openSync, readSync, statSync } from 'node:fs';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
 import type * as Tar from 'tar';
 import { childProcess, cryptoLib, streamPromises, tarLib, zlibLib } from '../core/lazy.js';
 import { MinidockError } from '../core/errors.js';
@@ -42,6 +43,35 @@ export interface ByteRange {
   size: number;
   /** How the layer is named in errors (the archive member, the blob digest). */
   label: string;
+}
+
+/** A layer's bytes as they arrive (a download); `label` as ByteRange's. */
+export interface StreamSource {
+  stream: AsyncIterable<Buffer>;
+  label: string;
+}
+
+export type LayerSource = ByteRange | StreamSource;
+
+/** The first 8 bytes of a stream (to sniff its compression) and the whole stream again. The
+ *  rest is delegated with yield*, so a consumer that stops early also ends the source (a
+ *  download's connection is dropped, not left to stall). */
+async function peek(source: AsyncIterable<Buffer>): Promise<{ head: Buffer; stream: Readable }> {
+  const it = source[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let n = 0;
+  while (n < 8) {
+    const r = await it.next();
+    if (r.done) break;
+    first.push(r.value);
+    n += r.value.length;
+  }
+  const head = Buffer.concat(first);
+  async function* again(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    yield* { [Symbol.asyncIterator]: () => it };
+  }
+  return { head, stream: Readable.from(again(), { objectMode: false }) };
 }
 
 export type LayerCompression = Compression | 'xz';
@@ -151,17 +181,20 @@ function runTool(cmd: string, args: string[], step: string): Promise<void> {
  * `expectBlob`, the digest the archive states, is checked first when the bytes are all read (a
  * damaged layer is reported as the mismatch it is); the caller compares the diff id.
  */
-export async function ingestLayer(src: ByteRange, dest: string, o: { mark: Mark; blobCopy?: string; maxBytes?: number; haveZstd?: boolean; expectBlob?: string }): Promise<IngestResult> {
+export async function ingestLayer(src: LayerSource, dest: string, o: { mark: Mark; blobCopy?: string; maxBytes?: number; haveZstd?: boolean; expectBlob?: string }): Promise<IngestResult> {
   const maxBytes = o.maxBytes ?? MAX_IMAGE_BYTES;
-  if (src.size === 0) throw new MinidockError(`${src.label} is empty, not a layer`, { step: 'image.layer.read', exitCode: 1 });
-  const compression = sniffCompression(readHead(src));
+  const input = 'stream' in src ? await peek(src.stream) : undefined;
+  if (input ? input.head.length === 0 : (src as ByteRange).size === 0) throw new MinidockError(`${src.label} is empty, not a layer`, { step: 'image.layer.read', exitCode: 1 });
+  const head = input ? Buffer.concat([input.head, Buffer.alloc(8)]).subarray(0, 8) : readHead(src as ByteRange);
+  const compression = sniffCompression(head);
   if (compression === 'zstd' && !o.haveZstd) {
     throw new MinidockError(`${src.label} is zstd-compressed, and this host has no zstd`, { step: 'image.layer.zstd', hint: 'apt-get install zstd, or save the image with gzip layers', exitCode: 1 });
   }
   const { classifyEntry } = await import('./whiteout.js');
   const raw = tap(Number.MAX_SAFE_INTEGER, () => src.label);
   const plain = tap(maxBytes, () => src.label, compression === 'none' ? undefined : () => raw.bytes());
-  const stages: Array<Readable | Transform | Writable> = [createReadStream(src.file, { start: src.offset, end: src.offset + src.size - 1, highWaterMark: 1 << 20 }), raw];
+  const first = input ? input.stream : createReadStream((src as ByteRange).file, { start: (src as ByteRange).offset, end: (src as ByteRange).offset + (src as ByteRange).size - 1, highWaterMark: 1 << 20 });
+  const stages: Array<Readable | Transform | Writable> = [first, raw];
   const waits: Array<Promise<void>> = [];
   // The blob copy is a side branch of the bytes: written as they pass, flushed before the end.
   // It is taken of the bytes as they came, except for xz, which is no layer media type: an xz

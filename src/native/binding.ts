@@ -34,7 +34,8 @@ export interface NativeApi {
   /** A pty pair; `nonBlocking` for a master this process relays itself (run.ts relayPty). */
   openPty(nonBlocking?: boolean): { master: number; slave: string };
   setWinsize(fd: number, rows: number, cols: number): void;
-  flock(fd: number): void;
+  /** The exclusive lock; with `nonBlocking`, false (at once) when another holds it. */
+  flock(fd: number, nonBlocking?: boolean): boolean;
   /** null when the process is already gone. */
   pidfdOpen(pid: number): number | null;
   /** Resolves true once the process behind `pidfd` has exited (for PID 1 of a PID namespace:

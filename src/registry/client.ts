@@ -13,7 +13,7 @@
 // (retried with back-off first).
 import { createWriteStream, rmSync } from 'node:fs';
 import { MinidockError } from '../core/errors.js';
-import { cryptoLib } from '../core/lazy.js';
+import { cryptoLib, streamPromises } from '../core/lazy.js';
 import { parseChallenge, tokenOf, tokenUrl } from './auth.js';
 import { apiHost, isInsecure, type Reference } from './reference.js';
 import { httpRequest, type HttpResponse } from './http.js';
@@ -36,6 +36,13 @@ export interface Credentials {
 }
 
 type RequestBody = Buffer | string | AsyncIterable<Uint8Array>;
+
+/** A blob as it downloads (RegistryClient.openBlob). */
+export interface BlobStream extends AsyncGenerator<Buffer> {
+  bytes(): number;
+  settle(): Promise<MinidockError | undefined>;
+  close(): void;
+}
 
 export class RegistryClient {
   readonly base: string;
@@ -152,17 +159,96 @@ export class RegistryClient {
 
   /** A blob into `file`, its sha256 checked while it streams; a body cut short is retried. */
   async blob(digest: string, file: string, onBytes?: (n: number) => void): Promise<number> {
+    return this.retrying(async () => {
+      const b = await this.openBlob(digest, onBytes);
+      const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
+      try {
+        await streamPromises().pipeline(b, out);
+      } catch (err) {
+        rmSync(file, { force: true });
+        throw err;
+      }
+      return b.bytes();
+    });
+  }
+
+  /** `fn` again, after 0.2, 0.4 s, … while it fails with a body cut short (a dropped
+   *  connection, a registry restarting) and `go()` allows; any other failure at once. */
+  async retrying<T>(fn: () => Promise<T>, go: () => boolean = () => true): Promise<T> {
     const attempts = this.o.retries ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.blobOnce(digest, file, onBytes);
+        return await fn();
       } catch (err) {
-        rmSync(file, { force: true });
-        const retry = err instanceof MinidockError && err.step === 'registry.truncated' && attempt < attempts;
+        const retry = err instanceof MinidockError && err.step === 'registry.truncated' && attempt < attempts && go();
         if (!retry) throw err;
         await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  /**
+   * A blob's bytes as they stream (GET /v2/<repo>/blobs/<digest>), counted and hashed: the
+   * iterator fails with registry.truncated when the body breaks off or ends short of its
+   * Content-Length, and with registry.digest when its sha256 is another. A consumer that fails
+   * first (gunzip on a damaged blob) calls `settle()`: the rest is read and hashed, so the report
+   * can be the mismatch it is rather than gzip's complaint; `close()` drops the connection.
+   */
+  async openBlob(digest: string, onBytes?: (n: number) => void): Promise<BlobStream> {
+    const res = await this.request(this.url(`blobs/${digest}`));
+    await this.check(res, `blob ${digest}`);
+    const want = Number(res.headers.get('content-length') ?? NaN);
+    const h = cryptoLib().createHash('sha256');
+    const it = res.body[Symbol.asyncIterator]();
+    const short = digest.slice(7, 19);
+    let n = 0;
+    let ended = false;
+    const next = async (): Promise<Buffer | undefined> => {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        throw fail(`${this.ref.registry}: the download of layer ${short} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
+      }
+      if (r.done) {
+        ended = true;
+        return undefined;
+      }
+      n += r.value.length;
+      h.update(r.value);
+      return Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length);
+    };
+    const verdict = (): MinidockError | undefined => {
+      if (Number.isFinite(want) && n !== want) return fail(`${this.ref.registry}: the download of layer ${short} ended after ${n} of ${want} bytes`, 'try again', 'registry.truncated');
+      const got = `sha256:${h.digest('hex')}`;
+      if (got !== digest) return fail(`${this.ref.registry}: blob ${digest} does not match its digest (it is ${got})`, 'the registry or a proxy altered it; nothing was stored', 'registry.digest');
+      return undefined;
+    };
+    const close = (): void => res.close();
+    // Not a for-await over the body: returning from one destroys it, and settle() needs the rest.
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let c = await next(); c; c = await next()) {
+        onBytes?.(n);
+        yield c;
+      }
+      const v = verdict();
+      if (v) throw v;
+    }
+    const stream = chunks();
+    return Object.assign(stream, {
+      bytes: () => n,
+      close,
+      settle: async (): Promise<MinidockError | undefined> => {
+        try {
+          while (!ended && (await next()));
+        } catch {
+          return undefined; // broke off: the consumer's own error stands
+        } finally {
+          close();
+        }
+        return verdict();
+      },
+    });
   }
 
   /** `login`: GET /v2/ through the auth flow; resolves when the registry accepts us. */
@@ -206,30 +292,5 @@ export class RegistryClient {
     const said = res.headers.get('docker-content-digest');
     if (said && said !== digest) throw fail(`${this.ref.registry}: stored the manifest as ${said}, not ${digest}`, undefined, 'registry.digest');
     return digest;
-  }
-
-  private async blobOnce(digest: string, file: string, onBytes?: (n: number) => void): Promise<number> {
-    const res = await this.request(this.url(`blobs/${digest}`));
-    await this.check(res, `blob ${digest}`);
-    const want = Number(res.headers.get('content-length') ?? NaN);
-    const h = cryptoLib().createHash('sha256');
-    const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
-    let n = 0;
-    try {
-      for await (const chunk of res.body) {
-        n += chunk.length;
-        h.update(chunk);
-        onBytes?.(n);
-        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      }
-    } catch (err) {
-      out.destroy();
-      throw fail(`${this.ref.registry}: the download of blob ${digest.slice(0, 19)} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
-    }
-    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    if (Number.isFinite(want) && n !== want) throw fail(`${this.ref.registry}: blob ${digest.slice(0, 19)} ended after ${n} of ${want} bytes`, 'try again', 'registry.truncated');
-    const got = `sha256:${h.digest('hex')}`;
-    if (got !== digest) throw fail(`${this.ref.registry}: blob ${digest} does not match its digest (it is ${got})`, 'the registry or a proxy altered it; nothing was stored', 'registry.digest');
-    return n;
   }
 }

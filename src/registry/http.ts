@@ -41,6 +41,11 @@ export class HttpResponse {
     });
   }
 
+  /** Drops the connection (a body no longer wanted). */
+  close(): void {
+    this.msg.destroy();
+  }
+
   async arrayBuffer(): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of this.msg) chunks.push(c as Buffer);

@@ -12,8 +12,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, leakChecked, mdk, mdkSpawn, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
 import { layerTar, ociLayout } from '../helpers/image-layout.js';
 
 requireRootAndImages();
@@ -196,6 +197,85 @@ T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong passw
     assert.equal(layers(), []);
   } finally {
     authReg.kill('SIGTERM');
+  }
+});
+
+// The proxy (test/helpers/registry-proxy.ts) in front of the registry, one per fault, its own
+// process in the test namespace; stopped by its pid.
+const PROXY = join(dirname(fileURLToPath(import.meta.url)), '../helpers/registry-proxy.js');
+let proxies = 0;
+const proxy = (mode: string, digest: string): { host: string; log: () => string[]; stop: () => void; pid: number } => {
+  const port = PORT + 10 + proxies++;
+  const log = join(work, `proxy-${port}.log`);
+  writeFileSync(log, '');
+  const p = spawn('nsenter', [netns, process.execPath, PROXY, String(port), REG, mode, digest, log], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !readFileSync(log, 'utf8').includes('listening'); i++) spawnSync('sleep', ['0.05']);
+  return { host: `127.0.0.1:${port}`, log: () => readFileSync(log, 'utf8').trim().split('\n'), stop: () => p.kill('SIGKILL'), pid: p.pid! };
+};
+const layerDigests = (name: string): string[] =>
+  (JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/${name}`])) as { layers: Array<{ digest: string }> }).layers.map((l) => l.digest);
+const nothingStored = (): void => {
+  assert.equal(layers(), [], 'no layer');
+  assert.equal(blobsLeft(), [], 'no blob');
+  assert.equal(readdirSync(join(root, 'tmp')), [], 'no scratch file');
+};
+
+T('faults: a blob altered on its way is a digest error; a body cut once is downloaded again; a registry killed mid-download is one line; nothing half-stored', async () => {
+  const [, second] = layerDigests('test/layers:1');
+  const bad = proxy('corrupt', second!);
+  try {
+    const r = mdk(root, ['pull', '-q', `${bad.host}/test/layers:1`]);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, new RegExp(`blob ${second} does not match its digest \\(it is sha256:[0-9a-f]{64}\\) \\(the registry or a proxy altered it; nothing was stored\\)\\n$`));
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    nothingStored();
+  } finally {
+    bad.stop();
+  }
+  const cut = proxy('truncate-once', second!);
+  try {
+    const r = mdk(root, ['pull', '-q', `${cut.host}/test/layers:1`]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(cut.log().filter((l) => l === `GET /v2/test/layers/blobs/${second}`).length, 2, 'fetched again after the cut');
+    assert.is(ok(['images', '-q', '--no-trunc', `${cut.host}/test/layers:1`]), `sha256:${layout.id}\n`);
+    ok(['rmi', `${cut.host}/test/layers:1`]);
+    nothingStored();
+  } finally {
+    cut.stop();
+  }
+  const dying = proxy('stall', second!);
+  const pull = mdkSpawn(root, ['pull', '-q', `${dying.host}/test/layers:1`]);
+  let stderr = '';
+  pull.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number>((resolve) => pull.on('close', (code) => resolve(code ?? -1)));
+  for (let i = 0; i < 200 && !dying.log().includes('stalled'); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(dying.log().includes('stalled'), 'the download began');
+  dying.stop();
+  assert.is(await exited, 1);
+  assert.match(stderr, /connection refused|broke off/);
+  assert.is(stderr.trim().split('\n').length, 1, stderr);
+  nothingStored();
+});
+
+T('two pulls at once of images sharing layers: each shared layer is downloaded once, and both succeed', async () => {
+  const log = proxy('pass', '-');
+  try {
+    const a = mdkSpawn(root, ['pull', '-q', `${log.host}/test/layers:1`]);
+    const b = mdkSpawn(root, ['pull', '-q', `${log.host}/test/multi:1`]);
+    const done = (p: typeof a): Promise<number> => new Promise((resolve) => p.on('close', (code) => resolve(code ?? -1)));
+    assert.equal(await Promise.all([done(a), done(b)]), [0, 0]);
+    const idx = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/multi:1`])) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+    const amd = idx.manifests.find((m) => m.platform.architecture === 'amd64')!.digest;
+    const wanted = new Set([...layerDigests('test/layers:1'), ...layerDigests(`test/multi@${amd}`)]);
+    const gets = log.log().filter((l) => /^GET \/v2\/.*\/blobs\//.test(l)).map((l) => l.slice(l.lastIndexOf('/') + 1)).filter((d) => wanted.has(d));
+    // Three chains in all (busybox and l2 shared, l3 layers:1's own); the blob digests of the
+    // shared ones are the same in both repositories (skopeo compressed the same tars alike).
+    assert.is(gets.length, 3, gets.join(' '));
+    assert.is(new Set(gets).size, 3);
+    ok(['image', 'prune', '-a', '-f']);
+    nothingStored();
+  } finally {
+    log.stop();
   }
 });
 
