@@ -164,6 +164,12 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
         // layer's lock, so a concurrent pull of an image sharing it waits and then finds it.
         let fetched = false;
         let downloaded = false;
+        // Docker's three lines when the last byte is in (or, with no size stated, at the end).
+        const downloadDone = (): void => {
+          if (downloaded) return;
+          downloaded = true;
+          for (const status of ['Verifying Checksum', 'Download complete', 'Extracting'] as const) o.layer(short, { status });
+        };
         const record = await client.retrying(async () => {
           let blob: BlobStream | undefined;
           try {
@@ -172,12 +178,7 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
               if (failed) throw failed.err;
               blob = await client.openBlob(l.digest, (n) => {
                 o.layer(short, { status: 'Downloading', current: n, total: l.size });
-                if (n === l.size) {
-                  downloaded = true;
-                  o.layer(short, { status: 'Verifying Checksum' });
-                  o.layer(short, { status: 'Download complete' });
-                  o.layer(short, { status: 'Extracting' });
-                }
+                if (n === l.size) downloadDone();
               });
               open.add(blob);
               return { stream: blob, label: `layer ${l.digest}` };
@@ -200,7 +201,7 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
           o.layer(short, { status: 'Already exists' });
           continue;
         }
-        if (!downloaded) for (const status of ['Download complete', 'Extracting'] as const) o.layer(short, { status });
+        downloadDone();
         o.layer(short, { status: 'Pull complete' });
       }
     };

@@ -208,7 +208,7 @@ export class RegistryClient {
       try {
         r = await it.next();
       } catch (err) {
-        throw fail(`${this.ref.registry}: the download of layer ${short} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
+        throw fail(`${this.ref.registry}: the download of blob ${short} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
       }
       if (r.done) {
         ended = true;
@@ -219,7 +219,7 @@ export class RegistryClient {
       return Buffer.from(r.value.buffer, r.value.byteOffset, r.value.length);
     };
     const verdict = (): MinidockError | undefined => {
-      if (Number.isFinite(want) && n !== want) return fail(`${this.ref.registry}: the download of layer ${short} ended after ${n} of ${want} bytes`, 'try again', 'registry.truncated');
+      if (Number.isFinite(want) && n !== want) return fail(`${this.ref.registry}: the download of blob ${short} ended after ${n} of ${want} bytes`, 'try again', 'registry.truncated');
       const got = `sha256:${h.digest('hex')}`;
       if (got !== digest) return fail(`${this.ref.registry}: blob ${digest} does not match its digest (it is ${got})`, 'the registry or a proxy altered it; nothing was stored', 'registry.digest');
       return undefined;
