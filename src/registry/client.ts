@@ -44,6 +44,26 @@ export interface BlobStream extends AsyncGenerator<Buffer> {
   close(): void;
 }
 
+/** Failures worth a second try: a body cut short, a connection dropped before its answer. */
+const RETRIED = new Set(['registry.truncated', 'registry.dropped']);
+
+/**
+ * A request's network error as one line. A connection reset before the answer (ECONNRESET,
+ * Node's "socket hang up", EPIPE) is registry.dropped, retried like a cut body: a registry
+ * restarting, or a proxy dying while several layers are in flight, drops every waiting request
+ * at once, and the retry is what finds out whether it is gone (connection refused) or back.
+ */
+export function connectError(registry: string, host: string, err: unknown): MinidockError {
+  const cause = err as { code?: string; message?: string };
+  const code = cause?.code ?? '';
+  const message = cause?.message ?? String(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return fail(`${registry}: unknown host ${host}`, 'check the registry name, or the network\'s DNS', 'registry.connect');
+  if (code === 'ECONNREFUSED') return fail(`${registry}: connection refused by ${host}`, 'is the registry running on that port?', 'registry.connect');
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(message)) return fail(`${registry}: ${host} dropped the connection before it answered (${code || message})`, 'try again', 'registry.dropped');
+  if (/CERT|certificate|self.signed|SSL|TLS/i.test(`${code} ${message}`)) return fail(`${registry}: TLS failed: ${message}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
+  return fail(`${registry}: ${message}`, undefined, 'registry.connect');
+}
+
 export class RegistryClient {
   readonly base: string;
   private token?: string;
@@ -119,13 +139,7 @@ export class RegistryClient {
       const body = init.body?.();
       return await httpRequest(url, { headers, ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body } : {}) });
     } catch (err) {
-      const cause = err as { code?: string; message?: string };
-      const code = cause?.code ?? '';
-      const host = new URL(url).host;
-      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw fail(`${this.ref.registry}: unknown host ${host}`, 'check the registry name, or the network\'s DNS', 'registry.connect');
-      if (code === 'ECONNREFUSED') throw fail(`${this.ref.registry}: connection refused by ${host}`, 'is the registry running on that port?', 'registry.connect');
-      if (/CERT|certificate|self.signed|SSL|TLS/i.test(`${code} ${cause?.message ?? ''}`)) throw fail(`${this.ref.registry}: TLS failed: ${cause?.message ?? code}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
-      throw fail(`${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, undefined, 'registry.connect');
+      throw connectError(this.ref.registry, new URL(url).host, err);
     }
   }
 
@@ -180,7 +194,7 @@ export class RegistryClient {
       try {
         return await fn();
       } catch (err) {
-        const retry = err instanceof MinidockError && err.step === 'registry.truncated' && attempt < attempts && go();
+        const retry = err instanceof MinidockError && RETRIED.has(err.step ?? '') && attempt < attempts && go();
         if (!retry) throw err;
         await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
       }

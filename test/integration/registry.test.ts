@@ -252,7 +252,7 @@ T('faults: a blob altered on its way is a digest error; a body cut once is downl
   assert.ok(dying.log().includes('stalled'), 'the download began');
   dying.stop();
   assert.is(await exited, 1);
-  assert.match(stderr, /connection refused|broke off/);
+  assert.match(stderr, /connection refused|broke off/, stderr);
   assert.is(stderr.trim().split('\n').length, 1, stderr);
   nothingStored();
 });

@@ -7,6 +7,7 @@ import { apiHost, familiarRepository, fullName, isInsecure, localTag, parseRefer
 import { parseChallenge, tokenOf, tokenUrl } from '../../src/registry/auth.js';
 import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
+import { connectError, RegistryClient } from '../../src/registry/client.js';
 import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
 import { manifestOf } from '../../src/image/push.js';
 import { Progress, progressBar, renderBlock } from '../../src/registry/progress.js';
@@ -144,3 +145,29 @@ test("progress: docker's bar and block; plain output is one line per status chan
 });
 
 test.run();
+
+test('connectError: each network failure one line; a connection dropped before its answer is retried, refused is not', () => {
+  const e = (code: string, message: string) => Object.assign(new Error(message), { code });
+  const refused = connectError('r:5000', 'r:5000', e('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5000'));
+  assert.is(refused.step, 'registry.connect');
+  assert.is(refused.message, 'r:5000: connection refused by r:5000');
+  for (const dropped of [e('ECONNRESET', 'socket hang up'), e('EPIPE', 'write EPIPE'), new Error('socket hang up')]) {
+    const d = connectError('r:5000', 'r:5000', dropped);
+    assert.is(d.step, 'registry.dropped', dropped.message);
+    assert.match(d.message, /^r:5000: r:5000 dropped the connection before it answered \((ECONNRESET|EPIPE|socket hang up)\)$/);
+  }
+  assert.is(connectError('h', 'h', e('ENOTFOUND', 'getaddrinfo ENOTFOUND h')).message, 'h: unknown host h');
+  assert.is(connectError('h', 'h', e('ERR_TLS_CERT_ALTNAME_INVALID', 'Hostname/IP does not match')).step, 'registry.tls');
+});
+
+test('retrying: a dropped connection or a cut body is tried again, other failures at once', async () => {
+  const client = new RegistryClient(parseReference('127.0.0.1:5000/a'), { retries: 3 });
+  for (const [step, calls] of [['registry.dropped', 3], ['registry.truncated', 3], ['registry.connect', 1], ['registry.digest', 1]] as const) {
+    let n = 0;
+    await client.retrying(async () => {
+      n++;
+      throw new MinidockError('x', { step });
+    }).catch(() => undefined);
+    assert.is(n, calls, step);
+  }
+});
