@@ -64,9 +64,9 @@ export interface PullReport {
 
 export async function pullImage(store: ImageStore, ref: Reference, o: PullReport & {
   platform: Platform; quiet?: boolean; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
-  credentials?: Credentials; insecure?: readonly string[]; haveZstd?: boolean;
+  credentials?: Credentials; insecure?: readonly string[]; haveZstd?: boolean; signal?: AbortSignal;
 }): Promise<PullResult> {
-  const client = new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}) });
+  const client = new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   const say = o.quiet ? (): void => {} : o.say;
   const layer = o.quiet ? (): void => {} : o.layer ?? ((id: string, p: LayerProgress) => say(`${id}: ${p.status}`));
   const where = fullName(ref);
@@ -95,6 +95,7 @@ export async function pullImage(store: ImageStore, ref: Reference, o: PullReport
 
 async function pullManifest(store: ImageStore, client: RegistryClient, ref: Reference, doc: Record<string, unknown>, o: {
   say: (line: string) => void; layer: (id: string, p: LayerProgress) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void; haveZstd?: boolean; digest: string;
+  signal?: AbortSignal;
 }): Promise<PullResult> {
   const where = fullName(ref);
   const config = descriptor(doc.config, 'config');
@@ -139,6 +140,12 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
     // have cleaned up before it reports, so nothing is left in the scratch directory.
     let failed: { err: unknown } | undefined;
     const open = new Set<BlobStream>();
+    // A Ctrl-C is the first failure too: the requests are already ended by the signal; a
+    // layer waiting on another pull's lock finds `failed` when it gets it.
+    const stop = (): void => {
+      failed ??= { err: o.signal!.reason };
+    };
+    o.signal?.addEventListener('abort', stop, { once: true });
     // Up to 3 layers at once (docker's default): each is independent, its chain id known.
     const worker = async (): Promise<void> => {
       try {
@@ -206,6 +213,7 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
       }
     };
     await Promise.all([worker(), worker(), worker()]);
+    o.signal?.removeEventListener('abort', stop);
     if (failed) throw failed.err;
     const upToDate = !!had;
     store.addImage(configText, records, where, tag ? [tag] : [], { repoDigests: [repoDigest] });
@@ -234,7 +242,17 @@ export async function pullReporting(store: ImageStore, refText: string, o: { pla
   const ref = parseReference(refText);
   const credentials = credentialsFor(ref.registry);
   const progress = new Progress((t) => o.out.write(t), !!o.out.isTTY, o.out.columns ?? 80);
+  // Ctrl-C (or a TERM) ends the requests and takes back what this pull stored, then the exit
+  // is the signal's (130, 143) as a shell expects; a second Ctrl-C kills at once (what it
+  // leaves, gc reclaims).
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    const n = sig === 'SIGINT' ? 2 : 15;
+    abort.abort(new MinidockError(`pull of ${refText} interrupted by ${sig}: nothing of it was stored`, { step: 'pull.interrupted', exitCode: 128 + n }));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const r = await pullImage(store, ref, {
+    signal: abort.signal,
     platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
     ...(o.quiet ? { quiet: true } : {}),
     say: (line) => progress.line(line),
@@ -242,7 +260,7 @@ export async function pullReporting(store: ImageStore, refText: string, o: { pla
     mark: native().layerMark,
     insecure: insecureRegistries(),
     ...(credentials ? { credentials } : {}),
-  });
+  }).finally(() => process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal));
   return { ...r, ref };
 }
 

@@ -68,7 +68,7 @@ export class RegistryClient {
   readonly base: string;
   private token?: string;
 
-  constructor(readonly ref: Reference, private readonly o: { credentials?: Credentials; insecure?: readonly string[]; retries?: number; push?: boolean } = {}) {
+  constructor(readonly ref: Reference, private readonly o: { credentials?: Credentials; insecure?: readonly string[]; retries?: number; push?: boolean; signal?: AbortSignal } = {}) {
     const host = apiHost(ref);
     this.base = `${isInsecure(ref.registry, o.insecure) ? 'http' : 'https'}://${host}`;
   }
@@ -137,10 +137,17 @@ export class RegistryClient {
   private async fetch(url: string, headers: Record<string, string>, init: { method?: string; body?: () => RequestBody } = {}): Promise<HttpResponse> {
     try {
       const body = init.body?.();
-      return await httpRequest(url, { headers, ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body } : {}) });
+      return await httpRequest(url, { headers, ...(init.method ? { method: init.method } : {}), ...(body !== undefined ? { body } : {}), ...(this.o.signal ? { signal: this.o.signal } : {}) });
     } catch (err) {
+      this.interrupted();
       throw connectError(this.ref.registry, new URL(url).host, err);
     }
+  }
+
+  /** Throws the signal's reason once it has fired: what a request failed with then is the
+   *  abort's doing, not the registry's. */
+  interrupted(): void {
+    if (this.o.signal?.aborted) throw this.o.signal.reason;
   }
 
   private async check(res: HttpResponse, what: string): Promise<void> {
@@ -194,7 +201,7 @@ export class RegistryClient {
       try {
         return await fn();
       } catch (err) {
-        const retry = err instanceof MinidockError && RETRIED.has(err.step ?? '') && attempt < attempts && go();
+        const retry = err instanceof MinidockError && RETRIED.has(err.step ?? '') && attempt < attempts && go() && !this.o.signal?.aborted;
         if (!retry) throw err;
         await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
       }
@@ -222,6 +229,7 @@ export class RegistryClient {
       try {
         r = await it.next();
       } catch (err) {
+        this.interrupted();
         throw fail(`${this.ref.registry}: the download of blob ${short} broke off after ${n} bytes: ${(err as Error).message}`, 'try again', 'registry.truncated');
       }
       if (r.done) {

@@ -1,7 +1,8 @@
 // The registry client's HTTP transport: node:http and node:https, with the little of fetch's
 // Response the client uses. Node's global fetch (undici) costs ~290 ms on its first request here
 // (its loading and set-up), which a repeated pull, a 30 ms job, cannot carry; node:http costs
-// ~20. Redirects are followed for GET and HEAD (blob stores answer with one), at most 5.
+// ~20. Redirects are followed for GET and HEAD (blob stores answer with one), at most 5. An
+// AbortSignal ends a request and its body at once.
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -58,11 +59,12 @@ export class HttpResponse {
 }
 
 /** One request; a network failure rejects with Node's error (its `code`: ECONNREFUSED, …). */
-export async function httpRequest(url: string, o: { method?: string; headers?: Record<string, string>; body?: Body } = {}, hops = 0): Promise<HttpResponse> {
+export async function httpRequest(url: string, o: { method?: string; headers?: Record<string, string>; body?: Body; signal?: AbortSignal } = {}, hops = 0): Promise<HttpResponse> {
   const u = new URL(url);
   const lib = (u.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http');
   const msg: IncomingMessage = await new Promise((resolve, reject) => {
-    const req = lib.request(u, { method: o.method ?? 'GET', headers: o.headers ?? {} }, resolve);
+    // The signal (a Ctrl-C) destroys the request, and with it a response body still streaming.
+    const req = lib.request(u, { method: o.method ?? 'GET', headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) }, resolve);
     req.on('error', reject);
     const body = o.body;
     if (body === undefined) req.end();
@@ -86,7 +88,7 @@ export async function httpRequest(url: string, o: { method?: string; headers?: R
     // A redirect to another host (a blob store) must not carry the registry's credentials.
     const headers = { ...o.headers };
     if (new URL(next).host !== u.host) delete headers.authorization;
-    return httpRequest(next, { method, headers }, hops + 1);
+    return httpRequest(next, { method, headers, ...(o.signal ? { signal: o.signal } : {}) }, hops + 1);
   }
   return new HttpResponse(msg);
 }

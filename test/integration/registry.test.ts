@@ -257,6 +257,34 @@ T('faults: a blob altered on its way is a digest error; a body cut once is downl
   nothingStored();
 });
 
+T('Ctrl-C during a pull: the requests end, what the pull stored is taken back, exit 130 (a TERM: 143), one line', async () => {
+  const [, second] = layerDigests('test/layers:1');
+  const stalled = proxy('stall', second!);
+  try {
+    for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const before = stalled.log().filter((l) => l === 'stalled').length;
+      const pull = mdkSpawn(root, ['pull', `${stalled.host}/test/layers:1`]);
+      let stderr = '';
+      let stdout = '';
+      pull.stderr.on('data', (d) => (stderr += d));
+      pull.stdout.on('data', (d) => (stdout += d));
+      const exited = new Promise<number>((resolve) => pull.on('close', (c, s) => resolve(c ?? (s ? -1 : -2))));
+      for (let i = 0; i < 200 && stalled.log().filter((l) => l === 'stalled').length === before; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(stalled.log().filter((l) => l === 'stalled').length > before, 'the download began');
+      // Wait for another layer to be in: the interrupt must take back what this pull stored.
+      for (let i = 0; i < 200 && layers().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(layers().length > 0, 'a layer was stored before the interrupt');
+      pull.kill(sig);
+      assert.is(await exited, code, stderr);
+      assert.match(stdout, /Pulling fs layer/);
+      assert.is(stderr, `minidock: pull of ${stalled.host}/test/layers:1 interrupted by ${sig}: nothing of it was stored\n`);
+      nothingStored();
+    }
+  } finally {
+    stalled.stop();
+  }
+});
+
 T('two pulls at once of images sharing layers: each shared layer is downloaded once, and both succeed', async () => {
   const log = proxy('pass', '-');
   try {
