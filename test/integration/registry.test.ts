@@ -1,7 +1,7 @@
 // minidock pull against a real registry (issue #16, its first part): Debian's docker-registry
 // (distribution 2.8) started by this file on 127.0.0.1 in the test network namespace, its config
 // and storage in a temporary directory, stopped by its pid at the end; images pushed into it by
-// Debian's skopeo, one of them as a two-platform OCI index. Pull by tag and by digest, the same
+// Debian's skopeo, one of them as a two-platform OCI index and as a Docker manifest list. Pull by tag and by digest, the same
 // image id and manifest digest skopeo reports, up to date on a second pull, run pulling what is
 // missing (docker's "Unable to find image"), the platform chosen from an index (--platform, and
 // a one-line error naming the platforms there are), a 404 and a refused connection: one line
@@ -67,6 +67,8 @@ const index = JSON.stringify({
 writeFileSync(join(blobs, sha(index)), index);
 writeFileSync(join(multi.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${sha(index)}`, size: Buffer.byteLength(index), annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
 skopeo(['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci:${multi.dir}:multi`, `docker://${REG}/test/multi:1`]);
+// The same two platforms as a Docker manifest list (skopeo converts the index and manifests).
+skopeo(['copy', '--quiet', '--all', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${multi.dir}:multi`, `docker://${REG}/test/list:1`]);
 
 const before = snapshot(root);
 const R = suite('registry');
@@ -159,6 +161,19 @@ T('an index: this host\'s platform by default, another with --platform, and a on
   const none = mdk(root, ['pull', '--platform', 'linux/s390x', `${REG}/test/multi:1`]);
   assert.is(none.code, 1);
   assert.match(none.stderr, /no image for linux\/s390x \(the index has: linux\/amd64, linux\/arm64\/v8\)/);
+  ok(['image', 'prune', '-a', '-f']);
+  assert.equal(layers(), []);
+});
+
+T('a Docker manifest list: the same choice of platform, the same image ids (the configs are the same), the list\'s digest recorded', () => {
+  const raw = skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${REG}/test/list:1`]);
+  assert.is((JSON.parse(raw) as { mediaType: string }).mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+  const out = ok(['pull', `${REG}/test/list:1`]);
+  assert.match(out, new RegExp(`Digest: sha256:${sha(raw)}\n`));
+  assert.is(ok(['images', '-q', '--no-trunc', `${REG}/test/list:1`]), `sha256:${multi.id}\n`);
+  assert.match(ok(['image', 'inspect', '-f', '{{json .RepoDigests}}', `${REG}/test/list:1`]), new RegExp(`${REG}/test/list@sha256:${sha(raw)}`));
+  ok(['pull', '-q', '--platform', 'linux/arm64/v8', `${REG}/test/list:1`]);
+  assert.is(ok(['images', '-q', '--no-trunc', `${REG}/test/list:1`]), `sha256:${sha(armConfig)}\n`);
   ok(['image', 'prune', '-a', '-f']);
   assert.equal(layers(), []);
 });
