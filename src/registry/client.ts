@@ -116,10 +116,14 @@ export class RegistryClient {
     return {};
   }
 
+  /** A 401 as docker words it: without credentials, the access denied (pull or push); with
+   *  credentials the token server accepted, the access still denied (a user without push, say);
+   *  else the credentials refused. */
   private unauthorized(): MinidockError {
-    return this.o.credentials
-      ? fail(`${this.ref.registry}: the credentials were refused (401 Unauthorized)`, `minidock login ${this.ref.registry} with the right user and password`, 'registry.auth')
-      : fail(`${this.ref.registry}: pull access denied for ${this.ref.repository}: repository does not exist or may require 'minidock login'`, `minidock login ${this.ref.registry}`, 'registry.auth');
+    const action = this.o.push ? 'push' : 'pull';
+    if (this.o.credentials && !this.token) return fail(`${this.ref.registry}: the credentials were refused (401 Unauthorized)`, `minidock login ${this.ref.registry} with the right user and password`, 'registry.auth');
+    if (this.o.credentials) return fail(`${this.ref.registry}: ${action} access denied for ${this.ref.repository}: requested access to the resource is denied`, `ask for ${action} access to ${this.ref.repository}, or minidock login ${this.ref.registry} as a user who has it`, 'registry.auth');
+    return fail(`${this.ref.registry}: ${action} access denied for ${this.ref.repository}: repository does not exist or may require 'minidock login'`, `minidock login ${this.ref.registry}`, 'registry.auth');
   }
 
   private async fetchToken(url: string): Promise<string> {

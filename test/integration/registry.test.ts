@@ -215,6 +215,51 @@ T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong passw
   }
 });
 
+T('token auth (a token server signing ES256 JWTs the registry checks against its certificate): one token per pull, reused for every blob; push denied without login, allowed after it', () => {
+  const TOKREG = `127.0.0.1:${PORT + 2}`;
+  const TOKSRV = `127.0.0.1:${PORT + 3}`;
+  const key = join(work, 'token-key.pem');
+  const cert = join(work, 'token-cert.pem');
+  const o = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=minidock-test-token'], { encoding: 'utf8' });
+  assert.is(o.status, 0, o.stderr);
+  writeFileSync(join(work, 'token.yml'), readFileSync(join(work, 'config.yml'), 'utf8').replace(`addr: ${REG}`, `addr: ${TOKREG}`)
+    + `auth:\n  token:\n    realm: http://${TOKSRV}/token\n    service: minidock-test\n    issuer: minidock-test-issuer\n    rootcertbundle: ${cert}\n`);
+  const log = join(work, 'token.log');
+  writeFileSync(log, '');
+  const server = spawn('nsenter', [netns, process.execPath, join(dirname(fileURLToPath(import.meta.url)), '../helpers/token-server.js'), String(PORT + 3), key, cert, 'minidock-test-issuer', 'minidock-test', 'bob:pa55', log], { stdio: 'ignore' });
+  const reg = spawn('nsenter', [netns, '/usr/bin/docker-registry', 'serve', join(work, 'token.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    for (let i = 0; i < 100 && (spawnSync('nsenter', [netns, 'curl', '-s', '-o', '/dev/null', `http://${TOKREG}/v2/`]).status !== 0 || !readFileSync(log, 'utf8').includes('listening')); i++) spawnSync('sleep', ['0.1']);
+    const tokens = (): string[] => readFileSync(log, 'utf8').trim().split('\n').filter((l) => l.startsWith('token '));
+    const cfg = { MINIDOCK_CONFIG: join(work, 'token-client', 'config.json'), DOCKER_CONFIG: join(work, 'no-docker') };
+    const md = (args: string[], input = ''): ReturnType<typeof mdk> => mdk(root, args, { env: cfg, input });
+    const pulled = md(['pull', '-q', `${TOKREG}/test/layers:1`]);
+    assert.is(pulled.code, 0, pulled.stderr);
+    assert.equal(tokens(), ['token repository:test/layers:pull - test/layers:pull'], 'one anonymous token, for the manifest and all three layers');
+    assert.is(md(['images', '-q', '--no-trunc', `${TOKREG}/test/layers:1`]).stdout, `sha256:${layout.id}\n`);
+    assert.is(md(['tag', `${TOKREG}/test/layers:1`, `${TOKREG}/test/tok:1`]).code, 0);
+    const denied = md(['push', `${TOKREG}/test/tok:1`]);
+    assert.is(denied.code, 1);
+    assert.match(denied.stderr, /push access denied for test\/tok: repository does not exist or may require 'minidock login' \(minidock login 127\.0\.0\.1:\d+\)\n$/);
+    const wrong = md(['login', '-u', 'bob', '--password-stdin', TOKREG], 'nope\n');
+    assert.is(wrong.code, 1);
+    assert.match(wrong.stderr, /the credentials were refused \(401 Unauthorized\)/);
+    const good = md(['login', '-u', 'bob', '--password-stdin', TOKREG], 'pa55\n');
+    assert.is(good.code, 0, good.stderr);
+    const pushed = md(['push', `${TOKREG}/test/tok:1`]);
+    assert.is(pushed.code, 0, pushed.stderr);
+    assert.ok(tokens().some((l) => l.endsWith(' bob test/tok:pull,push')), tokens().join('\n'));
+    // What bob pushed is what skopeo reads back (anonymously: a pull token).
+    assert.match(pushed.stdout, new RegExp(`1: digest: sha256:${sha(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${TOKREG}/test/tok:1`]))} size: \\d+`));
+    assert.is(md(['logout', TOKREG]).code, 0);
+    assert.is(md(['rmi', `${TOKREG}/test/layers:1`, `${TOKREG}/test/tok:1`]).code, 0);
+    assert.equal(layers(), []);
+  } finally {
+    reg.kill('SIGTERM');
+    server.kill('SIGKILL');
+  }
+});
+
 // The proxy (test/helpers/registry-proxy.ts) in front of the registry, one per fault, its own
 // process in the test namespace; stopped by its pid.
 const PROXY = join(dirname(fileURLToPath(import.meta.url)), '../helpers/registry-proxy.js');
