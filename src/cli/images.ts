@@ -249,13 +249,14 @@ export async function diffCommand(root: string, ref: string): Promise<string> {
   return upperChanges(state.paths(rec.id).upper, { isOpaque: (p) => api.isOpaque(p), inImage: (r) => inLayers(dirs, r) }).map((c) => `${c.kind} ${c.path}\n`).join('');
 }
 
-/** `pull [-q] [--platform OS/ARCH] REF`: docker's lines, then the full reference. */
-export async function pullCommand(root: string, refText: string, o: { quiet: boolean; platform?: string }): Promise<number> {
+/** `pull [-a] [-q] [--platform OS/ARCH] REF`: docker's lines, then the full reference (the
+ *  repository's, for -a). */
+export async function pullCommand(root: string, refText: string, o: { quiet: boolean; platform?: string; allTags?: boolean }): Promise<number> {
   const { fullName, parseReference } = await import('../registry/reference.js');
   const { pullReporting } = await import('../image/pull.js');
   parseReference(refText); // a bad reference is refused before any line
-  if (!/[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1)) && !o.quiet) process.stdout.write('Using default tag: latest\n');
-  const r = await pullReporting(store(root), refText, { ...(o.platform ? { platform: o.platform } : {}), quiet: o.quiet, out: process.stdout });
+  if (!/[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1)) && !o.quiet && !o.allTags) process.stdout.write('Using default tag: latest\n');
+  const r = await pullReporting(store(root), refText, { ...(o.platform ? { platform: o.platform } : {}), quiet: o.quiet, ...(o.allTags ? { allTags: true } : {}), out: process.stdout });
   process.stdout.write(`${fullName(r.ref)}\n`);
   return 0;
 }

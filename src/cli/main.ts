@@ -234,9 +234,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('pull')
       .description('Download an image from a registry (Distribution API; plain HTTP only to loopback or MINIDOCK_INSECURE_REGISTRIES)')
       .argument('<reference>', 'NAME[:TAG|@DIGEST], e.g. busybox, user/app:1, localhost:5000/ns/app@sha256:...')
+      .option('-a, --all-tags', 'every tagged image in the repository', false)
       .option('-q, --quiet', 'print only the full reference', false)
       .option('--platform <os/arch>', "the image to take from a multi-platform index (default: this host's)")
-      .action(action(async (ref: string, opts) => (await import('./images.js')).pullCommand(config.root, ref, { quiet: opts.quiet, platform: opts.platform }))),
+      .action(action(async (ref: string, opts) => (await import('./images.js')).pullCommand(config.root, ref, { quiet: opts.quiet, platform: opts.platform, allTags: opts.allTags }))),
   login: (p) =>
     p
       .command('login')

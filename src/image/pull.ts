@@ -65,8 +65,12 @@ export interface PullReport {
 export async function pullImage(store: ImageStore, ref: Reference, o: PullReport & {
   platform: Platform; quiet?: boolean; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void;
   credentials?: Credentials; insecure?: readonly string[]; haveZstd?: boolean; signal?: AbortSignal;
+  /** The repository's client, when one serves several pulls (`-a`: one token for all tags). */
+  client?: RegistryClient;
+  /** Without the closing Status line (`-a` says it once, for the repository). */
+  noStatus?: boolean;
 }): Promise<PullResult> {
-  const client = new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const client = o.client ?? clientFor(ref, o);
   const say = o.quiet ? (): void => {} : o.say;
   const layer = o.quiet ? (): void => {} : o.layer ?? ((id: string, p: LayerProgress) => say(`${id}: ${p.status}`));
   const where = fullName(ref);
@@ -93,9 +97,16 @@ export async function pullImage(store: ImageStore, ref: Reference, o: PullReport
   }
 }
 
+function clientFor(ref: Reference, o: { credentials?: Credentials; insecure?: readonly string[]; signal?: AbortSignal }): RegistryClient {
+  return new RegistryClient(ref, { ...(o.credentials ? { credentials: o.credentials } : {}), ...(o.insecure ? { insecure: o.insecure } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+}
+
+/** Docker's closing line: for the name pulled (a tag, a digest, or the repository for `-a`). */
+export const pullStatus = (upToDate: boolean, name: string): string => (upToDate ? `Status: Image is up to date for ${name}` : `Status: Downloaded newer image for ${name}`);
+
 async function pullManifest(store: ImageStore, client: RegistryClient, ref: Reference, doc: Record<string, unknown>, o: {
   say: (line: string) => void; layer: (id: string, p: LayerProgress) => void; mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => void; haveZstd?: boolean; digest: string;
-  signal?: AbortSignal;
+  signal?: AbortSignal; noStatus?: boolean;
 }): Promise<PullResult> {
   const where = fullName(ref);
   const config = descriptor(doc.config, 'config');
@@ -220,7 +231,7 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
     store.addRepoDigest(id, repoDigest);
     o.say(`Digest: ${o.digest}`);
     const name = tag ?? repoDigest;
-    o.say(upToDate ? `Status: Image is up to date for ${name}` : `Status: Downloaded newer image for ${name}`);
+    if (!o.noStatus) o.say(pullStatus(upToDate, name));
     return { id, digest: o.digest, upToDate, name };
   } catch (err) {
     store.abandon();
@@ -232,14 +243,18 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
 
 /** A pull as the CLI makes it: REF parsed, the platform (the host's unless given), the
  *  credentials `login` kept, MINIDOCK_INSECURE_REGISTRIES, docker's progress on `out`. One way
- *  for `pull` (stdout) and `run --pull` (stderr). */
-export async function pullReporting(store: ImageStore, refText: string, o: { platform?: string; quiet?: boolean; out: NodeJS.WriteStream }): Promise<PullResult & { ref: Reference }> {
+ *  for `pull` (stdout), `pull -a` (every tag of the repository, one after another, as docker
+ *  does, then one Status line for the repository) and `run --pull` (stderr). */
+export async function pullReporting(store: ImageStore, refText: string, o: { platform?: string; quiet?: boolean; allTags?: boolean; out: NodeJS.WriteStream }): Promise<PullResult & { ref: Reference }> {
   const { insecureRegistries, parseReference } = await import('../registry/reference.js');
   const { hostPlatform, parsePlatform } = await import('./archive.js');
   const { native } = await import('../native/binding.js');
   const { credentialsFor } = await import('../registry/credentials.js');
   const { Progress } = await import('../registry/progress.js');
   const ref = parseReference(refText);
+  if (o.allTags && /[:@]/.test(refText.slice(refText.lastIndexOf('/') + 1))) {
+    throw new MinidockError(`tag can't be used with --all-tags/-a: ${refText}`, { step: 'cli.args', hint: `minidock pull -a ${familiarRepository(ref)}`, exitCode: 1 });
+  }
   const credentials = credentialsFor(ref.registry);
   const progress = new Progress((t) => o.out.write(t), !!o.out.isTTY, o.out.columns ?? 80);
   // Ctrl-C (or a TERM) ends the requests and takes back what this pull stored, then the exit
@@ -248,20 +263,36 @@ export async function pullReporting(store: ImageStore, refText: string, o: { pla
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     const n = sig === 'SIGINT' ? 2 : 15;
-    abort.abort(new MinidockError(`pull of ${refText} interrupted by ${sig}: nothing of it was stored`, { step: 'pull.interrupted', exitCode: 128 + n }));
+    abort.abort(new MinidockError(`pull of ${refText} interrupted by ${sig}: ${o.allTags ? 'the image under way was not stored (the tags before it were)' : 'nothing of it was stored'}`, { step: 'pull.interrupted', exitCode: 128 + n }));
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  const r = await pullImage(store, ref, {
+  const common = {
     signal: abort.signal,
     platform: o.platform ? parsePlatform(o.platform) : hostPlatform(),
     ...(o.quiet ? { quiet: true } : {}),
-    say: (line) => progress.line(line),
-    layer: (id, lp) => progress.update(id, lp),
+    say: (line: string) => progress.line(line),
+    layer: (id: string, lp: LayerProgress) => progress.update(id, lp),
     mark: native().layerMark,
     insecure: insecureRegistries(),
     ...(credentials ? { credentials } : {}),
-  }).finally(() => process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal));
-  return { ...r, ref };
+  };
+  try {
+    if (!o.allTags) return { ...(await pullImage(store, ref, common)), ref };
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const client = clientFor(repo, common);
+    let all: PullResult | undefined;
+    let upToDate = true;
+    for (const tag of await client.tags()) {
+      const r = await pullImage(store, { ...repo, tag }, { ...common, client, noStatus: true });
+      upToDate &&= r.upToDate;
+      all ??= r;
+    }
+    if (!all) throw new MinidockError(`${fullName(repo)}: the repository has no tags`, { step: 'pull.tags', hint: 'push a tag to it first', exitCode: 1 });
+    if (!o.quiet) progress.line(pullStatus(upToDate, familiarRepository(repo)));
+    return { ...all, upToDate, name: familiarRepository(repo), ref: repo };
+  } finally {
+    process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+  }
 }
 
 /** For `run --pull`: pulls REF with its progress on stderr; returns the local name to run. A

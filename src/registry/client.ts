@@ -4,6 +4,7 @@
 //
 //   GET /v2/<repo>/manifests/<tag|digest>   Accept: the four manifest media types
 //   GET /v2/<repo>/blobs/<digest>           streamed to a file, its sha256 checked as it comes
+//   GET /v2/<repo>/tags/list?n=100          page after page, as each answer's Link: rel="next"
 //   401 + WWW-Authenticate: Bearer realm=…  → GET realm?service=…&scope=repository:<repo>:pull
 //                                             (with Basic credentials when there are some),
 //                                             then the request again with the token
@@ -63,6 +64,19 @@ export function connectError(registry: string, host: string, err: unknown): Mini
   if (/CERT|certificate|self.signed|SSL|TLS/i.test(`${code} ${message}`)) return fail(`${registry}: TLS failed: ${message}`, 'install its CA in the system store, or list it in MINIDOCK_INSECURE_REGISTRIES', 'registry.tls');
   return fail(`${registry}: ${message}`, undefined, 'registry.connect');
 }
+
+/** The next page of a paginated answer: the Link header's `<url>; rel="next"` (RFC 8288, as
+ *  the distribution spec uses it), resolved against the request's URL; undefined on the last. */
+export function nextPage(link: string | null, base: string): string | undefined {
+  for (const part of (link ?? '').split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/i.test(m[2]!)) return new URL(m[1]!, base).toString();
+  }
+  return undefined;
+}
+
+/** Tags a registry will list: at most this many pages (a loop of next links ends). */
+const MAX_TAG_PAGES = 1000;
 
 export class RegistryClient {
   readonly base: string;
@@ -310,6 +324,28 @@ export class RegistryClient {
   }
 
   /** PUT a manifest under a tag; returns the digest the registry stored it by. */
+  /** The repository's tags (`pull -a`), page by page; a next link must stay on this registry. */
+  async tags(pageSize = 100): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = `${this.url('tags/list')}?n=${pageSize}`;
+    for (let page = 0; url; page++) {
+      if (page === MAX_TAG_PAGES) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} goes on past ${MAX_TAG_PAGES} pages`, undefined, 'registry.tags');
+      const res = await this.request(url);
+      await this.check(res, `the tag list of ${this.ref.repository}`);
+      const body = (await res.json().catch(() => null)) as { tags?: unknown } | null;
+      if (!body || (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags))) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} is not {"tags":[...]}`, undefined, 'registry.tags');
+      for (const t of (body.tags as unknown[] | null) ?? []) {
+        // Each becomes a local name: only what docker's tag grammar allows (no "../x").
+        if (typeof t !== 'string' || !/^[\w][\w.-]{0,127}$/.test(t)) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} holds ${JSON.stringify(String(t).slice(0, 140))}, which is no tag`, undefined, 'registry.tags');
+        tags.push(t);
+      }
+      const next = nextPage(res.headers.get('link'), url);
+      if (next && new URL(next).origin !== new URL(this.base).origin) throw fail(`${this.ref.registry}: the tag list's next page is on another host (${new URL(next).host})`, undefined, 'registry.tags');
+      url = next;
+    }
+    return tags;
+  }
+
   async putManifest(tag: string, bytes: Buffer, mediaType: string): Promise<string> {
     const res = await this.request(this.url(`manifests/${tag}`), { 'content-type': mediaType }, { method: 'PUT', body: () => bytes });
     if (res.status !== 201) await this.check(res, `manifest ${tag}`);

@@ -9,6 +9,8 @@
 //   corrupt        one byte in the middle flipped (a wrong digest, Content-Length intact)
 //   truncate-once  the first GET: half the body, then the connection dropped; later ones pass
 //   stall          half the body, then nothing: the test kills this process
+//   paginate       (DIGEST is the page size) tag lists in pages, each with a Link rel="next"
+//                  as Docker Hub and distribution 3 answer (2.8 returns every tag at once)
 // LOG gets one line per request ("GET /v2/…"), and "stalled" once a stall has begun.
 import { appendFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
@@ -19,8 +21,26 @@ let truncated = false;
 
 createServer((req, res) => {
   appendFileSync(log, `${req.method} ${req.url}\n`);
-  const target = req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`) && mode !== 'pass';
-  const up = request({ host: uhost, port: Number(uport), method: req.method, path: req.url, headers: { ...req.headers, host: upstream } }, (ur) => {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const list = mode === 'paginate' && req.method === 'GET' && url.pathname.endsWith('/tags/list');
+  const target = list || (req.method === 'GET' && req.url?.endsWith(`/blobs/${digest}`) && mode !== 'pass');
+  const up = request({ host: uhost, port: Number(uport), method: req.method, path: list ? url.pathname : req.url, headers: { ...req.headers, host: upstream } }, (ur) => {
+    if (list) {
+      const chunks: Buffer[] = [];
+      ur.on('data', (c: Buffer) => chunks.push(c));
+      ur.on('end', () => {
+        // The spec's order (lexical), n at most the page size, from after `last`.
+        const all = ((JSON.parse(Buffer.concat(chunks).toString()) as { tags: string[] }).tags ?? []).sort();
+        const n = Math.min(Number(url.searchParams.get('n') ?? digest), Number(digest));
+        const last = url.searchParams.get('last');
+        const from = last ? all.findIndex((t) => t > last) : 0;
+        const page = from < 0 ? [] : all.slice(from, from + n);
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (from >= 0 && from + n < all.length) headers.link = `<${url.pathname}?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`;
+        res.writeHead(ur.statusCode ?? 502, headers).end(JSON.stringify({ name: 'x', tags: page }));
+      });
+      return;
+    }
     if (!target || (mode === 'truncate-once' && truncated)) {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       ur.pipe(res);

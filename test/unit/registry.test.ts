@@ -7,7 +7,7 @@ import { apiHost, familiarRepository, fullName, isInsecure, localTag, parseRefer
 import { parseChallenge, tokenOf, tokenUrl } from '../../src/registry/auth.js';
 import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
-import { connectError, RegistryClient } from '../../src/registry/client.js';
+import { connectError, nextPage, RegistryClient } from '../../src/registry/client.js';
 import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
 import { manifestOf } from '../../src/image/push.js';
 import { Progress, progressBar, renderBlock } from '../../src/registry/progress.js';
@@ -144,7 +144,6 @@ test("progress: docker's bar and block; plain output is one line per status chan
   assert.ok(tty.endsWith('Digest: x\n'));
 });
 
-test.run();
 
 test('connectError: each network failure one line; a connection dropped before its answer is retried, refused is not', () => {
   const e = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -171,3 +170,13 @@ test('retrying: a dropped connection or a cut body is tried again, other failure
     assert.is(n, calls, step);
   }
 });
+
+test('nextPage: the Link header\'s rel="next", resolved against the request; none on the last page', () => {
+  const base = 'http://r:5000/v2/a/tags/list?n=2';
+  assert.is(nextPage('</v2/a/tags/list?n=2&last=b>; rel="next"', base), 'http://r:5000/v2/a/tags/list?n=2&last=b');
+  assert.is(nextPage('<https://x/p1>; rel="prev", <https://x/p3>; rel=next; type="a"', base), 'https://x/p3');
+  assert.is(nextPage('</v2/a/tags/list?last=z>; rel="nextish"', base), undefined);
+  assert.is(nextPage(null, base), undefined);
+  assert.is(nextPage('garbage', base), undefined);
+});
+test.run();
