@@ -264,11 +264,12 @@ export async function pullCommand(root: string, refText: string, o: { quiet: boo
 /** `push NAME:TAG`: docker's lines, the manifest's digest last. */
 export async function pushCommand(root: string, refText: string): Promise<number> {
   const { parseReference } = await import('../registry/reference.js');
-  const { pushImage } = await import('../image/push.js');
+  const { pushImage, uploadChunk } = await import('../image/push.js');
   const insecure = (await import('../registry/reference.js')).insecureRegistries();
   const ref = parseReference(refText);
   const credentials = (await import('../registry/credentials.js')).credentialsFor(ref.registry);
-  await pushImage(store(root), ref, { say: (line) => process.stdout.write(`${line}\n`), insecure, ...(credentials ? { credentials } : {}) });
+  const chunkSize = uploadChunk();
+  await pushImage(store(root), ref, { say: (line) => process.stdout.write(`${line}\n`), insecure, ...(credentials ? { credentials } : {}), ...(chunkSize ? { chunkSize } : {}) });
   return 0;
 }
 

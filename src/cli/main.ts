@@ -256,7 +256,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
   push: (p) =>
     p
       .command('push')
-      .description('Upload an image to a registry (its blobs as stored, skipping what the registry has, then an OCI manifest)')
+      .description('Upload an image to a registry (its blobs as stored: skipped when there, mounted from the repository they came from, else uploaded, in chunks above 16 MiB or MINIDOCK_UPLOAD_CHUNK bytes; then an OCI manifest)')
       .argument('<reference>', 'NAME:TAG, e.g. localhost:5000/team/app:1 (tag the image so first)')
       .action(action(async (ref: string) => (await import('./images.js')).pushCommand(config.root, ref))),
   load: (p) =>

@@ -41,8 +41,10 @@ export function tokenUrl(c: Challenge, repository: string, actions = 'pull'): st
   const url = new URL(c.params.realm!);
   if (c.params.service) url.searchParams.set('service', c.params.service);
   // login asks with no repository: no scope, as docker login does (the server's default access).
+  // A challenge may name several scopes, space-separated (a mount: the source's pull too); the
+  // token spec sends each as its own scope parameter.
   const scope = c.params.scope ?? (repository ? `repository:${repository}:${actions}` : undefined);
-  if (scope) url.searchParams.set('scope', scope);
+  for (const one of (scope ?? '').split(' ').filter(Boolean)) url.searchParams.append('scope', one);
   return url.toString();
 }
 

@@ -75,6 +75,9 @@ export function nextPage(link: string | null, base: string): string | undefined 
   return undefined;
 }
 
+/** Blobs larger than this go up in PATCH chunks of this size (a break costs one chunk). */
+const CHUNK = 16 * 1024 * 1024;
+
 /** Tags a registry will list: at most this many pages (a loop of next links ends). */
 const MAX_TAG_PAGES = 1000;
 
@@ -308,22 +311,91 @@ export class RegistryClient {
     return false;
   }
 
-  /** A monolithic upload (POST, then PUT ?digest=), the body from `open`, which may be called
-   *  again after a token dance; the registry checks the digest itself. */
-  async upload(digest: string, size: number, open: () => RequestBody): Promise<void> {
-    const start = await this.request(this.url('blobs/uploads/'), {}, { method: 'POST' });
-    if (start.status !== 202) await this.check(start, `upload of ${digest}`);
-    await start.body?.cancel();
-    const location = start.headers.get('location');
-    if (!location) throw fail(`${this.ref.registry}: the upload of ${digest} got no Location`);
-    const url = new URL(location, this.base);
+  /**
+   * A blob into the repository, the way its size suits:
+   *
+   *   POST uploads/?mount=D&from=R   when `mountFrom` names a repository of this registry that
+   *                                  has it: 201 and no byte is sent ("Mounted from R"); a 202
+   *                                  is an ordinary upload session (the registry declined)
+   *   PUT  <location>?digest=D       the whole body at once, for blobs up to `chunkSize`
+   *   PATCH <location>  Content-Range: a-b, one chunk after another, each answer the next
+   *                                  Location and the Range the registry holds; a chunk cut off
+   *                                  is resumed from that Range (GET <location> asks), then
+   *   PUT  <location>?digest=D       with no body: the registry checks the digest itself.
+   *
+   * `open(start, end)` gives the bytes [start, end), again whenever a request is sent again.
+   */
+  async upload(digest: string, size: number, open: (start: number, end: number) => RequestBody, o: { mountFrom?: string; chunkSize?: number } = {}): Promise<'mounted' | 'uploaded'> {
+    const first = await this.session(digest, o.mountFrom);
+    if (first === 'mounted') return 'mounted';
+    let location = first;
+    const chunk = o.chunkSize ?? CHUNK;
+    if (size > chunk) {
+      let held = 0;
+      for (let tries = 0; held < size;) {
+        const end = Math.min(held + chunk, size);
+        const from = held;
+        try {
+          const res = await this.request(location, { 'content-type': 'application/octet-stream', 'content-range': `${from}-${end - 1}`, 'content-length': String(end - from) }, { method: 'PATCH', body: () => open(from, end) });
+          if (res.status !== 202) await this.check(res, `upload of ${digest} (bytes ${from}-${end - 1})`);
+          await res.body?.cancel();
+          location = this.location(res, digest);
+          held = this.held(res, digest);
+          if (held !== end) throw fail(`${this.ref.registry}: the upload of ${digest} holds ${held} bytes after a chunk ending at ${end}`, undefined, 'registry.upload');
+        } catch (err) {
+          if (!(err instanceof MinidockError && RETRIED.has(err.step ?? '')) || ++tries >= (this.o.retries ?? 3)) throw err;
+          // A chunk cut off: the session's Range says where to go on. A registry that gave the
+          // session up (distribution does when part of a chunk landed: its offset no longer
+          // matches) answers 404, and the blob begins again in a new one.
+          const status = await this.request(location);
+          await status.body?.cancel();
+          if (status.status === 204) {
+            location = this.location(status, digest);
+            held = this.held(status, digest);
+          } else {
+            location = (await this.session(digest)) as string;
+            held = 0;
+          }
+        }
+      }
+    }
+    const url = new URL(location);
     url.searchParams.set('digest', digest);
-    const res = await this.request(url.toString(), { 'content-type': 'application/octet-stream', 'content-length': String(size) }, { method: 'PUT', body: open });
+    const whole = size <= chunk;
+    const res = await this.request(url.toString(), { 'content-type': 'application/octet-stream', 'content-length': whole ? String(size) : '0' }, { method: 'PUT', ...(whole ? { body: () => open(0, size) } : {}) });
     if (res.status !== 201) await this.check(res, `upload of ${digest}`);
     await res.body?.cancel();
+    return 'uploaded';
   }
 
-  /** PUT a manifest under a tag; returns the digest the registry stored it by. */
+  /** POST uploads/: a new session's Location, or 'mounted' when a mount from `mountFrom` took. */
+  private async session(digest: string, mountFrom?: string): Promise<string | 'mounted'> {
+    const query = mountFrom ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(mountFrom)}` : '';
+    const res = await this.request(this.url(`blobs/uploads/${query}`), {}, { method: 'POST' });
+    await res.body?.cancel();
+    if (res.status === 201 && mountFrom) return 'mounted';
+    if (res.status !== 202) await this.check(res, `upload of ${digest}`);
+    return this.location(res, digest);
+  }
+
+  /** An upload session's next URL: the answer's Location, resolved against the registry. */
+  private location(res: HttpResponse, digest: string): string {
+    const location = res.headers.get('location');
+    if (!location) throw fail(`${this.ref.registry}: the upload of ${digest} got no Location`, undefined, 'registry.upload');
+    return new URL(location, this.base).toString();
+  }
+
+  /** How many bytes an upload session holds: its `Range: 0-N` (N inclusive; none yet: 0). */
+  private held(res: HttpResponse, digest: string): number {
+    const range = res.headers.get('range');
+    if (!range) return 0;
+    const m = /^(?:bytes=)?0-(\d+)$/.exec(range.trim());
+    if (!m) throw fail(`${this.ref.registry}: the upload of ${digest} answered Range ${JSON.stringify(range.slice(0, 40))}`, undefined, 'registry.upload');
+    // Distribution says 0-0 for an empty session too (it cannot say "none"): 0, as no chunk
+    // here is one byte long.
+    return Number(m[1]) === 0 ? 0 : Number(m[1]) + 1;
+  }
+
   /** The repository's tags (`pull -a`), page by page; a next link must stay on this registry. */
   async tags(pageSize = 100): Promise<string[]> {
     const tags: string[] = [];

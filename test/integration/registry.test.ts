@@ -115,11 +115,13 @@ T('pull by tag: docker\'s lines, the config\'s id, the manifest digest skopeo re
   assert.equal(blobsLeft(), []);
 });
 
-T('push under another name: the blobs the registry has are skipped, skopeo sees the same manifest digest and config, and it pulls back to the same id', () => {
+T('push under another name: the layers mounted from the repository they came from, the blobs the registry has skipped, skopeo sees the same manifest digest and config, and it pulls back to the same id', () => {
   ok(['pull', '-q', `${REG}/test/layers:1`]);
   ok(['tag', `${REG}/test/layers:1`, `${REG}/test/copy:2`]);
   const out = ok(['push', `${REG}/test/copy:2`]).trim().split('\n');
   assert.is(out[0], `The push refers to repository [${REG}/test/copy]`);
+  // The image came from test/layers of this registry: each layer mounted from there, no byte sent.
+  assert.is(out.filter((l) => l.endsWith(': Mounted from test/layers')).length, 3, out.join('\n'));
   const last = /^2: digest: (sha256:[0-9a-f]{64}) size: \d+$/.exec(out.at(-1)!);
   assert.ok(last, out.at(-1));
   const pushed = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${REG}/test/copy:2`])) as { Digest: string };
@@ -248,8 +250,10 @@ T('token auth (a token server signing ES256 JWTs the registry checks against its
     assert.is(good.code, 0, good.stderr);
     const pushed = md(['push', `${TOKREG}/test/tok:1`]);
     assert.is(pushed.code, 0, pushed.stderr);
-    // (The registry's challenge names the actions in either order.)
-    assert.ok(tokens().some((l) => / bob test\/tok:(pull,push|push,pull)$/.test(l)), tokens().join('\n'));
+    // (The registry's challenge names the actions in either order.) The layers came from
+    // test/layers: mounted, with a token for both repositories.
+    assert.ok(tokens().some((l) => / bob test\/tok:(pull,push|push,pull) test\/layers:pull$/.test(l)), tokens().join('\n'));
+    assert.is(pushed.stdout.split('\n').filter((l) => l.endsWith(': Mounted from test/layers')).length, 3, pushed.stdout);
     // What bob pushed is what skopeo reads back (anonymously: a pull token).
     assert.match(pushed.stdout, new RegExp(`1: digest: sha256:${sha(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${TOKREG}/test/tok:1`]))} size: \\d+`));
     assert.is(md(['logout', TOKREG]).code, 0);
@@ -344,6 +348,44 @@ T('Ctrl-C during a pull: the requests end, what the pull stored is taken back, e
   } finally {
     stalled.stop();
   }
+});
+
+T('push in chunks (MINIDOCK_UPLOAD_CHUNK): PATCH after PATCH with Content-Range; a chunk cut off before any of it landed resumes from the Range the registry holds; one cut after half of it landed (distribution gives that session up) begins again; skopeo reads back the same image', () => {
+  ok(['pull', '-q', `${REG}/test/layers:1`]);
+  for (const [landed, posts] of [['none', 4], ['half', 5]] as const) {
+    const cut = proxy('drop-patch-once', landed);
+    try {
+      // Through the proxy the registry has another name: nothing to mount from, every blob goes up.
+      const name = `${cut.host}/test/chunked-${landed}:1`;
+      ok(['tag', `${REG}/test/layers:1`, name]);
+      const r = mdk(root, ['push', name], { env: { MINIDOCK_UPLOAD_CHUNK: '262144' } });
+      assert.is(r.code, 0, r.stderr);
+      const log = cut.log();
+      assert.ok(log.includes('dropped'), 'a chunk was cut off');
+      const up = `/v2/test/chunked-${landed}/blobs/uploads/`;
+      const patches = log.filter((l) => l.startsWith(`PATCH ${up}`)).length;
+      assert.ok(patches >= 4, `several chunks (${patches})`);
+      assert.is(log.filter((l) => l.startsWith(`GET ${up}`)).length, 1, 'the upload status asked once, after the cut');
+      assert.is(log.filter((l) => l.startsWith(`POST ${up}`)).length, posts, `${landed}: a session per blob (the config too), and one more when the registry gave one up`);
+      const digest = /^1: digest: (sha256:[0-9a-f]{64}) size: \d+$/m.exec(r.stdout)?.[1];
+      assert.is((JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${REG}/test/chunked-${landed}:1`])) as { Digest: string }).Digest, digest);
+      const other = newRoot('registry-chunked');
+      try {
+        assert.is(mdk(other, ['pull', '-q', `${REG}/test/chunked-${landed}:1`]).code, 0);
+        assert.is(mdk(other, ['images', '-q', '--no-trunc']).stdout, `sha256:${layout.id}\n`);
+      } finally {
+        removeRoot(other);
+      }
+      ok(['rmi', name]);
+    } finally {
+      cut.stop();
+    }
+  }
+  const bad = mdk(root, ['push', `${REG}/test/layers:1`], { env: { MINIDOCK_UPLOAD_CHUNK: '5M' } });
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /^minidock: MINIDOCK_UPLOAD_CHUNK="5M" is no size \(give bytes/);
+  ok(['rmi', `${REG}/test/layers:1`]);
+  nothingStored();
 });
 
 T('two pulls at once of images sharing layers: each shared layer is downloaded once, and both succeed', async () => {

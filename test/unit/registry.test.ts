@@ -9,7 +9,7 @@ import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
 import { connectError, nextPage, RegistryClient } from '../../src/registry/client.js';
 import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
-import { manifestOf } from '../../src/image/push.js';
+import { manifestOf, mountSource, uploadChunk } from '../../src/image/push.js';
 import { Progress, progressBar, renderBlock } from '../../src/registry/progress.js';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +75,7 @@ test('tokenUrl and tokenOf: the token spec\'s request and both answer forms', ()
   const c = parseChallenge('Bearer realm="https://auth.example/token?a=1",service="reg"');
   assert.is(tokenUrl(c, 'ns/app'), 'https://auth.example/token?a=1&service=reg&scope=repository%3Ans%2Fapp%3Apull');
   assert.is(tokenUrl(parseChallenge('Bearer realm="https://a/t",scope="repository:x:pull"'), 'other'), 'https://a/t?scope=repository%3Ax%3Apull');
+  assert.is(tokenUrl(parseChallenge('Bearer realm="https://a/t",scope="repository:to:pull,push repository:from:pull"'), 'to'), 'https://a/t?scope=repository%3Ato%3Apull%2Cpush&scope=repository%3Afrom%3Apull', 'a mount: each scope its own parameter');
   assert.is(tokenOf({ token: 't1' }), 't1');
   assert.is(tokenOf({ access_token: 't2' }), 't2');
   assert.throws(() => tokenOf({}), /without a token/);
@@ -179,4 +180,16 @@ test('nextPage: the Link header\'s rel="next", resolved against the request; non
   assert.is(nextPage(null, base), undefined);
   assert.is(nextPage('garbage', base), undefined);
 });
+test('mountSource: another repository of the same registry the image came from; uploadChunk: bytes, at least 1024', () => {
+  const to = parseReference('127.0.0.1:5000/test/mine:1');
+  const d = `@sha256:${'a'.repeat(64)}`;
+  assert.is(mountSource([`other:5000/x${d}`, `127.0.0.1:5000/test/layers${d}`], to), 'test/layers');
+  assert.is(mountSource([`127.0.0.1:5000/test/mine${d}`], to), undefined, 'not its own repository');
+  assert.is(mountSource([`busybox${d}`], parseReference('docker.io/me/box:1')), 'library/busybox', "Hub's familiar names");
+  assert.is(mountSource(['not a reference'], to), undefined);
+  assert.is(uploadChunk({}), undefined);
+  assert.is(uploadChunk({ MINIDOCK_UPLOAD_CHUNK: '5242880' }), 5242880);
+  for (const bad of ['5M', '12', '-1']) assert.throws(() => uploadChunk({ MINIDOCK_UPLOAD_CHUNK: bad }), /MINIDOCK_UPLOAD_CHUNK=.* is no size/, bad);
+});
+
 test.run();
