@@ -241,7 +241,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
   login: (p) =>
     p
       .command('login')
-      .description("Log in to a registry: the credentials are checked, then kept in ~/.minidock/config.json (docker's ~/.docker/config.json is read too)")
+      .description("Log in to a registry: the credentials are checked, then kept in ~/.minidock/config.json, or by its credsStore/credHelpers helper (docker's ~/.docker/config.json is read too)")
       .argument('[server]', 'the registry (default: Docker Hub)')
       .option('-u, --username <user>', 'username')
       .option('-p, --password <password>', 'password (prefer --password-stdin)')

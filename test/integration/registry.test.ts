@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,10 @@ import { BUSYBOX_TAR, TEST_NETNS, ensureTestNetns, leakChecked, mdk, mdkSpawn, n
 import { layerTar, ociLayout } from '../helpers/image-layout.js';
 
 requireRootAndImages();
-for (const tool of ['/usr/bin/docker-registry', '/usr/bin/skopeo']) if (!existsSync(tool)) throw new Error(`${tool} is missing: run bin/setup (it installs it)`);
+for (const tool of ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/usr/bin/pass', join(dirname(fileURLToPath(import.meta.url)), '../../../.tools/bin/docker-credential-pass')]) if (!existsSync(tool)) throw new Error(`${tool} is missing: run bin/setup (it installs it)`);
 ensureTestNetns();
 const work = mkdtempSync(join(tmpdir(), 'mdk-registry-'));
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const root = newRoot('registry');
 const PORT = 5000 + (process.pid % 1000);
 const REG = `127.0.0.1:${PORT}`;
@@ -210,6 +211,42 @@ T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong passw
     assert.is(pushed.code, 0, pushed.stderr);
     assert.is(md(['logout', AUTH]).stdout, `Removing login credentials for ${AUTH}\n`);
     assert.is(md(['pull', `${AUTH}/test/mine:1`]).code, 1, 'a 401 again after logout');
+    // A credential helper (docker's docker-credential-pass, over a pass store with its own GnuPG
+    // key): login stores the password there and the file keeps only an empty entry; pull asks
+    // the helper; logout erases it. Then docker's file naming it in credHelpers serves as well.
+    const gpgHome = join(work, 'gnupg');
+    const helperEnv = { ...cfg, PATH: `${join(REPO, '.tools/bin')}:${process.env.PATH}`, GNUPGHOME: gpgHome, PASSWORD_STORE_DIR: join(work, 'pass-store') };
+    const sh = (cmd: string, args: string[]): string => {
+      const r = spawnSync(cmd, args, { env: { ...process.env, ...helperEnv }, encoding: 'utf8' });
+      assert.is(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    mkdirSync(gpgHome, { mode: 0o700 });
+    try {
+      sh('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'minidock-test@invalid', 'default', 'default', 'never']);
+      sh('pass', ['init', /^fpr:+([0-9A-F]+):/m.exec(sh('gpg', ['--list-keys', '--with-colons']))![1]!]);
+      writeFileSync(cfg.MINIDOCK_CONFIG, JSON.stringify({ credsStore: 'pass' }));
+      const hm = (args: string[], input = ''): ReturnType<typeof mdk> => mdk(root, args, { env: helperEnv, input });
+      const stored = hm(['login', '-u', 'alice', '--password-stdin', AUTH], 's3cret\n');
+      assert.is(stored.code, 0, stored.stderr);
+      assert.equal(JSON.parse(readFileSync(cfg.MINIDOCK_CONFIG, 'utf8')), { credsStore: 'pass', auths: { [AUTH]: {} } }, 'no secret in the file');
+      assert.equal(JSON.parse(sh('docker-credential-pass', ['list'])), { [AUTH]: 'alice' }, 'the login is in pass');
+      const viaHelper = hm(['pull', '-q', `${AUTH}/test/mine:1`]);
+      assert.is(viaHelper.code, 0, viaHelper.stderr);
+      assert.is(hm(['logout', AUTH]).stdout, `Removing login credentials for ${AUTH}\n`);
+      assert.equal(JSON.parse(sh('docker-credential-pass', ['list'])), {}, 'erased from pass');
+      assert.is(hm(['pull', `${AUTH}/test/mine:1`]).code, 1, 'a 401 once erased');
+      // docker's file: credHelpers for this registry; the helper holds the login docker made.
+      sh('sh', ['-c', `printf '%s' '{"ServerURL":"${AUTH}","Username":"alice","Secret":"s3cret"}' | docker-credential-pass store`]);
+      rmSync(cfg.MINIDOCK_CONFIG);
+      mkdirSync(cfg.DOCKER_CONFIG, { recursive: true });
+      writeFileSync(join(cfg.DOCKER_CONFIG, 'config.json'), JSON.stringify({ credHelpers: { [AUTH]: 'pass' } }));
+      const viaDocker = hm(['pull', '-q', `${AUTH}/test/mine:1`]);
+      assert.is(viaDocker.code, 0, viaDocker.stderr);
+      rmSync(cfg.DOCKER_CONFIG, { recursive: true });
+    } finally {
+      spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gpgHome } }); // the agent this test's gpg started
+    }
     assert.is(md(['rmi', `${AUTH}/test/layers:1`, `${AUTH}/test/mine:1`]).code, 0);
     assert.equal(layers(), []);
   } finally {
@@ -268,6 +305,7 @@ T('token auth (a token server signing ES256 JWTs the registry checks against its
 // The proxy (test/helpers/registry-proxy.ts) in front of the registry, one per fault, its own
 // process in the test namespace; stopped by its pid.
 const PROXY = join(dirname(fileURLToPath(import.meta.url)), '../helpers/registry-proxy.js');
+
 let proxies = 0;
 const proxy = (mode: string, digest: string): { host: string; log: () => string[]; stop: () => void; pid: number } => {
   const port = PORT + 10 + proxies++;

@@ -8,7 +8,7 @@ import { parseChallenge, tokenOf, tokenUrl } from '../../src/registry/auth.js';
 import { pickFromIndex } from '../../src/image/pull.js';
 import { MinidockError } from '../../src/core/errors.js';
 import { connectError, nextPage, RegistryClient } from '../../src/registry/client.js';
-import { authKey, credentialsFor, decodeAuth, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
+import { authKey, credentialsFor, decodeAuth, helperCredentials, helperFor, removeCredentials, storeCredentials } from '../../src/registry/credentials.js';
 import { manifestOf, mountSource, uploadChunk } from '../../src/image/push.js';
 import { Progress, progressBar, renderBlock } from '../../src/registry/progress.js';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -95,7 +95,7 @@ test("credentials: docker's config.json form, minidock's file first then docker'
   try {
     const env = { MINIDOCK_CONFIG: join(dir, 'mdk', 'config.json'), DOCKER_CONFIG: join(dir, 'docker') };
     mkdirSync(env.DOCKER_CONFIG);
-    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') }, 'reg:5000': { auth: Buffer.from('d:x').toString('base64') } }, credsStore: 'desktop' }));
+    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw:with:colons').toString('base64') }, 'reg:5000': { auth: Buffer.from('d:x').toString('base64') } } }));
     assert.equal(credentialsFor('docker.io', env), { username: 'hub', password: 'pw:with:colons' }, "docker's own login, Hub's key");
     assert.equal(credentialsFor('reg:5000', env), { username: 'd', password: 'x' });
     storeCredentials('reg:5000', { username: 'm', password: 'y' }, env);
@@ -109,6 +109,9 @@ test("credentials: docker's config.json form, minidock's file first then docker'
     assert.is(authKey('registry-1.docker.io'), 'https://index.docker.io/v1/');
     assert.equal(decodeAuth({ username: 'u', password: 'p' }), { username: 'u', password: 'p' });
     assert.is(decodeAuth({ auth: Buffer.from('nocolon').toString('base64') }), undefined);
+    // A helper named but not installed is an error naming the file, as docker's is.
+    writeFileSync(join(env.DOCKER_CONFIG, 'config.json'), JSON.stringify({ credsStore: 'minidock-absent' }));
+    assert.throws(() => credentialsFor('reg:5000', { ...env, PATH: dir }), /^the credential helper docker-credential-minidock-absent \(named in .*docker\/config\.json\) is not on PATH$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -190,6 +193,19 @@ test('mountSource: another repository of the same registry the image came from; 
   assert.is(uploadChunk({}), undefined);
   assert.is(uploadChunk({ MINIDOCK_UPLOAD_CHUNK: '5242880' }), 5242880);
   for (const bad of ['5M', '12', '-1']) assert.throws(() => uploadChunk({ MINIDOCK_UPLOAD_CHUNK: bad }), /MINIDOCK_UPLOAD_CHUNK=.* is no size/, bad);
+});
+
+test("credential helpers: credHelpers before credsStore, a name and never a path; a helper's answers", () => {
+  assert.is(helperFor({ credsStore: 'pass', credHelpers: { 'r:5000': 'ecr-login' } }, 'r:5000', 'f'), 'ecr-login');
+  assert.is(helperFor({ credsStore: 'pass', credHelpers: { 'r:5000': 'ecr-login' } }, 'other', 'f'), 'pass');
+  assert.is(helperFor({ auths: {} }, 'r', 'f'), undefined);
+  for (const bad of ['../../tmp/x', '/bin/sh', 3]) assert.throws(() => helperFor({ credsStore: bad }, 'r', '/c.json'), /\/c\.json names the credential helper .* which is no helper name/);
+  assert.equal(helperCredentials({ ok: true, out: '{"ServerURL":"r","Username":"u","Secret":"s"}' }, 'h'), { username: 'u', password: 's' });
+  assert.is(helperCredentials({ ok: true, out: '{"ServerURL":"r","Username":"","Secret":""}' }, 'h'), undefined, "pass's helper for a server it lacks");
+  assert.is(helperCredentials({ ok: false, out: 'credentials not found in native keychain' }, 'h'), undefined);
+  assert.throws(() => helperCredentials({ ok: false, out: 'gpg: decryption failed: No secret key\nmore' }, 'docker-credential-pass'), /^the credential helper docker-credential-pass get failed: gpg: decryption failed: No secret key$/);
+  assert.throws(() => helperCredentials({ ok: true, out: '{"Username":"<token>","Secret":"t"}' }, 'h'), /identity token/);
+  assert.throws(() => helperCredentials({ ok: true, out: 'nope' }, 'h'), /answered no JSON/);
 });
 
 test.run();
