@@ -454,6 +454,7 @@ export class ImageStore {
       if (!rec) return;
       const repo = repoDigest.split('@')[0];
       // One digest per repository: the newest pull's, as docker keeps it.
+      if (rec.repoDigests?.includes(repoDigest)) return; // a repeated pull: nothing to write
       const others = (rec.repoDigests ?? []).filter((d) => d.split('@')[0] !== repo);
       writeFileAtomic(join(this.records, `${id}.json`), JSON.stringify({ ...rec, repoDigests: [...others, repoDigest] }, null, 2) + '\n');
     });
@@ -465,6 +466,7 @@ export class ImageStore {
     this.prepare();
     this.lock('repositories').run(() => {
       const tags = this.tags();
+      if (tags[key] === id) return; // already so (a repeated pull): the file stays as it is
       tags[key] = id;
       writeFileAtomic(this.repoFile(), JSON.stringify(tags, null, 2) + '\n');
     });
