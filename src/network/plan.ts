@@ -179,11 +179,18 @@ export function planContainerSysctls(): Sysctl[] {
   return [['/proc/sys/net/ipv6/conf/default/disable_ipv6', '1', 'if-present']];
 }
 
-/** The shell command that writes `sysctls` inside the network namespace of `pid` (what
- *  attach() runs, and what --explain and --script show). */
-export function containerSysctlCommand(pid: number | string, sysctls: Sysctl[]): string[] {
+/** A container's network namespace: its PID 1 (`run`: a pid, or "$PID" in a script), or a
+ *  namespace file (the CNI plugin: CNI_NETNS, e.g. /run/netns/x). `ip ... netns` takes either. */
+export type NetnsRef = number | string;
+
+/** The file of a network namespace reference, for nsenter --net. Pure. */
+export const netnsFile = (ref: NetnsRef): string => (String(ref).startsWith('/') ? String(ref) : `/proc/${ref}/ns/net`);
+
+/** The shell command that writes `sysctls` inside the network namespace `ns` (what attach()
+ *  runs, and what --explain and --script show). */
+export function containerSysctlCommand(ns: NetnsRef, sysctls: Sysctl[]): string[] {
   const body = sysctls.map(([path, value, optional]) => (optional ? `[ ! -e ${path} ] || echo ${value} > ${path}` : `echo ${value} > ${path}`)).join('; ');
-  return ['nsenter', `--net=/proc/${pid}/ns/net`, 'sh', '-c', body];
+  return ['nsenter', `--net=${netnsFile(ns)}`, 'sh', '-c', body];
 }
 
 /** A published port with its host port decided (a random one already chosen). */
@@ -201,6 +208,8 @@ export interface Attachment {
   hostVeth: string;
   mtu: number;
   ports: ResolvedBinding[];
+  /** The container end's name (CNI_IFNAME); eth0 when absent (`run`). */
+  ifname?: string;
 }
 
 /** Host-side veth name: unique per container, within IFNAMSIZ (15 characters). */
@@ -228,9 +237,9 @@ export function planPortRules(att: Attachment): IptRule[] {
  *  out of the bridge port it came in on, which a bridge forwards only in hairpin mode when
  *  br_netfilter hands bridged frames to iptables. (The port must be enslaved first: the kernel
  *  refuses bridge_slave options in the same request.) */
-export function planAttachIp(att: Attachment, pid: number): string[] {
+export function planAttachIp(att: Attachment, ns: NetnsRef): string[] {
   return [
-    `link add name ${att.hostVeth} mtu ${att.mtu} type veth peer name eth0 mtu ${att.mtu} address ${att.mac} netns ${pid}`,
+    `link add name ${att.hostVeth} mtu ${att.mtu} type veth peer name ${att.ifname ?? 'eth0'} mtu ${att.mtu} address ${att.mac} netns ${ns}`,
     `link set ${att.hostVeth} master ${att.bridge} up`,
     `link set ${att.hostVeth} type bridge_slave hairpin on`,
   ];

@@ -9,7 +9,7 @@ import { hostRoutes, linkExists, uplinkMtu, writeSysctl } from './host.js';
 import { cidrOverlaps, macFor } from './ipv4.js';
 import {
   CHAINS, TABLES, batchScript, containerSysctlCommand, hostVethName, netOwner, ownerTag, planAttachIp, planChains, planContainerSysctls,
-  planNetwork, planPortRules, type Attachment, type IptRule, type NetworkConfig, type Sysctl, type Table,
+  planNetwork, planPortRules, type Attachment, type IptRule, type NetnsRef, type NetworkConfig, type Sysctl, type Table,
 } from './plan.js';
 import { NetworkStore } from './store.js';
 
@@ -25,26 +25,40 @@ export interface NetEnv {
   subnet?: string;
 }
 
-/** The network's configuration (the default network's created on first use). Refuses a network
- *  whose removal has begun. Call under the network lock. */
-export async function ensureNetworkConfig(store: NetworkStore, name: string, env: NetEnv): Promise<NetworkConfig> {
+/** A network as a caller defines it (the CNI plugin's config): made on first use, and
+ *  checked against the recorded one after. */
+export interface NetworkDefinition {
+  bridge: string;
+  subnet: string;
+  gateway?: string;
+}
+
+/** The network's configuration (the default network's, or one `define`d, created on first
+ *  use). Refuses a network whose removal has begun, and one recorded with another bridge or
+ *  subnet than `define` says. Call under the network lock. */
+export async function ensureNetworkConfig(store: NetworkStore, name: string, env: NetEnv, define?: NetworkDefinition): Promise<NetworkConfig> {
   const existing = store.get(name);
   if (existing) {
     if (store.isRemoving(name)) {
       throw new MinidockError(`network ${name} is being removed`, { step: 'net.resolve', hint: `minidock network rm ${name} (or minidock gc) finishes the removal` });
     }
+    if (define && (existing.bridge !== define.bridge || existing.subnet !== define.subnet || (define.gateway && existing.gateway !== define.gateway))) {
+      throw new MinidockError(`network ${name} exists with bridge ${existing.bridge} and subnet ${existing.subnet}, not ${define.bridge} and ${define.subnet}`, {
+        step: 'net.config', hint: 'give the network another name, or remove its containers so that it goes and can be made again',
+      });
+    }
     return existing;
   }
-  if (name !== DEFAULT_NETWORK) {
+  if (name !== DEFAULT_NETWORK && !define) {
     throw new MinidockError(`network ${name} not found`, { step: 'net.resolve', hint: 'minidock network ls lists them; minidock network create adds one' });
   }
   const { loadSubnetLib, parseSubnet, pickDefaultSubnet } = await import('./subnet.js');
   await loadSubnetLib();
-  const bridge = env.bridge ?? 'mdk0';
+  const bridge = define?.bridge ?? env.bridge ?? 'mdk0';
   // A route on our own bridge is no clash: its state was lost (the state root deleted) while the
   // bridge lived on, and this network takes it over.
   const routes = hostRoutes().filter((r) => r.cidr !== '0.0.0.0/0' && r.dev !== bridge).map((r) => r.cidr);
-  const info = parseSubnet(env.subnet ?? pickDefaultSubnet(routes), undefined, routes);
+  const info = parseSubnet(define?.subnet ?? env.subnet ?? pickDefaultSubnet(routes), define?.gateway, routes);
   const net: NetworkConfig = {
     name,
     id: (await import('../runtime/ids.js')).randomHex(32),
@@ -226,7 +240,7 @@ export interface Leased {
 export async function lease(
   store: NetworkStore,
   runner: CommandRunner,
-  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv },
+  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string },
   liveness: { isLive: (id: string) => boolean; reclaim: (id: string) => Promise<void> },
 ): Promise<Leased> {
   const ports = await resolvePorts(o.ports);
@@ -239,7 +253,7 @@ export async function lease(
     // (a concurrent first run waits), and the lease. Holding a lease makes this container an
     // endpoint, so a concurrent network rm refuses from here on.
     leased = await store.withLockAsync(async () => {
-      const n = await ensureNetworkConfig(store, o.network, o.env);
+      const n = await ensureNetworkConfig(store, o.network, o.env, o.define);
       if (!linkExists(n.bridge)) {
         await createBridge(n, runner);
         bridgeCreated = true;
@@ -269,6 +283,7 @@ export async function lease(
     hostVeth: hostVethName(o.containerId),
     mtu: uplinkMtu(),
     ports,
+    ...(o.ifname && o.ifname !== 'eth0' ? { ifname: o.ifname } : {}),
   };
   const l: Leased = { attachment, rules: planPortRules(attachment), ...(bridgeCreated ? { bridgeCreated } : {}) };
   // An existing bridge is re-asserted by attach(), before the container has its eth0: there
@@ -286,8 +301,8 @@ const toReassert = new WeakMap<Leased, { net: NetworkConfig; lock: <T>(fn: () =>
  *  packet) and its namespace's IPv6 off (so eth0 is born without it). Then the veth pair, its
  *  container end born in the child's namespace. Before the child is let go, so that eth0 exists
  *  when it configures it. */
-export async function attach(runner: CommandRunner, l: Leased, pid: number): Promise<void> {
-  const [cmd, ...args] = containerSysctlCommand(pid, planContainerSysctls());
+export async function attach(runner: CommandRunner, l: Leased, ns: NetnsRef): Promise<void> {
+  const [cmd, ...args] = containerSysctlCommand(ns, planContainerSysctls());
   const r = toReassert.get(l);
   toReassert.delete(l);
   const done = await Promise.allSettled([
@@ -296,7 +311,7 @@ export async function attach(runner: CommandRunner, l: Leased, pid: number): Pro
   ]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   try {
-    await check(runner, 'net.veth', 'ip', ['-batch', '-'], planAttachIp(l.attachment, pid).join('\n') + '\n');
+    await check(runner, 'net.veth', 'ip', ['-batch', '-'], planAttachIp(l.attachment, ns).join('\n') + '\n');
   } catch (err) {
     if (/Exchange full/.test((err as Error).message)) {
       throw new MinidockError(`bridge ${l.attachment.bridge} is full: the kernel allows 1023 ports per bridge`, { step: 'net.veth', cause: err });
