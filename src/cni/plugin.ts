@@ -40,6 +40,8 @@ interface AttachmentRecord {
   pending?: true;
   leased?: Leased;
   result?: Result;
+  /** ADD added the namespace's default route (it had none). */
+  defaultRoute?: boolean;
 }
 
 export const attachmentId = (containerId: string, ifname: string): string => createHash('sha256').update(`${containerId}\0${ifname}`).digest('hex');
@@ -92,20 +94,26 @@ function asCni(err: unknown): CniError {
   return new CniError(CODE.failed, msg, m?.step ? `step ${m.step}${detail ? `: ${detail}` : ''}` : detail);
 }
 
-/** Inside the container's namespace: the address on its interface, the interface up, the
- *  default route through the bridge (what `run`'s child does for itself, done from outside). */
+/** Inside the container's namespace, as one sh script: the address on its interface, the
+ *  interface up, and the default route through the bridge unless the namespace has one already
+ *  (a second interface gets its subnet's route only, as a second docker network does); it says
+ *  "default" when it added the route. What `run`'s child does for itself, done from outside. */
 export function planInside(a: { ifname: string; ip: string; prefix: number; gateway: string }): string[] {
-  return [`addr add ${a.ip}/${a.prefix} dev ${a.ifname}`, `link set ${a.ifname} up`, `route add default via ${a.gateway} dev ${a.ifname}`];
+  return [
+    'set -e',
+    `ip addr add ${a.ip}/${a.prefix} dev ${a.ifname}`,
+    `ip link set ${a.ifname} up`,
+    `if [ -z "$(ip -4 route show default)" ]; then ip route add default via ${a.gateway} dev ${a.ifname}; echo default; fi`,
+  ];
 }
 
-/** A host interface's MAC address, as the result lists it. */
-const macOf = (dev: string): string => {
-  try {
-    return readFileSync(`/sys/class/net/${dev}/address`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-};
+/** This namespace's links: each one's MAC and bridge (`ip -j link`; not /sys/class/net, which
+ *  shows the namespace of whoever mounted /sys, the host's under nsenter --net). */
+async function links(runner: CommandRunner): Promise<Map<string, { mac: string; master?: string }>> {
+  const r = await check(runner, 'cni.links', 'ip', ['-j', 'link', 'show']);
+  const list = JSON.parse(r || '[]') as Array<{ ifname: string; address?: string; master?: string }>;
+  return new Map(list.map((l) => [l.ifname, { mac: l.address ?? '', ...(l.master ? { master: l.master } : {}) }]));
+}
 
 export async function add(req: Request, runner: CommandRunner = realRunner): Promise<Result> {
   const { conf } = req;
@@ -131,14 +139,15 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
     atts.write(id, { ...base, leased });
     await attach(runner, leased, req.netns);
     const a = leased.attachment;
-    await check(runner, 'cni.inside', 'nsenter', [`--net=${netnsFile(req.netns)}`, 'ip', '-batch', '-'], planInside({ ifname: req.ifname, ip: a.ip, prefix: a.prefix, gateway: a.gateway }).join('\n') + '\n');
+    const routed = (await check(runner, 'cni.inside', 'nsenter', [`--net=${netnsFile(req.netns)}`, 'sh', '-s'], planInside({ ifname: req.ifname, ip: a.ip, prefix: a.prefix, gateway: a.gateway }).join('\n') + '\n')).includes('default');
     await publish(runner, leased);
+    const host = await links(runner);
     const result = addResult(conf, {
-      bridge: a.bridge, bridgeMac: macOf(a.bridge), hostVeth: a.hostVeth, hostMac: macOf(a.hostVeth),
-      ifname: req.ifname, mac: a.mac, netns: req.netns, ip: a.ip, prefix: a.prefix, gateway: a.gateway,
+      bridge: a.bridge, bridgeMac: host.get(a.bridge)?.mac ?? '', hostVeth: a.hostVeth, hostMac: host.get(a.hostVeth)?.mac ?? '',
+      ifname: req.ifname, mac: a.mac, netns: req.netns, ip: a.ip, prefix: a.prefix, gateway: a.gateway, defaultRoute: routed,
     });
     const { pending: _, ...done } = base;
-    atts.write(id, { ...done, leased, result });
+    atts.write(id, { ...done, leased, result, defaultRoute: routed });
     return result;
   } catch (err) {
     // Undo in reverse: the rules and leases, the veth (its container end goes with it).
@@ -187,21 +196,15 @@ export async function checkAttachment(req: Request, runner: CommandRunner = real
   if (!rec?.leased || rec.pending) throw new CniError(CODE.unknownContainer, `no attachment of ${req.ifname} for container ${req.containerId} on network ${conf.name}`, 'ADD it first');
   const a = rec.leased.attachment;
   const drift: string[] = [];
-  const master = (() => {
-    try {
-      return readFileSync(`/sys/class/net/${a.hostVeth}/master/uevent`, 'utf8').match(/INTERFACE=(\S+)/)?.[1];
-    } catch {
-      return undefined;
-    }
-  })();
-  if (!linkExists(a.hostVeth)) drift.push(`the host end ${a.hostVeth} is gone`);
-  else if (master !== a.bridge) drift.push(`${a.hostVeth} is not on bridge ${a.bridge}`);
+  const veth = (await links(runner)).get(a.hostVeth);
+  if (!veth) drift.push(`the host end ${a.hostVeth} is gone`);
+  else if (veth.master !== a.bridge) drift.push(`${a.hostVeth} is not on bridge ${a.bridge}`);
   const inside = await runner.run('nsenter', [`--net=${netnsFile(req.netns)}`, 'sh', '-c', `ip -o -4 addr show dev ${req.ifname}; echo --; ip -4 route show default`]);
   if (inside.code !== 0) drift.push(`${req.ifname} in ${req.netns}: ${inside.stderr.trim().split('\n')[0]}`);
   else {
     const [addrs = '', routes = ''] = inside.stdout.split('--\n');
     if (!addrs.includes(` ${a.ip}/${a.prefix} `)) drift.push(`${req.ifname} lacks ${a.ip}/${a.prefix}`);
-    if (!new RegExp(`^default via ${a.gateway.replace(/\./g, '\\.')} dev ${req.ifname}\\b`, 'm').test(routes)) drift.push(`no default route via ${a.gateway} on ${req.ifname}`);
+    if (rec.defaultRoute && !new RegExp(`^default via ${a.gateway.replace(/\./g, '\\.')} dev ${req.ifname}\\b`, 'm').test(routes)) drift.push(`no default route via ${a.gateway} on ${req.ifname}`);
   }
   const { existingRules } = await import('../network/setup.js');
   const have = await existingRules(runner);

@@ -201,11 +201,11 @@ export function errorResult(err: CniError, version = '1.0.0'): string {
 
 /**
  * The ADD result: the bridge, the host end and the container end of the veth (with its
- * sandbox), the address on the container end, the default route; after what a previous plugin
+ * sandbox), the address on the container end, the default route when ADD added it; after what a previous plugin
  * of the chain reported (its interfaces first, so ours are numbered after them). The 0.3/0.4
  * shape adds "version": "4" to each address. Pure.
  */
-export function addResult(conf: NetConf, a: { bridge: string; bridgeMac: string; hostVeth: string; hostMac: string; ifname: string; mac: string; netns: string; ip: string; prefix: number; gateway: string }): Result {
+export function addResult(conf: NetConf, a: { bridge: string; bridgeMac: string; hostVeth: string; hostMac: string; ifname: string; mac: string; netns: string; ip: string; prefix: number; gateway: string; defaultRoute: boolean }): Result {
   const prev = conf.prevResult ?? { cniVersion: conf.cniVersion };
   const interfaces = [...(prev.interfaces ?? []), { name: a.bridge, mac: a.bridgeMac }, { name: a.hostVeth, mac: a.hostMac }, { name: a.ifname, mac: a.mac, sandbox: a.netns }];
   const old = conf.cniVersion.startsWith('0.');
@@ -214,7 +214,7 @@ export function addResult(conf: NetConf, a: { bridge: string; bridgeMac: string;
     cniVersion: conf.cniVersion,
     interfaces,
     ips: [...(prev.ips ?? []), ip],
-    routes: [...(prev.routes ?? []), { dst: '0.0.0.0/0', gw: a.gateway }],
+    routes: [...(prev.routes ?? []), ...(a.defaultRoute ? [{ dst: '0.0.0.0/0', gw: a.gateway }] : [])],
     dns: prev.dns ?? {},
   };
 }

@@ -64,7 +64,7 @@ test('portMappings and CNI_ARGS', () => {
 });
 
 test('addResult: interfaces with the sandbox, the address on the container end, numbered after a previous plugin\'s; 0.4.0 adds version 4', () => {
-  const a = { bridge: 'mdk1', bridgeMac: 'aa', hostVeth: 'mdkx', hostMac: 'bb', ifname: 'eth0', mac: 'cc', netns: '/run/netns/x', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1' };
+  const a = { bridge: 'mdk1', bridgeMac: 'aa', hostVeth: 'mdkx', hostMac: 'bb', ifname: 'eth0', mac: 'cc', netns: '/run/netns/x', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1', defaultRoute: true };
   const conf = parseNetConf(JSON.stringify(CONF), 'ADD');
   assert.equal(addResult(conf, a), {
     cniVersion: '1.0.0',
@@ -78,6 +78,7 @@ test('addResult: interfaces with the sandbox, the address on the container end, 
   assert.is(r.ips![0]!.interface, 3);
   assert.is(r.ips![0]!.version, '4');
   assert.equal(r.dns, { nameservers: ['10.0.0.1'] });
+  assert.equal(addResult(conf, { ...a, defaultRoute: false }).routes, [], 'a second interface: no default route of its own');
 });
 
 test('errors, VERSION, the attachment id and the commands inside the namespace', () => {
@@ -86,7 +87,10 @@ test('errors, VERSION, the attachment id and the commands inside the namespace',
   assert.match(attachmentId('c1', 'eth0'), /^[0-9a-f]{64}$/);
   assert.is.not(attachmentId('c1', 'eth0'), attachmentId('c1', 'eth1'));
   assert.is.not(attachmentId('c1e', 'th0'), attachmentId('c1', 'eth0'), 'the separator keeps the two apart');
-  assert.equal(planInside({ ifname: 'net1', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1' }), ['addr add 10.91.0.2/24 dev net1', 'link set net1 up', 'route add default via 10.91.0.1 dev net1']);
+  assert.equal(planInside({ ifname: 'net1', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1' }), [
+    'set -e', 'ip addr add 10.91.0.2/24 dev net1', 'ip link set net1 up',
+    'if [ -z "$(ip -4 route show default)" ]; then ip route add default via 10.91.0.1 dev net1; echo default; fi',
+  ]);
 });
 
 test.run();
