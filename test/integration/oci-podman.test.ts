@@ -21,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, TEST_NETNS, cgroupMounts, cgroupsUnder, ensureTestNetns, requireRootAndImages, sh } from '../helpers/cli.js';
+import { curlUntil, podmanUlimits } from '../helpers/podman.js';
 import { RUNC, processesIn, typedAtPrompt } from '../helpers/oci.js';
 
 requireRootAndImages();
@@ -61,15 +62,7 @@ writeFileSync(join(netDir, `${NET}.conflist`), JSON.stringify({
   ],
 }));
 
-/** Our hard limits: podman's default --ulimit asks for more than root without CAP_SYS_RESOURCE
- *  may set, and the runtime must not raise a hard limit. */
-function hardLimit(label: string): string {
-  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(label))!;
-  return line.slice(26).trim().split(/\s+/)[1]!;
-}
-const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
-const nproc = Math.min(Number(hardLimit('Max processes')) || pidMax, pidMax);
-const ULIMITS = ['--ulimit', `nofile=${hardLimit('Max open files')}:${hardLimit('Max open files')}`, '--ulimit', `nproc=${nproc}:${nproc}`];
+const ULIMITS = podmanUlimits();
 
 const GLOBAL = [
   '--root', join(work, 'storage'), '--runroot', join(work, 'run'), '--tmpdir', join(work, 'tmp'),
@@ -193,15 +186,7 @@ T('-p 8080:80 on podman\'s own (CNI) network answers on localhost and on the con
   ok(['run', '-d', '--name', 'pm-web', ...runOpts(), '--network', NET, '-p', '8080:80', '-v', `${www}:/www:ro`, '--rootfs', rootfs, 'httpd', '-f', '-p', '80', '-h', '/www']);
   const ip = ok(['inspect', 'pm-web', '--format', '{{.NetworkSettings.Networks.mdkpodman.IPAddress}}']).trim();
   assert.ok(ip.startsWith(`${SUBNET}.`), ip);
-  const curl = (url: string): string => {
-    let out = '';
-    for (let i = 0; i < 40; i++) {
-      const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'curl', '-s', '-m', '2', url], { encoding: 'utf8' });
-      if (r.status === 0 && (out = r.stdout)) break;
-      spawnSync('sleep', ['0.05']);
-    }
-    return out;
-  };
+  const curl = curlUntil;
   assert.is(curl('http://127.0.0.1:8080/'), 'served by a podman container on minidock-runc\n');
   assert.is(curl(`http://${ip}:80/`), 'served by a podman container on minidock-runc\n');
   // httpd as PID 1 has no SIGTERM handler (the kernel ignores it there): -t 0 kills at once.
