@@ -128,7 +128,7 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
   let leased: Leased | undefined;
   try {
     leased = await lease(nets, runner, {
-      containerId: id, network: conf.name, ports: conf.portMappings, env: {}, ifname: req.ifname,
+      containerId: id, network: conf.name, ports: conf.portMappings, env: {}, ifname: req.ifname, ...(conf.bandwidth ? { bandwidth: conf.bandwidth } : {}),
       define: { bridge: conf.bridge, subnet: conf.subnet, ...(conf.gateway ? { gateway: conf.gateway } : {}) },
     }, {
       // A lease is live while its attachment is recorded; a stale one's rules go first.
@@ -154,6 +154,8 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
     if (leased) {
       await detach(nets, runner, leased).catch(() => undefined);
       if (linkExists(leased.attachment.hostVeth)) await runner.run('ip', ['link', 'del', leased.attachment.hostVeth]);
+      const { ifbName } = await import('../network/bandwidth.js');
+      if (linkExists(ifbName(id))) await runner.run('ip', ['link', 'del', ifbName(id)]);
     }
     atts.remove(id);
     throw asCni(err);
@@ -182,9 +184,12 @@ async function undo(nets: NetworkStore, atts: Attachments, id: string, network: 
       for (const [ip, owner] of nets.leases(rec?.network ?? network)) if (owner === id) nets.release(rec?.network ?? network, ip, id);
     });
   }
-  // The host end: gone already when the namespace went; else deleting it takes the pair.
+  // The host end: gone already when the namespace went; else deleting it takes the pair. The
+  // ifb of egress shaping (detach takes it when the record says so; by name when there is none).
   const veth = rec?.leased?.attachment.hostVeth ?? `mdk${id.slice(0, 12)}`;
   if (linkExists(veth)) await check(runner, 'cni.veth', 'ip', ['link', 'del', veth]);
+  const { ifbName } = await import('../network/bandwidth.js');
+  if (linkExists(ifbName(id))) await check(runner, 'cni.ifb', 'ip', ['link', 'del', ifbName(id)]);
   atts.remove(id);
 }
 

@@ -9,6 +9,7 @@
 //   stdout: {"cniVersion":"1.0.0","interfaces":[bridge, host veth, eth0 with its sandbox],
 //            "ips":[{"address":"10.91.0.2/24","gateway":"10.91.0.1","interface":2}],
 //            "routes":[{"dst":"0.0.0.0/0","gw":"10.91.0.1"}],"dns":{}}
+import type { Bandwidth } from '../network/bandwidth.js';
 import type { PortBinding } from '../spec/ports.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -48,6 +49,8 @@ export interface NetConf {
   /** The state root of the plugin's networks and leases (a minidock state root). */
   dataDir: string;
   portMappings: PortBinding[];
+  /** runtimeConfig.bandwidth: bits per second and bits, as the reference bandwidth plugin. */
+  bandwidth?: Bandwidth;
   prevResult?: Result;
   /** GC: the attachments the runtime still has (cni.dev/valid-attachments). */
   validAttachments?: Array<{ containerID: string; ifname: string }>;
@@ -113,6 +116,25 @@ export function portMappings(v: unknown): PortBinding[] {
   });
 }
 
+/** runtimeConfig.bandwidth: each field a positive integer (bits per second, bits); a burst
+ *  without its rate is refused, a rate without a burst gets a default one. Pure. */
+export function bandwidthOf(v: unknown): Bandwidth | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw new CniError(CODE.invalidConfig, 'runtimeConfig.bandwidth is not an object');
+  const out: Bandwidth = {};
+  for (const k of ['ingressRate', 'ingressBurst', 'egressRate', 'egressBurst'] as const) {
+    const x = v[k];
+    if (x === undefined || x === 0) continue;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new CniError(CODE.invalidConfig, `runtimeConfig.bandwidth.${k} ${JSON.stringify(x)} is not a whole number of bits`);
+    if (k.endsWith('Rate') && (x < 8000 || x > 2 ** 32 * 8)) throw new CniError(CODE.invalidConfig, `runtimeConfig.bandwidth.${k} ${x} is not from 8000 to 34359738368 bits per second`);
+    out[k] = x;
+  }
+  for (const d of ['ingress', 'egress'] as const) {
+    if (out[`${d}Burst`] && !out[`${d}Rate`]) throw new CniError(CODE.invalidConfig, `runtimeConfig.bandwidth.${d}Burst without ${d}Rate`);
+  }
+  return out.ingressRate || out.egressRate ? out : undefined;
+}
+
 /** The network config on stdin, checked. Pure. */
 export function parseNetConf(text: string, command: Command): NetConf {
   let raw: unknown;
@@ -145,7 +167,7 @@ export function parseNetConf(text: string, command: Command): NetConf {
   const dataDir = raw.dataDir === undefined ? DEFAULT_DATA_DIR : raw.dataDir;
   if (typeof dataDir !== 'string' || !dataDir.startsWith('/')) throw new CniError(CODE.invalidConfig, `dataDir ${JSON.stringify(raw.dataDir)} is not an absolute path`);
   const rc = isObj(raw.runtimeConfig) ? raw.runtimeConfig : {};
-  if (rc.bandwidth !== undefined) throw new CniError(CODE.unsupportedField, 'runtimeConfig.bandwidth: this plugin does not shape traffic yet', 'chain the reference bandwidth plugin after it');
+  const bandwidth = bandwidthOf(rc.bandwidth);
   const prev = raw.prevResult;
   if (prev !== undefined && !isObj(prev)) throw new CniError(CODE.invalidConfig, 'prevResult is not an object');
   const valid = raw['cni.dev/valid-attachments'];
@@ -161,6 +183,7 @@ export function parseNetConf(text: string, command: Command): NetConf {
     ...(raw.mtu !== undefined ? { mtu: raw.mtu as number } : {}),
     dataDir,
     portMappings: portMappings(rc.portMappings),
+    ...(bandwidth ? { bandwidth } : {}),
     ...(prev ? { prevResult: prev as unknown as Result } : {}),
     ...(valid ? { validAttachments: valid as Array<{ containerID: string; ifname: string }> } : {}),
   };

@@ -210,6 +210,8 @@ export interface Attachment {
   ports: ResolvedBinding[];
   /** The container end's name (CNI_IFNAME); eth0 when absent (`run`). */
   ifname?: string;
+  /** Shaping of the veth (network/bandwidth.ts), when asked for. */
+  bandwidth?: import('./bandwidth.js').Bandwidth;
 }
 
 /** Host-side veth name: unique per container, within IFNAMSIZ (15 characters). */

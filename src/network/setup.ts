@@ -12,6 +12,7 @@ import {
   planNetwork, planPortRules, type Attachment, type IptRule, type NetnsRef, type NetworkConfig, type Sysctl, type Table,
 } from './plan.js';
 import { NetworkStore } from './store.js';
+import { ifbName, planShaping, shaped, type Bandwidth } from './bandwidth.js';
 
 export const DEFAULT_NETWORK = 'bridge';
 
@@ -240,7 +241,7 @@ export interface Leased {
 export async function lease(
   store: NetworkStore,
   runner: CommandRunner,
-  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string },
+  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string; bandwidth?: Bandwidth },
   liveness: { isLive: (id: string) => boolean; reclaim: (id: string) => Promise<void> },
 ): Promise<Leased> {
   const ports = await resolvePorts(o.ports);
@@ -284,6 +285,7 @@ export async function lease(
     mtu: uplinkMtu(),
     ports,
     ...(o.ifname && o.ifname !== 'eth0' ? { ifname: o.ifname } : {}),
+    ...(shaped(o.bandwidth) ? { bandwidth: o.bandwidth } : {}),
   };
   const l: Leased = { attachment, rules: planPortRules(attachment), ...(bridgeCreated ? { bridgeCreated } : {}) };
   // An existing bridge is re-asserted by attach(), before the container has its eth0: there
@@ -310,14 +312,18 @@ export async function attach(runner: CommandRunner, l: Leased, ns: NetnsRef): Pr
     check(runner, 'net.netns-sysctl', cmd!, args),
   ]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
+  const bw = l.attachment.bandwidth;
+  const shaping = shaped(bw) ? planShaping(l.attachment.hostVeth, ifbName(l.attachment.containerId), bw) : undefined;
   try {
-    await check(runner, 'net.veth', 'ip', ['-batch', '-'], planAttachIp(l.attachment, ns).join('\n') + '\n');
+    // The ifb (egress shaping) in the same batch as the veth: one `ip` either way.
+    await check(runner, 'net.veth', 'ip', ['-batch', '-'], [...planAttachIp(l.attachment, ns), ...(shaping?.ip ?? [])].join('\n') + '\n');
   } catch (err) {
     if (/Exchange full/.test((err as Error).message)) {
       throw new MinidockError(`bridge ${l.attachment.bridge} is full: the kernel allows 1023 ports per bridge`, { step: 'net.veth', cause: err });
     }
     throw err;
   }
+  if (shaping) await check(runner, 'net.shaping', 'tc', ['-batch', '-'], shaping.tc.join('\n') + '\n');
 }
 
 /** The DNAT rules for the published ports. Only once the container's eth0 has its address: a
@@ -349,10 +355,14 @@ export async function rulesOwnedBy(runner: CommandRunner, owner: string): Promis
   return taggedRules(await existingRules(runner), owner);
 }
 
-/** Undoes a container's attachment: rules, port leases, address lease. The veth pair needs no
- *  step: it is destroyed with the container's network namespace when PID 1 exits. Idempotent. */
+/** Undoes a container's attachment: rules, the ifb of its shaping, port leases, address lease.
+ *  The veth pair needs no step: it is destroyed with the container's network namespace when
+ *  PID 1 exits (its qdiscs with it). Idempotent. */
 export async function detach(store: NetworkStore, runner: CommandRunner, l: Leased): Promise<void> {
   await deleteRules(runner, l.rules);
+  // The ifb of egress shaping is the host's own device: it outlives the container's namespace.
+  const ifb = ifbName(l.attachment.containerId);
+  if (l.attachment.bandwidth?.egressRate && linkExists(ifb)) await check(runner, 'net.shaping', 'ip', ['link', 'del', ifb]);
   store.withLock(() => {
     store.releasePorts(l.attachment.containerId, l.attachment.ports);
     store.release(l.attachment.network, l.attachment.ip, l.attachment.containerId);

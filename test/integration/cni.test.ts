@@ -145,6 +145,39 @@ C('the spec\'s error codes: bad JSON 6, an unknown cniVersion 1, no CNI_NETNS 4,
   assert.match(String(clash.out!.msg), /network cnitest exists with bridge .* and subnet 10\.124\.0\.0\/24, not .* 10\.126\.0\.0\/24/);
 });
 
+C('bandwidth: runtimeConfig.bandwidth of 10 mbit each way measured by iperf3 within 10%, an unshaped sibling far faster; DEL takes the ifb', async () => {
+  addNs(ns('s'));
+  const shaped = { runtimeConfig: { bandwidth: { ingressRate: 10_000_000, ingressBurst: 262144, egressRate: 10_000_000, egressBurst: 262144 } } };
+  const add = cni('ADD', forNs('ctr-s', ns('s')), conf(shaped));
+  assert.is(add.code, 0, add.raw);
+  const ip = (add.out!.ips as Array<{ address: string }>)[0]!.address.split('/')[0]!;
+  const ifb = inNetns('ip -o link show type ifb').split('\n').filter((l) => / mdb[0-9a-f]{12}:/.test(l));
+  assert.is(ifb.length, 1, 'one ifb for the egress shaping');
+  // iperf3's server on the host side (the gateway), the client in the container: -R measures
+  // what the host sends down (the container's ingress), plain what the container sends (egress).
+  const server = spawn('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'iperf3', '-s', '-B', '10.124.0.1', '-p', '15201'], { stdio: 'ignore' });
+  servers.push(server);
+  for (let i = 0; i < 50 && spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'sh', '-c', 'ss -ltn | grep -q ":15201 "']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const rate = (from: string, reverse: boolean): number => {
+    const r = spawnSync('nsenter', [`--net=/run/netns/${from}`, 'iperf3', '-c', '10.124.0.1', '-p', '15201', '-t', '3', '-O', '1', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, 0, r.stderr + r.stdout.slice(0, 400));
+    return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+  };
+  const ingress = rate(ns('s'), true);
+  const egress = rate(ns('s'), false);
+  assert.ok(Math.abs(ingress - 10e6) < 1e6, `ingress ${(ingress / 1e6).toFixed(2)} Mbit/s, wanted 10 within 10%`);
+  assert.ok(Math.abs(egress - 10e6) < 1e6, `egress ${(egress / 1e6).toFixed(2)} Mbit/s, wanted 10 within 10%`);
+  addNs(ns('u'));
+  assert.is(cni('ADD', forNs('ctr-u', ns('u')), conf()).code, 0);
+  const free = rate(ns('u'), false);
+  assert.ok(free > 50e6, `unshaped ${(free / 1e6).toFixed(0)} Mbit/s, far above the shaped 10`);
+  killPid(server.pid!);
+  assert.ok(!inside(ns('s'), 'true') || ip, 'the container still there');
+  assert.is(cni('DEL', forNs('ctr-s', ns('s')), conf(shaped)).code, 0);
+  assert.is(cni('DEL', forNs('ctr-u', ns('u')), conf()).code, 0);
+  assert.equal(inNetns('ip -o link show type ifb').split('\n').filter((l) => / mdb[0-9a-f]{12}:/.test(l)), [], 'the ifb is gone');
+});
+
 C('DEL: twice, with the namespace already gone; GC removes what the runtime no longer lists; STATUS', () => {
   for (let i = 0; i < 2; i++) assert.is(cni('DEL', forNs('ctr-a', ns('a')), conf(ports)).code, 0, `DEL ${i + 1}`);
   assert.is(curl('http://127.0.0.1:18090/'), '000', 'the port is closed');

@@ -44,7 +44,10 @@ test('parseNetConf: bad JSON is 6, an unknown cniVersion 1, a bad field 7, an un
     assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, ...bad }), 'ADD')), CODE.invalidConfig, JSON.stringify(bad));
   }
   assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, ipMasq: false }), 'ADD')), CODE.unsupportedField);
-  assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { bandwidth: { ingressRate: 1 } } }), 'ADD')), CODE.unsupportedField);
+  assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { bandwidth: { ingressRate: 1 } } }), 'ADD')), CODE.invalidConfig, 'below 8kbit');
+  assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { bandwidth: { egressBurst: 1000 } } }), 'ADD')), CODE.invalidConfig, 'a burst without its rate');
+  assert.is(code(() => parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { bandwidth: { egressRate: '10mbit' } } }), 'ADD')), CODE.invalidConfig, 'bits, not tc units');
+  assert.equal(parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { bandwidth: { ingressRate: 10_000_000, ingressBurst: 262144, egressRate: 0 } } }), 'ADD').bandwidth, { ingressRate: 10_000_000, ingressBurst: 262144 });
   const { subnet: _, ...noSubnet } = CONF;
   assert.is(parseNetConf(JSON.stringify({ ...noSubnet, ipam: { type: 'host-local', ranges: [[{ subnet: '10.92.0.0/24', gateway: '10.92.0.1' }]] } }), 'ADD').subnet, '10.92.0.0/24');
   const c = parseNetConf(JSON.stringify({ ...CONF, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } }), 'ADD');
