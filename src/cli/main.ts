@@ -84,6 +84,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
+      .option('--ingress-rate <rate>', 'shape what the container receives, in tc units (10mbit, 500kbit, 1gbit): a tbf on its veth')
+      .option('--egress-rate <rate>', 'shape what the container sends, in tc units: an ifb device with a tbf')
       .option('--explain', 'print each step, as the equivalent shell command and why', false)
       .option('--dry-run', 'create nothing: print the steps run would take (--explain, the default) or a script (--script)', false)
       .option('--script', 'with --dry-run: print a bash script that builds the same container with standard tools', false)
@@ -125,6 +127,8 @@ const commands: Record<string, (p: typeof program) => unknown> = {
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,
+            ...(opts.ingressRate !== undefined ? { ingressRate: opts.ingressRate } : {}),
+            ...(opts.egressRate !== undefined ? { egressRate: opts.egressRate } : {}),
           },
           { root: config.root },
         );

@@ -32,7 +32,7 @@ function movePaths(paths: ContainerPaths, dir: string): ContainerPaths {
 
 /** The address and ports a bridge container would get now, and the network's config (the one
  *  `run` would create on first use when there is none yet). */
-async function planBridge(spec: ContainerSpec, n: { network: string; ports: PortBinding[] }, root: string, state: StateStore): Promise<ExplainNet> {
+async function planBridge(spec: ContainerSpec, n: { network: string; ports: PortBinding[]; bandwidth?: import('../network/bandwidth.js').Bandwidth }, root: string, state: StateStore): Promise<ExplainNet> {
   const { NetworkStore } = await import('../network/store.js');
   const { ensureNetworkConfig, resolvePorts } = await import('../network/setup.js');
   const { linkExists, uplinkMtu } = await import('../network/host.js');
@@ -68,6 +68,7 @@ async function planBridge(spec: ContainerSpec, n: { network: string; ports: Port
     hostVeth: hostVethName(spec.id),
     mtu: uplinkMtu(),
     ports,
+    ...(n.bandwidth ? { bandwidth: n.bandwidth } : {}),
   };
   return explainNet(config, attachment, 0, linkExists(config.bridge));
 }

@@ -446,8 +446,13 @@ export function containerScript(input: ExplainInput): string {
         if (netnsAt >= 0) words[netnsAt + 1] = '"$PID"';
         say(`ip ${words.join(' ')}`);
         if (/type veth/.test(a.line)) say(`later ${shWord(`del_veth ${words[3]}`)}`);
+        // The ifb is the host's device: it outlives the container's namespace.
+        if (/type ifb/.test(a.line)) say(`later ${shWord(`ip link del ${words[2]}`)}`);
         break;
       }
+      case 'shaping':
+        say(`tc ${a.line}`);
+        break;
       default:
         throw new Error(`script: no rendering for ${a.kind}`);
     }

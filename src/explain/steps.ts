@@ -20,6 +20,7 @@
 import * as sizes from '../runtime/format.js';
 import { posix } from 'node:path';
 import type { CgroupOp } from '../cgroup/plan.js';
+import { ifbName, planShaping, shaped } from '../network/bandwidth.js';
 import {
   DEV_NODES, INIT_PATH, MASKED_DIRS, MASKED_FILES, READONLY_PATHS, type ChildPlan, type PlanOp,
 } from '../runtime/child-plan.js';
@@ -65,6 +66,9 @@ export interface ExplainNet {
   ip: string[];
   /** planPortRules(attachment): the DNAT rules of the published ports. */
   rules: IptRule[];
+  /** planShaping(...).tc: the veth's shaping (--ingress-rate, --egress-rate), `tc -batch`
+   *  lines; its ifb is among `ip`. */
+  tc?: string[];
   /** The bridge was already up, so ensureBridge() made nothing: its steps are listed under a
    *  heading that says so. */
   bridgeExists?: boolean;
@@ -123,6 +127,7 @@ export type Action = Step & { at: At } & (
   | { kind: 'cgroup-procs'; file: string }
   | { kind: 'cgroup-rmdir'; path: string }
   | { kind: 'veth'; line: string }
+  | { kind: 'shaping'; line: string }
   | { kind: 'netns-sysctl'; sysctls: Sysctl[] }
   | { kind: 'go' }
   | { kind: 'become-root' }
@@ -156,14 +161,17 @@ export const shLine = (words: string[]): string => words.map(shWord).join(' ');
 
 /** The network part of an explanation, from a network's config and a container's attachment. */
 export function explainNet(config: NetworkConfig, attachment: Attachment, pid = 0, bridgeExists = false): ExplainNet {
+  const bw = attachment.bandwidth;
+  const shaping = shaped(bw) ? planShaping(attachment.hostVeth, ifbName(attachment.containerId), bw) : undefined;
   return {
     config,
     attachment,
     network: planNetwork(config),
     chains: planChains(),
     netnsSysctls: planContainerSysctls(),
-    ip: planAttachIp(attachment, pid),
+    ip: [...planAttachIp(attachment, pid), ...(shaping?.ip ?? [])],
     rules: planPortRules(attachment),
+    ...(shaping ? { tc: shaping.tc } : {}),
     bridgeExists,
   };
 }
@@ -304,12 +312,21 @@ const JUMP_WHY: Record<string, string> = {
 };
 
 function vethWhy(line: string, bridge: string): string {
+  if (/type ifb/.test(line)) return 'an ifb device for --egress-rate: what the container sends arrives on the host end, where no qdisc can hold it back; redirected here, it leaves through this device\'s tbf';
+  if (/^link set \S+ up$/.test(line)) return 'up';
   if (/type veth/.test(line)) {
     return 'a veth pair is a virtual cable; its container end is born inside the child\'s network namespace as eth0 (nothing to rename or move), with a MAC derived from its address';
   }
   if (/ master /.test(line)) return `the host end plugs into the bridge ${bridge}`;
   if (/hairpin on/.test(line)) return 'hairpin mode: DNAT may send a packet back out the port it came in by, when a container calls its own published port';
   return `the host end of the veth pair`;
+}
+
+function shapingWhy(line: string): string {
+  if (/ root tbf /.test(line) && / dev mdb/.test(line)) return 'the token bucket of --egress-rate, on the ifb: the container\'s packets leave it at that rate';
+  if (/ root tbf /.test(line)) return 'a token bucket filter on the host end for --ingress-rate: what the host sends down the veth, the container receives, at that rate';
+  if (/ ingress$/.test(line)) return 'an ingress qdisc on the host end: the hook where what the container sends can be caught';
+  return 'every packet the container sends, redirected (mirred) to the ifb';
 }
 
 function bridgeWhy(line: string): string {
@@ -500,6 +517,7 @@ export function planActions(input: ExplainInput): Action[] {
       const line = input.pid === undefined ? raw.replace(/ netns 0$/, ` netns ${pid}`) : raw;
       add({ at: 'parent', kind: 'veth', line, phase: 'veth pair', command: `ip ${line}`, why: vethWhy(line, net.attachment.bridge) });
     }
+    for (const line of net.tc ?? []) add({ at: 'parent', kind: 'shaping', line, phase: 'veth pair', command: `tc ${line}`, why: shapingWhy(line) });
   }
   add({ at: 'go', kind: 'go', phase: 'go', command: 'echo go >&"$GO"', why: 'the child has blocked on this since clone: now its id maps, cgroup and eth0 exist' });
 

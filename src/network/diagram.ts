@@ -12,6 +12,7 @@
 // Every rule shows its counters: packets and bytes the kernel counted since the rule was made.
 // A nat rule counts connections (only a connection's first packet meets the nat table), a filter
 // rule every packet.
+import { formatRate, ifbName } from './bandwidth.js';
 import { ROLE_TEXT, compactSpec, humanCount, ruleOwner, ruleRole, type RuleRole, type SavedRules } from './counters.js';
 import { netOwner, planPortRules, type Attachment, type NetworkConfig } from './plan.js';
 
@@ -58,6 +59,9 @@ export interface DiagramContainer {
   /** Where the address and MAC come from: read inside the container's namespace, or its lease. */
   addrSource: 'netns' | 'lease';
   ports: Array<{ hostIp: string; hostPort: number; containerPort: number; proto: string; rules: RuleRow[] }>;
+  /** --ingress-rate / --egress-rate, bits per second. */
+  ingressRate?: number;
+  egressRate?: number;
 }
 
 export interface DiagramNetwork {
@@ -126,6 +130,8 @@ export function buildDiagram(i: DiagramInputs): DiagramModel {
             prefix: seen?.prefixlen ?? a.prefix,
             mac: c.eth0?.address ?? a.mac,
             addrSource: seen ? 'netns' : 'lease',
+            ...(a.bandwidth?.ingressRate ? { ingressRate: a.bandwidth.ingressRate } : {}),
+            ...(a.bandwidth?.egressRate ? { egressRate: a.bandwidth.egressRate } : {}),
             ports: a.ports.map((p, k) => {
               const want = planned[k]!;
               const found = i.save.rules.find((r) => r.table === want.table && r.chain === want.chain && r.spec === want.spec);
@@ -211,6 +217,8 @@ function blocks(m: DiagramModel): Block[] {
         link: `veth ${c.hostVeth} (host end, ${veth}) ══ eth0 (container end)`,
         rows: [
           { text: `eth0 ${c.ip}/${c.prefix}  mac ${c.mac}  ${c.addrSource === 'netns' ? '(read in its namespace)' : '(from its lease)'}` },
+          ...(c.ingressRate ? [{ text: `shaped: receives at most ${formatRate(c.ingressRate)} (tbf on ${c.hostVeth})` }] : []),
+          ...(c.egressRate ? [{ text: `shaped: sends at most ${formatRate(c.egressRate)} (tbf on ${ifbName(c.id)}, its ifb)` }] : []),
           ...c.ports.flatMap((p) => [
             { text: `port ${p.hostIp}:${p.hostPort} → ${p.containerPort}/${p.proto}` },
             ...p.rules.map((r) => ({ text: `  ${ruleText(r)}`, rule: r })),

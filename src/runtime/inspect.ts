@@ -12,7 +12,8 @@
 //   - NetworkSettings.Ports lists published ports only (docker also lists exposed ones with
 //     null), IPv4 only, and only while the container runs (docker: the same).
 //   - NetworkSettings.Bridge is the bridge device (docker leaves it ""); HostVeth and
-//     ContainerInterface are minidock's own; ContainerInterface is "eth0" while attached.
+//     ContainerInterface are minidock's own; ContainerInterface is "eth0" while attached;
+//     IngressRate and EgressRate (bits per second, 0 when not shaped) too.
 //   - Namespaces is minidock's own: the namespace inodes of PID 1 while it runs, else {}.
 //   - State.Note (minidock's own) says why an exit code was inferred, when it was.
 //   - Times are RFC 3339 with millisecond precision (docker: nanoseconds), trailing zeros
@@ -175,6 +176,9 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       Networks: networks,
       HostVeth: att?.hostVeth ?? '',
       ContainerInterface: att ? 'eth0' : '',
+      // minidock's own: --ingress-rate and --egress-rate in bits per second (0: not shaped).
+      IngressRate: net.mode === 'bridge' ? net.bandwidth?.ingressRate ?? 0 : 0,
+      EgressRate: net.mode === 'bridge' ? net.bandwidth?.egressRate ?? 0 : 0,
     },
     Namespaces: running && extra.nsInodes ? orderedNamespaces(extra.nsInodes) : {},
   };

@@ -11,10 +11,22 @@ import { isSameProcess } from './proc.js';
 import type { StateStore } from './state.js';
 import type { Leased } from '../network/setup.js';
 
-/** Parses --network and -p/-P into a network spec. Pure (validation only). */
-export async function parseNetworkOption(network: string, publish: string[], exposed: PortBinding[]): Promise<{ spec: NetworkSpec; warning?: string }> {
+/** Parses --network, -p/-P and --ingress-rate/--egress-rate into a network spec. Pure
+ *  (validation only). */
+export async function parseNetworkOption(network: string, publish: string[], exposed: PortBinding[], rates: { ingress?: string; egress?: string } = {}): Promise<{ spec: NetworkSpec; warning?: string }> {
   const { parsePublishList } = await import('../spec/ports.js');
   const ports = [...parsePublishList(publish), ...exposed];
+  let bandwidth: import('../network/bandwidth.js').Bandwidth | undefined;
+  if (rates.ingress || rates.egress) {
+    const { parseRate } = await import('../network/bandwidth.js');
+    bandwidth = {
+      ...(rates.ingress ? { ingressRate: parseRate(rates.ingress, '--ingress-rate') } : {}),
+      ...(rates.egress ? { egressRate: parseRate(rates.egress, '--egress-rate') } : {}),
+    };
+    if (network === 'none' || network === 'host' || network.startsWith('container:')) {
+      throw usageError(`--ingress-rate and --egress-rate shape a container's own veth: not with --network ${network}`, 'use the bridge or a network of your own');
+    }
+  }
   if (network === 'none' || network === 'host') {
     const warning = ports.length ? `published ports are discarded when using --network ${network}` : undefined;
     return { spec: { mode: network }, warning };
@@ -27,7 +39,7 @@ export async function parseNetworkOption(network: string, publish: string[], exp
   }
   const { NETWORK_NAME_RE } = await import('../network/store.js');
   if (!NETWORK_NAME_RE.test(network)) throw usageError(`invalid network "${network}"`, 'none, host, bridge, container:NAME or a network name');
-  return { spec: { mode: 'bridge', network, ports } };
+  return { spec: { mode: 'bridge', network, ports, ...(bandwidth ? { bandwidth } : {}) } };
 }
 
 export interface PreparedNet {
@@ -70,7 +82,7 @@ export async function prepareNetwork(spec: ContainerSpec, store: StateStore, roo
   const leased = await lease(
     nets,
     realRunner,
-    { containerId: spec.id, network: n.network, ports: n.ports, env: { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET } },
+    { containerId: spec.id, network: n.network, ports: n.ports, env: { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET }, ...(n.bandwidth ? { bandwidth: n.bandwidth } : {}) },
     { isLive: (id) => store.isLive(id), reclaim: (id) => reclaimNetwork(store, id) },
   );
   const a = leased.attachment;

@@ -59,6 +59,9 @@ export interface RunOptions {
   network: string;
   publish: string[];
   publishAll: boolean;
+  /** --ingress-rate / --egress-rate: tc rates for what the container receives and sends. */
+  ingressRate?: string;
+  egressRate?: string;
   securityOpt: string[];
   /** --pull missing|always|never (docker's; default missing). */
   pull?: string;
@@ -327,9 +330,9 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
     exposed = (await import('../spec/ports.js')).exposedToBindings(image.config.ExposedPorts);
   }
   // The network mode is decided here, once: the spec carries it to everything after.
-  const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length
+  const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length && !o.ingressRate && !o.egressRate
     ? { spec: { mode: 'none' as const }, warning: undefined }
-    : await parseNetworkOption(o.network, o.publish, exposed);
+    : await parseNetworkOption(o.network, o.publish, exposed, { ...(o.ingressRate ? { ingress: o.ingressRate } : {}), ...(o.egressRate ? { egress: o.egressRate } : {}) });
   // The mount table once, for the layout and for the hierarchies only runc's plan uses.
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const host = { layout: readCgroupLayout(mountinfo), mountinfo };

@@ -9,6 +9,7 @@
 // LAN, "outside" for the internet. No packet leaves these namespaces.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -346,6 +347,46 @@ T('a killed CLI leaves leases and rules that the next run reclaims', async () =>
   assert.is(again.code, 0, again.stderr);
   assert.not.match(inNetns('iptables-save'), new RegExp(`minidock:${id}`));
   assert.is(mdk(root, ['rm', 'orphan']).code, 0);
+});
+
+T('--ingress-rate and --egress-rate: 10mbit each way measured by iperf3 within 10%, shown in inspect, network diagram and --dry-run; the ifb goes with the container; bad rates refused', async () => {
+  const c = await start(['--name', 'shaped', '--ingress-rate', '10mbit', '--egress-rate', '10mbit', 'busybox', 'sleep', '60']);
+  const iperf = spawn('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'iperf3', '-s', '-B', '10.123.0.1', '-p', '15301'], { stdio: 'ignore' });
+  try {
+    assert.is(mdk(root, ['inspect', '-f', '{{.NetworkSettings.IngressRate}} {{.NetworkSettings.EgressRate}}', 'shaped']).stdout, '10000000 10000000\n');
+    const ifb = `mdb${c.id.slice(0, 12)}`;
+    assert.match(inNetns(`tc qdisc show dev mdk${c.id.slice(0, 12)}`), /qdisc tbf .* rate 10Mbit/);
+    assert.match(inNetns(`tc qdisc show dev ${ifb}`), /qdisc tbf .* rate 10Mbit/);
+    const diagram = mdk(root, ['network', 'diagram'], { env: ENV }).stdout;
+    assert.match(diagram, /shaped: receives at most 10mbit/);
+    assert.match(diagram, new RegExp(`shaped: sends at most 10mbit \\(tbf on ${ifb}, its ifb\\)`));
+    for (let i = 0; i < 50 && spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'sh', '-c', 'ss -ltn | grep -q ":15301 "']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+    // The host's iperf3 in the container's network namespace only: the image has none.
+    const pid = mdk(root, ['inspect', '-f', '{{.State.Pid}}', 'shaped']).stdout.trim();
+    const rate = (reverse: boolean): number => {
+      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'iperf3', '-c', '10.123.0.1', '-p', '15301', '-t', '3', '-O', '1', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
+      assert.is(r.status, 0, r.stderr + r.stdout.slice(0, 300));
+      return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+    };
+    for (const [what, bits] of [['ingress', rate(true)], ['egress', rate(false)]] as const) {
+      assert.ok(Math.abs(bits - 10e6) < 1e6, `${what} ${(bits / 1e6).toFixed(2)} Mbit/s, wanted 10 within 10%`);
+    }
+    await c.stop();
+    assert.not.match(inNetns('ip -o link show type ifb'), new RegExp(ifb), 'the ifb went with the container');
+  } finally {
+    if (iperf.pid) killPid(iperf.pid);
+    await c.stop().catch(() => undefined);
+  }
+  const dry = mdk(root, ['run', '--dry-run', '--ingress-rate', '5mbit', '--egress-rate', '1mbit', 'busybox', 'true'], { env: ENV });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout + dry.stderr, /tc qdisc add dev mdk[0-9a-f]{12} root tbf rate 625000bps burst 32768b latency 25ms/);
+  assert.match(dry.stdout + dry.stderr, /ip link add name mdb[0-9a-f]{12} type ifb/);
+  const bad = mdk(root, ['run', '--rm', '--ingress-rate', 'fast', 'busybox', 'true'], { env: ENV });
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /^minidock: invalid --ingress-rate "fast" \(give a rate as tc writes one, e\.g\. 10mbit, 500kbit, 1gbit\)\n$/);
+  const none = mdk(root, ['run', '--rm', '--network', 'none', '--egress-rate', '1mbit', 'busybox', 'true'], { env: ENV });
+  assert.is(none.code, 125);
+  assert.match(none.stderr, /not with --network none/);
 });
 
 Net.run();

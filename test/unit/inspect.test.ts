@@ -142,6 +142,8 @@ test('a running bridge container with published ports: the whole object, in dock
       Networks: { bridge: { Gateway: '10.88.0.1', IPAddress: '10.88.0.2', IPPrefixLen: 16, MacAddress: '02:42:0a:58:00:02' } },
       HostVeth: 'mdk3f4e5d6c7b8a',
       ContainerInterface: 'eth0',
+      IngressRate: 0,
+      EgressRate: 0,
     },
     Namespaces: NS_ORDERED,
   };
@@ -175,6 +177,8 @@ test('an exited container: pid 0, exit code and finish time, network fields empt
     Networks: { bridge: emptyEndpoint },
     HostVeth: '',
     ContainerInterface: '',
+    IngressRate: 0,
+    EgressRate: 0,
   });
   // What was asked for stays in HostConfig, as in docker.
   assert.equal(Object.keys(out.HostConfig.PortBindings), ['53/udp', '80/tcp']);
