@@ -1,6 +1,6 @@
 // What the podman tests (oci-podman, cni-podman) share: the --ulimit flags this host needs, and
 // a curl from the test namespace that waits for a server to come up.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { TEST_NETNS } from './cli.js';
 
@@ -28,4 +28,13 @@ export function curlUntil(url: string): string {
     spawnSync('sleep', ['0.05']);
   }
   return out;
+}
+
+/** libcni (podman's CNI backend, cnitool) caches results under /var/lib/cni: the returned
+ *  function removes that directory if it was not there when this was called and is empty. */
+export function cniCacheCleanup(): () => void {
+  const was = existsSync('/var/lib/cni');
+  return () => {
+    if (!was) spawnSync('sh', ['-c', 'rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null; true']);
+  };
 }

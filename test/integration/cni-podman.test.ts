@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUSYBOX_TAR, TEST_NETNS, cgroupMounts, cgroupsUnder, ensureTestNetns, inNetns, mdk, requireRootAndImages, sh } from '../helpers/cli.js';
-import { curlUntil, podmanUlimits } from '../helpers/podman.js';
+import { cniCacheCleanup, curlUntil, podmanUlimits } from '../helpers/podman.js';
 
 requireRootAndImages();
 for (const p of ['/usr/bin/podman', '/usr/bin/conmon', '/usr/bin/runc']) if (!existsSync(p)) throw new Error(`${p} is missing: run bin/setup (it installs podman)`);
@@ -60,6 +60,7 @@ const netnsList = (): string[] => (existsSync('/run/netns') ? readdirSync('/run/
 const listing = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')) : []);
 
 const P = suite('podman with minidock-cni');
+const cniCache = cniCacheCleanup();
 let netnsBefore: string[] = [];
 P.before(() => {
   netnsBefore = netnsList();
@@ -71,6 +72,7 @@ P.after(() => {
   // The cgroup parent podman made for conmon, in every hierarchy (empty by now).
   for (const m of cgroupMounts()) spawnSync('sh', ['-c', `find ${m}/${CG_PARENT} -depth -type d -exec rmdir {} + 2>/dev/null; true`]);
   rmSync(work, { recursive: true, force: true });
+  cniCache();
 });
 
 P('podman run -p 18120:80 on a minidock network answers on localhost and on the container\'s address; rm takes its attachment away', async () => {

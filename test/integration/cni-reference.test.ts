@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_NETNS, ensureTestNetns, inNetns, killPid, mdk, sh } from '../helpers/cli.js';
+import { cniCacheCleanup } from '../helpers/podman.js';
 
 if (process.getuid?.() !== 0) throw new Error('integration tests need root (run them as root, as CI does)');
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,15 +79,14 @@ const curl = (url: string, from = TEST_NETNS): string =>
   spawnSync('nsenter', [`--net=/run/netns/${from}`, 'curl', '-s', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', url], { encoding: 'utf8' }).stdout;
 const inside = (name: string, cmd: string): string => sh(`nsenter --net=/run/netns/${name} sh -c '${cmd}'`);
 
-// libcni caches results under /var/lib/cni: made by this test when absent, removed once empty.
-const cacheDirWasThere = existsSync('/var/lib/cni');
+const cniCache = cniCacheCleanup();
 const R = suite('cni-reference');
 const servers: ChildProcess[] = [];
 R.after(() => {
   for (const s of servers) if (s.pid) killPid(s.pid);
   for (const c of chains) spawnSync('ip', ['-n', TEST_NETNS, 'link', 'del', c.bridge]);
   rmSync(work, { recursive: true, force: true });
-  if (!cacheDirWasThere) spawnSync('sh', ['-c', 'rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null; true']);
+  cniCache();
 });
 const cacheFiles = (c: Chain): string[] => (existsSync('/var/lib/cni/results') ? readdirSync('/var/lib/cni/results').filter((f) => f.startsWith(`${c.name}-`)) : []);
 
@@ -136,6 +136,40 @@ for (const c of chains) {
     assert.equal(cacheFiles(c), [], 'cnitool\'s result cache removed on DEL');
   });
 }
+
+R('chained: minidock first, then the reference portmap and bandwidth plugins on its result (prevResult); DEL through the chain leaves nothing of the container', async () => {
+  const name = `chain${pid}`;
+  const bridge = `mdkch${pid}`;
+  const chain: Chain = {
+    name, bridge, subnet: '10.135.0.0/24', prefix: '10.135.0.', gateway: '10.135.0.1', port: 18103,
+    conflist: {
+      cniVersion: '1.0.0', name, plugins: [
+        { type: 'minidock', bridge, subnet: '10.135.0.0/24', dataDir: join(work, 'minidock') },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+        { type: 'bandwidth', capabilities: { bandwidth: true } },
+      ],
+    },
+  };
+  writeFileSync(join(netconf, `${name}.conflist`), JSON.stringify(chain.conflist));
+  const a = `mdkrc${pid}`;
+  addNs(a);
+  const caps = { portMappings: [{ hostPort: chain.port, containerPort: 80, protocol: 'tcp' }], bandwidth: { ingressRate: 10_000_000, ingressBurst: 262144, egressRate: 10_000_000, egressBurst: 262144 } };
+  const added = cnitool('add', chain, a, caps);
+  assert.is(added.code, 0, added.out + added.err);
+  // portmap found the container's address in minidock's result; bandwidth its host veth.
+  const web = spawn('nsenter', [`--net=/run/netns/${a}`, 'python3', '-m', 'http.server', '80', '--bind', '0.0.0.0', '--directory', work], { stdio: 'ignore' });
+  servers.push(web);
+  for (let i = 0; i < 50 && curl(`http://${chain.prefix}2:80/`) !== '200'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.is(curl(`http://192.168.79.1:${chain.port}/`), '200', 'the reference portmap\'s DNAT to minidock\'s address');
+  const veth = (JSON.parse(added.out) as { interfaces: Array<{ name: string; sandbox?: string }> }).interfaces.find((i) => !i.sandbox && i.name.startsWith('mdk') && i.name !== bridge)!.name;
+  assert.match(inNetns(`tc qdisc show dev ${veth}`), /qdisc tbf .* rate 10Mbit/, 'the reference bandwidth plugin shaped minidock\'s veth');
+  killPid(web.pid!);
+  assert.is(cnitool('del', chain, a, caps).code, 0);
+  assert.equal(inNetns('iptables-save').split('\n').filter((l) => l.includes(`${chain.prefix}2`) || l.includes(`--dport ${chain.port}`)), [], 'no rule for the container');
+  assert.equal(inNetns('ip -o link show').split('\n').filter((l) => l.includes(`master ${bridge}`) || / bwp[0-9a-f]+/.test(l)), [], 'no veth, no ifb of the bandwidth plugin');
+  assert.equal(cacheFiles(chain), []);
+  assert.is(mdk(join(work, 'minidock'), ['network', 'rm', name]).code, 0);
+});
 
 R('minidock\'s network then goes whole: bridge, network rules, records', () => {
   const c = chains[1]!;

@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, TEST_NETNS, cgroupMounts, cgroupsUnder, ensureTestNetns, requireRootAndImages, sh } from '../helpers/cli.js';
-import { curlUntil, podmanUlimits } from '../helpers/podman.js';
+import { cniCacheCleanup, curlUntil, podmanUlimits } from '../helpers/podman.js';
 import { RUNC, processesIn, typedAtPrompt } from '../helpers/oci.js';
 
 requireRootAndImages();
@@ -120,6 +120,7 @@ async function assertNothingLeft(): Promise<void> {
 }
 
 const T = suite('podman --runtime minidock-runc');
+const cniCache = cniCacheCleanup();
 T.before(() => {
   netnsBefore = netnsList();
 });
@@ -136,6 +137,7 @@ T.after(() => {
     spawnSync('rmdir', [join(m, CG_PARENT, 'conmon'), join(m, CG_PARENT)]);
   }
   rmSync(work, { recursive: true, force: true });
+  cniCache();
 });
 
 T('run --rm: the output, the exit status, and podman\'s own defaults (sysctls, masked paths) carried out', async () => {
