@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CODE, CniError, addResult, errorResult, parseArgs, parseNetConf, parseRequest, portMappings, validIfname, versionResult } from '../../src/cni/protocol.js';
-import { attachmentId, planInside } from '../../src/cni/plugin.js';
+import { attachmentId, insideOutcome, planInside } from '../../src/cni/plugin.js';
 
 const CONF = { cniVersion: '1.0.0', name: 'web', type: 'minidock', bridge: 'mdk1', subnet: '10.91.0.0/24' };
 const ENV = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc123', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
@@ -90,10 +90,11 @@ test('errors, VERSION, the attachment id and the commands inside the namespace',
   assert.match(attachmentId('c1', 'eth0'), /^[0-9a-f]{64}$/);
   assert.is.not(attachmentId('c1', 'eth0'), attachmentId('c1', 'eth1'));
   assert.is.not(attachmentId('c1e', 'th0'), attachmentId('c1', 'eth0'), 'the separator keeps the two apart');
-  assert.equal(planInside({ ifname: 'net1', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1' }), [
-    'set -e', 'ip addr add 10.91.0.2/24 dev net1', 'ip link set net1 up',
-    'if [ -z "$(ip -4 route show default)" ]; then ip route add default via 10.91.0.1 dev net1; echo default; fi',
-  ]);
+  assert.equal(planInside({ ifname: 'net1', ip: '10.91.0.2', prefix: 24, gateway: '10.91.0.1' }), ['addr add 10.91.0.2/24 dev net1', 'link set net1 up', 'route add default via 10.91.0.1 dev net1']);
+  assert.is(insideOutcome({ code: 0, stderr: '' }, 3), true);
+  assert.is(insideOutcome({ code: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:3\n' }, 3), false, 'a default route there already');
+  assert.throws(() => insideOutcome({ code: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' }, 3), /cni\.inside/, 'the address clashing is a failure');
+  assert.throws(() => insideOutcome({ code: 1, stderr: 'Cannot find device "net1"\nCommand failed -:1\nCommand failed -:2\nCommand failed -:3\n' }, 3), /Cannot find device/);
 });
 
 test.run();
