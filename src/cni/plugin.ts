@@ -155,6 +155,7 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
     });
     const { pending: _, ...done } = base;
     atts.write(id, { ...done, leased, result, defaultRoute: routed });
+    if (explaining()) await explainAdd(nets, leased, req, conf, inside);
     return result;
   } catch (err) {
     // Undo in reverse: the rules and leases, the veth (its container end goes with it).
@@ -167,6 +168,19 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
     atts.remove(id);
     throw asCni(err);
   }
+}
+
+/** MINIDOCK_CNI_EXPLAIN=1 (runtimes pass their environment on) or `--explain` by hand: the
+ *  steps of an ADD on stderr, as `run --explain` prints a container's (the spec leaves stderr
+ *  to the plugin; stdout stays the result). */
+const explaining = (): boolean => process.env.MINIDOCK_CNI_EXPLAIN === '1' || process.argv.includes('--explain');
+
+async function explainAdd(nets: NetworkStore, leased: Leased, req: Request, conf: NetConf, inside: string[]): Promise<void> {
+  const net = nets.get(conf.name);
+  if (!net) return;
+  const { explainCniAdd, explainNet, formatSteps } = await import('../explain/steps.js');
+  const steps = explainCniAdd(explainNet(net, leased.attachment, req.netns, !leased.bridgeCreated), { root: conf.dataDir, netns: req.netns, inside });
+  process.stderr.write(formatSteps(steps, { vars: { ROOT: conf.dataDir } }));
 }
 
 export async function del(req: Request, runner: CommandRunner = realRunner): Promise<void> {

@@ -28,7 +28,7 @@ import type { ContainerSpec } from '../spec/container-spec.js';
 import { CAP_NAMES, capabilityMask, capabilityNames } from '../spec/caps.js';
 import {
   containerSysctlCommand, planAttachIp, planChains, planContainerSysctls, planNetwork, planPortRules,
-  type Attachment, type IptRule, type NetworkConfig, type NetworkPlan, type Sysctl, type Table,
+  type Attachment, type IptRule, type NetnsRef, type NetworkConfig, type NetworkPlan, type Sysctl, type Table,
 } from '../network/plan.js';
 
 /** The ranges of a uid_map or gid_map ("inside outside count" lines). */
@@ -160,7 +160,7 @@ export const shWord = (s: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)
 export const shLine = (words: string[]): string => words.map(shWord).join(' ');
 
 /** The network part of an explanation, from a network's config and a container's attachment. */
-export function explainNet(config: NetworkConfig, attachment: Attachment, pid = 0, bridgeExists = false): ExplainNet {
+export function explainNet(config: NetworkConfig, attachment: Attachment, pid: NetnsRef = 0, bridgeExists = false): ExplainNet {
   const bw = attachment.bandwidth;
   const shaping = shaped(bw) ? planShaping(attachment.hostVeth, ifbName(attachment.containerId), bw) : undefined;
   return {
@@ -397,6 +397,59 @@ export function cgroupOps(c: ExplainCgroup): CgroupOp[] {
 }
 
 /** Every action, in minidock's order, read off the plans. */
+/** The host's side of a bridge attachment: the address and port leases, then the bridge,
+ *  its sysctls, minidock's chains and the network's rules (under a heading saying whether this
+ *  container makes them or finds them). `run` and the CNI plugin both explain these. */
+function netHostActions(net: ExplainNet, root: string, add: (a: Action) => void): void {
+  const a = net.attachment;
+  const file = `${root}/networks/${a.network}/leases/${a.ip}`;
+  add({
+    at: 'host', kind: 'lease', file, owner: a.containerId, phase: 'IPAM',
+    command: `(set -o noclobber; echo ${a.containerId} > ${file})`,
+    why: `${a.ip}, the lowest free address of ${net.config.subnet}: one file per lease, created with O_EXCL under a lock, so two runs can never get the same address and a crash leaves a file naming its owner`,
+  });
+  for (const p of a.ports) {
+    const pf = `${root}/ports/${p.proto}-${p.hostPort}-${p.hostIp}`;
+    add({
+      at: 'host', kind: 'lease', file: pf, owner: a.containerId, phase: 'IPAM',
+      command: `(set -o noclobber; echo ${a.containerId} > ${pf})`,
+      why: `host port ${p.hostPort}/${p.proto}, leased the same way (and probed by binding it: a port a host program listens on is refused, not silently stolen)`,
+    });
+  }
+  const phase = net.bridgeExists ? `bridge ${net.config.bridge} (already there: made by the first container on ${net.config.name})` : `bridge ${net.config.bridge} (the first container on ${net.config.name} makes it)`;
+  for (const line of net.network.ip) add({ at: 'host', kind: 'bridge', line, phase, command: `ip ${line}`, why: bridgeWhy(line) });
+  const sysctl = ([path, value, optional]: Sysctl): void =>
+    add({
+      at: 'host', kind: 'sysctl', path, value, ...(optional ? { optional: true } : {}), phase,
+      command: optional ? `[ ! -e ${path} ] || echo ${value} > ${path}` : `echo ${value} > ${path}`,
+      why: SYSCTL_WHY.find(([re]) => re.test(path))?.[1] ?? 'a sysctl the network needs',
+    });
+  net.network.sysctls.forEach(sysctl);
+  for (const [table, chain] of net.chains.chains) {
+    add({ at: 'host', kind: 'chain', table, chain, phase, command: `iptables -t ${table} -N ${chain}`, why: 'minidock\'s own chain: its rules stay apart from everyone else\'s, easy to list and to remove (shared by every state root: it goes once no root has a rule in it)' });
+  }
+  for (const rule of net.chains.jumps) add({ at: 'host', kind: 'jump', rule, phase, command: ruleCommand(rule, 'I'), why: JUMP_WHY[`${rule.table} ${rule.chain}`] ?? 'a jump into minidock\'s chain' });
+  for (const rule of net.network.rules) add({ at: 'host', kind: 'rule', rule, phase, command: ruleCommand(rule, 'A'), why: ruleWhy(rule) });
+  net.network.afterRules.forEach(sysctl);
+}
+
+/** The veth pair: the container namespace's sysctls, the pair (and the ifb of --egress-rate),
+ *  the shaping. `ns` replaces the placeholder namespace of a plan made before the pid was known. */
+function netVethActions(net: ExplainNet, ns: string, planned: boolean, add: (a: Action) => void): void {
+  if (net.netnsSysctls.length) {
+    add({
+      at: 'parent', kind: 'netns-sysctl', sysctls: net.netnsSysctls, phase: 'veth pair',
+      command: shLine(containerSysctlCommand(ns, net.netnsSysctls)),
+      why: SYSCTL_WHY.find(([re]) => re.test(net.netnsSysctls[0]![0]))?.[1] ?? 'a sysctl of the container\'s network namespace',
+    });
+  }
+  for (const raw of net.ip) {
+    const line = planned ? raw.replace(/ netns 0$/, ` netns ${ns}`) : raw;
+    add({ at: 'parent', kind: 'veth', line, phase: 'veth pair', command: `ip ${line}`, why: vethWhy(line, net.attachment.bridge) });
+  }
+  for (const line of net.tc ?? []) add({ at: 'parent', kind: 'shaping', line, phase: 'veth pair', command: `tc ${line}`, why: shapingWhy(line) });
+}
+
 export function planActions(input: ExplainInput): Action[] {
   const { spec, net } = input;
   const child: Child = input.child;
@@ -424,38 +477,7 @@ export function planActions(input: ExplainInput): Action[] {
       why: `the container's root (host uid ${mappedRoot.uid}) writes the upper layer, so it must own it as the host sees it`,
     });
   }
-  if (net) {
-    const a = net.attachment;
-    const file = `${root}/networks/${a.network}/leases/${a.ip}`;
-    add({
-      at: 'host', kind: 'lease', file, owner: a.containerId, phase: 'IPAM',
-      command: `(set -o noclobber; echo ${a.containerId} > ${file})`,
-      why: `${a.ip}, the lowest free address of ${net.config.subnet}: one file per lease, created with O_EXCL under a lock, so two runs can never get the same address and a crash leaves a file naming its owner`,
-    });
-    for (const p of a.ports) {
-      const pf = `${root}/ports/${p.proto}-${p.hostPort}-${p.hostIp}`;
-      add({
-        at: 'host', kind: 'lease', file: pf, owner: a.containerId, phase: 'IPAM',
-        command: `(set -o noclobber; echo ${a.containerId} > ${pf})`,
-        why: `host port ${p.hostPort}/${p.proto}, leased the same way (and probed by binding it: a port a host program listens on is refused, not silently stolen)`,
-      });
-    }
-    const phase = net.bridgeExists ? `bridge ${net.config.bridge} (already there: made by the first container on ${net.config.name})` : `bridge ${net.config.bridge} (the first container on ${net.config.name} makes it)`;
-    for (const line of net.network.ip) add({ at: 'host', kind: 'bridge', line, phase, command: `ip ${line}`, why: bridgeWhy(line) });
-    const sysctl = ([path, value, optional]: Sysctl): void =>
-      add({
-        at: 'host', kind: 'sysctl', path, value, ...(optional ? { optional: true } : {}), phase,
-        command: optional ? `[ ! -e ${path} ] || echo ${value} > ${path}` : `echo ${value} > ${path}`,
-        why: SYSCTL_WHY.find(([re]) => re.test(path))?.[1] ?? 'a sysctl the network needs',
-      });
-    net.network.sysctls.forEach(sysctl);
-    for (const [table, chain] of net.chains.chains) {
-      add({ at: 'host', kind: 'chain', table, chain, phase, command: `iptables -t ${table} -N ${chain}`, why: 'minidock\'s own chain: its rules stay apart from everyone else\'s, easy to list and to remove (shared by every state root: it goes once no root has a rule in it)' });
-    }
-    for (const rule of net.chains.jumps) add({ at: 'host', kind: 'jump', rule, phase, command: ruleCommand(rule, 'I'), why: JUMP_WHY[`${rule.table} ${rule.chain}`] ?? 'a jump into minidock\'s chain' });
-    for (const rule of net.network.rules) add({ at: 'host', kind: 'rule', rule, phase, command: ruleCommand(rule, 'A'), why: ruleWhy(rule) });
-    net.network.afterRules.forEach(sysctl);
-  }
+  if (net) netHostActions(net, root, add);
   for (const f of input.files ?? []) {
     const name = posix.basename(f.path);
     const lines = f.content.split('\n').filter(Boolean);
@@ -505,20 +527,7 @@ export function planActions(input: ExplainInput): Action[] {
       add({ at: 'parent', kind: 'cgroup-procs', file, phase: 'cgroups', command: `echo ${pid} > ${file}`, why: 'the child joins its cgroup before "go": everything it starts is counted and limited there' });
     }
   }
-  if (net) {
-    if (net.netnsSysctls.length) {
-      add({
-        at: 'parent', kind: 'netns-sysctl', sysctls: net.netnsSysctls, phase: 'veth pair',
-        command: shLine(containerSysctlCommand(pid, net.netnsSysctls)),
-        why: SYSCTL_WHY.find(([re]) => re.test(net.netnsSysctls[0]![0]))?.[1] ?? 'a sysctl of the container\'s network namespace',
-      });
-    }
-    for (const raw of net.ip) {
-      const line = input.pid === undefined ? raw.replace(/ netns 0$/, ` netns ${pid}`) : raw;
-      add({ at: 'parent', kind: 'veth', line, phase: 'veth pair', command: `ip ${line}`, why: vethWhy(line, net.attachment.bridge) });
-    }
-    for (const line of net.tc ?? []) add({ at: 'parent', kind: 'shaping', line, phase: 'veth pair', command: `tc ${line}`, why: shapingWhy(line) });
-  }
+  if (net) netVethActions(net, pid, input.pid === undefined, add);
   add({ at: 'go', kind: 'go', phase: 'go', command: 'echo go >&"$GO"', why: 'the child has blocked on this since clone: now its id maps, cgroup and eth0 exist' });
 
   // ── child: before pivot_root ──
@@ -622,6 +631,25 @@ export function planActions(input: ExplainInput): Action[] {
     add({ at: 'exit', kind: 'release', file: a.file, phase: exitPhase, command: `rm ${a.file}`, why: 'the lease goes back to the pool' });
   }
   return out;
+}
+
+/** The steps of a CNI ADD (minidock-cni with MINIDOCK_CNI_EXPLAIN=1): the same host side and
+ *  veth pair as `run`, then what `run`'s child does for itself done from outside (the address,
+ *  the route), then the published ports. */
+export function explainCniAdd(net: ExplainNet, o: { root: string; netns: string; inside: string[] }): Step[] {
+  const out: Action[] = [];
+  const add = (a: Action): void => void out.push(a);
+  netHostActions(net, o.root, add);
+  netVethActions(net, o.netns, false, add);
+  const phase = `inside ${o.netns}`;
+  for (const line of o.inside) {
+    add({
+      at: 'child', kind: 'eth', line, phase, command: `nsenter --net=${o.netns} ip ${line}`,
+      why: /^addr/.test(line) ? 'the address IPAM leased, on the interface the runtime named' : /^link/.test(line) ? 'up' : 'everything else goes through the bridge\'s address (unless the namespace has a default route already: a second interface gets its subnet\'s only)',
+    });
+  }
+  for (const rule of net.rules) add({ at: 'after', kind: 'port', rule, phase: 'published ports', command: ruleCommand(rule, 'A'), why: ruleWhy(rule) });
+  return out.map(({ phase: p, command, why }) => ({ phase: p, command, why }));
 }
 
 /** The explanation: one step per kernel action, in the order minidock does them. */

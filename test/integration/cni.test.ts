@@ -82,8 +82,13 @@ C('ADD two containers: addresses, routes and the result; a mapped port from loca
   assert.match(ifs[1]!.name, /^mdk[0-9a-f]{12}$/);
   assert.is(ifs[2]!.sandbox, `/run/netns/${ns('a')}`);
   assert.match(ifs[2]!.mac, /^02:42:0a:7c:00:02$/);
-  const b = cni('ADD', forNs('ctr-b', ns('b')), conf());
+  // Explained (MINIDOCK_CNI_EXPLAIN=1): the steps on stderr as run --explain prints them; stdout
+  // stays the result. The bridge is there already: its steps say so.
+  const b = cni('ADD', { ...forNs('ctr-b', ns('b')), MINIDOCK_CNI_EXPLAIN: '1' }, conf());
   assert.is(b.code, 0, b.raw);
+  assert.match(b.raw, new RegExp(`── bridge ${BR} \\(already there: made by the first container on ${NETWORK}\\) ──`));
+  assert.match(b.raw.replace(/ \\\n\s+/g, ' '), /ip link add name mdk[0-9a-f]{12} mtu \d+ type veth peer name eth0 .* netns \/run\/netns\//, 'the veth, its container end born in the namespace file');
+  assert.match(b.raw, /── inside \/run\/netns\/\S+ ──\n\s*\d+\. nsenter --net=\/run\/netns\/\S+ ip addr add 10\.124\.0\.3\/24 dev eth0/);
   assert.equal((b.out!.ips as Array<{ address: string }>)[0]!.address, '10.124.0.3/24');
   assert.match(inside(ns('a'), 'ip -o -4 addr show dev eth0'), / 10\.124\.0\.2\/24 /);
   assert.match(inside(ns('b'), 'ip -4 route show default'), /^default via 10\.124\.0\.1 dev eth0/);
