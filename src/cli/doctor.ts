@@ -72,7 +72,7 @@ function leftoverFacts(root: string): LeftoverFacts {
     const c = rec.state.creator;
     // (A cgroup is recorded as `cgroup` in the state, where resource limits are in use.)
     const holdsResources = !!rec.state.net || !!(rec.state as { cgroup?: unknown }).cgroup;
-    return [{ id: rec.id, status: rec.state.status, rawStatus, creatorAlive: !!c && isSameProcess(c.pid, c.start), holdsResources, exitCode: rec.state.exitCode }];
+    return [{ id: rec.id, status: rec.state.status, rawStatus, creatorAlive: !!c && isSameProcess(c.pid, c.start), holdsResources, exitCode: rec.state.exitCode, ...(rec.state.standing ? { standing: true } : {}) }];
   });
   const namesDir = join(root, 'names');
   return {

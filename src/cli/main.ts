@@ -39,14 +39,13 @@ const program = new Command('minidock')
   .exitOverride()
   .configureOutput({ outputError: (str, write) => write(`minidock: ${str.replace(/^error: /, '')}`) });
 
-// One definer per command. Only the command named on the command line is defined (all of them
-// for --help or an unknown command): building commander's option objects for six commands costs
-// milliseconds that `run` should not pay.
-const commands: Record<string, (p: typeof program) => unknown> = {
-  run: (p) =>
+/** `run` and `create`: the same flags and the same decisions (docker's create is run without the
+ *  start); only what the action does at the end differs. */
+function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
+  const cmd = (
     p
-      .command('run')
-      .description('Run a command in a new container, in the foreground')
+      .command(which)
+      .description(which === 'run' ? 'Run a command in a new container, in the foreground' : 'Create a container without starting it (minidock start runs it), pulling its image when missing')
       .argument('<image>', 'image name[:tag], a root filesystem directory, or a tarball (.tar, .tar.gz, .tar.xz)')
       .argument('[command...]', 'command and arguments (default: the image\'s CMD)')
       .helpOption('--help', 'display help for command') // -h is --hostname, as in docker
@@ -92,8 +91,15 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--bundle <dir>', 'with --dry-run: write the OCI bundle (config.json, rootfs) of this run into DIR, for runc, crun or minidock-runc')
       .action(action(async (image: string, command: string[], opts) => {
         trace('cli: argv parsed');
-        const { runContainer } = await import('../runtime/run.js');
-        const run = opts.dryRun || opts.script || opts.bundle !== undefined ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
+        const { createContainer, runContainer } = await import('../runtime/run.js');
+        if (which === 'create') {
+          // docker create takes run's flags but none of these: they are about the run itself.
+          for (const [flag, given] of [['--detach', opts.detach], ['--explain', opts.explain], ['--dry-run', opts.dryRun], ['--script', opts.script], ['--bundle', opts.bundle !== undefined]] as const) {
+            if (given) throw usageError(`create takes no ${flag}`, `minidock run ${flag} ... does`);
+          }
+        }
+        const run = which === 'create' ? createContainer
+          : opts.dryRun || opts.script || opts.bundle !== undefined ? (await import('../explain/dry-run.js')).dryRun(opts) : runContainer;
         return run(
           {
             image,
@@ -132,7 +138,19 @@ const commands: Record<string, (p: typeof program) => unknown> = {
           },
           { root: config.root },
         );
-      })),
+      }))
+  );
+  // The flags about the run itself: create refuses them, so its --help does not offer them.
+  if (which === 'create') for (const o of cmd.options) if (['--detach', '--explain', '--dry-run', '--script', '--bundle'].includes(o.long ?? '')) o.hideHelp();
+  return cmd;
+}
+
+// One definer per command. Only the command named on the command line is defined (all of them
+// for --help or an unknown command): building commander's option objects for six commands costs
+// milliseconds that `run` should not pay.
+const commands: Record<string, (p: typeof program) => unknown> = {
+  run: (p) => defineRun(p, 'run'),
+  create: (p) => defineRun(p, 'create'),
   ps: (p) =>
     p
       .command('ps')

@@ -32,6 +32,8 @@ export interface LeftoverFacts {
     /** state.json's own status, before that reconciliation. */
     rawStatus?: string;
     creatorAlive: boolean;
+    /** Made by `create`: Created on purpose, not half-made. */
+    standing?: boolean;
     /** It still holds what its cleanup releases: a network attachment or a cgroup. */
     holdsResources: boolean;
     exitCode?: number;
@@ -436,7 +438,7 @@ export function countLeftovers(l: LeftoverFacts, save: SavedRules | undefined): 
   const owners = (save?.rules ?? []).map((r) => ruleOwner(r.spec)).filter((o): o is string => !!o && /^[0-9a-f]{64}$/.test(o));
   const deadIds = [...known].filter(dead).map((id) => id.slice(0, 12));
   return {
-    halfMade: l.containers.filter((c) => c.status === 'created' && !c.creatorAlive && c.exitCode === undefined).length,
+    halfMade: l.containers.filter((c) => c.status === 'created' && !c.creatorAlive && c.exitCode === undefined && !c.standing).length,
     unfinished: l.containers.filter((c) => c.status === 'exited' && (c.holdsResources || c.rawStatus === 'running')).length,
     leases: l.leases.filter((x) => dead(x.owner)).length,
     ports: l.portLeases.filter((x) => dead(x.owner)).length,

@@ -48,7 +48,7 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
     const st = rec.state;
     const dir = store.paths(rec.id).dir;
     const creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
-    if (st.status === 'created' && !creatorAlive && st.exitCode === undefined) {
+    if (st.status === 'created' && !creatorAlive && st.exitCode === undefined && !st.standing) {
       // A run that died before its container was running: undo all of it, as its own rollback
       // would have. (A container docker keeps as Created has the exit code of its failed exec.)
       await killAndWait(processesOf(dir));

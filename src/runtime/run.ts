@@ -352,6 +352,25 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
 
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
 export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+  const { store, spec: s, paths, cgroups, api } = await makeContainer(o, deps);
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups }, deps.root, api);
+  if (o.detach) process.stdout.write(`${s.id}\n`);
+  return code;
+}
+
+/** `create`: the container as `run` makes it (image pulled when missing, name, spec, state),
+ *  kept as Created (`standing`) until `start` runs it or `rm` removes it; its id on stdout.
+ *  Nothing reaches the kernel yet: the network, cgroups and mounts come with `start`. */
+export async function createContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+  const { store, spec: s } = await makeContainer(o, deps);
+  const { creator: _, ...state } = store.read(s.id).state!;
+  store.writeState(s.id, { ...state, status: 'created', standing: true });
+  process.stdout.write(`${s.id}\n`);
+  return 0;
+}
+
+/** What run and create share: the decisions, then the container's record under a name. */
+async function makeContainer(o: RunOptions, deps: RunDeps): Promise<{ store: StateStore; spec: ContainerSpec; paths: ContainerPaths; cgroups: OciCgroups; api: NativeApi }> {
   const api = deps.native ?? native();
   trace('run: modules loaded');
   const decided = await decideRun(o, deps);
@@ -372,9 +391,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   const { spec: s, cgroups, warnings } = planned!;
   warn(warnings);
   checkpoint('run.state-created');
-  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups }, deps.root, api);
-  if (o.detach) process.stdout.write(`${s.id}\n`);
-  return code;
+  return { store, spec: s, paths, cgroups, api };
 }
 
 /** What a run carried out, for --explain: the spec, the config and child plan, the network as

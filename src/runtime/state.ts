@@ -44,6 +44,8 @@ export interface ContainerState {
   cgroup?: CgroupDir[];
   /** PID 1 was killed by the kernel's OOM killer (docker's State.OOMKilled). */
   oomKilled?: boolean;
+  /** Made by `create`: Created on purpose, kept until started or removed (gc leaves it). */
+  standing?: true;
 }
 
 export interface ContainerRecord {

@@ -134,6 +134,30 @@ T('start after exit reuses the name, the network and the published port; rm -f o
   assert.is(md('rm', '-f', 'svc').code, 0);
 });
 
+T('create: the container waits as Created (no process, lease or rule; gc keeps it); start runs it detached with its port; run-only flags refused', async () => {
+  const c = md('create', '--name', 'made', '-p', '18202:80', 'python3', 'python3', '-m', 'http.server', '80');
+  assert.is(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^[0-9a-f]{64}\n$/);
+  const id = c.stdout.trim();
+  assert.match(md('ps', '-a').stdout, new RegExp(`${id.slice(0, 12)} .*Created\\s+made\\n`));
+  assert.equal(md('ps', '-q').stdout, '', 'not running');
+  assert.is(md('inspect', '-f', '{{.State.Status}} {{.State.Pid}}', 'made').stdout, 'created 0\n');
+  assert.is(state('made').net, undefined, 'no address leased before start');
+  assert.not.match(inNetns('iptables-save'), new RegExp(`minidock:${id}`), 'no rule before start');
+  md('gc');
+  assert.match(md('ps', '-a').stdout, /Created\s+made\n/, 'gc keeps a created container');
+  assert.is(md('start', 'made').stdout, 'made\n');
+  await until('its answer', () => /Directory listing/.test(curl('http://127.0.0.1:18202/')));
+  assert.match(md('ps').stdout, /0\.0\.0\.0:18202->80\/tcp\s+made/);
+  assert.is(md('rm', '-f', 'made').code, 0);
+  for (const flag of ['-d', '--explain', '--dry-run']) {
+    const bad = md('create', flag, 'busybox', 'true');
+    assert.is(bad.code, 125, flag);
+    assert.match(bad.stderr, /^minidock: create takes no --/);
+  }
+  assert.is(md('ps', '-aq').stdout, '', 'nothing half-made by the refused ones');
+});
+
 T('run -d --rm: the container and its network go when it exits', async () => {
   const r = md('run', '-d', '--rm', '--name', 'short', '-p', '18201:80', 'busybox', 'sleep', '0.3');
   assert.is(r.code, 0, r.stderr);

@@ -151,7 +151,7 @@ T('push under another name: the layers mounted from the repository they came fro
   assert.equal(layers(), []);
 });
 
-T('run pulls an image it does not have, saying so on stderr as docker does; --pull never does not', () => {
+T('run and create pull an image they do not have, saying so on stderr as docker does; --pull never does not', () => {
   const never = mdk(root, ['run', '--rm', '--network', 'none', '--pull', 'never', `${REG}/test/layers:1`, 'true']);
   assert.is(never.code, 125);
   assert.match(never.stderr, /not found/);
@@ -159,6 +159,16 @@ T('run pulls an image it does not have, saying so on stderr as docker does; --pu
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'one\n');
   assert.match(r.stderr, new RegExp(`^Unable to find image '${REG.replace(/\./g, '\\.')}/test/layers:1' locally\\n1: Pulling from test/layers\\n`));
+  ok(['rmi', `${REG}/test/layers:1`]);
+  // create pulls the same way; the container waits, Created, for start.
+  const c = mdk(root, ['create', '--name', 'pulled', '--network', 'none', `${REG}/test/layers:1`, 'cat', '/t/a']);
+  assert.is(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^[0-9a-f]{64}\n$/);
+  assert.match(c.stderr, new RegExp(`^Unable to find image '${REG.replace(/\./g, '\\.')}/test/layers:1' locally\\n`));
+  assert.match(ok(['ps', '-a']), /Created\s+pulled\n/);
+  const started = mdk(root, ['start', '-a', 'pulled']);
+  assert.is(started.stdout, 'one\n', started.stderr);
+  ok(['rm', 'pulled']);
   ok(['rmi', `${REG}/test/layers:1`]);
 });
 
