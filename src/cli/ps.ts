@@ -44,7 +44,9 @@ export async function rmCommand(root: string, refs: string[], force: boolean, vo
       await removeContainer(store, api, store.resolve(ref), force, ref, { volumes });
       process.stdout.write(`${ref}\n`);
     } catch (err) {
-      failed = true;
+      // docker: with -f a container that is not there is said, not failed (clean-up scripts
+      // under set -e rm -f what may be gone).
+      if (!(force && err instanceof MinidockError && err.step === 'state.not-found')) failed = true;
       process.stderr.write(formatForUser(err) + '\n');
     }
   }

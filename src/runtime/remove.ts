@@ -51,7 +51,8 @@ function claimRemoval(store: StateStore, rec: ContainerRecord, label: string): v
         return;
       } catch (err) {
         const code = errnoOf(err);
-        if (code === 'ENOENT') throw new MinidockError(`no such container: ${label}`, { step: 'rm.claim', exitCode: 1 });
+        // Removed meanwhile (a concurrent rm): not found, as for one never there.
+        if (code === 'ENOENT') throw new MinidockError(`no such container: ${label}`, { step: 'state.not-found', exitCode: 1 });
         if (code !== 'EEXIST' || attempt > 0) throw err;
       }
       let holder: number[] = [];

@@ -207,7 +207,7 @@ export class StateStore {
         }
       }
     }
-    throw new MinidockError(`no such container: ${ref}`, { step: 'state.resolve', hint: 'minidock ps -a lists them' });
+    throw new MinidockError(`no such container: ${ref}`, { step: 'state.not-found', hint: 'minidock ps -a lists them' });
   }
 
   /** True while the container's processes, or the minidock creating it, are alive: its address

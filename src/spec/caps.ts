@@ -36,16 +36,18 @@ export interface CapOptions {
   privileged: boolean;
 }
 
-/** The mask the container keeps, as hex for the plan. Docker's order: drop applies to the
- *  defaults, add applies after (so --cap-drop ALL --cap-add NET_BIND_SERVICE keeps just that). */
+/** The mask the container keeps, as hex for the plan. Docker's three cases (moby's
+ *  TweakCapabilities): --cap-add ALL keeps every capability but those dropped (so
+ *  --cap-add ALL --cap-drop SYS_ADMIN has no SYS_ADMIN); --cap-drop ALL keeps just those added;
+ *  otherwise the drops apply to the defaults and the adds after them. */
 export function capabilityMask(o: CapOptions): string {
   if (o.privileged) return ALL.toString(16);
   const add = o.add.map(normalise);
   const drop = o.drop.map(normalise);
-  let mask = drop.includes('ALL') ? 0n : DEFAULT_CAPS.reduce((m, n) => m | bit(n), 0n);
-  for (const n of drop) if (n !== 'ALL') mask &= ~bit(n);
-  for (const n of add) mask |= n === 'ALL' ? ALL : bit(n);
-  return mask.toString(16);
+  const only = (names: string[]): bigint => names.filter((n) => n !== 'ALL').reduce((m, n) => m | bit(n), 0n);
+  if (add.includes('ALL')) return (ALL & ~only(drop)).toString(16);
+  if (drop.includes('ALL')) return only(add).toString(16);
+  return ((DEFAULT_CAPS.reduce((m, n) => m | bit(n), 0n) & ~only(drop)) | only(add)).toString(16);
 }
 
 /** Names of the capabilities in a mask, for inspect and error messages. */

@@ -104,6 +104,12 @@ T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and optio
   const gone = md('exec', 'target', 'true');
   assert.is(gone.code, 125);
   assert.match(gone.stderr, /no such container: target/);
+  // docker: rm -f of what is not there says so and exits 0 (scripts under set -e rely on it);
+  // without -f it is an error.
+  const again = md('rm', '-f', 'target');
+  assert.equal([again.code, again.stdout], [0, '']);
+  assert.match(again.stderr, /^minidock: no such container: target/);
+  assert.is(md('rm', 'target').code, 1);
 });
 
 T('stop: a PID 1 that ignores SIGTERM is killed after the grace period; one that handles it stops at once', async () => {

@@ -270,6 +270,12 @@ Run("docker's default capabilities and no_new_privs, in run and in exec", async 
   assert.equal([user.CapPrm, user.CapEff, user.CapBnd], ['0000000000000000', '0000000000000000', '00000000a80425fb']);
   assert.is(privileges(run('--cap-drop', 'ALL', 'busybox', 'cat', '/proc/self/status').stdout).CapEff, '0000000000000000');
   assert.is(privileges(run('--cap-add', 'NET_ADMIN', 'busybox', 'cat', '/proc/self/status').stdout).CapEff, '00000000a80435fb');
+  // docker: --cap-add ALL keeps every capability but the dropped ones, whatever the order.
+  for (const flags of [['--cap-add', 'ALL', '--cap-drop', 'SYS_ADMIN'], ['--cap-drop', 'SYS_ADMIN', '--cap-add', 'ALL']]) {
+    const bnd = BigInt(`0x${privileges(run(...flags, 'busybox', 'cat', '/proc/self/status').stdout).CapBnd}`);
+    assert.is(bnd & (1n << 21n), 0n, `${flags.join(' ')}: no CAP_SYS_ADMIN`);
+    assert.is.not(bnd & (1n << 25n), 0n, `${flags.join(' ')}: CAP_SYS_TIME, which only ALL gives`);
+  }
   const bad = run('--cap-add', 'BOGUS', 'busybox', 'true');
   assert.is(bad.code, 125);
   assert.match(bad.stderr, /^minidock: unknown capability "BOGUS"/);

@@ -21,6 +21,12 @@ test('add and drop, any spelling; drop ALL then add', () => {
   assert.is(capabilityMask({ ...none, drop: ['ALL'] }), '0');
   assert.is(capabilityMask({ ...none, drop: ['ALL'], add: ['NET_BIND_SERVICE'] }), (1n << 10n).toString(16));
   assert.is(capabilityMask({ ...none, add: ['ALL'] }), ((1n << BigInt(CAP_NAMES.length)) - 1n).toString(16));
+  // docker: with --cap-add ALL the drops still apply (the order on the command line does not matter).
+  const all = (1n << BigInt(CAP_NAMES.length)) - 1n;
+  const sysAdmin = 1n << BigInt(CAP_NAMES.indexOf('SYS_ADMIN'));
+  assert.is(capabilityMask({ ...none, add: ['ALL'], drop: ['SYS_ADMIN'] }), (all & ~sysAdmin).toString(16), '--cap-add ALL --cap-drop SYS_ADMIN');
+  const netAdmin = 1n << BigInt(CAP_NAMES.indexOf('NET_ADMIN'));
+  assert.ok((BigInt(`0x${capabilityMask({ ...none, add: ['NET_ADMIN'], drop: ['NET_ADMIN'] })}`) & netAdmin) !== 0n, 'one both dropped and added is kept, as docker keeps it');
 });
 
 test('--privileged keeps every capability', () => {
