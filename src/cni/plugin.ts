@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { MinidockError } from '../core/errors.js';
 import { linkExists } from '../network/host.js';
-import { netnsFile } from '../network/plan.js';
+import { hostVethName, netnsFile } from '../network/plan.js';
 import { check, realRunner, type CommandRunner } from '../network/runner.js';
 import type { Leased } from '../network/setup.js';
 import { NetworkStore } from '../network/store.js';
@@ -128,20 +128,20 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
   const id = attachmentId(req.containerId, req.ifname);
   const had = atts.read(id);
   if (had && !had.pending) throw new CniError(CODE.invalidConfig, `container ${req.containerId} already has ${req.ifname} on network ${had.network}`, 'DEL it first');
-  const { attach, deleteRules, detach, lease, publish, rulesOwnedBy } = await import('../network/setup.js');
+  const { attach, deleteRules, lease, publish, rulesOwnedBy } = await import('../network/setup.js');
   const base: AttachmentRecord = { containerId: req.containerId, ifname: req.ifname, netns: req.netns, network: conf.name, pending: true };
   atts.write(id, base);
   let leased: Leased | undefined;
   try {
     leased = await lease(nets, runner, {
-      containerId: id, network: conf.name, ports: conf.portMappings, env: {}, ifname: req.ifname, ...(conf.bandwidth ? { bandwidth: conf.bandwidth } : {}),
+      containerId: id, network: conf.name, ports: conf.portMappings, env: {}, ifname: req.ifname,
+      ...(conf.bandwidth ? { bandwidth: conf.bandwidth } : {}), ...(conf.mtu ? { mtu: conf.mtu } : {}),
       define: { bridge: conf.bridge, subnet: conf.subnet, ...(conf.gateway ? { gateway: conf.gateway } : {}) },
     }, {
       // A lease is live while its attachment is recorded; a stale one's rules go first.
       isLive: (owner) => atts.has(owner),
       reclaim: async (owner) => deleteRules(runner, await rulesOwnedBy(runner, owner)),
     });
-    if (conf.mtu) leased.attachment.mtu = conf.mtu;
     atts.write(id, { ...base, leased });
     await attach(runner, leased, req.netns);
     const a = leased.attachment;
@@ -158,14 +158,10 @@ export async function add(req: Request, runner: CommandRunner = realRunner): Pro
     if (explaining()) await explainAdd(nets, leased, req, conf, inside);
     return result;
   } catch (err) {
-    // Undo in reverse: the rules and leases, the veth (its container end goes with it).
-    if (leased) {
-      await detach(nets, runner, leased).catch(() => undefined);
-      if (linkExists(leased.attachment.hostVeth)) await runner.run('ip', ['link', 'del', leased.attachment.hostVeth]);
-      const { ifbName } = await import('../network/bandwidth.js');
-      if (linkExists(ifbName(id))) await runner.run('ip', ['link', 'del', ifbName(id)]);
-    }
-    atts.remove(id);
+    // Undone as DEL undoes it (from the record, which holds the lease once there is one): the
+    // rules and leases, the veth (its container end goes with it), the ifb. The first error
+    // is the one reported.
+    await undo(nets, atts, id, conf.name, runner).catch(() => atts.remove(id));
     throw asCni(err);
   }
 }
@@ -207,7 +203,7 @@ async function undo(nets: NetworkStore, atts: Attachments, id: string, network: 
   }
   // The host end: gone already when the namespace went; else deleting it takes the pair. The
   // ifb of egress shaping (detach takes it when the record says so; by name when there is none).
-  const veth = rec?.leased?.attachment.hostVeth ?? `mdk${id.slice(0, 12)}`;
+  const veth = rec?.leased?.attachment.hostVeth ?? hostVethName(id);
   if (linkExists(veth)) await check(runner, 'cni.veth', 'ip', ['link', 'del', veth]);
   const { ifbName } = await import('../network/bandwidth.js');
   if (linkExists(ifbName(id))) await check(runner, 'cni.ifb', 'ip', ['link', 'del', ifbName(id)]);
@@ -232,13 +228,12 @@ export async function checkAttachment(req: Request, runner: CommandRunner = real
     if (!addrs.includes(` ${a.ip}/${a.prefix} `)) drift.push(`${req.ifname} lacks ${a.ip}/${a.prefix}`);
     if (rec.defaultRoute && !new RegExp(`^default via ${a.gateway.replace(/\./g, '\\.')} dev ${req.ifname}\\b`, 'm').test(routes)) drift.push(`no default route via ${a.gateway} on ${req.ifname}`);
   }
-  const { existingRules } = await import('../network/setup.js');
+  // The attachment's own rules, and the network's chains, jumps and rules (what ADD re-asserts).
+  const { existingRules, missingFor, ruleKey } = await import('../network/setup.js');
   const have = await existingRules(runner);
-  const { planNetwork } = await import('../network/plan.js');
   const net = nets.get(rec.network);
-  const wanted = [...rec.leased.rules, ...(net ? planNetwork(net).rules : [])];
-  const ruleKey = (r: { table: string; chain: string; spec: string }): string => `${r.table} ${r.chain} ${r.spec}`;
-  const missing = wanted.filter((r) => !have.rules.has(ruleKey(r)));
+  const ofNet = net ? missingFor(net, have) : { jumps: [], rules: [] };
+  const missing = [...rec.leased.rules.filter((r) => !have.rules.has(ruleKey(r))), ...ofNet.jumps, ...ofNet.rules];
   if (missing.length) drift.push(`${missing.length} rule(s) missing, e.g. -t ${missing[0]!.table} -A ${missing[0]!.chain} ${missing[0]!.spec}`);
   if (nets.leases(rec.network).get(a.ip) !== id) drift.push(`the lease of ${a.ip} is not this attachment's`);
   for (const p of a.ports) {

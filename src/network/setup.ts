@@ -106,7 +106,8 @@ export async function existingRules(runner: CommandRunner): Promise<KernelRules>
   return parseRules(await check(runner, 'net.iptables-save', 'iptables-save', []));
 }
 
-const ruleKey = (r: IptRule): string => `${r.table} ${r.chain} ${r.spec}`;
+/** A rule as iptables-save lists it: what KernelRules.rules holds. */
+export const ruleKey = (r: IptRule): string => `${r.table} ${r.chain} ${r.spec}`;
 
 /** What of minidock's chains, jumps and this network's rules the kernel lacks. Pure. */
 export function missingFor(net: NetworkConfig, have: KernelRules): { chains: Array<[Table, string]>; jumps: IptRule[]; rules: IptRule[] } {
@@ -241,7 +242,7 @@ export interface Leased {
 export async function lease(
   store: NetworkStore,
   runner: CommandRunner,
-  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string; bandwidth?: Bandwidth },
+  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string; bandwidth?: Bandwidth; mtu?: number },
   liveness: { isLive: (id: string) => boolean; reclaim: (id: string) => Promise<void> },
 ): Promise<Leased> {
   const ports = await resolvePorts(o.ports);
@@ -282,7 +283,7 @@ export async function lease(
     gateway: net.gateway,
     mac: macFor(ip),
     hostVeth: hostVethName(o.containerId),
-    mtu: uplinkMtu(),
+    mtu: o.mtu ?? uplinkMtu(),
     ports,
     ...(o.ifname && o.ifname !== 'eth0' ? { ifname: o.ifname } : {}),
     ...(shaped(o.bandwidth) ? { bandwidth: o.bandwidth } : {}),

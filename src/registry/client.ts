@@ -17,6 +17,7 @@ import { MinidockError } from '../core/errors.js';
 import { cryptoLib, streamPromises } from '../core/lazy.js';
 import { parseChallenge, tokenOf, tokenUrl } from './auth.js';
 import { apiHost, isInsecure, type Reference } from './reference.js';
+import { TAG } from '../spec/image-ref.js';
 import { httpRequest, type HttpResponse } from './http.js';
 
 export const MANIFEST_TYPES = [
@@ -408,7 +409,7 @@ export class RegistryClient {
       if (!body || (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags))) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} is not {"tags":[...]}`, undefined, 'registry.tags');
       for (const t of (body.tags as unknown[] | null) ?? []) {
         // Each becomes a local name: only what docker's tag grammar allows (no "../x").
-        if (typeof t !== 'string' || !/^[\w][\w.-]{0,127}$/.test(t)) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} holds ${JSON.stringify(String(t).slice(0, 140))}, which is no tag`, undefined, 'registry.tags');
+        if (typeof t !== 'string' || !TAG.test(t)) throw fail(`${this.ref.registry}: the tag list of ${this.ref.repository} holds ${JSON.stringify(String(t).slice(0, 140))}, which is no tag`, undefined, 'registry.tags');
         tags.push(t);
       }
       const next = nextPage(res.headers.get('link'), url);

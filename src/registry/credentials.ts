@@ -141,8 +141,14 @@ export function removeCredentials(registry: string, env: NodeJS.ProcessEnv = pro
   const config = readConfig(path);
   const key = authKey(registry);
   const helper = helperFor(config, key, path);
-  // A helper that has none says so (credentials not found): not an error, as for docker.
-  const erased = helper ? runHelper(helper, 'erase', key, path, env).ok : false;
+  // A helper that has none says so (credentials not found): not an error, as for docker. Any
+  // other failure is: the password would stay where the user thinks it is gone.
+  let erased = false;
+  if (helper) {
+    const r = runHelper(helper, 'erase', key, path, env);
+    if (!r.ok && !/not found/i.test(r.out)) throw new MinidockError(`the credential helper docker-credential-${helper} erase failed: ${r.out.split('\n')[0]!.slice(0, 200)}`, { step: 'registry.helper', hint: `erase ${key} from it by hand, or try again`, exitCode: 1 });
+    erased = r.ok;
+  }
   if (!config.auths?.[key]) return erased;
   delete config.auths[key];
   writeFileAtomic(path, JSON.stringify(config, null, '\t') + '\n', 0o600);

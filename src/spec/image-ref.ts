@@ -23,7 +23,8 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 /** A registry host: DNS labels or a bracketed IPv6 address, with an optional port. */
 const DOMAIN =
   /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
+/** docker's tag grammar. */
+export const TAG = /^[\w][\w.-]{0,127}$/;
 const HEX64 = /^[a-f0-9]{64}$/;
 
 function invalid(ref: string, detail?: string, hint?: string): never {

@@ -197,6 +197,18 @@ T('a Docker manifest list: the same choice of platform, the same image ids (the 
   assert.equal(layers(), []);
 });
 
+/** login with a wrong password (refused; `afterRefused` checks what it left), then the right
+ *  one (accepted). */
+function refusedThenLoggedIn(md: (args: string[], input?: string) => ReturnType<typeof mdk>, reg: string, user: string, password: string, afterRefused?: () => void): ReturnType<typeof mdk> {
+  const wrong = md(['login', '-u', user, '--password-stdin', reg], 'nope\n');
+  assert.is(wrong.code, 1);
+  assert.match(wrong.stderr, /the credentials were refused \(401 Unauthorized\)/);
+  afterRefused?.();
+  const good = md(['login', '-u', user, '--password-stdin', reg], `${password}\n`);
+  assert.is(good.code, 0, good.stderr);
+  return good;
+}
+
 T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong password, login stores the right one, pull and push work, logout forgets it', () => {
   // A second registry on the same storage, behind htpasswd (bcrypt, as the registry wants).
   const AUTH = `127.0.0.1:${PORT + 1}`;
@@ -212,12 +224,7 @@ T('basic auth (htpasswd): a 401 without credentials, login refuses a wrong passw
     const anon = md(['pull', `${AUTH}/test/layers:1`]);
     assert.is(anon.code, 1);
     assert.match(anon.stderr, /pull access denied for test\/layers: repository does not exist or may require 'minidock login' \(minidock login 127\.0\.0\.1:\d+\)\n$/);
-    const wrong = md(['login', '-u', 'alice', '--password-stdin', AUTH], 'nope\n');
-    assert.is(wrong.code, 1);
-    assert.match(wrong.stderr, /the credentials were refused \(401 Unauthorized\)/);
-    assert.not.ok(existsSync(cfg.MINIDOCK_CONFIG), 'nothing stored for a refused login');
-    const good = md(['login', '-u', 'alice', '--password-stdin', AUTH], 's3cret\n');
-    assert.is(good.code, 0, good.stderr);
+    const good = refusedThenLoggedIn(md, AUTH, 'alice', 's3cret', () => assert.not.ok(existsSync(cfg.MINIDOCK_CONFIG), 'nothing stored for a refused login'));
     assert.is(good.stdout, 'Login Succeeded\n');
     assert.is((spawnSync('stat', ['-c', '%a', cfg.MINIDOCK_CONFIG], { encoding: 'utf8' }).stdout.trim()), '600');
     const pulled = md(['pull', '-q', `${AUTH}/test/layers:1`]);
@@ -296,11 +303,7 @@ T('token auth (a token server signing ES256 JWTs the registry checks against its
     const denied = md(['push', `${TOKREG}/test/tok:1`]);
     assert.is(denied.code, 1);
     assert.match(denied.stderr, /push access denied for test\/tok: repository does not exist or may require 'minidock login' \(minidock login 127\.0\.0\.1:\d+\)\n$/);
-    const wrong = md(['login', '-u', 'bob', '--password-stdin', TOKREG], 'nope\n');
-    assert.is(wrong.code, 1);
-    assert.match(wrong.stderr, /the credentials were refused \(401 Unauthorized\)/);
-    const good = md(['login', '-u', 'bob', '--password-stdin', TOKREG], 'pa55\n');
-    assert.is(good.code, 0, good.stderr);
+    refusedThenLoggedIn(md, TOKREG, 'bob', 'pa55');
     const pushed = md(['push', `${TOKREG}/test/tok:1`]);
     assert.is(pushed.code, 0, pushed.stderr);
     // (The registry's challenge names the actions, and the scopes, in either order.) The layers came from
