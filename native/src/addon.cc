@@ -252,6 +252,17 @@ Napi::Value OpenPty(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// pipe() -> [read, write], both close-on-exec: a foreground container's stdout or stderr, which
+// the CLI copies to its own and to the container's log (the child's dup2 clears the flag).
+Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw SysError(info.Env(), "parent.pipe", errno);
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
 Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   struct winsize ws;
   memset(&ws, 0, sizeof ws);
@@ -381,6 +392,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wait", Napi::Function::New(env, Wait));
   exports.Set("signal", Napi::Function::New(env, Signal));
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));

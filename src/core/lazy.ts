@@ -15,3 +15,4 @@ export const zlibLib = (): typeof import('node:zlib') => require('node:zlib');
 export const ttyLib = (): typeof import('node:tty') => require('node:tty');
 /** node-tar (its CommonJS build): ~35 ms to load with its dependencies. */
 export const tarLib = (): typeof import('tar') => require('tar');
+export const netLib = (): typeof import('node:net') => require('node:net');

@@ -34,6 +34,8 @@ export interface NativeApi {
   /** A pty pair; `nonBlocking` for a master this process relays itself (run.ts relayPty). */
   openPty(nonBlocking?: boolean): { master: number; slave: string };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** A close-on-exec pipe: [read end, write end]. */
+  pipe(): [number, number];
   /** The exclusive lock; with `nonBlocking`, false (at once) when another holds it. */
   flock(fd: number, nonBlocking?: boolean): boolean;
   /** null when the process is already gone. */

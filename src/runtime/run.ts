@@ -2,7 +2,8 @@
 // foreground. Orchestrates and owns the rollback; the decisions live in pure modules
 // (spec/*, child-plan, exit-status), the kernel work in the native helper.
 import { chownSync, closeSync, existsSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
-import { ttyLib } from '../core/lazy.js';
+import { netLib, ttyLib } from '../core/lazy.js';
+import { ForegroundLog, writeAll } from './cri-log.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -439,6 +440,8 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   let handle: ChildHandle | undefined;
   let shim: import('./detached.js').ShimSession | undefined;
   let net: PreparedNet | undefined;
+  /** A foreground run's log (docker keeps one for every container it runs, attached or not). */
+  let log: { file: ForegroundLog; pipes: Array<[number, 'stdout' | 'stderr', number]> } | undefined;
   /** What this run recorded once the command ran: the foreground finish goes by it. */
   let running: import('./state.js').ContainerState | undefined;
   try {
@@ -479,6 +482,23 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         // docker attaches stdin only with -i; without it the command reads end-of-file.
         stdio = [openSync('/dev/null', 'r'), 1, 2];
         opened.push(stdio[0]);
+      }
+      // `logs` shows what a foreground run wrote too. --rm removes the log with the container,
+      // so such a run keeps its output on our own descriptors, with nothing copied.
+      if (!s.autoRemove) {
+        const file = new ForegroundLog(paths.dir);
+        log = { file, pipes: [] };
+        rollback.add('log', () => file.close());
+        if (!s.tty) {
+          // Pipes, as docker's are: the CLI copies each to its own descriptor and to the log.
+          for (const [i, stream] of [[1, 'stdout'], [2, 'stderr']] as const) {
+            const [r, w] = api.pipe();
+            log.pipes.push([r, stream, i]);
+            stdio[i] = w;
+            opened.push(w);
+            rollback.add('pipe', () => closeSync(r));
+          }
+        }
       }
     }
     // The OCI config of this run and its child plan, from the same planner as minidock-runc's.
@@ -548,13 +568,18 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     return 0;
   }
   const h = handle!;
-  const stopRelay = pty ? relayPty(api, pty.master, s.interactive) : undefined;
+  const logFile = log?.file;
+  const copied = log ? log.pipes.map(([r, stream, to]) => copyOutput(r, to, (d, end) => logFile!.write(stream, d, end))) : [];
+  const stopRelay = pty ? relayPty(api, pty.master, s.interactive, logFile && ((d) => logFile.write('stdout', d))) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   checkpoint('run.running');
   const result = await api.wait(h.pid);
   checkpoint('run.exited');
   stopSignals();
   if (stopRelay) await stopRelay(); // also closes the pty master, which its stream owns
+  // PID 1 is gone and with it its PID namespace: every writer of the pipes has exited.
+  await Promise.all(copied);
+  logFile?.close();
   closeSync(h.pidfd);
 
   const exitCode = exitCodeOf(result);
@@ -584,9 +609,28 @@ function forwardSignals(api: NativeApi, pidfd: number, tty: boolean): () => void
   return () => handlers.forEach(([sig, fn]) => process.off(sig, fn));
 }
 
+/** Copies a container's output pipe to our descriptor `to` and hands each chunk to `tee`;
+ *  resolves at end of file, when the last writer has closed it. */
+function copyOutput(fd: number, to: number, tee: (d: Buffer, end: boolean) => void): Promise<void> {
+  const { Socket } = netLib();
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  return new Promise((resolve) => {
+    pipe.on('data', (d: Buffer) => {
+      writeAll(to, d);
+      tee(d, false);
+    });
+    const done = (): void => {
+      tee(Buffer.alloc(0), true);
+      resolve();
+    };
+    pipe.on('end', done);
+    pipe.on('error', done);
+  });
+}
+
 /** Copies between the user's terminal and the pty master in raw mode, and passes window sizes.
  *  Returns a function that waits for the container's last output, then restores the terminal. */
-export function relayPty(api: NativeApi, master: number, interactive: boolean): () => Promise<void> {
+export function relayPty(api: NativeApi, master: number, interactive: boolean, onOutput?: (d: Buffer) => void): () => Promise<void> {
   // Lazy: only -t needs the tty module and its streams.
   const ttyMod = Promise.resolve().then(ttyLib);
   const stdin = process.stdin;
@@ -608,6 +652,7 @@ export function relayPty(api: NativeApi, master: number, interactive: boolean): 
     // (a large paste) would then block this process, and with it the input, for good.
     const toTerminal = (d: Buffer): void => {
       o.pause();
+      onOutput?.(d);
       write(1, d, 0, d.length, null, (err, n) => {
         if (!err && n < d.length) return toTerminal(d.subarray(n));
         o.resume();

@@ -83,6 +83,28 @@ T('logs: stdout and stderr, -t, --tail and -f', async () => {
   assert.is(md('rm', 'talker').code, 0);
 });
 
+T('logs of a foreground run: what it printed, stdout and stderr apart, -t too; --rm keeps none', async () => {
+  const r = md('run', '--name', 'fg', '--network', 'none', 'busybox', 'sh', '-c', 'echo out1; echo err1 >&2; echo out2; printf partial');
+  assert.is(r.code, 0, r.stderr);
+  // The run itself still shows everything, on the stream it was written to.
+  assert.is(r.stdout, 'out1\nout2\npartial');
+  assert.is(r.stderr, 'err1\n');
+  const l = md('logs', 'fg');
+  assert.is(l.stdout, 'out1\nout2\npartial');
+  assert.is(l.stderr, 'err1\n');
+  // Started again, it appends (docker keeps one log per container across its runs).
+  assert.is(md('start', 'fg').code, 0);
+  assert.is(md('wait', 'fg').stdout, '0\n');
+  assert.is(md('logs', 'fg').stdout, 'out1\nout2\npartialout1\nout2\npartial');
+  // With a pty: one stream, the pty's \r\n logged as a newline.
+  const t = md('run', '-t', '--name', 'fgt', '--network', 'none', 'busybox', 'sh', '-c', 'echo t1; echo t2 >&2');
+  assert.is(t.code, 0, t.stderr);
+  assert.is(md('logs', 'fgt').stdout, 't1\nt2\n');
+  const id = md('run', '--rm', '--network', 'none', 'busybox', 'echo', 'gone');
+  assert.is(id.stdout, 'gone\n');
+  assert.is(md('rm', 'fg', 'fgt').code, 0);
+});
+
 T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and options', async () => {
   md('run', '-d', '--name', 'target', 'busybox', 'sleep', '30');
   const ns = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'];
