@@ -322,11 +322,11 @@ static int copy_some(int from, int to) {
  * exits, passing window size changes on (SIGWINCH reaches us: we share the CLI's foreground
  * process group). Returns the command's wait status. */
 static int relay_pty(int master, pid_t pid) {
+  /* Blocked by the caller before it forked the command (see cmd_exec). */
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   sigaddset(&set, SIGWINCH);
-  sigprocmask(SIG_BLOCK, &set, NULL);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   struct pollfd fds[3] = {{.fd = 0, .events = POLLIN}, {.fd = master, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
   int status = 0, exited = 0;
@@ -569,11 +569,20 @@ static int cmd_exec(int argc, char **argv) {
     }
   }
 
+  /* SIGCHLD (and SIGWINCH) blocked before the fork, so the relay's signalfd sees them however
+   * early the command exits: unblocked only after it, a SIGCHLD that came first was discarded
+   * (its default action) and the relay waited for it for ever. The child gets the old mask back. */
+  sigset_t relayed, oldmask;
+  sigemptyset(&relayed);
+  sigaddset(&relayed, SIGCHLD);
+  sigaddset(&relayed, SIGWINCH);
+  sigprocmask(SIG_BLOCK, &relayed, &oldmask);
   int rep[2];
   if (pipe2(rep, O_CLOEXEC) < 0) die("pipe");
   pid_t pid = fork();
   if (pid < 0) die("fork");
   if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
     close(rep[0]);
     /* With -t the command gets a session of its own and the pty (its stdin) as controlling
      * terminal, as in run. Left in the caller's session, an interactive shell would take the

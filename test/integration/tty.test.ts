@@ -84,4 +84,23 @@ T('exec -it: a shell in a running container, on a terminal of its own', async ()
   }
 });
 
+T('exec -t of a command that exits at once returns every time (its SIGCHLD is never lost)', async () => {
+  const started = mdk(root, ['run', '-d', '--network', 'none', '--name', 'quick', 'busybox', 'sleep', '60']);
+  assert.is(started.code, 0, started.stderr);
+  try {
+    // 3 in 20 hung when SIGCHLD was unblocked only after the fork: 40 runs, each with a deadline.
+    for (let i = 0; i < 40; i++) {
+      const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root };
+      const p = spawn(process.execPath, [BIN, 'exec', '-t', 'quick', 'true'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const code = await new Promise<number | string | null>((resolve) => {
+        const timer = setTimeout(() => { p.kill('SIGKILL'); resolve('hung'); }, 10_000);
+        p.on('close', (c) => { clearTimeout(timer); resolve(c); });
+      });
+      assert.is(code, 0, `run ${i + 1}`);
+    }
+  } finally {
+    mdk(root, ['rm', '-f', 'quick']);
+  }
+});
+
 Tty.run();
