@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, CGROUP_PARENT, cliArgv, envFor, leakChecked, mdk, mdkSpawn, newRoot, PYTHON_TAR, removeRoot, requireRootAndImages, sh, snapshot, TEST_NETNS, type Snapshot } from '../helpers/cli.js';
+import { BUSYBOX_TAR, CGROUP_PARENT, cliArgv, envFor, leakChecked, mdk, mdkSpawn, newRoot, PYTHON_TAR, removeRoot, REPO, requireRootAndImages, sh, snapshot, TEST_NETNS, type Snapshot } from '../helpers/cli.js';
 
 // Setup runs at the top level, not in a uvu hook: uvu swallows an exception thrown by a hook
 // (its runner returns from a finally block), so a failing setup would look like a quiet run.
@@ -220,6 +220,20 @@ Run('user, environment and working directory reach the command', () => {
   assert.is(withCaller.stdout, 'from-env\n');
   const root2 = run('-u', 'root', 'busybox', 'sh', '-c', 'id -u; echo $HOME');
   assert.is(root2.stdout, '0\n/root\n');
+});
+
+Run('the launchers bin/minidock and bin/minidock.js keep --env-file for run (Node 20 reads its own otherwise)', () => {
+  const envFile = join(root, '..', `env-${process.pid}`);
+  writeFileSync(envFile, 'FROM_FILE=launched\n');
+  for (const launcher of ['bin/minidock', 'bin/minidock.js']) {
+    // Executed as a user calls it, through its #! line, not as `node FILE`.
+    const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, join(REPO, launcher), 'run', '--rm', '--network', 'none', '--env-file', envFile, 'busybox', 'sh', '-c', 'echo $FROM_FILE'], { env: envFor(root), encoding: 'utf8' });
+    assert.is(r.status, 0, `${launcher}: ${r.stderr}`);
+    assert.is(r.stdout, 'launched\n', launcher);
+    const missing = spawnSync(join(REPO, launcher), ['run', '--env-file', '/no/such/env', 'busybox', 'true'], { env: envFor(root), encoding: 'utf8' });
+    assert.is(missing.status, 125, `${launcher}: ${missing.stderr}`);
+    assert.match(missing.stderr, /^minidock: env file \/no\/such\/env cannot be read/, launcher);
+  }
 });
 
 Run('stdin: closed without -i, passed through with -i', () => {
