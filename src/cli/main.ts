@@ -159,9 +159,18 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-q, --quiet', 'only display container ids', false)
       .option('--no-trunc', "don't truncate output")
       .option('-f, --filter <key=value>', 'status=, name=, id=, exited=, ancestor= (repeatable)', collect, [])
+      .option('--format <template>', "Go template per container, e.g. '{{.Names}}'; 'table ...' adds a header row")
+      .option('-n, --last <n>', 'show the n last created containers (all states)')
+      .option('-l, --latest', 'show the latest created container (all states)', false)
+      .option('-s, --size', 'display total file sizes', false)
       .action(action(async (opts) => {
         const { psCommand } = await import('./ps.js');
-        process.stdout.write(await psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc, filter: opts.filter }));
+        let last: number | undefined = opts.latest ? 1 : undefined;
+        if (opts.last !== undefined) {
+          if (!/^-?\d+$/.test(opts.last)) throw usageError(`invalid argument "${opts.last}" for "-n, --last" flag`, 'a number of containers');
+          last = Number(opts.last) < 0 ? last : Number(opts.last);
+        }
+        process.stdout.write(await psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc, filter: opts.filter, last, size: opts.size, format: opts.format }));
       })),
   inspect: (p) =>
     p

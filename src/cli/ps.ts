@@ -2,36 +2,113 @@
 import { formatForUser } from '../core/errors.js';
 import { native } from '../native/binding.js';
 import { StateStore } from '../runtime/state.js';
-import { commandText, createdText, renderTable, statusText } from '../runtime/format.js';
+import { commandText, createdText, humanSize, renderTable, statusText } from '../runtime/format.js';
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { removeContainer } from '../runtime/remove.js';
 import { formatPorts } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
 import { check } from '../runtime/status.js';
 
-export async function psCommand(root: string, o: { all: boolean; quiet: boolean; noTrunc: boolean; filter: string[] }): Promise<string> {
+/** The column each of ps's template fields heads in a `table` format (docker's names). */
+const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
+  State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS', LocalVolumes: 'LOCAL VOLUMES',
+};
+
+export interface PsOptions {
+  all: boolean;
+  quiet: boolean;
+  noTrunc: boolean;
+  filter: string[];
+  /** -n: the last N created, in every state; -l is -n 1. */
+  last?: number;
+  size?: boolean;
+  format?: string;
+}
+
+export async function psCommand(root: string, o: PsOptions): Promise<string> {
   const store = new StateStore(root);
   const now = Date.now();
+  const fmt = o.format === undefined ? undefined : (await import('../runtime/list-format.js'));
+  const lf = fmt?.parseListFormat(o.format!);
   const pf = o.filter.length ? await import('../runtime/ps-filter.js') : undefined;
   const f = pf?.parsePsFilters(o.filter);
-  // docker: a status filter shows stopped containers without -a.
-  const all = o.all || (f !== undefined && pf!.filterShowsAll(f));
-  const records = store
+  // docker: a status filter, -n and -l show stopped containers without -a.
+  const all = o.all || o.last !== undefined || (f !== undefined && pf!.filterShowsAll(f));
+  let records = store
     .list()
     .filter((c) => all || c.state?.status === 'running')
     .filter((c) => f === undefined || pf!.matchesFilter(f, c))
     .sort((a, b) => (b.spec?.createdAt ?? 0) - (a.spec?.createdAt ?? 0));
+  if (o.last !== undefined && o.last >= 0) records = records.slice(0, o.last);
   const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
   if (o.quiet) return records.map((c) => id(c.id) + '\n').join('');
-  const rows = records.map((c) => [
-    id(c.id),
-    c.spec?.image.ref ?? '',
-    c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
-    c.spec ? createdText(c.spec.createdAt, now) : '',
-    c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
-    c.state?.status === 'running' && c.state.net ? formatPorts(c.state.net.attachment.ports) : '',
-    c.spec?.name ?? '',
-  ]);
-  return renderTable(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows);
+  // The writable layer's size only when asked for: it walks the container's upper directory.
+  const withSize = o.size || (lf !== undefined && fmt!.mentions(lf, 'Size'));
+  const sizeOf = withSize ? await containerSizes(root) : undefined;
+  const rows = records.map((c) => ({
+    ID: id(c.id),
+    Image: c.spec?.image.ref ?? '',
+    Command: c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
+    CreatedAt: c.spec ? goTime(c.spec.createdAt) : '',
+    RunningFor: c.spec ? createdText(c.spec.createdAt, now) : '',
+    Ports: c.state?.status === 'running' && c.state.net ? formatPorts(c.state.net.attachment.ports) : '',
+    State: c.broken ? 'dead' : c.state?.status ?? '',
+    Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
+    Size: sizeOf ? sizeOf(c.id, c.spec?.image.id) : '',
+    Names: c.spec?.name ?? '',
+    Labels: '',
+    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).join(','),
+    Networks: !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode,
+    LocalVolumes: '0',
+  }));
+  const columns: Array<keyof (typeof rows)[number]> = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
+  if (withSize && lf === undefined) columns.push('Size');
+  const table = renderTable(columns.map((c) => PS_HEADERS[c]!), rows.map((r) => columns.map((c) => r[c])));
+  return lf ? fmt!.renderList(lf, rows, PS_HEADERS, table) : table;
+}
+
+/** Go's time.Time as docker's ps prints .CreatedAt: `2026-12-03 23:06:07 +0000 UTC`. */
+function goTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/** `SIZE` as docker's: the writable layer's bytes, and with the image's, `(virtual ...)`. */
+async function containerSizes(root: string): Promise<(id: string, imageId: string | undefined) => string> {
+  const { ImageStore } = await import('../image/store.js');
+  const images = new Map(new ImageStore(root).list().map((i) => [i.id, i.size]));
+  const store = new StateStore(root);
+  return (id, imageId) => {
+    const rw = treeBytes(store.paths(id).upper);
+    return `${humanSize(rw)} (virtual ${humanSize(rw + (imageId ? images.get(imageId) ?? 0 : 0))})`;
+  };
+}
+
+/** The bytes of the files under `dir` (a hard link counted once), 0 when it is not there. */
+function treeBytes(dir: string): number {
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = (d: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) walk(p);
+      else if (!seen.has(`${st.dev}:${st.ino}`)) {
+        seen.add(`${st.dev}:${st.ino}`);
+        total += st.size;
+      }
+    }
+  };
+  walk(dir);
+  return total;
 }
 
 /** Removes each container, printing what it removed as docker does; goes on past failures. */

@@ -105,6 +105,36 @@ T('logs of a foreground run: what it printed, stdout and stderr apart, -t too; -
   assert.is(md('rm', 'fg', 'fgt').code, 0);
 });
 
+T('ps --format, -n, -l and -s, as docker\'s', async () => {
+  md('run', '-d', '--name', 'pf1', '--network', 'none', 'busybox', 'sleep', '30');
+  md('run', '--name', 'pf2', '--network', 'none', 'busybox', 'sh', '-c', 'printf 12345 > /written');
+  const id1 = state('pf1').id;
+  const id2 = state('pf2').id;
+  assert.is(md('ps', '--format', '{{.Names}}').stdout, 'pf1\n');
+  assert.is(md('ps', '-a', '-f', 'name=pf2', '--format', '{{.ID}}').stdout, `${id2.slice(0, 12)}\n`);
+  assert.is(md('ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.State}}').stdout, `${id2} exited\n${id1} running\n`);
+  const table = md('ps', '-a', '--format', 'table {{.Names}}\\t{{.Status}}').stdout.split('\n');
+  assert.match(table[0]!, /^NAMES +STATUS$/);
+  assert.match(table[1]!, /^pf2 +Exited \(0\) /);
+  assert.match(table[2]!, /^pf1 +Up /);
+  // -l and -n: the latest created, stopped ones included.
+  assert.is(md('ps', '-l', '--format', '{{.Names}}').stdout, 'pf2\n');
+  assert.is(md('ps', '-n', '2', '-q').stdout, `${id2.slice(0, 12)}\n${id1.slice(0, 12)}\n`);
+  // -s: the writable layer's bytes (the 5 written), and the image's beside them.
+  assert.match(md('ps', '-l', '--format', '{{.Size}}').stdout, /^5B \(virtual 1\.\d+MB\)\n$/);
+  const sized = md('ps', '-s').stdout.split('\n');
+  assert.match(sized[0]!, / SIZE$/);
+  assert.match(sized[1]!, /pf1 +0B \(virtual /);
+  const j = JSON.parse(md('ps', '-l', '--format', '{{json .}}').stdout);
+  assert.is(j.Names, 'pf2');
+  assert.is(j.Networks, 'none');
+  assert.is(j.Command, '"sh -c \'printf 12345…"');
+  const bad = md('ps', '--format', '{{.Names');
+  assert.is.not(bad.code, 0);
+  assert.match(bad.stderr, /template parsing error/);
+  assert.is(md('rm', '-f', 'pf1', 'pf2').code, 0);
+});
+
 T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and options', async () => {
   md('run', '-d', '--name', 'target', 'busybox', 'sleep', '30');
   const ns = ['mnt', 'uts', 'ipc', 'pid', 'net', 'user', 'cgroup'];
