@@ -4,7 +4,8 @@ import { formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { ImageStore, type StoredImage } from '../image/store.js';
 import { applyChanges } from '../spec/image-change.js';
 import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
-import { createdText, ellipsis, humanSize, renderTable } from '../runtime/format.js';
+import { createdText, ellipsis, goTime, humanSize, renderTable } from '../runtime/format.js';
+import { parseListFormat, renderList } from '../runtime/list-format.js';
 import { StateStore } from '../runtime/state.js';
 import { native } from '../native/binding.js';
 
@@ -17,6 +18,11 @@ function createdMs(img: StoredImage): number {
 }
 
 /** `images [REPO[:TAG]]`: one row per tag (an untagged image once, as <none>), newest first. */
+const IMAGE_HEADERS: Record<string, string> = {
+  ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE',
+  VirtualSize: 'VIRTUAL SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS',
+};
+
 export function imagesCommand(root: string, repo: string | undefined, o: { quiet: boolean; noTrunc: boolean; digests?: boolean; format?: string }): string {
   const now = Date.now();
   const id = (full: string): string => (o.noTrunc ? `sha256:${full}` : full.slice(0, 12));
@@ -25,18 +31,23 @@ export function imagesCommand(root: string, repo: string | undefined, o: { quiet
     const r = parseImageRef(repo);
     want = { name: r.name, ...(repo.slice(repo.lastIndexOf('/') + 1).includes(':') ? { tag: r.tag } : {}) };
   }
-  const rows: Array<{ repo: string; tag: string; digest: string; id: string; created: string; size: string }> = [];
+  const fmt = o.format === undefined ? undefined : parseListFormat(o.format); // refused before any work
+  const rows: Array<{ repo: string; tag: string; digest: string; id: string; created: string; createdAt: string; size: string }> = [];
   for (const img of store(root).list().sort((a, b) => createdMs(b) - createdMs(a))) {
     const tags = img.tags.length ? img.tags.map((t) => parseImageRef(t)) : [{ name: '<none>', tag: '<none>' }];
     for (const t of tags) {
       if (want && (t.name !== want.name || (want.tag !== undefined && t.tag !== want.tag))) continue;
       const digest = img.repoDigests?.find((d) => d.startsWith(`${t.name}@`))?.split('@')[1] ?? '<none>';
-      rows.push({ repo: t.name, tag: t.tag, digest, id: id(img.id), created: createdText(createdMs(img), now), size: humanSize(img.size) });
+      rows.push({ repo: t.name, tag: t.tag, digest, id: id(img.id), created: createdText(createdMs(img), now), createdAt: goTime(createdMs(img)), size: humanSize(img.size) });
     }
   }
   if (o.quiet) return [...new Set(rows.map((r) => r.id))].map((r) => r + '\n').join('');
   const headers = ['REPOSITORY', 'TAG', ...(o.digests ? ['DIGEST'] : []), 'IMAGE ID', 'CREATED', 'SIZE'];
-  return renderTable(headers, rows.map((r) => [r.repo, r.tag, ...(o.digests ? [r.digest] : []), r.id, r.created, r.size]));
+  const table = renderTable(headers, rows.map((r) => [r.repo, r.tag, ...(o.digests ? [r.digest] : []), r.id, r.created, r.size]));
+  if (fmt === undefined) return table;
+  // docker's image fields for --format.
+  const fields = rows.map((r) => ({ ID: r.id, Repository: r.repo, Tag: r.tag, Digest: r.digest, CreatedSince: r.created, CreatedAt: r.createdAt, Size: r.size, VirtualSize: r.size, SharedSize: 'N/A', UniqueSize: 'N/A', Containers: 'N/A' }));
+  return renderList(fmt, fields, IMAGE_HEADERS, table);
 }
 
 /** docker's `image inspect` object for one stored image. */

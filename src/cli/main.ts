@@ -212,9 +212,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--digests', 'show digests', false)
       .option('-q, --quiet', 'only show image ids', false)
       .option('--no-trunc', "don't truncate output")
+      .option('--format <template>', "Go template per image, e.g. '{{.Repository}}:{{.Tag}}'; 'table ...' adds a header row")
       .action(action(async (repo: string | undefined, opts) => {
         const { imagesCommand } = await import('./images.js');
-        process.stdout.write(imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc, digests: opts.digests }));
+        process.stdout.write(imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc, digests: opts.digests, format: opts.format }));
       })),
   image: (p) => {
     const img = p.command('image').description('Manage images');
@@ -236,8 +237,9 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('[repository]')
       .option('-q, --quiet', 'only show image ids', false)
       .option('--no-trunc', "don't truncate output")
+      .option('--format <template>', "Go template per image; 'table ...' adds a header row")
       .action(action(async (repo: string | undefined, opts) => {
-        process.stdout.write((await import('./images.js')).imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc }));
+        process.stdout.write((await import('./images.js')).imagesCommand(config.root, repo, { quiet: opts.quiet, noTrunc: !opts.trunc, format: opts.format }));
       }));
     return img;
   },
@@ -440,8 +442,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('[container...]', 'containers (default: all running)')
       .option('-a, --all', 'show all containers (default shows just running)', false)
       .option('--no-stream', 'print one table (two samples a second apart) and exit')
+      .option('--no-trunc', "don't truncate the ids")
+      .option('--format <template>', "Go template per container, e.g. '{{.Name}} {{.CPUPerc}}'; 'table ...' adds a header row")
       .action(action(async (refs: string[], opts) => {
-        return (await import('./resources.js')).statsCommand(config.root, refs, { all: opts.all, noStream: !opts.stream });
+        return (await import('./resources.js')).statsCommand(config.root, refs, { all: opts.all, noStream: !opts.stream, format: opts.format, noTrunc: !opts.trunc });
       })),
   update: (p) =>
     p
@@ -499,17 +503,20 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('ls')
       .description('List networks')
       .option('-q, --quiet', 'only display network ids', false)
+      .option('--no-trunc', "don't truncate the ids")
+      .option('--format <template>', "Go template per network, e.g. '{{.Name}}'; 'table ...' adds a header row")
       .action(action(async (opts) => {
         const { networkLs } = await import('./network.js');
-        process.stdout.write(networkLs(config.root, opts.quiet));
+        process.stdout.write(networkLs(config.root, opts.quiet, { format: opts.format, noTrunc: !opts.trunc }));
       }));
     net
       .command('inspect')
       .description('Show networks as JSON, with their containers')
       .argument('<name...>', 'network names')
-      .action(action(async (names: string[]) => {
+      .option('-f, --format <template>', "Go template per network, e.g. '{{.IPAM.Config}}'")
+      .action(action(async (names: string[], opts) => {
         const { networkInspect } = await import('./network.js');
-        process.stdout.write(networkInspect(config.root, names));
+        process.stdout.write(await networkInspect(config.root, names, opts.format));
       }));
     net
       .command('rm')

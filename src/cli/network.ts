@@ -10,7 +10,8 @@ import { loadSubnetLib, parseSubnet } from '../network/subnet.js';
 import type { NetworkConfig } from '../network/plan.js';
 import { randomHex } from '../runtime/ids.js';
 import { StateStore } from '../runtime/state.js';
-import { renderTable } from '../runtime/format.js';
+import { goTime, renderTable } from '../runtime/format.js';
+import { parseListFormat, renderList } from '../runtime/list-format.js';
 
 export async function networkCreate(root: string, name: string, subnet?: string, gateway?: string): Promise<string> {
   if (PREDEFINED_NETWORKS.includes(name)) throw usageError(`${name} is a pre-defined network and cannot be created`);
@@ -42,12 +43,21 @@ export async function networkCreate(root: string, name: string, subnet?: string,
   return `${net.id}\n`;
 }
 
-export function networkLs(root: string, quiet: boolean): string {
+const NETWORK_HEADERS: Record<string, string> = {
+  ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT',
+};
+
+export function networkLs(root: string, quiet: boolean, o: { format?: string; noTrunc?: boolean } = {}): string {
+  const lf = o.format === undefined ? undefined : parseListFormat(o.format);
   const { nets, broken } = new NetworkStore(root).scan();
   nets.sort((a, b) => a.name.localeCompare(b.name));
   for (const b of broken) process.stderr.write(`WARNING: ${formatForUser(b.error)}\n`);
-  if (quiet) return nets.map((n) => n.id.slice(0, 12) + '\n').join('');
-  return renderTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [n.id.slice(0, 12), n.name, 'bridge', 'local']));
+  const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
+  if (quiet) return nets.map((n) => id(n.id) + '\n').join('');
+  const table = renderTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, 'bridge', 'local']));
+  if (!lf) return table;
+  const rows = nets.map((n) => ({ ID: id(n.id), Name: n.name, Driver: 'bridge', Scope: 'local', IPv6: 'false', Internal: 'false', Labels: '', CreatedAt: goTime(n.createdAt) }));
+  return renderList(lf, rows, NETWORK_HEADERS, table);
 }
 
 /** The network's endpoints: containers holding a lease on it that are live (or whose record is
@@ -63,7 +73,9 @@ function members(root: string, net: NetworkConfig): Array<{ id: string | null; i
     });
 }
 
-export function networkInspect(root: string, names: string[]): string {
+export async function networkInspect(root: string, names: string[], format?: string): Promise<string> {
+  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
+  tpl?.checkTemplate(format!);
   const store = new NetworkStore(root);
   const out = names.map((name) => {
     const net = store.get(name);
@@ -80,6 +92,7 @@ export function networkInspect(root: string, names: string[]): string {
       ),
     };
   });
+  if (tpl) return out.map((n) => tpl.renderTemplate(format!, n) + '\n').join('');
   return JSON.stringify(out, null, 4) + '\n';
 }
 

@@ -2,7 +2,7 @@
 import { formatForUser } from '../core/errors.js';
 import { native } from '../native/binding.js';
 import { StateStore } from '../runtime/state.js';
-import { commandText, createdText, humanSize, renderTable, statusText } from '../runtime/format.js';
+import { commandText, createdText, goTime, humanSize, renderTable, statusText } from '../runtime/format.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeContainer } from '../runtime/remove.js';
@@ -67,11 +67,6 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
   if (withSize && lf === undefined) columns.push('Size');
   const table = renderTable(columns.map((c) => PS_HEADERS[c]!), rows.map((r) => columns.map((c) => r[c])));
   return lf ? fmt!.renderList(lf, rows, PS_HEADERS, table) : table;
-}
-
-/** Go's time.Time as docker's ps prints .CreatedAt: `2026-12-03 23:06:07 +0000 UTC`. */
-function goTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
 }
 
 /** `SIZE` as docker's: the writable layer's bytes, and with the image's, `(virtual ...)`. */

@@ -13,9 +13,24 @@ type Sample = CgroupSample & SystemSample;
 
 /** `minidock stats [-a] [--no-stream] [CONTAINER...]`: docker's columns; refreshed every
  *  second until Ctrl-C, or printed once from two samples a second apart with --no-stream. */
-export async function statsCommand(root: string, refs: string[], o: { all: boolean; noStream: boolean }): Promise<number> {
+const STATS_FIELDS = ['ID', 'Name', 'CPUPerc', 'MemUsage', 'MemPerc', 'NetIO', 'BlockIO', 'PIDs'] as const;
+
+export async function statsCommand(root: string, refs: string[], o: { all: boolean; noStream: boolean; format?: string; noTrunc?: boolean }): Promise<number> {
   const { readStats, readSystemCpu, readHostMemory, readNetIO } = await import('../cgroup/fs.js');
-  const { statsRow, emptyStatsRow, formatStatsTable, CLEAR_SCREEN } = await import('../cgroup/stats.js');
+  const { statsRow, emptyStatsRow, formatStatsTable, formatStatsRow, STATS_HEADERS, CLEAR_SCREEN } = await import('../cgroup/stats.js');
+  const lfm = o.format === undefined ? undefined : await import('../runtime/list-format.js');
+  const lf = lfm?.parseListFormat(o.format!);
+  // docker's stats fields: the cells of the table by name, and .Container as the user named it.
+  const headers: Record<string, string> = { ...Object.fromEntries(STATS_FIELDS.map((f, i) => [f, STATS_HEADERS[i]!])), Container: 'CONTAINER' };
+  const render = (rows: StatsRow[]): string => {
+    const table = formatStatsTable(rows);
+    if (!lf) return table;
+    const fields = rows.map((r) => {
+      const cells = formatStatsRow(r);
+      return { ...Object.fromEntries(STATS_FIELDS.map((f, i) => [f, cells[i]!])), ID: o.noTrunc ? r.id : cells[0]!, Container: r.name || cells[0]! };
+    });
+    return lfm!.renderList(lf, fields, headers, table);
+  };
   const store = new StateStore(root);
   const pick = (): ContainerRecord[] =>
     refs.length ? refs.map((r) => store.resolve(r)) : store.list().filter((c) => c.spec && (o.all || c.state?.status === 'running'));
@@ -40,7 +55,7 @@ export async function statsCommand(root: string, refs: string[], o: { all: boole
       rows.push(statsRow(c, prev.get(rec.id), cur, readNetIO(rec.state.pid ?? 0), hostMemory));
       prev.set(rec.id, cur);
     }
-    return formatStatsTable(rows);
+    return render(rows);
   };
   frame(); // the first samples: CPU % needs a second one
   if (o.noStream) {

@@ -34,6 +34,11 @@ export function humanDuration(ms: number): string {
  * ps CREATED: `3 minutes ago`. docker's API carries the creation time in whole seconds, so the
  * creation instant is truncated to a second before measuring, which is what docker shows.
  */
+/** Go's time.Time as docker's list formats print it (.CreatedAt): `2026-12-03 23:06:07 +0000 UTC`. */
+export function goTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
 export function createdText(createdMs: number, nowMs: number): string {
   const created = Math.floor(createdMs / SECOND) * SECOND;
   return `${humanDuration(nowMs - created)} ago`;

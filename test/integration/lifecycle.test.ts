@@ -129,6 +129,11 @@ T('ps --format, -n, -l and -s, as docker\'s', async () => {
   assert.is(j.Names, 'pf2');
   assert.is(j.Networks, 'none');
   assert.is(j.Command, '"sh -c \'printf 12345…"');
+  // The other list commands take the same formats.
+  assert.match(md('stats', '--no-stream', '--format', '{{.Container}} {{.PIDs}} {{.MemPerc}}', 'pf1').stdout, /^pf1 1 \d+\.\d\d%\n$/);
+  assert.match(md('stats', '--no-stream', '--format', 'table {{.Name}}\\t{{.CPUPerc}}', 'pf1').stdout, /^NAME +CPU %\npf1 +\d+\.\d\d%\n$/);
+  assert.is(md('images', '--format', '{{.Repository}}:{{.Tag}}', 'busybox').stdout, 'busybox:latest\n');
+  assert.match(md('images', '--format', 'table {{.Repository}}\\t{{.Tag}}\\t{{.Size}}', 'busybox').stdout, /^REPOSITORY +TAG +SIZE\nbusybox +latest +1\.\d+MB\n$/);
   const bad = md('ps', '--format', '{{.Names');
   assert.is.not(bad.code, 0);
   assert.match(bad.stderr, /template parsing error/);

@@ -200,6 +200,10 @@ T('a user-defined network: containers reach each other by name; network rm refus
     assert.is(inspect[0].IPAM.Config[0].Subnet, '10.124.0.0/24');
     assert.is(Object.values(inspect[0].Containers as Record<string, { Name: string }>)[0]!.Name, 'alpha');
     assert.match(mdk(root, ['network', 'ls']).stdout, /appnet\s+bridge\s+local/);
+    // --format, as docker's: per network, or a table with the template's own header.
+    assert.match(mdk(root, ['network', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']).stdout, /^(\S+ bridge local\n)*appnet bridge local\n/);
+    assert.match(mdk(root, ['network', 'ls', '--format', 'table {{.Name}}\\t{{.ID}}']).stdout, /^NAME +NETWORK ID\n(.*\n)*appnet +[0-9a-f]{12}\n/);
+    assert.is(mdk(root, ['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}} {{len .Containers}}', 'appnet']).stdout, '10.124.0.0/24 1\n');
   } finally {
     await web.stop();
   }
