@@ -4,6 +4,7 @@
 import { EXIT, formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
+import { pflagArgs } from './pflag.js';
 
 // Bundled into dist/bundle/main.cjs with the rest, so it comes from the code cache too.
 import { Command, CommanderError, Option } from 'commander';
@@ -539,8 +540,30 @@ const wanted = process.argv[2];
 if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
 else for (const define of Object.values(commands)) define(program);
 
+/** docker's flag syntax for the command that runs (see pflag.ts): its own flags, and a group's
+ *  subcommand's (`network ls`). */
+function dockerArgv(argv: string[]): string[] {
+  let cmd: Command = program;
+  let at = 2;
+  for (;;) {
+    const sub = cmd.commands.find((c) => c.name() === argv[at] || c.aliases().includes(argv[at] ?? ''));
+    if (!sub) break;
+    cmd = sub;
+    at++;
+  }
+  if (cmd === program) return argv;
+  const flags = cmd.options.map((o) => ({ short: o.short, long: o.long, takesValue: o.required || o.optional }));
+  return [...argv.slice(0, at), ...pflagArgs(argv.slice(at), flags)];
+}
+
 // No top-level await: the bundle is a CommonJS script, run from V8's code cache (bin/minidock.js).
-program.parseAsync(process.argv).catch((err: unknown) => {
+let argv: string[];
+try {
+  argv = dockerArgv(process.argv);
+} catch (err) {
+  fail(err);
+}
+program.parseAsync(argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // --help and --version end here with code 0; usage errors are minidock's own: 125.
     process.exit(err.exitCode === 0 ? 0 : EXIT.RUNTIME);

@@ -236,6 +236,18 @@ Run('the launchers bin/minidock and bin/minidock.js keep --env-file for run (Nod
   }
 });
 
+Run('docker\'s flag syntax: --rm=true, -d=false, --tty=false, -p=HOST:CTR, a bad boolean refused', () => {
+  const r = mdk(root, ['run', '--rm=true', '-d=false', '--tty=false', '-i=false', '--network=none', 'busybox', 'sh', '-c', '[ -t 1 ] || echo no-tty; echo -d=false']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, 'no-tty\n-d=false\n', 'not detached, no tty, the command\'s own arguments untouched');
+  const bad = mdk(root, ['run', '--rm=yes', 'busybox', 'true']);
+  assert.is(bad.code, 125);
+  assert.is(bad.stderr, 'minidock: invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax (true or false)\n');
+  const published = mdk(root, ['run', '--rm', '-p=18097:80', '--network', 'none', 'busybox', 'true']);
+  assert.is(published.code, 0, published.stderr);
+  assert.match(published.stderr, /published ports are discarded when using --network none/, '-p=... read as a port');
+});
+
 Run('stdin: closed without -i, passed through with -i', () => {
   assert.is(mdk(root, ['run', '--rm', 'busybox', 'cat'], { input: 'ignored\n' }).stdout, '');
   assert.is(mdk(root, ['run', '--rm', '-i', 'busybox', 'cat'], { input: 'hello\n' }).stdout, 'hello\n');
