@@ -11,7 +11,8 @@ export interface Volume {
 
 export interface Tmpfs {
   dst: string;
-  /** tmpfs options passed to mount: size=, mode= (docker's defaults otherwise). */
+  /** The options after docker's default nosuid,nodev,noexec, in order: tmpfs's own (size=,
+   *  mode=, uid=...) and mount flags (exec undoes noexec). */
   data: string;
   ro: boolean;
 }
@@ -46,12 +47,21 @@ export function parseVolume(spec: string, stateRoot: string): Volume {
   let ro = false;
   if (opts !== undefined) {
     const words = opts.split(',');
-    for (const w of words) if (w !== 'ro' && w !== 'rw') throw usageError(`invalid mount option "${w}" in "${spec}"`, 'ro or rw');
+    // z and Z ask docker to relabel for SELinux, which this host does not have: docker then
+    // ignores them too. consistent, cached and delegated mean something only on macOS.
+    const IGNORED = ['z', 'Z', 'consistent', 'cached', 'delegated'];
+    for (const w of words) if (w !== 'ro' && w !== 'rw' && !IGNORED.includes(w)) throw usageError(`invalid mount option "${w}" in "${spec}"`, 'ro, rw, z or Z');
     if (words.includes('ro') && words.includes('rw')) throw usageError(`invalid volume spec "${spec}": both ro and rw`);
     ro = words.includes('ro');
   }
   return { src: host, dst: cleanDestination(dst, spec), ro };
 }
+
+/** Mount flags --tmpfs takes as docker does (each also undoes its opposite: exec after the
+ *  default noexec makes the tmpfs executable). */
+const TMPFS_FLAGS = new Set(['exec', 'noexec', 'suid', 'nosuid', 'dev', 'nodev', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime', 'norelatime', 'strictatime', 'nostrictatime', 'sync', 'async', 'dirsync']);
+/** tmpfs's own options (mount data). */
+const TMPFS_DATA = /^(size=\d+[kmg]?|size=\d+%|nr_blocks=\d+[kmg]?|nr_inodes=\d+[kmg]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+|huge=(never|always|within_size|advise))$/i;
 
 export function parseTmpfs(spec: string): Tmpfs {
   const [dst, opts] = [spec.split(':')[0]!, spec.split(':').slice(1).join(':')];
@@ -59,10 +69,11 @@ export function parseTmpfs(spec: string): Tmpfs {
   let ro = false;
   for (const o of opts ? opts.split(',') : []) {
     if (o === 'ro' || o === 'rw') ro = o === 'ro';
-    else if (/^size=\d+[kmg]?$/i.test(o) || /^mode=[0-7]{3,4}$/.test(o)) data.push(o);
-    else throw usageError(`invalid tmpfs option "${o}" in "${spec}"`, 'size=N[k|m|g], mode=OCTAL, ro or rw');
+    else if (TMPFS_DATA.test(o) || TMPFS_FLAGS.has(o)) data.push(o);
+    else throw usageError(`invalid tmpfs option "${o}" in "${spec}"`, 'size=, mode=, uid=, gid=, nr_inodes=, noexec/exec, nosuid/suid, nodev/dev, noatime, ro or rw');
   }
-  return { dst: cleanDestination(dst, spec), data: (data.length ? data : ['mode=1777']).join(','), ro };
+  if (!data.some((o) => o.startsWith('mode='))) data.unshift('mode=1777');
+  return { dst: cleanDestination(dst, spec), data: data.join(','), ro };
 }
 
 /** All -v and --tmpfs together: one destination each. */

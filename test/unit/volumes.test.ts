@@ -14,6 +14,14 @@ test('accepted forms', () => {
   assert.equal(parseTmpfs('/run'), { dst: '/run', data: 'mode=1777', ro: false });
   assert.equal(parseTmpfs('/tmp:size=64m,mode=1777'), { dst: '/tmp', data: 'size=64m,mode=1777', ro: false });
   assert.equal(parseTmpfs('/cache:ro'), { dst: '/cache', data: 'mode=1777', ro: true });
+  // docker's mount flags and tmpfs's own options, in the order given (exec undoes the default noexec).
+  assert.equal(parseTmpfs('/x:noexec,nosuid,uid=1000,gid=1000,size=10m'), { dst: '/x', data: 'mode=1777,noexec,nosuid,uid=1000,gid=1000,size=10m', ro: false });
+  assert.equal(parseTmpfs('/x:exec,mode=700,nr_inodes=1k,noatime'), { dst: '/x', data: 'exec,mode=700,nr_inodes=1k,noatime', ro: false });
+});
+
+test('-v :z and :Z (SELinux relabelling, no SELinux here) are accepted and ignored, as docker does', () => {
+  assert.equal(parseVolume('/srv:/data:z', ROOT), { src: '/srv', dst: '/data', ro: false });
+  assert.equal(parseVolume('/srv:/data:ro,Z', ROOT), { src: '/srv', dst: '/data', ro: true });
 });
 
 const bad: Array<[string, RegExp]> = [
@@ -37,7 +45,7 @@ const bad: Array<[string, RegExp]> = [
   ['/var:/x', /refusing to mount \/var into a container/, ],
   ['/tmp:/data:rw,ro', /both ro and rw/],
   ['/tmp:/data:foo', /^invalid mount option "foo"/],
-  ['/tmp:/data:z', /^invalid mount option "z"/],
+  ['/tmp:/data:rshared', /^invalid mount option "rshared"/],
 ];
 for (const [spec, msg] of bad) {
   test(`-v ${spec} is refused`, () => {
@@ -46,7 +54,8 @@ for (const [spec, msg] of bad) {
 }
 
 test('--tmpfs refusals and duplicate destinations', () => {
-  assert.match(usageMessage(() => parseTmpfs('/run:exec')), /^invalid tmpfs option "exec"/);
+  assert.match(usageMessage(() => parseTmpfs('/run:bogus')), /^invalid tmpfs option "bogus"/);
+  assert.match(usageMessage(() => parseTmpfs('/run:uid=root')), /^invalid tmpfs option "uid=root"/);
   assert.match(usageMessage(() => parseTmpfs('run')), /container path must be absolute/);
   assert.match(usageMessage(() => parseTmpfs('/proc')), /runtime-managed path \/proc/);
   assert.match(usageMessage(() => checkDestinations(['/a', '/b', '/a'])), /^duplicate mount destination \/a$/);
