@@ -121,7 +121,7 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   for (const t of spec.tmpfs ?? []) {
     mounts.push({ destination: t.dst, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(t.ro ? ['ro'] : []), ...t.data.split(',').filter(Boolean)] });
   }
-  for (const [name, dst] of Object.entries(BUNDLE_ETC_FILES)) mounts.push({ destination: dst, type: 'bind', source: file(name), options: bindOpts(false) });
+  for (const [name, dst] of Object.entries(BUNDLE_ETC_FILES)) mounts.push({ destination: dst, type: 'bind', source: file(name), options: bindOpts(spec.readOnly ?? false) });
 
   const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   // --network none and bridge: a new namespace (lo only: a bundle cannot wire the bridge);

@@ -360,6 +360,10 @@ Run('-v HOST:CTR[:ro], --tmpfs and --read-only', () => {
     const rootRo = run('--read-only', '--tmpfs', '/run', '--tmpfs', '/tmp:size=1m,mode=1777', 'busybox', 'sh', '-c',
       'touch /x 2>/dev/null; echo root=$?; touch /run/ok /tmp/ok && echo tmpfs-ok; grep " /tmp " /proc/self/mountinfo | cut -d" " -f6');
     assert.is(rootRo.stdout, 'root=1\ntmpfs-ok\nrw,nosuid,nodev,noexec,relatime\n');
+    // docker mounts /etc/hosts, /etc/hostname and /etc/resolv.conf read-only with the rootfs.
+    const etcRo = run('--read-only', 'busybox', 'sh', '-c', 'for f in /etc/hosts /etc/hostname /etc/resolv.conf; do echo x >> $f 2>/dev/null; echo $f=$?; done');
+    assert.is(etcRo.stdout, '/etc/hosts=1\n/etc/hostname=1\n/etc/resolv.conf=1\n');
+    assert.is(run('busybox', 'sh', '-c', 'echo "1.2.3.4 extra" >> /etc/hosts && echo writable').stdout, 'writable\n', 'without --read-only they stay writable, as docker\'s');
     const cases: Array<[string[], RegExp]> = [
       [['-v', 'rel:/d'], /the host path must be absolute/],
       [['-v', '/nonexistent-mdk:/d'], /source path \/nonexistent-mdk does not exist/],

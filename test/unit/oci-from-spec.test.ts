@@ -122,7 +122,8 @@ test('a non-root user, host network, identity map, volumes, tmpfs, --init, limit
     { destination: '/sbin/minidock-init', type: 'bind', source: '/b/minidock-init', options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] },
     { destination: '/data', type: 'bind', source: '/srv/data', options: ['rbind', 'rprivate', 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'size=1m'] },
-    ...ETC_MOUNTS,
+    // --read-only: the etc files read-only with the rootfs, as docker mounts them.
+    ...ETC_MOUNTS.map((m) => ({ ...m, options: [...m.options, 'ro'] })),
   ]);
   // --network host: no network namespace; the identity map: a user namespace all the same (as
   // minidock run makes), every id mapped to itself.
