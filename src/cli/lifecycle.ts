@@ -232,10 +232,13 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   }
   const { parseEnvFlag, splitEnvEntry } = await import('../spec/env.js');
   const env = new Map(rec.spec.env.map((e) => splitEnvEntry(e)));
+  const given = new Map<string, string>();
   for (const e of o.env) {
     const kv = parseEnvFlag(e, process.env);
-    if (kv) env.set(kv[0], kv[1]);
+    if (kv) given.set(kv[0], kv[1]);
   }
+  // docker's exec: TERM=xterm with -t (the container may have run without one).
+  if (o.tty) env.set('TERM', 'xterm');
   let user = `${rec.spec.user.uid}:${rec.spec.user.gid}${rec.spec.user.additionalGids.map((g) => `:${g}`).join('')}`;
   if (o.user !== undefined) {
     const { parseUserSpec, resolveUser } = await import('../spec/user.js');
@@ -259,7 +262,11 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
       try { checkUserMapped(u, rec.spec.idMap); } catch (err) { closeSync(pidfd); throw err; }
     }
     user = `${u.uid}:${u.gid}${u.additionalGids.map((g) => `:${g}`).join('')}`;
+    // HOME follows the user, from its passwd entry, as docker's exec -u does.
+    env.set('HOME', u.home);
   }
+  // The exec's own -e last: they win over all of the above.
+  for (const [k, v] of given) env.set(k, v);
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
   const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []),
     // exec gets PID 1's privileges, never more: exec must not be a way around them.

@@ -149,5 +149,7 @@ export function resolveUser(spec: UserSpec, passwd: string | null, group: string
   } else if (match !== undefined) {
     additionalGids = groups.filter((e) => e.members.includes(match.name)).map((e) => e.gid);
   }
-  return { uid, gid, additionalGids, home };
+  // docker puts the primary gid first among the supplementary groups (moby's getUser), so a
+  // process keeps its group's access after a setgid program or newgrp changes its gid.
+  return { uid, gid, additionalGids: [...new Set([gid, ...additionalGids])], home };
 }

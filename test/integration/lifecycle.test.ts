@@ -155,6 +155,13 @@ T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and optio
   assert.is(missing.code, 127);
   assert.match(missing.stderr, /exec: "no-such-command": executable file not found in \$PATH/);
   assert.is(md('exec', '-e', 'X=y', '-w', '/tmp', '-u', '1000:1000', 'target', 'sh', '-c', 'echo $X $(pwd) $(id -u):$(id -g)').stdout, 'y /tmp 1000:1000\n');
+  // As docker's: HOME from the user's passwd entry, TERM=xterm with -t, the primary gid among the
+  // supplementary groups; the exec's own -e over all of them.
+  assert.is(md('exec', '-u', 'nobody', 'target', 'sh', '-c', 'echo $HOME; id -G').stdout, '/nonexistent\n65534\n');
+  assert.is(md('exec', '-u', '1000:1000', 'target', 'id', '-G').stdout, '1000\n');
+  assert.is(md('exec', '-u', 'nobody', '-e', 'HOME=/x', 'target', 'sh', '-c', 'echo $HOME').stdout, '/x\n');
+  assert.is(md('exec', '-t', 'target', 'sh', '-c', 'echo $TERM').stdout.replace(/\r/g, ''), 'xterm\n');
+  assert.is(md('exec', 'target', 'sh', '-c', 'echo "[$TERM]"').stdout, '[]\n');
   assert.is(md('exec', '-i', 'target', 'cat').stdout, '', 'stdin of the CLI (empty) reaches cat');
   assert.is(mdk(root, ['exec', '-i', 'target', 'cat'], { input: 'piped\n', env: ENV }).stdout, 'piped\n');
   assert.is(md('rm', '-f', 'target').code, 0);
