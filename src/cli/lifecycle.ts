@@ -218,6 +218,8 @@ function readFully(fd: number, buf: Buffer, position: number): void {
 /** `exec`: runs a command in a running container through `minidock-shim exec`, a fresh
  *  single-threaded process that joins all seven namespaces from a pidfd (see shim.c). */
 export async function execCommand(root: string, ref: string, argv: string[], o: { interactive: boolean; tty: boolean; detach: boolean; env: string[]; workdir?: string; user?: string }): Promise<number> {
+  const { checkInputTerminal } = await import('../runtime/run.js');
+  checkInputTerminal(o.interactive && o.tty && !o.detach);
   const api = native();
   const store = new StateStore(root, api.flock);
   const rec = store.resolve(ref);

@@ -351,8 +351,15 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
   };
 }
 
+/** docker's client refuses -it when its stdin is not a terminal: it could neither put it in raw
+ *  mode nor relay keystrokes as typed (and the run would hang reading a pipe as a terminal). */
+export function checkInputTerminal(wanted: boolean): void {
+  if (wanted && !ttyLib().isatty(0)) throw new MinidockError('the input device is not a TTY', { step: 'cli.tty', exitCode: 1, hint: 'drop -t, or run it from a terminal' });
+}
+
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */
 export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
+  checkInputTerminal(o.interactive && o.tty && !o.detach);
   const { store, spec: s, paths, cgroups, api } = await makeContainer(o, deps);
   const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);

@@ -260,6 +260,25 @@ Run('--tmpfs takes docker\'s mount options (exec, uid=...), -v takes :z and :Z',
   }
 });
 
+Run('-it without a terminal on stdin is refused at once, as docker\'s client does; run and exec', () => {
+  const r = mdk(root, ['run', '-it', '--name', 'no-tty', 'busybox', 'true']);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /^minidock: the input device is not a TTY/);
+  assert.is(mdk(root, ['ps', '-a', '-q', '-f', 'name=no-tty']).stdout, '', 'nothing was made');
+  const d = mdk(root, ['run', '-d', '--name', 'tty-target', '--network', 'none', 'busybox', 'sleep', '30']);
+  assert.is(d.code, 0, d.stderr);
+  try {
+    const e = mdk(root, ['exec', '-it', 'tty-target', 'true']);
+    assert.is(e.code, 1);
+    assert.match(e.stderr, /^minidock: the input device is not a TTY/);
+    // -t alone and -i alone need no terminal.
+    assert.is(mdk(root, ['exec', '-t', 'tty-target', 'true']).code, 0);
+    assert.is(mdk(root, ['exec', '-i', 'tty-target', 'cat'], { input: 'in\n' }).stdout, 'in\n');
+  } finally {
+    mdk(root, ['rm', '-f', 'tty-target']);
+  }
+});
+
 Run('stdin: closed without -i, passed through with -i', () => {
   assert.is(mdk(root, ['run', '--rm', 'busybox', 'cat'], { input: 'ignored\n' }).stdout, '');
   assert.is(mdk(root, ['run', '--rm', '-i', 'busybox', 'cat'], { input: 'hello\n' }).stdout, 'hello\n');
