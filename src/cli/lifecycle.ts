@@ -100,16 +100,26 @@ async function each(refs: string[], fn: (store: StateStore, rec: ContainerRecord
 /** `stop`: SIGTERM (or the container's stop signal), a grace period, then SIGKILL. PID 1 ignores signals it has no handler
  *  for, so without a handler (or --init) the grace period always runs out. */
 export function stopCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
+  return each(refs, (store, rec, api) => stopOne(store, rec, api, timeoutS), root);
+}
+
+async function stopOne(store: StateStore, rec: ContainerRecord, api: NativeApi, timeoutS: number): Promise<void> {
+  check('stop', rec);
+  if (!canStop(rec)) return;
+  // The container's stop signal (--stop-signal, or its image's StopSignal), as docker.
+  signalContainer(api, rec, rec.spec?.stopSignal ? parseSignal(rec.spec.stopSignal) : 15);
+  checkpoint('stop.signalled');
+  if (!(await waitStopped(store, rec, timeoutS * 1000))) {
+    signalContainer(api, rec, 9);
+    await waitStopped(store, rec, 10_000);
+  }
+}
+
+/** `restart`: stop, then start, container by container; each name printed once. */
+export function restartCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
   return each(refs, async (store, rec, api) => {
-    check('stop', rec);
-    if (!canStop(rec)) return;
-    // The container's stop signal (--stop-signal, or its image's StopSignal), as docker.
-    signalContainer(api, rec, rec.spec?.stopSignal ? parseSignal(rec.spec.stopSignal) : 15);
-    checkpoint('stop.signalled');
-    if (!(await waitStopped(store, rec, timeoutS * 1000))) {
-      signalContainer(api, rec, 9);
-      await waitStopped(store, rec, 10_000);
-    }
+    await stopOne(store, rec, api, timeoutS);
+    await startOne(store, store.read(rec.id), api, root);
   }, root);
 }
 
@@ -148,12 +158,15 @@ export async function startCommand(root: string, refs: string[], attach: boolean
     await lastRunFinished(store, rec);
     return startContainer(store, rec.spec, store.paths(rec.id), { detach: false, fresh: false }, root, api);
   }
-  return each(refs, async (store, rec, api) => {
-    check('start', rec);
-    if (!canStart(rec) || !rec.spec) return;
-    await lastRunFinished(store, rec);
-    await startContainer(store, rec.spec, store.paths(rec.id), { detach: true, fresh: false }, root, api);
-  }, root);
+  return each(refs, (store, rec, api) => startOne(store, rec, api, root), root);
+}
+
+async function startOne(store: StateStore, rec: ContainerRecord, api: NativeApi, root: string): Promise<void> {
+  const { startContainer } = await import('../runtime/run.js');
+  check('start', rec);
+  if (!canStart(rec) || !rec.spec) return;
+  await lastRunFinished(store, rec);
+  await startContainer(store, rec.spec, store.paths(rec.id), { detach: true, fresh: false }, root, api);
 }
 
 /** `logs`: what a detached container wrote, from its CRI-format log (see native/src/shim.c). */

@@ -404,9 +404,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<container...>')
       .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
       .action(action(async (refs: string[], opts) => {
-        const l = await import('./lifecycle.js');
-        const stopped = await l.stopCommand(config.root, refs, Number(opts.time));
-        return stopped || l.startCommand(config.root, refs, false);
+        return (await import('./lifecycle.js')).restartCommand(config.root, refs, Number(opts.time));
       })),
   exec: (p) =>
     p

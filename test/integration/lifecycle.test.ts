@@ -331,7 +331,9 @@ T('exec -d, kill -s by name, restart, start -a, and exec into a foreground conta
   const notRunning = md('kill', 'multi');
   assert.is(notRunning.code, 1);
   assert.match(notRunning.stderr, /cannot kill container: multi: container is not running/);
-  assert.is(md('restart', '-t', '1', 'multi').code, 0);
+  const restarted = md('restart', '-t', '1', 'multi');
+  assert.is(restarted.code, 0, restarted.stderr);
+  assert.is(restarted.stdout, 'multi\n', 'the name once, as docker prints it');
   await until('running again', () => state('multi').status === 'running');
   assert.is(md('exec', 'multi', 'cat', '/tmp/mark').stdout, 'detached\n', 'its writable layer survived the restart');
   assert.is(md('rm', '-f', 'multi').code, 0);
