@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cgroupMounts, cgroupsUnder, requireRootAndImages } from '../helpers/cli.js';
@@ -146,8 +146,18 @@ const diskDev = (): string => {
 };
 
 // The blkio weight lives in BFQ's file (CFQ's blkio.weight is gone since 5.0), which exists only
-// while the bfq scheduler is available: some hosts of this kind have it, some do not.
-const WEIGHT = ['blkio.bfq.weight', 'blkio.weight'].find((f) => existsSync(join('/sys/fs/cgroup/blkio', f)));
+// while the bfq scheduler is available: some hosts of this kind have it, some do not, and one may
+// gain it when the module loads. The root cgroup never has the weight files, so a child made for
+// the look tells.
+const WEIGHT = ((): string | undefined => {
+  const probe = join('/sys/fs/cgroup/blkio', `mdkprobe${process.pid}`);
+  mkdirSync(probe);
+  try {
+    return ['blkio.bfq.weight', 'blkio.weight'].find((f) => existsSync(join(probe, f)));
+  } finally {
+    rmdirSync(probe);
+  }
+})();
 
 Cg('cg-: every linux.resources field reaches its cgroup file on create; update (--resources and flags) rewrites them, created and running; refused when stopped', async () => {
   const id = 'cg-all';
