@@ -22,7 +22,7 @@ export interface ParsedImageConfig {
   created?: string;
   author?: string;
   /** What `run` takes from the image, in docker's field names. */
-  config: ImageConfig & { StopSignal?: string; Labels?: Record<string, string>; Volumes?: string[] };
+  config: Omit<ImageConfig, 'Volumes'> & { Volumes?: string[] };
   diffIds: string[];
   history: HistoryEntry[];
 }

@@ -1,4 +1,4 @@
-// docker `import -c/--change`: applies Dockerfile instructions (CMD, ENTRYPOINT, ENV, EXPOSE,
+// docker `import -c/--change`: applies Dockerfile instructions (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, VOLUME,
 // USER, WORKDIR) to an image config, and works out a container's command from it. Pure.
 //
 // Instruction semantics follow the Dockerfile reference: exec (JSON) or shell form for
@@ -7,6 +7,7 @@
 
 import { posix } from 'node:path';
 import { usageError } from '../core/errors.js';
+import { parseSignal } from './signal.js';
 import { parseUserSpec } from './user.js';
 import { normaliseAbsolute } from './workdir.js';
 
@@ -17,9 +18,12 @@ export interface ImageConfig {
   WorkingDir?: string;
   User?: string;
   ExposedPorts?: Record<string, {}>;
+  Labels?: Record<string, string>;
+  Volumes?: Record<string, {}>;
+  StopSignal?: string;
 }
 
-export const SUPPORTED_CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'USER', 'WORKDIR'] as const;
+export const SUPPORTED_CHANGES = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR'] as const;
 
 /** A problem inside one instruction; applyChanges turns it into a usage error naming the change. */
 class ChangeProblem extends Error {}
@@ -32,6 +36,9 @@ function copyConfig(c: ImageConfig): ImageConfig {
   if (c.WorkingDir !== undefined) out.WorkingDir = c.WorkingDir;
   if (c.User !== undefined) out.User = c.User;
   if (c.ExposedPorts !== undefined) out.ExposedPorts = { ...c.ExposedPorts };
+  if (c.Labels !== undefined) out.Labels = { ...c.Labels };
+  if (c.Volumes !== undefined) out.Volumes = { ...c.Volumes };
+  if (c.StopSignal !== undefined) out.StopSignal = c.StopSignal;
   return out;
 }
 
@@ -75,6 +82,15 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
         case 'EXPOSE':
           cfg.ExposedPorts = expose(cfg, rest);
           break;
+        case 'LABEL':
+          cfg.Labels = labels(cfg, rest);
+          break;
+        case 'VOLUME':
+          cfg.Volumes = volumes(cfg, rest);
+          break;
+        case 'STOPSIGNAL':
+          cfg.StopSignal = stopSignal(cfg, rest);
+          break;
       }
     } catch (err) {
       if (err instanceof ChangeProblem) {
@@ -92,7 +108,7 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
  * `--entrypoint X` replaces the image's ENTRYPOINT with the one word X and drops its CMD
  * ("" drops the entrypoint too), as docker run's reference says.
  */
-export function commandFor(config: ImageConfig, cliArgs: string[], entrypoint?: string): string[] {
+export function commandFor(config: Pick<ImageConfig, 'Cmd' | 'Entrypoint'>, cliArgs: string[], entrypoint?: string): string[] {
   const cmd = entrypoint !== undefined ? [] : (config.Cmd ?? []);
   const entry = entrypoint === undefined ? (config.Entrypoint ?? []) : entrypoint === '' ? [] : [entrypoint];
   const args = cliArgs.length > 0 ? cliArgs : cmd;
@@ -195,6 +211,62 @@ function port(text: string, spec: string): number {
     throw new ChangeProblem(`invalid port ${JSON.stringify(spec)}: ports are 1-65535`);
   }
   return n;
+}
+
+/** `LABEL k=v [k2="v 2" ...]`, or the legacy `LABEL k the rest of the line`; added to what was
+ *  there, a later key replacing an earlier one; quotes removed and $VARS expanded, as ENV's. */
+function labels(cfg: ImageConfig, rest: string): Record<string, string> {
+  const vars = envMap(cfg.Env ?? []);
+  const words = splitWords(rest);
+  if (words.length === 0) throw new ChangeProblem('LABEL requires at least one argument');
+  const out: Record<string, string> = { ...(cfg.Labels ?? {}) };
+  if (!words[0]!.includes('=')) {
+    const m = /^(\S+)\s+([\s\S]+)$/.exec(rest);
+    if (m === null) throw new ChangeProblem('LABEL must have two arguments');
+    out[expandWord(m[1]!, vars)] = expandWord(m[2]!, vars);
+    return out;
+  }
+  for (const w of words) {
+    const eq = w.indexOf('=');
+    if (eq === -1) throw new ChangeProblem(`can't find = in ${JSON.stringify(w)}, must be of the form name=value`);
+    const k = expandWord(w.slice(0, eq), vars);
+    if (k === '') throw new ChangeProblem('LABEL names can not be blank');
+    out[k] = expandWord(w.slice(eq + 1), vars);
+  }
+  return out;
+}
+
+/** `VOLUME /data /logs` or `VOLUME ["/data"]`: absolute paths, added to what was there. */
+function volumes(cfg: ImageConfig, rest: string): Record<string, {}> {
+  let paths: string[];
+  const vars = envMap(cfg.Env ?? []);
+  let parsed: unknown;
+  try {
+    parsed = rest.startsWith('[') ? JSON.parse(rest) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (Array.isArray(parsed) && parsed.every((x): x is string => typeof x === 'string')) paths = parsed;
+  else paths = splitWords(rest).map((w) => expandWord(w, vars));
+  if (paths.length === 0) throw new ChangeProblem('VOLUME requires at least one argument');
+  const out: Record<string, {}> = { ...(cfg.Volumes ?? {}) };
+  for (const p of paths) {
+    if (!p.startsWith('/') || p.includes('\0')) throw new ChangeProblem(`VOLUME ${JSON.stringify(p)}: the path must be absolute`);
+    out[normaliseAbsolute(p)] = {};
+  }
+  return out;
+}
+
+/** `STOPSIGNAL SIGINT` (or INT, or 2): checked now, kept as written. */
+function stopSignal(cfg: ImageConfig, rest: string): string {
+  const words = splitWords(rest).map((w) => expandWord(w, envMap(cfg.Env ?? [])));
+  if (words.length !== 1) throw new ChangeProblem('STOPSIGNAL requires exactly one argument');
+  try {
+    parseSignal(words[0]!);
+  } catch {
+    throw new ChangeProblem(`invalid signal ${JSON.stringify(words[0])}`);
+  }
+  return words[0]!;
 }
 
 /** `EXPOSE 80 443/udp 8000-8002/tcp`: keys `80/tcp`, ranges expanded, added to what was there. */

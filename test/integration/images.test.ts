@@ -211,6 +211,18 @@ T('commit: the container\'s changes become a layer (whiteouts and opaque directo
   assert.is(rmi.length, 3, 'untagged, the image, its one own layer: the four below are shared');
 });
 
+T('import -c LABEL, VOLUME and STOPSIGNAL land in the image config docker reads', async () => {
+  ok(['import', '-c', 'LABEL team=web "tier"="front end"', '-c', 'VOLUME ["/data"]', '-c', 'STOPSIGNAL SIGUSR1', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'mdk-test/changed:1']);
+  const [img] = JSON.parse(ok(['image', 'inspect', 'mdk-test/changed:1'])) as Array<Record<string, any>>;
+  assert.equal(img!.Config.Labels, { team: 'web', tier: 'front end' });
+  assert.equal(img!.Config.Volumes, { '/data': {} });
+  assert.is(img!.Config.StopSignal, 'SIGUSR1');
+  const bad = mdk(root, ['import', '-c', 'STOPSIGNAL SIGNOPE', BUSYBOX_TAR, 'mdk-test/bad:1']);
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /invalid change "STOPSIGNAL SIGNOPE": invalid signal "SIGNOPE"/);
+  ok(['rmi', 'mdk-test/changed:1']);
+});
+
 T("the image's config: VOLUME paths get anonymous volumes filled from the image (rm -v, run --rm and gc remove them), StopSignal is what stop sends, Labels merge with --label", async () => {
   const LV = layerTar(work, 'lv', { 'data/seed': 'from the image\n' });
   const cfg = ociLayout(join(work, 'oci-cfg'), [BUSYBOX_TAR, LV], { tag: 'mdk-test/cfg:1', config: { Volumes: { '/data': {} }, StopSignal: 'SIGUSR1', Labels: { a: '1' } } });

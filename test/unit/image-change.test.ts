@@ -256,14 +256,37 @@ for (const [change, detail] of badExpose) {
 
 // ---- instruction handling ----
 
-for (const kw of ['RUN', 'run', 'COPY', 'LABEL', 'VOLUME', 'FROM', 'CMD["x"]', '#', 'ENVA=1']) {
+for (const kw of ['RUN', 'run', 'COPY', 'ONBUILD', 'FROM', 'CMD["x"]', '#', 'ENVA=1']) {
   test(`unsupported instruction ${kw}`, () => {
     assert.is(
       expectUsageError(() => one(`${kw} something`)).message,
-      `unsupported change instruction ${JSON.stringify(kw.toUpperCase())} (CMD, ENTRYPOINT, ENV, EXPOSE, USER, WORKDIR)`,
+      `unsupported change instruction ${JSON.stringify(kw.toUpperCase())} (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)`,
     );
   });
 }
+
+test('LABEL: key=value pairs, quotes removed, $VARS expanded, the legacy form, merged over the base', () => {
+  const out = applyChanges({ Env: ['V=1.2'], Labels: { keep: 'x', a: 'old' } }, ['LABEL a=new "b c"="d e" version=$V', 'LABEL legacy the rest of it']);
+  assert.equal(out.Labels, { keep: 'x', a: 'new', 'b c': 'd e', version: '1.2', legacy: 'the rest of it' });
+  assert.match(expectUsageError(() => one('LABEL')).message, /LABEL requires at least one argument/);
+  assert.match(expectUsageError(() => one('LABEL a=1 b')).message, /can't find = in "b"/);
+  assert.match(expectUsageError(() => one('LABEL =1')).message, /LABEL names can not be blank/);
+});
+
+test('VOLUME: shell or JSON form, absolute paths, cleaned, added to the base', () => {
+  assert.equal(applyChanges({ Volumes: { '/old': {} } }, ['VOLUME /data /logs/']).Volumes, { '/old': {}, '/data': {}, '/logs': {} });
+  assert.equal(applyChanges({}, ['VOLUME ["/a b", "/c"]']).Volumes, { '/a b': {}, '/c': {} });
+  assert.match(expectUsageError(() => one('VOLUME data')).message, /VOLUME "data": the path must be absolute/);
+  assert.match(expectUsageError(() => one('VOLUME')).message, /VOLUME requires at least one argument/);
+});
+
+test('STOPSIGNAL: a name, a short name or a number, checked, kept as written', () => {
+  assert.is(applyChanges({}, ['STOPSIGNAL SIGINT']).StopSignal, 'SIGINT');
+  assert.is(applyChanges({}, ['STOPSIGNAL 9']).StopSignal, '9');
+  assert.is(applyChanges({ StopSignal: 'SIGTERM' }, []).StopSignal, 'SIGTERM', 'the base\'s kept');
+  assert.match(expectUsageError(() => one('STOPSIGNAL SIGBOGUS')).message, /invalid signal "SIGBOGUS"/);
+  assert.match(expectUsageError(() => one('STOPSIGNAL A B')).message, /STOPSIGNAL requires exactly one argument/);
+});
 
 test('empty changes are ignored; no changes return a copy', () => {
   const base: ImageConfig = { Cmd: ['sh'] };
