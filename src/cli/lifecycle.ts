@@ -11,6 +11,7 @@ import { signalContainer } from '../runtime/remove.js';
 import { readExitRecord } from '../runtime/detached.js';
 import { planRunCgroups, releaseCgroup } from '../runtime/run-cgroup.js';
 import { canStart, canStop, check } from '../runtime/status.js';
+import { checkInputTerminal } from '../runtime/input-terminal.js';
 import { checkpoint } from '../core/trace.js';
 import { parseSignal } from '../spec/signal.js';
 import { finishContainer } from '../runtime/finish.js';
@@ -231,7 +232,6 @@ function readFully(fd: number, buf: Buffer, position: number): void {
 /** `exec`: runs a command in a running container through `minidock-shim exec`, a fresh
  *  single-threaded process that joins all seven namespaces from a pidfd (see shim.c). */
 export async function execCommand(root: string, ref: string, argv: string[], o: { interactive: boolean; tty: boolean; detach: boolean; env: string[]; workdir?: string; user?: string }): Promise<number> {
-  const { checkInputTerminal } = await import('../runtime/run.js');
   checkInputTerminal(o.interactive && o.tty && !o.detach);
   const api = native();
   const store = new StateStore(root, api.flock);

@@ -46,7 +46,7 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
   if (o.quiet) return records.map((c) => id(c.id) + '\n').join('');
   // The writable layer's size only when asked for: it walks the container's upper directory.
   const withSize = o.size || (lf !== undefined && fmt!.mentions(lf, 'Size'));
-  const sizeOf = withSize ? await containerSizes(root) : undefined;
+  const sizeOf = withSize ? await containerSizes(root, store) : undefined;
   const rows = records.map((c) => ({
     ID: id(c.id),
     Image: c.spec?.image.ref ?? '',
@@ -70,10 +70,9 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
 }
 
 /** `SIZE` as docker's: the writable layer's bytes, and with the image's, `(virtual ...)`. */
-async function containerSizes(root: string): Promise<(id: string, imageId: string | undefined) => string> {
+async function containerSizes(root: string, store: StateStore): Promise<(id: string, imageId: string | undefined) => string> {
   const { ImageStore } = await import('../image/store.js');
   const images = new Map(new ImageStore(root).list().map((i) => [i.id, i.size]));
-  const store = new StateStore(root);
   return (id, imageId) => {
     const rw = treeBytes(store.paths(id).upper);
     return `${humanSize(rw)} (virtual ${humanSize(rw + (imageId ? images.get(imageId) ?? 0 : 0))})`;

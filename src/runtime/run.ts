@@ -4,6 +4,7 @@
 import { chownSync, closeSync, existsSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, write, writeFileSync, writeSync } from 'node:fs';
 import { netLib, ttyLib } from '../core/lazy.js';
 import { ForegroundLog, writeAll } from './cri-log.js';
+import { checkInputTerminal } from './input-terminal.js';
 import { join } from 'node:path';
 import { EXIT, MinidockError, usageError } from '../core/errors.js';
 import { Rollback } from '../core/rollback.js';
@@ -349,12 +350,6 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
       return { spec, cgroups: planRunCgroups(spec, { host }), warnings: checked.warnings };
     },
   };
-}
-
-/** docker's client refuses -it when its stdin is not a terminal: it could neither put it in raw
- *  mode nor relay keystrokes as typed (and the run would hang reading a pipe as a terminal). */
-export function checkInputTerminal(wanted: boolean): void {
-  if (wanted && !ttyLib().isatty(0)) throw new MinidockError('the input device is not a TTY', { step: 'cli.tty', exitCode: 1, hint: 'drop -t, or run it from a terminal' });
 }
 
 /** Runs a container in the foreground and resolves to the exit code `minidock run` returns. */

@@ -122,20 +122,23 @@ export function commandFor(config: Pick<ImageConfig, 'Cmd' | 'Entrypoint'>, cliA
   return argv;
 }
 
+/** The JSON form `["a","b"]` of an instruction, or undefined: docker then takes the text in its
+ *  other form (a shell command, a list of words). */
+function jsonForm(rest: string): string[] | undefined {
+  if (!rest.startsWith('[')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(rest);
+    if (Array.isArray(parsed) && parsed.every((x): x is string => typeof x === 'string')) return parsed;
+  } catch {
+    // Not valid JSON: the other form.
+  }
+  return undefined;
+}
+
 /** Exec form `["a","b"]` when the text is a JSON array of strings, else shell form. */
 function commandArgs(keyword: string, rest: string): string[] {
   if (rest === '') throw new ChangeProblem(`${keyword} requires at least one argument`);
-  if (rest.startsWith('[')) {
-    try {
-      const parsed: unknown = JSON.parse(rest);
-      if (Array.isArray(parsed) && parsed.every((x): x is string => typeof x === 'string')) {
-        return parsed;
-      }
-    } catch {
-      // Not valid JSON: docker falls back to the shell form, and so do we.
-    }
-  }
-  return ['/bin/sh', '-c', rest];
+  return jsonForm(rest) ?? ['/bin/sh', '-c', rest];
 }
 
 function envMap(env: readonly string[]): Map<string, string> {
@@ -148,16 +151,17 @@ function envMap(env: readonly string[]): Map<string, string> {
   return m;
 }
 
-/** `ENV K=V [K2=V2 ...]` or the legacy `ENV K the rest of the line`. */
-function applyEnv(current: string[], rest: string): string[] {
-  const vars = envMap(current);
+/** The pairs of `KEYWORD K=V [K2="V 2" ...]`, or of the legacy `KEYWORD K the rest of the line`
+ *  (ENV and LABEL share the grammar): quotes removed, $VARS expanded from `vars`, which every
+ *  value sees as it was before this instruction, as docker's parser does. */
+function keyValues(keyword: string, rest: string, vars: Map<string, string>): Array<[string, string]> {
   const words = splitWords(rest);
   const first = words[0];
-  if (first === undefined) throw new ChangeProblem('ENV requires at least one argument');
+  if (first === undefined) throw new ChangeProblem(`${keyword} requires at least one argument`);
   const pairs: Array<[string, string]> = [];
   if (!first.includes('=')) {
     const m = /^(\S+)\s+([\s\S]+)$/.exec(rest);
-    if (m === null) throw new ChangeProblem('ENV must have two arguments');
+    if (m === null) throw new ChangeProblem(`${keyword} must have two arguments`);
     pairs.push([expandWord(m[1] as string, vars), expandWord(m[2] as string, vars)]);
   } else {
     for (const w of words) {
@@ -165,13 +169,17 @@ function applyEnv(current: string[], rest: string): string[] {
       if (eq === -1) {
         throw new ChangeProblem(`can't find = in ${JSON.stringify(w)}, must be of the form name=value`);
       }
-      // Every value sees the environment from before this instruction, as docker's does.
       pairs.push([expandWord(w.slice(0, eq), vars), expandWord(w.slice(eq + 1), vars)]);
     }
   }
+  for (const [k] of pairs) if (k === '') throw new ChangeProblem(`${keyword} names can not be blank`);
+  return pairs;
+}
+
+/** `ENV K=V [K2=V2 ...]` or the legacy `ENV K the rest of the line`. */
+function applyEnv(current: string[], rest: string): string[] {
   const out = [...current];
-  for (const [k, v] of pairs) {
-    if (k === '') throw new ChangeProblem('ENV names can not be blank');
+  for (const [k, v] of keyValues('ENV', rest, envMap(current))) {
     const entry = `${k}=${v}`;
     const i = out.findIndex((e) => e === k || e.startsWith(`${k}=`));
     if (i === -1) out.push(entry);
@@ -216,38 +224,12 @@ function port(text: string, spec: string): number {
 /** `LABEL k=v [k2="v 2" ...]`, or the legacy `LABEL k the rest of the line`; added to what was
  *  there, a later key replacing an earlier one; quotes removed and $VARS expanded, as ENV's. */
 function labels(cfg: ImageConfig, rest: string): Record<string, string> {
-  const vars = envMap(cfg.Env ?? []);
-  const words = splitWords(rest);
-  if (words.length === 0) throw new ChangeProblem('LABEL requires at least one argument');
-  const out: Record<string, string> = { ...(cfg.Labels ?? {}) };
-  if (!words[0]!.includes('=')) {
-    const m = /^(\S+)\s+([\s\S]+)$/.exec(rest);
-    if (m === null) throw new ChangeProblem('LABEL must have two arguments');
-    out[expandWord(m[1]!, vars)] = expandWord(m[2]!, vars);
-    return out;
-  }
-  for (const w of words) {
-    const eq = w.indexOf('=');
-    if (eq === -1) throw new ChangeProblem(`can't find = in ${JSON.stringify(w)}, must be of the form name=value`);
-    const k = expandWord(w.slice(0, eq), vars);
-    if (k === '') throw new ChangeProblem('LABEL names can not be blank');
-    out[k] = expandWord(w.slice(eq + 1), vars);
-  }
-  return out;
+  return { ...(cfg.Labels ?? {}), ...Object.fromEntries(keyValues('LABEL', rest, envMap(cfg.Env ?? []))) };
 }
 
 /** `VOLUME /data /logs` or `VOLUME ["/data"]`: absolute paths, added to what was there. */
 function volumes(cfg: ImageConfig, rest: string): Record<string, {}> {
-  let paths: string[];
-  const vars = envMap(cfg.Env ?? []);
-  let parsed: unknown;
-  try {
-    parsed = rest.startsWith('[') ? JSON.parse(rest) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (Array.isArray(parsed) && parsed.every((x): x is string => typeof x === 'string')) paths = parsed;
-  else paths = splitWords(rest).map((w) => expandWord(w, vars));
+  const paths = jsonForm(rest) ?? splitWords(rest).map((w) => expandWord(w, envMap(cfg.Env ?? [])));
   if (paths.length === 0) throw new ChangeProblem('VOLUME requires at least one argument');
   const out: Record<string, {}> = { ...(cfg.Volumes ?? {}) };
   for (const p of paths) {
