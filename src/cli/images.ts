@@ -6,6 +6,7 @@ import { applyChanges } from '../spec/image-change.js';
 import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
 import { createdText, ellipsis, goTime, humanSize, renderTable } from '../runtime/format.js';
 import { parseListFormat, renderList } from '../runtime/list-format.js';
+import { goMap, goOptional } from '../runtime/go-template.js';
 import { StateStore } from '../runtime/state.js';
 import { native } from '../native/binding.js';
 
@@ -50,6 +51,22 @@ export function imagesCommand(root: string, repo: string | undefined, o: { quiet
   return renderList(fmt, fields, IMAGE_HEADERS, table);
 }
 
+/** The fields of docker's container.Config: an image config may leave any of them out, and a
+ *  template reading one then gets nil, as from docker's struct, not an error. */
+const CONFIG_FIELDS = ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin',
+  'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'NetworkDisabled', 'MacAddress',
+  'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell'];
+
+function goConfig(c: unknown): object | null {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) return null;
+  const out = { ...(c as Record<string, unknown>) };
+  for (const k of ['ExposedPorts', 'Volumes', 'Labels']) {
+    const v = out[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) out[k] = goMap({ ...v });
+  }
+  return goOptional(out, ...CONFIG_FIELDS);
+}
+
 /** docker's `image inspect` object for one stored image. */
 export function imageInspect(s: ImageStore, img: StoredImage): Record<string, unknown> {
   const raw = JSON.parse(img.configText) as Record<string, unknown>;
@@ -64,38 +81,27 @@ export function imageInspect(s: ImageStore, img: StoredImage): Record<string, un
     Container: '',
     DockerVersion: typeof raw.docker_version === 'string' ? raw.docker_version : '',
     Author: img.config.author ?? '',
-    Config: raw.config ?? null,
+    Config: goConfig(raw.config),
     Architecture: img.config.architecture,
     ...(img.config.variant ? { Variant: img.config.variant } : {}),
     Os: img.config.os,
     Size: img.size,
     VirtualSize: img.size,
     // Where the layers are, as docker's overlay2 driver says it: the top layer, then the rest.
-    GraphDriver: { Name: 'overlay', Data: { UpperDir: dirs[0], ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(':') } : {}) } },
+    GraphDriver: { Name: 'overlay', Data: goMap({ UpperDir: dirs[0], ...(dirs.length > 1 ? { LowerDir: dirs.slice(1).join(':') } : {}) }) },
     RootFS: { Type: 'layers', Layers: img.config.diffIds },
     Metadata: { LastTagTime: new Date(img.stored).toISOString() },
   };
 }
 
-export async function imageInspectCommand(root: string, refs: string[], format: string | undefined): Promise<number> {
-  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
-  tpl?.checkTemplate(format!);
+/** inspect's finder for images: docker's JSON for a name[:tag], id or id prefix. */
+export function imageFinder(root: string): (ref: string) => object | undefined {
   const s = store(root);
-  const out: object[] = [];
-  let failed = false;
-  for (const ref of refs) {
+  return (ref) => {
     const id = s.lookup(ref);
     const img = id ? s.image(id) : undefined;
-    if (!img) {
-      failed = true;
-      process.stderr.write(`Error: No such image: ${ref}\n`);
-      continue;
-    }
-    out.push(imageInspect(s, img));
-  }
-  if (tpl) for (const o of out) process.stdout.write(tpl.renderTemplate(format!, o) + '\n');
-  else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
-  return failed ? 1 : 0;
+    return img ? imageInspect(s, img) : undefined;
+  };
 }
 
 /** `history IMAGE`: the config's history, newest first; a step with a layer shows its size. */

@@ -52,7 +52,7 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .helpOption('--help', 'display help for command') // -h is --hostname, as in docker
       .passThroughOptions()
       .option('--name <name>', 'assign a name to the container')
-      .option('-h, --hostname <name>', 'container host name (default: --name, else the short id)')
+      .option('-h, --hostname <name>', 'container host name (default: the 12-character id; the host\'s with --network host)')
       .option('-e, --env <K=V>', 'set an environment variable (K alone copies it from this environment)', collect, [])
       .option('--env-file <file>', 'read environment variables from a file', collect, [])
       .option('-w, --workdir <dir>', 'working directory inside the container (created if missing)')
@@ -83,6 +83,7 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--userns <mode>', 'host: container root is host root (default: root is remapped to host uid 100000, see MINIDOCK_USERNS_REMAP)')
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
+      .option('--expose <port[/proto]>', 'expose a port or range without publishing it (-P publishes it; shown by ps and inspect)', collect, [])
       .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
       .option('--ingress-rate <rate>', 'shape what the container receives, in tc units (10mbit, 500kbit, 1gbit): a tbf on its veth')
       .option('--egress-rate <rate>', 'shape what the container sends, in tc units: an ifb device with a tbf')
@@ -134,6 +135,7 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             network: opts.network,
             publish: opts.publish,
             publishAll: opts.publishAll,
+            expose: opts.expose,
             ...(opts.ingressRate !== undefined ? { ingressRate: opts.ingressRate } : {}),
             ...(opts.egressRate !== undefined ? { egressRate: opts.egressRate } : {}),
           },
@@ -176,12 +178,16 @@ const commands: Record<string, (p: typeof program) => unknown> = {
   inspect: (p) =>
     p
       .command('inspect')
-      .description('Show containers as JSON (state, namespaces, network, ports)')
-      .argument('<container...>')
+      .argument('<name|id...>')
+      .description('Show containers, images or networks as JSON (a container first, then an image, then a network of that name)')
       .option('-f, --format <template>', "Go template, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings}}'")
+      .option('--type <kind>', 'look only for a container, image or network')
       .option('--net', "draw the container's network path instead (network diagram, cut down to it)", false)
       .action(action(async (refs: string[], opts) => {
-        if (!opts.net) return (await import('./ps.js')).inspectCommand(config.root, refs, opts.format);
+        if (!opts.net) {
+          const { inspectKinds, inspectObjects } = await import('./inspect.js');
+          return inspectObjects(config.root, refs, { format: opts.format, kinds: inspectKinds(opts.type) });
+        }
         const { diagramCommand } = await import('./diagram.js');
         for (const ref of refs) await diagramCommand(config.root, { container: ref });
       })),
@@ -225,7 +231,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .description('Show images as JSON (config, layers and where they are on disk)')
       .argument('<image...>')
       .option('-f, --format <template>', "Go template, e.g. '{{.RootFS.Layers}}'")
-      .action(action(async (refs: string[], opts) => (await import('./images.js')).imageInspectCommand(config.root, refs, opts.format)));
+      .action(action(async (refs: string[], opts) => (await import('./inspect.js')).inspectObjects(config.root, refs, { format: opts.format, kinds: ['image'] })));
     img
       .command('prune')
       .description('Remove images no tag names (with -a: every image no container uses), and their unshared layers')
@@ -513,10 +519,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .description('Show networks as JSON, with their containers')
       .argument('<name...>', 'network names')
       .option('-f, --format <template>', "Go template per network, e.g. '{{.IPAM.Config}}'")
-      .action(action(async (names: string[], opts) => {
-        const { networkInspect } = await import('./network.js');
-        process.stdout.write(await networkInspect(config.root, names, opts.format));
-      }));
+      .action(action(async (names: string[], opts) => (await import('./inspect.js')).inspectObjects(config.root, names, { format: opts.format, kinds: ['network'] })));
     net
       .command('rm')
       .description('Remove networks (refused while containers are attached)')

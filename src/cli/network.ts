@@ -12,6 +12,7 @@ import { randomHex } from '../runtime/ids.js';
 import { StateStore } from '../runtime/state.js';
 import { goTime, renderTable } from '../runtime/format.js';
 import { parseListFormat, renderList } from '../runtime/list-format.js';
+import { goMap } from '../runtime/go-template.js';
 
 export async function networkCreate(root: string, name: string, subnet?: string, gateway?: string): Promise<string> {
   if (PREDEFINED_NETWORKS.includes(name)) throw usageError(`${name} is a pre-defined network and cannot be created`);
@@ -73,27 +74,24 @@ function members(root: string, net: NetworkConfig): Array<{ id: string | null; i
     });
 }
 
-export async function networkInspect(root: string, names: string[], format?: string): Promise<string> {
-  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
-  tpl?.checkTemplate(format!);
+/** inspect's finder for networks: docker's JSON for a network name, with its containers. */
+export function networkFinder(root: string): (name: string) => object | undefined {
   const store = new NetworkStore(root);
-  const out = names.map((name) => {
+  return (name) => {
     const net = store.get(name);
-    if (!net) throw new MinidockError(`network ${name} not found`, { step: 'net.inspect', exitCode: 1 });
+    if (!net) return undefined;
     return {
       Name: net.name,
       Id: net.id,
       Created: new Date(net.createdAt).toISOString(),
       Driver: 'bridge',
       IPAM: { Config: [{ Subnet: net.subnet, Gateway: net.gateway, IPRange: `${intToIp(net.first)}-${intToIp(net.last)}` }] },
-      Options: { 'com.docker.network.bridge.name': net.bridge },
-      Containers: Object.fromEntries(
+      Options: goMap({ 'com.docker.network.bridge.name': net.bridge }),
+      Containers: goMap(Object.fromEntries(
         members(root, net).filter((m) => m.id !== null).map((m) => [m.id, { Name: m.name, MacAddress: m.mac, IPv4Address: `${m.ip}/${net.prefix}` }]),
-      ),
+      )),
     };
-  });
-  if (tpl) return out.map((n) => tpl.renderTemplate(format!, n) + '\n').join('');
-  return JSON.stringify(out, null, 4) + '\n';
+  };
 }
 
 export async function networkRm(root: string, names: string[]): Promise<number> {

@@ -6,9 +6,11 @@ import { commandText, createdText, goTime, humanSize, renderTable, statusText } 
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeContainer } from '../runtime/remove.js';
-import { formatPorts } from '../spec/ports.js';
+import { formatPorts, withExposed } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
 import { check } from '../runtime/status.js';
+import { inspectContainer } from '../runtime/inspect.js';
+import { readNamespaceInodes } from '../runtime/top.js';
 
 /** The column each of ps's template fields heads in a `table` format (docker's names). */
 const PS_HEADERS: Record<string, string> = {
@@ -53,7 +55,7 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
     Command: c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
     CreatedAt: c.spec ? goTime(c.spec.createdAt) : '',
     RunningFor: c.spec ? createdText(c.spec.createdAt, now) : '',
-    Ports: c.state?.status === 'running' && c.state.net ? formatPorts(c.state.net.attachment.ports) : '',
+    Ports: c.state?.status === 'running' && c.state.net ? formatPorts(withExposed(c.state.net.attachment.ports, c.spec?.exposedPorts)) : '',
     State: c.broken ? 'dead' : c.state?.status ?? '',
     Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
     Size: sizeOf ? sizeOf(c.id, c.spec?.image.id) : '',
@@ -140,27 +142,20 @@ export function portCommand(root: string, ref: string, only: string | undefined)
 }
 
 /** `minidock inspect [--format T] NAME...`: docker's JSON, or one template line per container. */
-export async function inspectCommand(root: string, refs: string[], format: string | undefined): Promise<number> {
-  const { inspectContainer } = await import('../runtime/inspect.js');
-  const { readNamespaceInodes } = await import('../runtime/top.js');
-  const tpl = format === undefined ? undefined : await import('../runtime/go-template.js');
-  tpl?.checkTemplate(format!);
+/** inspect's finder for containers: docker's JSON for a name, id, unique id prefix or `/name`. */
+export function containerFinder(root: string): (ref: string) => object | undefined {
   const store = new StateStore(root);
-  const out: object[] = [];
-  let failed = false;
-  for (const ref of refs) {
+  return (ref) => {
+    let rec;
     try {
-      const rec = store.resolve(ref);
-      const pid = rec.state?.status === 'running' ? rec.state.pid : undefined;
-      out.push(inspectContainer(rec, { nsInodes: pid ? readNamespaceInodes(pid) : undefined, logPath: `${store.paths(rec.id).dir}/container.log` }));
+      rec = store.resolve(ref.startsWith('/') ? ref.slice(1) : ref);
     } catch (err) {
-      failed = true;
-      process.stderr.write(formatForUser(err) + '\n');
+      if (err instanceof MinidockError && err.step === 'state.not-found') return undefined;
+      throw err;
     }
-  }
-  if (tpl) for (const o of out) process.stdout.write(tpl.renderTemplate(format!, o) + '\n');
-  else process.stdout.write(JSON.stringify(out, null, 4) + '\n');
-  return failed ? 1 : 0;
+    const pid = rec.state?.status === 'running' ? rec.state.pid : undefined;
+    return inspectContainer(rec, { nsInodes: pid ? readNamespaceInodes(pid) : undefined, logPath: `${store.paths(rec.id).dir}/container.log` });
+  };
 }
 
 /** `minidock top NAME`: the container's processes, with host and container pids. */

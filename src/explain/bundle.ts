@@ -2,6 +2,7 @@
 // the plans --dry-run computes (src/explain/dry-run.ts planRun). Writes DIR only: config.json
 // (src/oci/from-spec.ts), rootfs (a copy of the image), the etc files minidock would bind, and
 // a README.md saying what a bundle cannot carry. No container, lease, state or cgroup is made.
+import { hostDevices } from '../runtime/host-devices.js';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { MinidockError, usageError } from '../core/errors.js';
@@ -80,7 +81,7 @@ export async function writeBundle(dir: string, input: ExplainInput, o: { cgroupP
       copyFileSync(o.init, `${abs}/${BUNDLE_INIT}`);
       chmodSync(`${abs}/${BUNDLE_INIT}`, 0o755);
     }
-    const config = ociConfigFor(spec, { bundle: abs, cgroupParent: o.cgroupParent, netnsPath: input.child.netns });
+    const config = ociConfigFor(spec, { bundle: abs, cgroupParent: o.cgroupParent, netnsPath: input.child.netns, ...(spec.privileged ? { hostDevices: hostDevices() } : {}) });
     writeFileSync(`${abs}/config.json`, `${JSON.stringify(config, null, '\t')}\n`);
     writeFileSync(`${abs}/README.md`, bundleReadme(input, (config.linux as { cgroupsPath: string }).cgroupsPath));
   } catch (err) {

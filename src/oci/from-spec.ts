@@ -15,6 +15,7 @@
 //   the runtime's libseccomp gets ENOSYS. With --privileged or --security-opt seccomp=unconfined
 //   (spec.seccomp 'unconfined') there is no linux.seccomp, as there is no filter;
 // - names, logs, --rm, -d's shim: minidock's own, outside the runtime core.
+import type { OciDevice } from './config.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
 import { capabilityNames } from '../spec/caps.js';
 import { parseIdMap } from '../spec/userns.js';
@@ -34,6 +35,8 @@ export interface OciFromSpecOptions {
   /** false: leave linux.seccomp's profile out, for a caller that installs the native filter it
    *  stands for (src/runtime/run-plan.ts) and so would build it only to ignore it. */
   seccompProfile?: boolean;
+  /** --privileged: the host's device nodes (src/runtime/host-devices.ts), as linux.devices. */
+  hostDevices?: OciDevice[];
 }
 
 /** The files next to rootfs that the config binds into the container (bundle-relative names). */
@@ -57,12 +60,13 @@ function mappings(text: string): Array<{ containerID: number; hostID: number; si
 }
 
 /** docker's default mounts (runc's default spec has the same), in docker's order. */
-function defaultMounts(): Json[] {
+function defaultMounts(privileged: boolean): Json[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
     { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    // --privileged: /sys writable, as docker's.
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(privileged ? [] : ['ro'])] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
@@ -70,8 +74,10 @@ function defaultMounts(): Json[] {
 }
 
 /** linux.resources of a container: docker's device allowlist and its limits. */
-function resources(spec: Pick<ContainerSpec, 'resources'>): Json {
-  return { devices: DEFAULT_DEVICES.map((d) => ({ ...d })), ...ociLimits(spec.resources ?? {}) };
+function resources(spec: Pick<ContainerSpec, 'resources' | 'privileged'>): Json {
+  // --privileged: the device cgroup allows every device, as docker's.
+  const devices = spec.privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICES.map((d) => ({ ...d }));
+  return { devices, ...ociLimits(spec.resources ?? {}) };
 }
 
 /** docker's HostConfig limits as linux.resources' memory, cpu and pids, as dockerd maps them
@@ -100,7 +106,7 @@ export function ociLimits(r: NonNullable<ContainerSpec['resources']>): Json {
 /** linux.cgroupsPath and linux.resources of `spec`'s config: what the runtime's cgroups are
  *  made of. `minidock run` plans its cgroups from these (run-cgroup.ts) before it has built the
  *  rest of the config, so the two cannot differ. */
-export function ociCgroupFields(spec: Pick<ContainerSpec, 'id' | 'resources'>, cgroupParent: string): { resources: Json; cgroupsPath: string } {
+export function ociCgroupFields(spec: Pick<ContainerSpec, 'id' | 'resources' | 'privileged'>, cgroupParent: string): { resources: Json; cgroupsPath: string } {
   return { resources: resources(spec), cgroupsPath: `/${cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}` };
 }
 
@@ -115,7 +121,8 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   const file = (name: string): string => `${o.bundle.replace(/\/+$/, '')}/${name}`;
   const bindOpts = (ro: boolean): string[] => ['rbind', 'rprivate', ...(ro ? ['ro'] : [])];
 
-  const mounts: Json[] = defaultMounts();
+  const privileged = spec.privileged ?? false;
+  const mounts: Json[] = defaultMounts(privileged);
   if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: o.initSource ?? file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   for (const v of spec.volumes ?? []) mounts.push({ destination: v.dst, type: 'bind', source: v.src, options: bindOpts(v.ro) });
   for (const t of spec.tmpfs ?? []) {
@@ -139,8 +146,10 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
     gidMappings: mappings(spec.idMap.gidMap),
     ...ociCgroupFields(spec, o.cgroupParent),
     namespaces,
-    maskedPaths: [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
-    readonlyPaths: [...READONLY_PATHS],
+    // --privileged: nothing masked or read-only (docker's), and the host's devices.
+    maskedPaths: privileged ? [] : [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
+    readonlyPaths: privileged ? [] : [...READONLY_PATHS],
+    ...(privileged && o.hostDevices?.length ? { devices: o.hostDevices.map((d) => ({ ...d })) } : {}),
     // minidock's filter depends on the capabilities (the native side is given the bounding set).
     ...(spec.seccomp === 'default' && o.seccompProfile !== false ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
   };

@@ -29,6 +29,8 @@ export interface HostFacts {
   /** Whether a namespace path is the network namespace the runtime runs in (linux.sysctl's net.*
    *  keys are refused there). Unknown (absent): taken as the host's. */
   hostNetns?(path: string): boolean;
+  /** The host's device nodes (--privileged gives them all); read only when asked. */
+  devices?(): OciDevice[];
 }
 
 export interface OciPlanInput {

@@ -16,13 +16,16 @@
 //
 // Printing follows Go's fmt %v on the decoded JSON: strings as they are, numbers as JSON has them,
 // true/false, null as <nil>, arrays as [a b c], objects as map[k1:v1 k2:v2] with keys sorted.
-// A missing key prints <no value>, and so does any field below it.
+// A missing key prints <no value>, and so does any field below it; with `strict` (what
+// `inspect` and the list commands pass), a missing key of an object that stands for one of
+// docker's Go structs is an error, as docker's is (`map has no entry for key "Foo"`, what its
+// raw-JSON fallback says), while one of an object marked with goMap() (Labels, Ports: Go maps)
+// still prints <no value>. goOptional() names struct fields that exist but may be left out of
+// the JSON (docker's omitempty): missing, they are nil, not an error.
 //
 // Where this differs from docker:
 //   - docker runs the template over its Go structs first: a struct prints as {v1 v2} and a nil
-//     slice as [], where this prints map[...] and <nil>. A struct field that does not exist is an
-//     error there ("can't evaluate field"; its JSON fallback then says "map has no entry for
-//     key"); here any missing key is <no value>, as docker prints for a missing map key.
+//     slice as [], where this prints map[...] and <nil>.
 //   - eq/ne between values of different kinds are simply false, not an error.
 //   - printf knows the verbs %v %s %d %q %t %x %X %f %e %g %c %% with flags, width and precision.
 //   - {{define}}, {{template}} and {{block}} are refused.
@@ -744,11 +747,33 @@ function indexOne(item: unknown, key: unknown): unknown {
 const BREAK = Symbol('break');
 const CONTINUE = Symbol('continue');
 
+const GO_MAP = Symbol('go map');
+const GO_OPTIONAL = Symbol('go optional fields');
+
+/** Marks an object as a Go map: under `strict`, a missing key still prints <no value>. Symbol
+ *  keys are not serialised, so the JSON output is unchanged. Returns the object. */
+export function goMap<T extends object>(o: T): T {
+  Object.defineProperty(o, GO_MAP, { value: true });
+  return o;
+}
+
+/** Names fields of a struct-like object that may be absent (docker's omitempty): under
+ *  `strict` they are nil when missing, not an error. Returns the object. */
+export function goOptional<T extends object>(o: T, ...keys: string[]): T {
+  Object.defineProperty(o, GO_OPTIONAL, { value: keys });
+  return o;
+}
+
+function mayLack(o: Record<string, unknown>, key: string): boolean {
+  const tagged = o as Record<symbol, unknown>;
+  return tagged[GO_MAP] === true || ((tagged[GO_OPTIONAL] as string[] | undefined)?.includes(key) ?? false);
+}
+
 class Exec {
   out = '';
   private readonly vars: Array<[string, unknown]>;
 
-  constructor(root: unknown) {
+  constructor(root: unknown, private readonly strict = false) {
     this.vars = [['$', root]];
   }
 
@@ -886,7 +911,9 @@ class Exec {
     for (const name of names) {
       if (cur === undefined || cur === null) return undefined;
       if (!isObject(cur)) throw this.error(c, `can't evaluate field ${name} in type ${goType(cur)}`);
-      cur = Object.hasOwn(cur, name) ? cur[name] : undefined;
+      if (Object.hasOwn(cur, name)) cur = cur[name];
+      else if (this.strict && !mayLack(cur, name)) throw this.error(c, `map has no entry for key ${goQuote(name)}`);
+      else cur = undefined;
     }
     return cur;
   }
@@ -900,9 +927,9 @@ class Exec {
  * Renders a Go template over JSON-like data (what JSON.parse returns, or objects of the same
  * shape). Throws a usage error for a template that does not parse or fails while running.
  */
-export function renderTemplate(tpl: string, data: unknown): string {
+export function renderTemplate(tpl: string, data: unknown, opts: { strict?: boolean } = {}): string {
   const tree = new Parser(lex(tpl), tpl).parse();
-  const exec = new Exec(data);
+  const exec = new Exec(data, opts.strict);
   try {
     exec.walk(tree, data);
   } catch (err) {

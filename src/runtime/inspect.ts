@@ -9,8 +9,8 @@
 //     ("" when nothing was).
 //   - HostConfig.PortBindings gives HostIp "0.0.0.0" where -p gave no address (minidock does
 //     not keep the difference); HostPort "" means "a random port", as in docker.
-//   - NetworkSettings.Ports lists published ports only (docker also lists exposed ones with
-//     null), IPv4 only, and only while the container runs (docker: the same).
+//   - NetworkSettings.Ports lists published ports and, with null, exposed ones, IPv4 only, and
+//     only while the container runs (docker: the same).
 //   - NetworkSettings.Bridge is the bridge device (docker leaves it ""); HostVeth and
 //     ContainerInterface are minidock's own; ContainerInterface is "eth0" while attached;
 //     IngressRate and EgressRate (bits per second, 0 when not shaped) too.
@@ -21,6 +21,7 @@
 import type { ContainerRecord, ContainerState } from './state.js';
 import type { NetworkSpec } from '../spec/container-spec.js';
 import type { PortBinding } from '../spec/ports.js';
+import { goMap, goOptional } from './go-template.js';
 
 /** Go's zero time.Time, which docker prints for a container never started or never finished. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -44,7 +45,7 @@ export interface DockerPortBinding {
 
 /** docker's port map: `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`, keys in Go's
  *  (byte-wise) order as its JSON encoder writes them, bindings in the order given. */
-export function dockerPortMap(bindings: PortBinding[]): Record<string, DockerPortBinding[]> {
+export function dockerPortMap(bindings: PortBinding[], exposed: string[] = []): Record<string, DockerPortBinding[] | null> {
   const byKey = new Map<string, DockerPortBinding[]>();
   for (const b of bindings) {
     const key = `${b.containerPort}/${b.proto}`;
@@ -52,11 +53,13 @@ export function dockerPortMap(bindings: PortBinding[]): Record<string, DockerPor
     list.push({ HostIp: b.hostIp, HostPort: b.hostPort === 0 ? '' : String(b.hostPort) });
     byKey.set(key, list);
   }
-  const out: Record<string, DockerPortBinding[]> = {};
-  for (const key of [...byKey.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
-    out[key] = byKey.get(key)!;
+  // Exposed ports nothing publishes are keys with null, as in docker's NetworkSettings.Ports.
+  const keys = new Set([...byKey.keys(), ...exposed]);
+  const out: Record<string, DockerPortBinding[] | null> = {};
+  for (const key of [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+    out[key] = byKey.get(key) ?? null;
   }
-  return out;
+  return goMap(out);
 }
 
 /** HostConfig.NetworkMode as docker writes it. */
@@ -129,6 +132,8 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
     FinishedAt: goTime(st.finishedAt),
   };
   if (st.note !== undefined) state.Note = st.note;
+  goOptional(state, 'Note');
+  const binds = (s.volumes ?? []).filter((v) => !v.anonymous).map((v) => `${v.src}:${v.dst}${v.ro ? ':ro' : ''}`);
 
   return {
     Id: rec.id,
@@ -141,9 +146,15 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
     Name: `/${s.name}`,
     RestartCount: st.restartCount ?? 0,
     HostConfig: {
+      // The -v binds as given (src:dst, :ro), null when none, as docker's; anonymous volumes
+      // of the image's VOLUME paths are only in .Mounts.
+      Binds: binds.length ? binds : null,
       NetworkMode: networkMode(net),
-      PortBindings: net.mode === 'bridge' ? dockerPortMap(net.ports) : {},
+      PortBindings: goMap(net.mode === 'bridge' ? dockerPortMap(net.ports) : {}),
       AutoRemove: s.autoRemove,
+      Privileged: s.privileged ?? false,
+      PublishAllPorts: s.publishAll ?? false,
+      ReadonlyRootfs: s.readOnly ?? false,
       // docker's zero values where no limit was given.
       Memory: s.resources?.memory ?? 0,
       MemorySwap: s.resources?.memorySwap ?? 0,
@@ -157,29 +168,31 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
     Mounts: (s.volumes ?? []).map((v) => v.anonymous
       ? { Type: 'volume', Name: v.anonymous, Source: v.src, Destination: v.dst, Driver: 'local', Mode: '', RW: !v.ro, Propagation: '' }
       : { Type: 'bind', Source: v.src, Destination: v.dst, Mode: v.ro ? 'ro' : '', RW: !v.ro, Propagation: 'rprivate' }),
-    Config: {
+    Config: goOptional({
       Hostname: s.hostname,
       User: `${s.user.uid}:${s.user.gid}`,
       Tty: s.tty,
       OpenStdin: s.interactive,
+      // docker's set of the image's EXPOSE, --expose and -p ports; left out when empty.
+      ...(s.exposedPorts?.length ? { ExposedPorts: goMap(Object.fromEntries(s.exposedPorts.map((p) => [p, {}]))) } : {}),
       Env: [...s.env],
       Cmd: [...s.argv],
       Image: s.image.ref,
       WorkingDir: s.cwd,
-      Labels: { ...s.labels },
+      Labels: goMap({ ...s.labels }),
       ...(s.stopSignal ? { StopSignal: s.stopSignal } : {}),
-    },
+    }, 'ExposedPorts', 'StopSignal'),
     NetworkSettings: {
       Bridge: att?.bridge ?? '',
-      Ports: att ? dockerPortMap(att.ports) : {},
+      Ports: att ? dockerPortMap(att.ports, s.exposedPorts) : goMap({}),
       ...endpoint,
-      Networks: networks,
+      Networks: goMap(networks),
       HostVeth: att?.hostVeth ?? '',
       ContainerInterface: att ? 'eth0' : '',
       // minidock's own: --ingress-rate and --egress-rate in bits per second (0: not shaped).
       IngressRate: net.mode === 'bridge' ? net.bandwidth?.ingressRate ?? 0 : 0,
       EgressRate: net.mode === 'bridge' ? net.bandwidth?.egressRate ?? 0 : 0,
     },
-    Namespaces: running && extra.nsInodes ? orderedNamespaces(extra.nsInodes) : {},
+    Namespaces: goMap(running && extra.nsInodes ? orderedNamespaces(extra.nsInodes) : {}),
   };
 }

@@ -16,6 +16,8 @@ import type { ContainerSpec } from '../spec/container-spec.js';
 import { parseConfig, type OciConfig } from '../oci/config.js';
 import { ociConfigFor } from '../oci/from-spec.js';
 import { planOci, type HostFacts } from '../oci/plan.js';
+import type { OciDevice } from '../oci/config.js';
+import { hostDevices } from './host-devices.js';
 import { MASKED_DIRS, MASKED_FILES, READONLY_PATHS, type ChildNet, type ChildPlan, type ContainerPaths } from './child-plan.js';
 
 export interface RunIo {
@@ -34,6 +36,7 @@ export const hostFacts: HostFacts = {
   get hostname() {
     return hostname();
   },
+  devices: hostDevices,
 };
 
 /** overlayfs's mount data of the container's root: the image below, the container's own layer
@@ -52,9 +55,10 @@ function overlayData(spec: ContainerSpec, paths: ContainerPaths): { overlay: str
 
 /** The config.json of a run, the container's directory as the bundle; without `full`, its
  *  seccomp profile is left out (the native filter it stands for is installed instead). */
-function runConfig(spec: ContainerSpec, paths: ContainerPaths, o: { cgroupParent: string; init?: string; net: ChildNet; full?: boolean }): Record<string, unknown> {
+function runConfig(spec: ContainerSpec, paths: ContainerPaths, o: { cgroupParent: string; init?: string; net: ChildNet; full?: boolean; devices?: () => OciDevice[] }): Record<string, unknown> {
   return ociConfigFor(spec, {
     bundle: paths.dir, cgroupParent: o.cgroupParent, ...(o.net.kind === 'join' ? { netnsPath: o.net.netns } : {}), ...(o.init ? { initSource: o.init } : {}), seccompProfile: o.full ?? false,
+    ...(spec.privileged && o.devices ? { hostDevices: o.devices() } : {}),
   });
 }
 
@@ -76,6 +80,7 @@ function knownFacts(spec: ContainerSpec, paths: ContainerPaths, io: RunIo, facts
     get hostname() { return facts.hostname; },
     ...(facts.arch ? { arch: facts.arch } : {}),
     ...(facts.hostNetns ? { hostNetns: facts.hostNetns } : {}),
+    ...(facts.devices ? { devices: facts.devices } : {}),
   };
 }
 
@@ -90,7 +95,9 @@ export function planRunChild(spec: ContainerSpec, paths: ContainerPaths, io: Run
   const kind = spec.network.mode === 'host' ? 'host' : spec.network.mode === 'container' ? 'join' : 'own';
   if (net.kind !== kind) throw new MinidockError(`network ${spec.network.mode} was prepared as "${net.kind}"`, { step: 'plan.network', hint: 'this is a bug in minidock: please report it with the command line' });
   // Parsed as minidock-runc parses a bundle's: the same validation, the same planner.
-  const config: OciConfig = parseConfig(runConfig(spec, paths, { cgroupParent: o.cgroupParent, init: io.init, net }));
+  const facts = o.facts ?? hostFacts;
+  const devices = facts.devices?.bind(facts);
+  const config: OciConfig = parseConfig(runConfig(spec, paths, { cgroupParent: o.cgroupParent, init: io.init, net, ...(devices ? { devices } : {}) }));
   const plan = planOci(config, {
     bundle: paths.dir,
     stdio: io.stdio,
@@ -100,10 +107,10 @@ export function planRunChild(spec: ContainerSpec, paths: ContainerPaths, io: Run
     root: overlayData(spec, paths),
     ...(net.kind === 'own' && 'eth' in net ? { eth: net.eth } : {}),
     builtinSeccomp: spec.seccomp === 'default',
-  }, knownFacts(spec, paths, io, o.facts ?? hostFacts));
+  }, knownFacts(spec, paths, io, facts));
   if (plan.unsupported.length) {
     throw new MinidockError(`minidock run built a config its own planner cannot carry out: ${plan.unsupported.join(', ')}`, { step: 'plan.oci', hint: 'this is a bug in minidock: please report it with the command line' });
   }
   // The whole config (the profile in it) only for who shows or writes it: --explain, --bundle.
-  return { child: plan.child, config: () => runConfig(spec, paths, { cgroupParent: o.cgroupParent, init: io.init, net, full: true }) };
+  return { child: plan.child, config: () => runConfig(spec, paths, { cgroupParent: o.cgroupParent, init: io.init, net, full: true, ...(devices ? { devices } : {}) }) };
 }

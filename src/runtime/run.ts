@@ -20,6 +20,8 @@ import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask } from '../spec/caps.js';
+import { exposedPortKeys, parseExpose } from '../spec/ports.js';
+import { hostname as osHostname } from 'node:os';
 import { parseSignal } from '../spec/signal.js';
 import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
@@ -61,6 +63,8 @@ export interface RunOptions {
   network: string;
   publish: string[];
   publishAll: boolean;
+  /** --expose: ports to add to the image's EXPOSE set (what -P publishes). */
+  expose?: string[];
   /** --ingress-rate / --egress-rate: tc rates for what the container receives and sends. */
   ingressRate?: string;
   egressRate?: string;
@@ -168,7 +172,7 @@ function resolveVolume(spec: string, stateRoot: string): { src: string; dst: str
 export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv, network: NetworkSpec, stateRoot = ''): Promise<ContainerSpec> {
   const id = randomHex(32);
   const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
-  const hostname = o.hostname ?? (o.name !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(name) ? name : shortId(id));
+  const hostname = containerHostname(o, network, id, stateRoot);
   const user = resolveUser(
     parseUserSpec(o.user ?? image.config.User ?? '0'),
     readImageFile(image, 'etc/passwd'),
@@ -216,10 +220,38 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     volumes: volumesOf(o, image, stateRoot),
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,
+    ...(o.privileged ? { privileged: true } : {}),
+    ...(o.publishAll ? { publishAll: true } : {}),
+    ...exposedOf(o, image, network),
     resources: runResources(o),
     idMap,
     createdAt: Date.now(),
   };
+}
+
+/** docker's hostname rule: -h, else the host's own under --network host, else the other
+ *  container's under --network container:X (which refuses -h, as docker does: the name would
+ *  differ from the one the shared network answers to), else the 12-character id. */
+function containerHostname(o: RunOptions, network: NetworkSpec, id: string, stateRoot: string): string {
+  if (network.mode === 'container') {
+    if (o.hostname !== undefined) throw usageError('conflicting options: hostname and the network mode', `-h cannot be used with --network container:${network.container}`);
+    // Not found or not running is prepareNetwork's error, said there; the id stands in meanwhile.
+    try {
+      return new StateStore(stateRoot).resolve(network.container).spec?.hostname ?? shortId(id);
+    } catch {
+      return shortId(id);
+    }
+  }
+  if (o.hostname !== undefined) return o.hostname;
+  if (network.mode === 'host') return osHostname();
+  return shortId(id);
+}
+
+/** docker's ExposedPorts of the container: EXPOSE, --expose and the -p container ports. */
+function exposedOf(o: RunOptions, image: ResolvedImage, network: NetworkSpec): Pick<ContainerSpec, 'exposedPorts'> {
+  const set = { ...image.config.ExposedPorts, ...(o.expose?.length ? parseExpose(o.expose) : {}) };
+  const keys = exposedPortKeys(set, network.mode === 'bridge' ? network.ports : []);
+  return keys.length ? { exposedPorts: keys } : {};
 }
 
 /** IMAGE under docker's --pull policy: "missing" (the default) pulls what the store lacks,
@@ -327,9 +359,11 @@ export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecisi
   const callerEnv = deps.callerEnv ?? process.env;
   const image = await resolveImage(o, deps.root);
   trace('image resolved');
+  // EXPOSE of the image and --expose: what -P publishes and what inspect and ps show.
+  const exposedSet = { ...image.config.ExposedPorts, ...(o.expose?.length ? parseExpose(o.expose) : {}) };
   let exposed: import('../spec/ports.js').PortBinding[] = [];
-  if (o.publishAll && image.config.ExposedPorts) {
-    exposed = (await import('../spec/ports.js')).exposedToBindings(image.config.ExposedPorts);
+  if (o.publishAll && Object.keys(exposedSet).length) {
+    exposed = (await import('../spec/ports.js')).exposedToBindings(exposedSet);
   }
   // The network mode is decided here, once: the spec carries it to everything after.
   const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length && !o.ingressRate && !o.egressRate

@@ -69,6 +69,13 @@ export interface ContainerSpec {
   volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean; anonymous?: string }>;
   tmpfs?: Array<{ dst: string; data: string; ro: boolean }>;
   readOnly?: boolean;
+  /** --privileged was given (what inspect's HostConfig.Privileged says; the powers it grants
+   *  are in caps, noNewPrivs, seccomp and idMap). */
+  privileged?: boolean;
+  /** -P was given. */
+  publishAll?: boolean;
+  /** `port/proto` keys of the image's EXPOSE, --expose and -p, sorted (docker's ExposedPorts). */
+  exposedPorts?: string[];
   /** --memory, --cpus, --pids-limit and the rest: what the container's cgroups enforce. */
   resources?: Resources;
   idMap: IdMapping;

@@ -315,6 +315,37 @@ export function exposedToBindings(exposed: Record<string, {}>): PortBinding[] {
   return out.sort((a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto));
 }
 
+/** --expose values (`80`, `8000-8002/udp`) as the keys of an ExposedPorts set, each checked as
+ *  an image's EXPOSE key is. */
+export function parseExpose(values: string[]): Record<string, {}> {
+  const out: Record<string, {}> = {};
+  for (const v of values) {
+    if (v === '') throw usageError('invalid --expose value ""', 'give port[/tcp|udp] or start-end[/tcp|udp]');
+    exposedToBindings({ [v]: {} }); // throws the error naming a bad one
+    out[v] = {};
+  }
+  return out;
+}
+
+/** docker's Config.ExposedPorts: the image's EXPOSE ports, --expose and the container side of
+ *  every -p, as `port/proto`, ranges expanded, sorted by port then protocol, each once. */
+export function exposedPortKeys(exposed: Record<string, {}>, published: PortBinding[]): string[] {
+  const all = [...exposedToBindings(exposed), ...published];
+  const keys = [...new Set(all.sort((a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto)).map((b) => `${b.containerPort}/${b.proto}`))];
+  return keys;
+}
+
+/** The PORTS column's input for a running container: its published bindings, and each exposed
+ *  port nothing publishes as an unpublished one (host port 0), which shows as `80/tcp`. */
+export function withExposed(published: PortBinding[], exposedKeys: string[] = []): PortBinding[] {
+  const have = new Set(published.map((b) => `${b.containerPort}/${b.proto}`));
+  const extra = exposedKeys.filter((k) => !have.has(k)).map((k) => {
+    const [port, proto] = k.split('/');
+    return { hostIp: ALL_IPV4, hostPort: 0, containerPort: Number(port), proto: proto as Proto };
+  });
+  return [...published, ...extra];
+}
+
 /** IPv4 as an unsigned number for ordering; -1 for anything else (sorts first). */
 function ipOrder(ip: string): number {
   if (!isIPv4(ip)) return -1;

@@ -165,7 +165,7 @@ C('bandwidth: runtimeConfig.bandwidth of 10 mbit each way measured by iperf3 wit
   servers.push(server);
   for (let i = 0; i < 50 && spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, 'sh', '-c', 'ss -ltn | grep -q ":15201 "']).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   const rate = (from: string, reverse: boolean): number => {
-    const r = spawnSync('nsenter', [`--net=/run/netns/${from}`, 'iperf3', '-c', '10.124.0.1', '-p', '15201', '-t', '3', '-O', '1', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('nsenter', [`--net=/run/netns/${from}`, 'iperf3', '-c', '10.124.0.1', '-p', '15201', '-t', '3', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
     assert.is(r.status, 0, r.stderr + r.stdout.slice(0, 400));
     return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
   };

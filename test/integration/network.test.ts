@@ -231,7 +231,7 @@ T('--network container:NAME shares another container\'s namespace', async () => 
 T('30 containers started at once get distinct addresses and all answer', async () => {
   const names = Array.from({ length: 30 }, (_, i) => `par${i}`);
   const started = await Promise.all(
-    names.map((n) => start(['--name', n, 'busybox', 'sh', '-c', 'mkdir /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w'])),
+    names.map((n) => start(['--name', n, '-h', n, 'busybox', 'sh', '-c', 'mkdir /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w'])),
   );
   try {
     const ips = started.map((c) => c.ip);
@@ -369,7 +369,7 @@ T('--ingress-rate and --egress-rate: 10mbit each way measured by iperf3 within 1
     // The host's iperf3 in the container's network namespace only: the image has none.
     const pid = mdk(root, ['inspect', '-f', '{{.State.Pid}}', 'shaped']).stdout.trim();
     const rate = (reverse: boolean): number => {
-      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'iperf3', '-c', '10.123.0.1', '-p', '15301', '-t', '3', '-O', '1', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'iperf3', '-c', '10.123.0.1', '-p', '15301', '-t', '3', '-J', ...(reverse ? ['-R'] : [])], { encoding: 'utf8', timeout: 30_000 });
       assert.is(r.status, 0, r.stderr + r.stdout.slice(0, 300));
       return (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
     };

@@ -44,7 +44,23 @@ Run('the hostname is the container\'s and the host\'s is unchanged', () => {
   const host = hostHostname();
   assert.is(run('-h', 'box1', 'busybox', 'hostname').stdout, 'box1\n');
   assert.is(run('busybox', 'cat', '/etc/hostname').stdout.trim().length, 12, 'default hostname is the short id');
-  assert.is(run('--name', 'named-one', 'busybox', 'hostname').stdout, 'named-one\n');
+  // docker's rule: the name is not the hostname; the id is, and HOSTNAME, /etc/hosts and
+  // .Config.Hostname follow it.
+  const named = run('--name', 'named-one', 'busybox', 'sh', '-c', 'hostname; echo $HOSTNAME; grep -c "$(hostname)" /etc/hosts');
+  assert.match(named.stdout, /^([0-9a-f]{12})\n\1\n1\n$/, named.stdout + named.stderr);
+  // --network host: the host's hostname (in the container's own UTS namespace).
+  assert.is(run('--network', 'host', 'busybox', 'hostname').stdout, `${host}\n`);
+  // --network container:X: X's hostname; -h with it is refused, as docker refuses it.
+  assert.is(mdk(root, ['run', '-d', '--name', 'uts-owner', '-h', 'owner-host', 'busybox', 'sleep', '30']).code, 0);
+  try {
+    assert.is(run('--network', 'container:uts-owner', 'busybox', 'hostname').stdout, 'owner-host\n');
+    const both = run('--network', 'container:uts-owner', '-h', 'x', 'busybox', 'true');
+    assert.is(both.code, 125);
+    assert.match(both.stderr, /conflicting options: hostname and the network mode/);
+    assert.is(mdk(root, ['inspect', '-f', '{{.Config.Hostname}}', 'uts-owner']).stdout, 'owner-host\n');
+  } finally {
+    mdk(root, ['rm', '-f', 'uts-owner']);
+  }
   assert.is(hostHostname(), host);
 });
 
@@ -444,6 +460,65 @@ Run('the default seccomp filter: EPERM for what reaches past the container, ENOS
   assert.is(bad.code, 125);
   assert.match(bad.stderr, /unsupported --security-opt "apparmor=x"/);
   assert.is(mdk(root, ['rmi', 'python3']).code, 0);
+});
+
+Run('--privileged: /sys and /proc/sys writable, the host\'s devices there; without it neither', () => {
+  // Only a sysctl of the container's own network namespace is written: never a host-wide one.
+  const priv = run('--privileged', 'busybox', 'sh', '-c', 'grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1; sysctl -w net.ipv4.ip_forward=1 >/dev/null && cat /proc/sys/net/ipv4/ip_forward; test -c /dev/kmsg && echo kmsg; ls /dev | wc -l');
+  assert.is(priv.code, 0, priv.stderr);
+  const [sysMode, fwd, kmsg, count] = priv.stdout.trim().split('\n');
+  assert.is(sysMode, 'rw');
+  assert.is(fwd, '1', 'a namespaced sysctl can be set');
+  assert.is(kmsg, 'kmsg', 'a host device node is there');
+  const hostCount = readdirSync('/dev').length;
+  assert.ok(Number(count) > 30 && Number(count) <= hostCount + 10, `privileged /dev has ${count} entries (host ${hostCount})`);
+  const plain = run('busybox', 'sh', '-c', 'grep " /sys " /proc/mounts | cut -d" " -f4 | cut -d, -f1; sysctl -w net.ipv4.ip_forward=1 2>&1 >/dev/null | grep -c Read-only; test -e /dev/kmsg || echo no-kmsg');
+  assert.is(plain.stdout, 'ro\n1\nno-kmsg\n', plain.stderr);
+  // The flag is shown as docker shows it.
+  const made = mdk(root, ['create', '--name', 'priv-shown', '--privileged', 'busybox', 'true']);
+  assert.is(made.code, 0, made.stderr);
+  assert.is(mdk(root, ['inspect', '-f', '{{.HostConfig.Privileged}}', 'priv-shown']).stdout, 'true\n');
+  assert.is(mdk(root, ['rm', 'priv-shown']).code, 0);
+});
+
+Run('inspect: Binds, ReadonlyRootfs, ExposedPorts, exposed ports in ps; --type, /name, strict templates and docker\'s exit codes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-binds-'));
+  try {
+    const made = mdk(root, ['run', '-d', '--name', 'shown', '-v', `${dir}:/data:ro`, '--read-only', '--expose', '443', '--expose', '7000-7001/udp', '-p', '18480:80', 'busybox', 'sleep', '30']);
+    assert.is(made.code, 0, made.stderr);
+    const f = (tpl: string, ...more: string[]) => mdk(root, ['inspect', ...more, '-f', tpl, 'shown']);
+    assert.is(f('{{json .HostConfig.Binds}} {{.HostConfig.ReadonlyRootfs}} {{.HostConfig.Privileged}} {{.HostConfig.PublishAllPorts}}').stdout, `["${dir}:/data:ro"] true false false\n`);
+    assert.is(f('{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}').stdout, '443/tcp 7000/udp 7001/udp 80/tcp \n');
+    assert.is(f('{{json .NetworkSettings.Ports}}').stdout, '{"443/tcp":null,"7000/udp":null,"7001/udp":null,"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"18480"}]}\n');
+    assert.is(f('{{(index .Mounts 0).Destination}} {{(index .Mounts 0).RW}}').stdout, '/data false\n');
+    assert.is(mdk(root, ['ps', '-f', 'name=shown', '--format', '{{.Ports}}']).stdout, '443/tcp, 7000-7001/udp, 0.0.0.0:18480->80/tcp\n');
+    // docker's .Name has a leading slash, and inspect takes it back.
+    assert.is(mdk(root, ['inspect', '-f', '{{.Name}}', '/shown']).stdout, '/shown\n');
+    assert.is(mdk(root, ['inspect', '--type', 'container', '-f', '{{.Name}}', 'shown']).stdout, '/shown\n');
+    // A misspelt field is an error (exit 1), an unparsable template is refused first (exit 64).
+    const typo = f('{{.Config.Hostnme}}');
+    assert.is(typo.code, 1);
+    assert.match(typo.stderr, /map has no entry for key "Hostnme"/);
+    assert.is(typo.stdout, '');
+    assert.is(f('{{.Config.Labels.nolabel}}').stdout, '<no value>\n', 'a missing map key is no error');
+    const bad = f('{{.Name');
+    assert.is(bad.code, 64);
+    assert.match(bad.stderr, /Template parsing error: template: :1: unclosed action/);
+    // Without --type: a container, then an image, then a network; --type narrows it.
+    assert.is(mdk(root, ['inspect', '-f', '{{.Id}}', 'busybox']).stdout.slice(0, 7), 'sha256:');
+    const img = mdk(root, ['inspect', '--type', 'container', 'busybox']);
+    assert.is(img.code, 1);
+    assert.is(img.stdout, '[]\n');
+    assert.match(img.stderr, /^Error: No such container: busybox\n$/);
+    const none = mdk(root, ['inspect', 'shown', 'nothing-here']);
+    assert.is(none.code, 1);
+    assert.is((JSON.parse(none.stdout) as unknown[]).length, 1, 'what was found is printed');
+    assert.match(none.stderr, /^Error: No such object: nothing-here\n$/);
+    assert.is(mdk(root, ['inspect', '--type', 'volume', 'x']).code, 125);
+  } finally {
+    mdk(root, ['rm', '-f', 'shown']);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 Run('a tarball or a directory can be given as the image', () => {

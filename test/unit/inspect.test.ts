@@ -103,12 +103,16 @@ test('a running bridge container with published ports: the whole object, in dock
     Name: '/web',
     RestartCount: 0,
     HostConfig: {
+      Binds: null,
       NetworkMode: 'bridge',
       PortBindings: {
         '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }],
         '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
       },
       AutoRemove: true,
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
       Memory: 0,
       MemorySwap: 0,
       NanoCpus: 0,
@@ -196,7 +200,7 @@ test('a created container on the host network: zero times, no pid, no ports', ()
   assert.is(out.Image, '/srv/rootfs', 'a directory used in place has no id: the ref stands in');
   assert.is(out.LogPath, '');
   assert.equal(out.HostConfig, {
-    NetworkMode: 'host', PortBindings: {}, AutoRemove: false,
+    Binds: null, NetworkMode: 'host', PortBindings: {}, AutoRemove: false, Privileged: false, PublishAllPorts: false, ReadonlyRootfs: false,
     Memory: 0, MemorySwap: 0, NanoCpus: 0, CpuShares: 0, CpusetCpus: '', PidsLimit: null, UsernsMode: 'host',
   });
   assert.equal(out.NetworkSettings.Networks, { host: emptyEndpoint });
@@ -277,6 +281,43 @@ test('dockerPortMap: Go key order, several bindings of one port, random host por
       '"80/udp":[{"HostIp":"0.0.0.0","HostPort":"5353"}]}',
   );
   assert.equal(dockerPortMap([]), {});
+});
+
+test('binds, --privileged, --read-only, -P and exposed ports: HostConfig, Config.ExposedPorts, Ports with null', () => {
+  const volumes = [
+    { src: '/srv/data', dst: '/data', ro: true, file: false },
+    { src: '/var/lib/minidock/volumes/v1/_data', dst: '/cache', ro: false, file: false, anonymous: 'v1' },
+    { src: '/etc/app.conf', dst: '/app.conf', ro: false, file: true },
+  ];
+  const s = spec(BRIDGE, { volumes, privileged: true, readOnly: true, publishAll: true, exposedPorts: ['53/udp', '80/tcp', '443/tcp'] });
+  const out = JSON.parse(JSON.stringify(inspectContainer(rec(s, { status: 'running', pid: 4242, startedAt: STARTED, net: leased })))) as {
+    HostConfig: Record<string, unknown>; Config: Record<string, unknown>; NetworkSettings: { Ports: Record<string, unknown> }; Mounts: unknown[];
+  };
+  assert.equal(out.HostConfig.Binds, ['/srv/data:/data:ro', '/etc/app.conf:/app.conf'], 'the -v binds only, not the anonymous volume');
+  assert.is(out.HostConfig.Privileged, true);
+  assert.is(out.HostConfig.ReadonlyRootfs, true);
+  assert.is(out.HostConfig.PublishAllPorts, true);
+  assert.equal(out.Config.ExposedPorts, { '53/udp': {}, '80/tcp': {}, '443/tcp': {} });
+  assert.equal(out.NetworkSettings.Ports, {
+    '443/tcp': null,
+    '53/udp': [{ HostIp: '127.0.0.1', HostPort: '32768' }],
+    '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
+  }, 'an exposed port nothing publishes is a key with null, in Go key order');
+  assert.is(out.Mounts.length, 3);
+  const plain = inspectContainer(rec(spec(BRIDGE), { status: 'created' })) as { Config: Record<string, unknown> };
+  assert.not.ok('ExposedPorts' in plain.Config, 'no exposed ports: the key is left out, as docker omits it');
+});
+
+test('strict templates over inspect: a misspelt field is an error, a missing map key or omitted field is not', () => {
+  const out = inspectContainer(rec(spec(BRIDGE, { labels: { a: '1' } }), { status: 'created' }));
+  assert.throws(() => renderTemplate('{{.Nmae}}', out, { strict: true }), /executing "" at <\.Nmae>: map has no entry for key "Nmae"/);
+  assert.throws(() => renderTemplate('{{.State.Pidd}}', out, { strict: true }), /map has no entry for key "Pidd"/);
+  assert.is(renderTemplate('{{.Nmae}}', out), '<no value>', 'not strict: <no value>');
+  assert.is(renderTemplate('{{.Config.Labels.b}}|{{.Config.Labels.a}}', out, { strict: true }), '<no value>|1', 'Labels is a Go map');
+  assert.is(renderTemplate('{{.Config.ExposedPorts}}|{{.Config.StopSignal}}', out, { strict: true }), '<no value>|<no value>', 'omitempty fields');
+  assert.is(renderTemplate('{{range $p, $_ := .Config.ExposedPorts}}{{$p}}{{end}}.', out, { strict: true }), '.');
+  assert.is(renderTemplate('{{.Namespaces.net}}', out, { strict: true }), '<no value>', 'Namespaces is a map');
+  assert.is(renderTemplate('{{.NetworkSettings.Networks.other}}', out, { strict: true }), '<no value>');
 });
 
 test('inspect output works with the usual --format templates', () => {

@@ -316,6 +316,21 @@ test('--privileged and --security-opt seccomp=unconfined (spec.seccomp "unconfin
   assert.is(profileOf({ ...remappedSpec(), seccomp: undefined }), undefined);
 });
 
+test('--privileged: /sys writable, nothing masked or read-only, the host devices listed and every device allowed', () => {
+  const devices = [{ path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
+  const c = ociConfigFor({ ...hostSpec(), privileged: true }, { bundle: BUNDLE, cgroupParent: 'minidock', hostDevices: devices }) as any;
+  assert.equal(c.mounts.find((m: any) => m.destination === '/sys').options, ['nosuid', 'noexec', 'nodev']);
+  assert.equal(c.linux.maskedPaths, []);
+  assert.equal(c.linux.readonlyPaths, []);
+  assert.equal(c.linux.devices, devices);
+  assert.equal(c.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
+  const plain = ociConfigFor({ ...hostSpec() }, { bundle: BUNDLE, cgroupParent: 'minidock', hostDevices: devices }) as any;
+  assert.ok(plain.mounts.find((m: any) => m.destination === '/sys').options.includes('ro'));
+  assert.equal(plain.linux.readonlyPaths, READONLY);
+  assert.is(plain.linux.devices, undefined, 'host devices only with --privileged');
+  assert.is(plain.linux.resources.devices[0].allow, false);
+});
+
 /** What seccomp.c's program answers, written from its code (the order checked above) and its tables as read. */
 function nativeVerdict(caps: bigint, name: string, arg0: bigint): number {
   const has = (c: number): boolean => ((caps >> BigInt(c)) & 1n) === 1n;

@@ -5,8 +5,11 @@ import * as assert from 'uvu/assert';
 import { expectUsageError, usageMessage } from '../helpers/usage-error.js';
 import {
   MAX_PORT_MAPPINGS,
+  exposedPortKeys,
   exposedToBindings,
   formatPorts,
+  parseExpose,
+  withExposed,
   parsePublish,
   parsePublishList,
   type PortBinding,
@@ -290,6 +293,26 @@ test('formatPorts of parsed -p values', () => {
     formatPorts(parsePublishList(['127.0.0.1:8000-8001:8000-8001/udp', '8080:80', '443'])),
     '443/tcp, 127.0.0.1:8000-8001->8000-8001/udp, 0.0.0.0:8080->80/tcp',
   );
+});
+
+test('exposedPortKeys: EXPOSE, --expose and the -p container ports, expanded, sorted, once each', () => {
+  const keys = exposedPortKeys({ '443/tcp': {}, '8000-8001': {}, '53/UDP': {} }, parsePublishList(['8080:80', '127.0.0.1:5353:53/udp', '443']));
+  assert.equal(keys, ['53/udp', '80/tcp', '443/tcp', '8000/tcp', '8001/tcp']);
+  assert.equal(exposedPortKeys({}, []), []);
+});
+
+test('parseExpose: ports and ranges as EXPOSE keys; bad ones refused', () => {
+  assert.equal(parseExpose(['80', '7000-7001/udp']), { '80': {}, '7000-7001/udp': {} });
+  assert.match(usageMessage(() => parseExpose(['eighty'])), /invalid exposed port "eighty"/);
+  assert.match(usageMessage(() => parseExpose(['80/icmp'])), /invalid exposed port/);
+  assert.match(usageMessage(() => parseExpose([''])), /invalid --expose value/);
+});
+
+test('withExposed: exposed ports nothing publishes show as unpublished in PORTS', () => {
+  const published = parsePublishList(['8080:80']);
+  const all = withExposed(published, ['80/tcp', '443/tcp', '53/udp']);
+  assert.is(formatPorts(all), '53/udp, 443/tcp, 0.0.0.0:8080->80/tcp');
+  assert.is(formatPorts(withExposed(published)), '0.0.0.0:8080->80/tcp');
 });
 
 test('the module is pure: no fs, net, child_process or process.env', () => {
