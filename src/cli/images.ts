@@ -73,7 +73,8 @@ export function imageInspect(s: ImageStore, img: StoredImage): Record<string, un
   const dirs = [...img.layers].reverse().map((c) => s.layerDir(c));
   return {
     Id: `sha256:${img.id}`,
-    RepoTags: img.tags,
+    // Sorted, as docker's reference store lists them.
+    RepoTags: [...img.tags].sort(),
     RepoDigests: img.repoDigests ?? [],
     Parent: '',
     Comment: img.config.history.at(-1)?.comment ?? '',
@@ -160,7 +161,9 @@ export async function rmiCommand(root: string, refs: string[], force = false): P
       for (const t of r.untagged) process.stdout.write(`Untagged: ${t}\n`);
       for (const d of r.deleted) process.stdout.write(`Deleted: ${d}\n`);
     } catch (err) {
-      failed = true;
+      // docker's rmi -f says an image is not there and still succeeds (clean-up scripts).
+      const missing = err instanceof MinidockError && err.step === 'image.remove' && /^no such image/.test(err.message);
+      if (!(force && missing)) failed = true;
       process.stderr.write(formatForUser(err) + '\n');
     }
   }
@@ -168,7 +171,7 @@ export async function rmiCommand(root: string, refs: string[], force = false): P
 }
 
 /** One line of stdin: docker's "[y/N]" prompts. */
-async function confirm(question: string): Promise<boolean> {
+export async function confirm(question: string): Promise<boolean> {
   process.stdout.write(question);
   const line: string = await new Promise((resolve) => {
     let buf = '';

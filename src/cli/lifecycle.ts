@@ -100,8 +100,11 @@ async function each(refs: string[], fn: (store: StateStore, rec: ContainerRecord
 
 /** `stop`: SIGTERM (or the container's stop signal), a grace period, then SIGKILL. PID 1 ignores signals it has no handler
  *  for, so without a handler (or --init) the grace period always runs out. */
-export function stopCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
-  return each(refs, (store, rec, api) => stopOne(store, rec, api, timeoutS), root);
+/** The grace period: -t, else the container's --stop-timeout, else docker's 10 s. */
+const graceOf = (rec: ContainerRecord, timeoutS: number | undefined): number => timeoutS ?? rec.spec?.stopTimeout ?? 10;
+
+export function stopCommand(root: string, refs: string[], timeoutS: number | undefined): Promise<number> {
+  return each(refs, (store, rec, api) => stopOne(store, rec, api, graceOf(rec, timeoutS)), root);
 }
 
 async function stopOne(store: StateStore, rec: ContainerRecord, api: NativeApi, timeoutS: number): Promise<void> {
@@ -117,9 +120,9 @@ async function stopOne(store: StateStore, rec: ContainerRecord, api: NativeApi, 
 }
 
 /** `restart`: stop, then start, container by container; each name printed once. */
-export function restartCommand(root: string, refs: string[], timeoutS: number): Promise<number> {
+export function restartCommand(root: string, refs: string[], timeoutS: number | undefined): Promise<number> {
   return each(refs, async (store, rec, api) => {
-    await stopOne(store, rec, api, timeoutS);
+    await stopOne(store, rec, api, graceOf(rec, timeoutS));
     await startOne(store, store.read(rec.id), api, root);
   }, root);
 }
@@ -176,10 +179,8 @@ export async function logsCommand(root: string, ref: string, o: { follow: boolea
   const rec = store.resolve(ref);
   const file = join(store.paths(rec.id).dir, 'container.log');
   let tail = Infinity;
-  if (o.tail !== undefined && o.tail !== 'all') {
-    if (!/^\d+$/.test(o.tail)) throw usageError(`invalid --tail "${o.tail}"`, 'a number of lines, or all');
-    tail = Number(o.tail);
-  }
+  // docker reads anything but a number as "all" (its daemon's strconv.Atoi fallback).
+  if (o.tail !== undefined && /^\d+$/.test(o.tail)) tail = Number(o.tail);
   const emit = (lines: string[]): void => {
     for (const line of lines) {
       const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(line);
@@ -238,6 +239,9 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   const rec = store.resolve(ref);
   const name = rec.spec?.name ?? rec.id;
   check('exec', rec, 'minidock start it first');
+  if ((await import('../runtime/freezer.js')).isPaused(rec.state)) {
+    throw new MinidockError(`Container ${rec.spec?.name ?? ref} is paused, unpause the container before exec`, { step: 'exec', exitCode: 1 });
+  }
   if (!rec.spec) throw new MinidockError(`container ${name} is not running`, { step: 'exec' });
   const { pid, pidStart } = rec.state!;
   const pidfd = api.pidfdOpen(pid!);
@@ -315,4 +319,66 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   for (const [s, f] of handlers) process.off(s, f);
   if (raw) process.stdin.setRawMode(false);
   return code === 125 ? EXIT.RUNTIME : code;
+}
+
+/** `minidock rename CONTAINER NEW`: docker's rename. The hostname, /etc/hosts and the network's
+ *  records keep what they were given at create time, as docker's do. */
+export async function renameCommand(root: string, ref: string, to: string): Promise<void> {
+  const { validateContainerName } = await import('../spec/name.js');
+  const name = validateContainerName(to);
+  const store = new StateStore(root, native().flock);
+  const rec = store.resolve(ref);
+  store.rename(rec.id, name.startsWith('/') ? name.slice(1) : name);
+}
+
+/** `minidock pause|unpause NAME...`: freeze or thaw each container's cgroup; prints each name
+ *  done, as docker does, and exits 1 if any failed. */
+export async function pauseCommand(root: string, refs: string[], frozen: boolean): Promise<number> {
+  const { isPaused, setFrozen } = await import('../runtime/freezer.js');
+  const store = new StateStore(root);
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      const rec = store.resolve(ref);
+      const name = rec.spec?.name ?? ref;
+      check(frozen ? 'pause' : 'unpause', rec);
+      const paused = isPaused(rec.state);
+      if (frozen && paused) throw new MinidockError(`Container ${name} is already paused`, { step: 'pause', exitCode: 1 });
+      if (!frozen && !paused) throw new MinidockError(`Container ${name} is not paused`, { step: 'unpause', exitCode: 1 });
+      await setFrozen(rec.state!, frozen, name);
+      process.stdout.write(`${ref}\n`);
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+/**
+ * `minidock attach NAME`: the container's output from now on, until it exits; then its exit code,
+ * as docker attach returns it. SIGINT and SIGTERM to the CLI go to the container (docker's
+ * --sig-proxy, on by default). Output only: minidock's detached containers keep no stdin to
+ * attach to (a container started with -i -d has its stdin closed), so --no-stdin is the only mode.
+ */
+export async function attachCommand(root: string, ref: string, o: { sigProxy: boolean }): Promise<number> {
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  const rec = store.resolve(ref);
+  if (rec.state?.status !== 'running') {
+    throw new MinidockError('You cannot attach to a stopped container, start it first', { step: 'attach', exitCode: 1 });
+  }
+  if ((await import('../runtime/freezer.js')).isPaused(rec.state)) {
+    throw new MinidockError('You cannot attach to a paused container, unpause it first', { step: 'attach', exitCode: 1 });
+  }
+  const proxy = (sig: NodeJS.Signals, n: number) => () => { signalContainer(api, store.read(rec.id), n); void sig; };
+  const handlers = o.sigProxy ? ([['SIGINT', 2], ['SIGTERM', 15]] as const).map(([s, n]) => [s, proxy(s, n)] as const) : [];
+  for (const [s, f] of handlers) process.on(s, f);
+  try {
+    await logsCommand(root, rec.id, { follow: true, tail: '0', timestamps: false });
+  } finally {
+    for (const [s, f] of handlers) process.off(s, f);
+  }
+  const st = store.read(rec.id).state;
+  return st?.status === 'exited' ? st.exitCode ?? 0 : 0;
 }

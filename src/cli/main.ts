@@ -1,24 +1,27 @@
 // The minidock command line: commander wiring, one lazily imported module per command, and the
 // only place that turns errors into exit codes. Importing a command's code only when it runs
 // keeps `minidock run` from paying for `ps` or `import`.
-import { EXIT, formatForUser, MinidockError, usageError } from '../core/errors.js';
+import { EXIT, exitStatusFor, flagError, formatForUser, usageError } from '../core/errors.js';
 import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
 import { pflagArgs } from './pflag.js';
 
 // Bundled into dist/bundle/main.cjs with the rest, so it comes from the code cache too.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 
 trace('cli: commander loaded');
 const config = readConfig();
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** The command being run (`run`, `ps`, `network`): docker's exit statuses depend on it. */
+const commandName = process.argv[2];
 
 function fail(err: unknown): never {
   process.stderr.write(formatForUser(err) + '\n');
   const cleanup = (err as { cleanup?: Error[] } | null)?.cleanup;
   if (cleanup?.length) process.stderr.write(`minidock: cleanup also failed: ${cleanup.map((e) => e.message).join('; ')}\n`);
   if (config.debug && err instanceof Error) process.stderr.write(`${err.stack}\n${err.cause ? `cause: ${String((err.cause as Error).stack ?? err.cause)}\n` : ''}`);
-  process.exit(err instanceof MinidockError ? err.exitCode : EXIT.RUNTIME);
+  process.exit(exitStatusFor(commandName, err));
 }
 
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
@@ -71,8 +74,21 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--platform <os/arch>', 'with a pull: the image to take from a multi-platform index')
       .option('--entrypoint <command>', "overwrite the image's ENTRYPOINT (and drop its CMD; \"\" for none)")
       .option('--stop-signal <signal>', "signal `stop` sends first (default: the image's StopSignal, else SIGTERM)")
+      .option('--stop-timeout <seconds>', 'seconds `stop` waits before SIGKILL (default 10)')
+      .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
+      .option('--dns <ip>', 'a nameserver for /etc/resolv.conf instead of the host\'s (repeatable)', collect, [])
+      .option('--dns-search <domain>', 'a search domain for /etc/resolv.conf (repeatable)', collect, [])
+      .option('--dns-option <opt>', 'an option line entry for /etc/resolv.conf (repeatable)', collect, [])
+      .option('--group-add <group>', 'an additional group (name in the image\'s /etc/group, or gid; repeatable)', collect, [])
+      .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
+      .option('--cidfile <file>', 'write the container id to this file (which must not exist)')
+      .option('--shm-size <bytes>', 'size of /dev/shm (e.g. 64m; default 64m)')
+      .option('--sysctl <k=v>', 'a namespaced sysctl (net.*, IPC ones), set in the container (repeatable)', collect, [])
+      .option('--domainname <name>', 'the container\'s NIS domain name (kernel.domainname in its UTS namespace)')
+      .option('--ulimit <name=soft[:hard]>', 'a resource limit, e.g. nofile=1024:2048 (repeatable)', collect, [])
+      .option('--mount <spec>', 'type=bind,src=DIR,dst=PATH[,readonly] or type=tmpfs,dst=PATH[,tmpfs-size=N,tmpfs-mode=M] (repeatable)', collect, [])
       .option('-l, --label <K=V>', 'set a label on the container (repeatable; added to the image\'s)', collect, [])
-      .option('--security-opt <opt>', 'seccomp=unconfined: run without the default seccomp filter', collect, [])
+      .option('--security-opt <opt>', 'seccomp=unconfined: no seccomp filter; no-new-privileges (minidock\'s default), no-new-privileges:false', collect, [])
       .option('--privileged', 'every capability, no no_new_privs, no seccomp, host uids (implies --userns=host): gives the container root\'s powers over what it can reach', false)
       .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g; at least 6m)')
       .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap (default: twice --memory)')
@@ -80,11 +96,15 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('-c, --cpu-shares <weight>', 'relative CPU weight (default 1024)')
       .option('--cpuset-cpus <list>', 'CPUs the container may run on (0-3, 0,1)')
       .option('--pids-limit <n>', 'at most this many processes and threads (-1: unlimited)')
+      .option('--cpu-quota <us>', 'CFS quota: microseconds of CPU per period (-1: unlimited)')
+      .option('--cpu-period <us>', 'CFS period in microseconds (1000 to 1000000; default 100000)')
+      .option('--memory-reservation <bytes>', 'a soft memory limit (e.g. 32m), below --memory')
+      .option('--oom-kill-disable', 'do not let the OOM killer end the container\'s processes (cgroup v1)', false)
       .option('--userns <mode>', 'host: container root is host root (default: root is remapped to host uid 100000, see MINIDOCK_USERNS_REMAP)')
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .option('--expose <port[/proto]>', 'expose a port or range without publishing it (-P publishes it; shown by ps and inspect)', collect, [])
-      .addOption(new Option('--network <mode>', 'none, host, bridge, container:NAME, or a network name').default('bridge'))
+      .option('--network <mode>', 'none, host, bridge (the default), container:NAME, or a network name')
       .option('--ingress-rate <rate>', 'shape what the container receives, in tc units (10mbit, 500kbit, 1gbit): a tbf on its veth')
       .option('--egress-rate <rate>', 'shape what the container sends, in tc units: an ifb device with a tbf')
       .option('--explain', 'print each step, as the equivalent shell command and why', false)
@@ -129,10 +149,27 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             ...(opts.pull !== undefined ? { pull: opts.pull } : {}),
             ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
             labels: opts.label,
+            labelFiles: opts.labelFile,
+            addHost: opts.addHost,
+            dns: opts.dns,
+            dnsSearch: opts.dnsSearch,
+            dnsOption: opts.dnsOption,
+            groupAdd: opts.groupAdd,
+            sysctl: opts.sysctl,
+            ulimit: opts.ulimit,
+            mount: opts.mount,
+            ...(opts.domainname !== undefined ? { domainname: opts.domainname } : {}),
+            ...(opts.cidfile !== undefined ? { cidfile: opts.cidfile } : {}),
+            ...(opts.shmSize !== undefined ? { shmSize: opts.shmSize } : {}),
+            ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
             userns: opts.userns,
             ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),
-            resources: { memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit },
-            network: opts.network,
+            resources: {
+              memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit,
+              cpuQuota: opts.cpuQuota, cpuPeriod: opts.cpuPeriod, memoryReservation: opts.memoryReservation, ...(opts.oomKillDisable ? { oomKillDisable: true } : {}),
+            },
+            network: opts.network ?? 'bridge',
+            ...(opts.network === undefined ? { networkDefault: true } : {}),
             publish: opts.publish,
             publishAll: opts.publishAll,
             expose: opts.expose,
@@ -170,7 +207,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
         const { psCommand } = await import('./ps.js');
         let last: number | undefined = opts.latest ? 1 : undefined;
         if (opts.last !== undefined) {
-          if (!/^-?\d+$/.test(opts.last)) throw usageError(`invalid argument "${opts.last}" for "-n, --last" flag`, 'a number of containers');
+          if (!/^-?\d+$/.test(opts.last)) throw flagError(`invalid argument "${opts.last}" for "-n, --last" flag`, 'a number of containers');
           last = Number(opts.last) < 0 ? last : Number(opts.last);
         }
         process.stdout.write(await psCommand(config.root, { all: opts.all, quiet: opts.quiet, noTrunc: !opts.trunc, filter: opts.filter, last, size: opts.size, format: opts.format }));
@@ -378,10 +415,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('stop')
       .description('Stop containers: SIGTERM, then SIGKILL after a grace period')
       .argument('<container...>')
-      .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+      .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
       .action(action(async (refs: string[], opts) => {
-        if (!/^\d+$/.test(opts.time)) throw usageError(`invalid timeout "${opts.time}"`, 'a whole number of seconds');
-        return (await import('./lifecycle.js')).stopCommand(config.root, refs, Number(opts.time));
+        if (opts.time !== undefined && !/^\d+$/.test(opts.time)) throw flagError(`invalid argument "${opts.time}" for "-t, --time" flag`, 'a whole number of seconds');
+        return (await import('./lifecycle.js')).stopCommand(config.root, refs, opts.time === undefined ? undefined : Number(opts.time));
       })),
   kill: (p) =>
     p
@@ -390,6 +427,54 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<container...>')
       .option('-s, --signal <signal>', 'signal name or number', 'KILL')
       .action(action(async (refs: string[], opts) => (await import('./lifecycle.js')).killCommand(config.root, refs, opts.signal))),
+  version: (p) =>
+    p
+      .command('version')
+      .description('Show the version (the "Server" is this same program: there is no daemon)')
+      .option('-f, --format <template>', "Go template, e.g. '{{.Client.Version}}'")
+      .action(action(async (opts) => { process.stdout.write((await import('./system.js')).versionCommand(opts.format)); })),
+  info: (p) =>
+    p
+      .command('info')
+      .description('Show what this host and state root hold: containers, images, cgroups, kernel')
+      .option('-f, --format <template>', "Go template, e.g. '{{.CgroupVersion}}'")
+      .action(action(async (opts) => { process.stdout.write((await import('./system.js')).infoCommand(config.root, opts.format)); })),
+  container: (p) => {
+    // The group's own verb; the others are rewritten to the top-level commands above.
+    const c = p.command('container').description('Manage containers (ls, rm, run, ... are the top-level commands)');
+    c.command('prune')
+      .description('Remove every stopped container')
+      .option('-f, --force', 'do not prompt for confirmation', false)
+      .action(action(async (opts) => (await import('./ps.js')).containerPruneCommand(config.root, opts.force)));
+    return c;
+  },
+  attach: (p) =>
+    p
+      .command('attach')
+      .description("Follow a running container's output until it exits; its exit code (output only: no stdin)")
+      .argument('<container>')
+      .option('--no-stdin', 'do not attach stdin (the only mode minidock has)')
+      .option('--no-sig-proxy', 'do not pass SIGINT and SIGTERM to the container (--sig-proxy=false)')
+      .action(action(async (ref: string, opts) => (await import('./lifecycle.js')).attachCommand(config.root, ref, { sigProxy: opts.sigProxy !== false }))),
+  pause: (p) =>
+    p
+      .command('pause')
+      .description("Suspend every process of containers (their freezer cgroup)")
+      .argument('<container...>')
+      .action(action(async (refs: string[]) => (await import('./lifecycle.js')).pauseCommand(config.root, refs, true))),
+  unpause: (p) =>
+    p
+      .command('unpause')
+      .description('Resume the processes of paused containers')
+      .argument('<container...>')
+      .action(action(async (refs: string[]) => (await import('./lifecycle.js')).pauseCommand(config.root, refs, false))),
+  rename: (p) =>
+    p
+      .command('rename')
+      .description('Rename a container (its hostname stays what it was, as in docker)')
+      .argument('<container>')
+      .argument('<new-name>')
+      .action(action(async (ref: string, to: string) => (await import('./lifecycle.js')).renameCommand(config.root, ref, to))),
   wait: (p) =>
     p
       .command('wait')
@@ -408,9 +493,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .command('restart')
       .description('Stop, then start containers')
       .argument('<container...>')
-      .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+      .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
       .action(action(async (refs: string[], opts) => {
-        return (await import('./lifecycle.js')).restartCommand(config.root, refs, Number(opts.time));
+        if (opts.time !== undefined && !/^\d+$/.test(opts.time)) throw flagError(`invalid argument "${opts.time}" for "-t, --time" flag`, 'a whole number of seconds');
+        return (await import('./lifecycle.js')).restartCommand(config.root, refs, opts.time === undefined ? undefined : Number(opts.time));
       })),
   exec: (p) =>
     p
@@ -521,6 +607,11 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-f, --format <template>', "Go template per network, e.g. '{{.IPAM.Config}}'")
       .action(action(async (names: string[], opts) => (await import('./inspect.js')).inspectObjects(config.root, names, { format: opts.format, kinds: ['network'] })));
     net
+      .command('prune')
+      .description('Remove every network no container uses (not the pre-defined ones)')
+      .option('-f, --force', 'do not prompt for confirmation', false)
+      .action(action(async (opts) => (await import('./network.js')).networkPruneCommand(config.root, opts.force)));
+    net
       .command('rm')
       .description('Remove networks (refused while containers are attached)')
       .argument('<name...>', 'network names')
@@ -536,6 +627,19 @@ const commands: Record<string, (p: typeof program) => unknown> = {
     return net;
   },
 };
+
+// docker's command groups: `container ls` is `ps`, `container X` is `X`, and `image rm`, `image
+// tag` (and the other image verbs) are the top-level commands. Rewritten before anything else,
+// so each has one way through.
+const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps' };
+const CONTAINER_SAME = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'inspect', 'top', 'port', 'wait', 'stats', 'update', 'commit', 'diff', 'rename', 'pause', 'unpause', 'attach'];
+const IMAGE_VERBS: Record<string, string> = { rm: 'rmi', remove: 'rmi', tag: 'tag', pull: 'pull', push: 'push', save: 'save', load: 'load', import: 'import', history: 'history', list: 'images' };
+{
+  const [group, verb] = [process.argv[2], process.argv[3] ?? ''];
+  const to = group === 'container' ? CONTAINER_VERBS[verb] ?? (CONTAINER_SAME.includes(verb) ? verb : undefined)
+    : group === 'image' ? IMAGE_VERBS[verb] : undefined;
+  if (to) process.argv.splice(2, 2, to);
+}
 
 const wanted = process.argv[2];
 if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
@@ -566,8 +670,10 @@ try {
 }
 program.parseAsync(argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
-    // --help and --version end here with code 0; usage errors are minidock's own: 125.
-    process.exit(err.exitCode === 0 ? 0 : EXIT.RUNTIME);
+    // --help and --version end here with code 0. docker's flag errors (an unknown flag, a flag
+    // without its value) exit 125; a missing or extra argument and an unknown command exit 1.
+    const flag = ['commander.unknownOption', 'commander.optionMissingArgument', 'commander.invalidArgument', 'commander.conflictingOption'].includes(err.code);
+    process.exit(err.exitCode === 0 ? 0 : flag ? EXIT.RUNTIME : 1);
   }
   fail(err);
 });

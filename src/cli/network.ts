@@ -1,4 +1,5 @@
 // `minidock network create|ls|inspect|rm`: user-defined bridge networks.
+import { createHash } from 'node:crypto';
 import { formatForUser, MinidockError, usageError } from '../core/errors.js';
 import { native } from '../native/binding.js';
 import { NetworkStore } from '../network/store.js';
@@ -50,14 +51,18 @@ const NETWORK_HEADERS: Record<string, string> = {
 
 export function networkLs(root: string, quiet: boolean, o: { format?: string; noTrunc?: boolean } = {}): string {
   const lf = o.format === undefined ? undefined : parseListFormat(o.format);
-  const { nets, broken } = new NetworkStore(root).scan();
-  nets.sort((a, b) => a.name.localeCompare(b.name));
+  const { nets: stored, broken } = new NetworkStore(root).scan();
   for (const b of broken) process.stderr.write(`WARNING: ${formatForUser(b.error)}\n`);
+  // docker's two networks that are modes, not bridges: --network host and none. Their ids are
+  // a hash of the name (stable, as docker's are for one daemon).
+  const pseudo = (name: string, driver: string) => ({ id: createHash('sha256').update(`minidock-network-${name}`).digest('hex'), name, driver, createdAt: 0 });
+  const nets = [...stored.map((n) => ({ id: n.id, name: n.name, driver: 'bridge', createdAt: n.createdAt })), pseudo('host', 'host'), pseudo('none', 'null')]
+    .sort((a, b) => a.name.localeCompare(b.name));
   const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
   if (quiet) return nets.map((n) => id(n.id) + '\n').join('');
-  const table = renderTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, 'bridge', 'local']));
+  const table = renderTable(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], nets.map((n) => [id(n.id), n.name, n.driver, 'local']));
   if (!lf) return table;
-  const rows = nets.map((n) => ({ ID: id(n.id), Name: n.name, Driver: 'bridge', Scope: 'local', IPv6: 'false', Internal: 'false', Labels: '', CreatedAt: goTime(n.createdAt) }));
+  const rows = nets.map((n) => ({ ID: id(n.id), Name: n.name, Driver: n.driver, Scope: 'local', IPv6: 'false', Internal: 'false', Labels: '', CreatedAt: goTime(n.createdAt) }));
   return renderList(lf, rows, NETWORK_HEADERS, table);
 }
 
@@ -124,5 +129,34 @@ export async function networkRm(root: string, names: string[]): Promise<number> 
       process.stderr.write(formatForUser(err) + '\n');
     }
   }
+  return failed ? 1 : 0;
+}
+
+/** `network prune [-f]`: every network of this root that no container uses, bar the
+ *  pre-defined ones; docker's report. */
+export async function networkPruneCommand(root: string, force: boolean): Promise<number> {
+  if (!force) {
+    const { confirm } = await import('./images.js');
+    if (!(await confirm('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] '))) return 0;
+  }
+  const store = new NetworkStore(root, native().flock);
+  const deleted: string[] = [];
+  let failed = false;
+  for (const net of store.scan().nets.filter((n) => !PREDEFINED_NETWORKS.includes(n.name)).sort((a, b) => a.name.localeCompare(b.name))) {
+    try {
+      // Looked at again under the lock: a run may have joined it since the scan.
+      const removed = await store.withLockAsync(async () => {
+        const now = store.get(net.name);
+        if (!now || members(root, now).length) return false;
+        await removeNetwork(store, now, realRunner);
+        return true;
+      });
+      if (removed) deleted.push(net.name);
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  if (deleted.length) process.stdout.write(`Deleted Networks:\n${deleted.join('\n')}\n`);
   return failed ? 1 : 0;
 }

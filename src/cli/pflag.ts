@@ -2,7 +2,7 @@
 // it parses. Pure. pflag takes a value for a boolean flag after `=` (`--rm=true`, `-d=false`,
 // `--tty=false`) and a short flag's value after `=` (`-p=8080:80`); commander reads the former
 // as an unknown value and the latter as the value "=8080:80".
-import { usageError } from '../core/errors.js';
+import { flagError } from '../core/errors.js';
 
 export interface FlagShape {
   short?: string; // "-d"
@@ -29,6 +29,16 @@ export function pflagArgs(args: string[], flags: FlagShape[]): string[] {
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
     const f = byName.get(name);
+    const negation = !f && name.startsWith('--') ? byName.get(`--no-${name.slice(2)}`) : undefined;
+    if (negation) {
+      // A flag that defaults on (`--sig-proxy`), defined as its negation: `--sig-proxy` and
+      // `=true` leave it on, `=false` is the negation.
+      const value = eq < 0 ? 'true' : a.slice(eq + 1);
+      const b = BOOLS[value];
+      if (b === undefined) throw flagError(`invalid argument "${value}" for "${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, 'true or false');
+      if (!b) out.push(negation.long!);
+      continue;
+    }
     if (!f) {
       out.push(a);
       continue;
@@ -46,7 +56,7 @@ export function pflagArgs(args: string[], flags: FlagShape[]): string[] {
     }
     const b = BOOLS[value];
     if (b === undefined) {
-      throw usageError(`invalid argument "${value}" for "${[f.short, f.long].filter(Boolean).join(', ')}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, 'true or false');
+      throw flagError(`invalid argument "${value}" for "${[f.short, f.long].filter(Boolean).join(', ')}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`, 'true or false');
     }
     // true is the flag itself; false leaves the default (every such flag of ours defaults off).
     if (b) out.push(name);

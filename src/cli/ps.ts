@@ -10,6 +10,7 @@ import { formatPorts, withExposed } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
 import { check } from '../runtime/status.js';
 import { inspectContainer } from '../runtime/inspect.js';
+import { isPaused } from '../runtime/freezer.js';
 import { readNamespaceInodes } from '../runtime/top.js';
 
 /** The column each of ps's template fields heads in a `table` format (docker's names). */
@@ -41,7 +42,7 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
   let records = store
     .list()
     .filter((c) => all || c.state?.status === 'running')
-    .filter((c) => f === undefined || pf!.matchesFilter(f, c))
+    .filter((c) => f === undefined || pf!.matchesFilter(f, c, isPaused(c.state)))
     .sort((a, b) => (b.spec?.createdAt ?? 0) - (a.spec?.createdAt ?? 0));
   if (o.last !== undefined && o.last >= 0) records = records.slice(0, o.last);
   const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
@@ -56,16 +57,20 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
     CreatedAt: c.spec ? goTime(c.spec.createdAt) : '',
     RunningFor: c.spec ? createdText(c.spec.createdAt, now) : '',
     Ports: c.state?.status === 'running' && c.state.net ? formatPorts(withExposed(c.state.net.attachment.ports, c.spec?.exposedPorts)) : '',
-    State: c.broken ? 'dead' : c.state?.status ?? '',
-    Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now),
+    State: c.broken ? 'dead' : isPaused(c.state) ? 'paused' : c.state?.status ?? '',
+    Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now) + (isPaused(c.state) ? ' (Paused)' : ''),
     Size: sizeOf ? sizeOf(c.id, c.spec?.image.id) : '',
     Names: c.spec?.name ?? '',
-    Labels: '',
-    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).join(','),
+    // docker's method: {{.Label "key"}} is one label's value ("" when absent). Not serialised.
+    Label: (key: unknown) => c.spec?.labels?.[String(key)] ?? '',
+    // docker joins the labels in its map's order (random); sorted here, so the output is stable.
+    Labels: Object.entries(c.spec?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(','),
+    // Each source cut to 15 characters and an ellipsis unless --no-trunc, as docker's.
+    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 15).join('')}…`)).join(','),
     Networks: !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode,
     LocalVolumes: '0',
   }));
-  const columns: Array<keyof (typeof rows)[number]> = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
+  const columns: Array<Exclude<keyof (typeof rows)[number], 'Label'>> = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];
   if (withSize && lf === undefined) columns.push('Size');
   const table = renderTable(columns.map((c) => PS_HEADERS[c]!), rows.map((r) => columns.map((c) => r[c])));
   return lf ? fmt!.renderList(lf, rows, PS_HEADERS, table) : table;
@@ -154,7 +159,7 @@ export function containerFinder(root: string): (ref: string) => object | undefin
       throw err;
     }
     const pid = rec.state?.status === 'running' ? rec.state.pid : undefined;
-    return inspectContainer(rec, { nsInodes: pid ? readNamespaceInodes(pid) : undefined, logPath: `${store.paths(rec.id).dir}/container.log` });
+    return inspectContainer(rec, { nsInodes: pid ? readNamespaceInodes(pid) : undefined, logPath: `${store.paths(rec.id).dir}/container.log`, paused: isPaused(rec.state) });
   };
 }
 
@@ -165,4 +170,33 @@ export async function topCommand(root: string, ref: string): Promise<string> {
   if (!rec.state?.pid) throw new MinidockError(`container ${ref} is not running`, { step: 'top', exitCode: 1 });
   const { containerProcesses, renderTop } = await import('../runtime/top.js');
   return renderTop(containerProcesses(rec.state.pid));
+}
+
+/** `container prune [-f]`: every stopped container (created or exited), as docker's; prints
+ *  docker's report. Its writable layers are what is reclaimed. */
+export async function containerPruneCommand(root: string, force: boolean): Promise<number> {
+  if (!force) {
+    const { confirm } = await import('./images.js');
+    if (!(await confirm('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] '))) return 0;
+  }
+  const api = native();
+  const store = new StateStore(root, api.flock);
+  const stopped = store.list().filter((c) => c.state && c.state.status !== 'running' && !store.isLive(c.id));
+  const deleted: string[] = [];
+  let reclaimed = 0;
+  let failed = false;
+  for (const c of stopped) {
+    const bytes = treeBytes(store.paths(c.id).upper);
+    try {
+      await removeContainer(store, api, c, false, c.id, {});
+      deleted.push(c.id);
+      reclaimed += bytes;
+    } catch (err) {
+      failed = true;
+      process.stderr.write(formatForUser(err) + '\n');
+    }
+  }
+  if (deleted.length) process.stdout.write(`Deleted Containers:\n${deleted.join('\n')}\n\n`);
+  process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  return failed ? 1 : 0;
 }

@@ -5,7 +5,7 @@
 // removed after it.
 import { existsSync, readFileSync } from 'node:fs';
 import { childProcess } from '../core/lazy.js';
-import { MinidockError, usageError } from '../core/errors.js';
+import { flagError, MinidockError, usageError } from '../core/errors.js';
 import { StateStore } from '../runtime/state.js';
 import { isSameProcess } from '../runtime/proc.js';
 import { NetworkStore } from '../network/store.js';
@@ -207,7 +207,7 @@ async function readConntrack(): Promise<{ source: ConntrackSource; text: string 
 export async function traceCommand(root: string, portArg: string, o: { from: string; timeout: string }): Promise<number> {
   const port = parsePort(portArg);
   if (!/^\d+(\.\d+)?$/.test(o.timeout) || Number(o.timeout) <= 0 || Number(o.timeout) > 30) {
-    throw usageError(`invalid timeout "${o.timeout}"`, 'seconds, more than 0 and at most 30');
+    throw flagError(`invalid timeout "${o.timeout}"`, 'seconds, more than 0 and at most 30');
   }
   const timeoutMs = Math.round(Number(o.timeout) * 1000);
   const store = new StateStore(root);
@@ -216,7 +216,7 @@ export async function traceCommand(root: string, portArg: string, o: { from: str
   if (o.from === 'host') place = hostPlace(published);
   else if (o.from === 'lan') place = await lanPlace(published);
   else if (o.from.startsWith('container:') && o.from.length > 'container:'.length) place = containerPlace(store, o.from.slice('container:'.length), published);
-  else throw usageError(`invalid --from "${o.from}"`, 'host, lan or container:NAME');
+  else throw flagError(`invalid --from "${o.from}"`, 'host, lan or container:NAME');
   let text: string;
   let answered: boolean;
   try {

@@ -51,6 +51,23 @@ export function usageError(message: string, hint?: string): MinidockError {
   return new MinidockError(message, { step: 'cli.args', hint, exitCode: EXIT.RUNTIME });
 }
 
+/** A flag's value that does not parse as its type (`-n x`, `-t x`, `--rm=maybe`): docker's flag
+ *  errors, which exit 125 in every command. */
+export function flagError(message: string, hint?: string): MinidockError {
+  return new MinidockError(message, { step: 'cli.flag', hint, exitCode: EXIT.RUNTIME });
+}
+
+/**
+ * docker's exit status for a failure of `command`: run and create (whose failures come before
+ * the container's command runs) keep 125; every other command uses 125 only for flag errors
+ * and 1 for everything else (a missing container, a bad filter, a validation error).
+ */
+export function exitStatusFor(command: string | undefined, err: unknown): number {
+  const code = err instanceof MinidockError ? err.exitCode : EXIT.RUNTIME;
+  if (code !== EXIT.RUNTIME || command === 'run' || command === 'create') return code;
+  return err instanceof MinidockError && err.step === 'cli.flag' ? EXIT.RUNTIME : 1;
+}
+
 /** Wraps a lower-level error with context, keeping its errno, hint and exit code. */
 export function wrapError(message: string, cause: unknown, step?: string): MinidockError {
   const inner = cause instanceof MinidockError ? cause : undefined;

@@ -122,8 +122,8 @@ export async function planRun(o: RunOptions, deps: RunDeps, mode: { script?: boo
   const { child, config } = planRunChild(spec, paths, { stdio: [0, 1, 2], init, cgroups: cgroup.dirs }, childNet, { cgroupParent: cgroupParent() });
   const files = [
     { path: paths.hostname, content: hostnameFile(spec.hostname) },
-    { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip) },
-    { path: paths.resolvConf, content: resolvText ?? resolvConf(readText('/etc/resolv.conf')) },
+    { path: paths.hosts, content: hostsText ?? hostsFile(spec.hostname, net?.attachment.ip, spec.extraHosts) },
+    { path: paths.resolvConf, content: resolvText !== undefined && !spec.dns ? resolvText : resolvConf(resolvText ?? readText('/etc/resolv.conf'), spec.dns) },
   ];
   const { ImageStore } = await import('../image/store.js');
   const layers = spec.image.layers && spec.image.id ? new ImageStore(deps.root).layerStack(spec.image.id) : undefined;

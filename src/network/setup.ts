@@ -186,6 +186,10 @@ export async function reassertNetwork(
 export async function resolvePorts(bindings: PortBinding[]): Promise<PortBinding[]> {
   const out: PortBinding[] = [];
   for (const b of bindings) {
+    if (b.hostPortEnd !== undefined) {
+      out.push(b); // a host range: chosen under the lease lock (leaseFromRange)
+      continue;
+    }
     const port = await probePort(b);
     out.push({ ...b, hostPort: port });
   }
@@ -226,6 +230,26 @@ function probePort(b: PortBinding): Promise<number> {
   });
 }
 
+/** docker's `-p 8000-8002:80`: the first port of the range that no host program holds and no
+ *  other container publishes, leased. Under the network lock, so two runs never pick the same. */
+async function leaseFromRange(store: NetworkStore, b: PortBinding, owner: string, isLive: (id: string) => boolean, reclaim: (id: string) => void): Promise<PortBinding> {
+  const { hostPortEnd, ...one } = b;
+  for (let port = b.hostPort; port <= hostPortEnd!; port++) {
+    const candidate = { ...one, hostPort: port };
+    try {
+      await probePort(candidate);
+      store.leasePort(candidate, owner, isLive, reclaim);
+      return candidate;
+    } catch (err) {
+      if (err instanceof MinidockError && err.step === 'net.ports') continue; // in use: the next one
+      throw err;
+    }
+  }
+  throw new MinidockError(`no free host port in ${b.hostPort}-${hostPortEnd}/${b.proto} for container port ${b.containerPort}`, {
+    step: 'net.ports', hint: 'stop what holds them, or give a wider or another range',
+  });
+}
+
 export interface Leased {
   attachment: Attachment;
   /** The DNAT rules for the container's ports, applied after clone. */
@@ -262,7 +286,11 @@ export async function lease(
       }
       const ip = store.lease(n, o.containerId, liveness.isLive, (id) => stale.add(id));
       try {
-        for (const p of ports) store.leasePort(p, o.containerId, liveness.isLive, (id) => stale.add(id));
+        // The fixed ports first: a host range then steps over them (-p 8000-8002:80 -p 8000:81).
+        for (const p of ports) if (p.hostPortEnd === undefined) store.leasePort(p, o.containerId, liveness.isLive, (id) => stale.add(id));
+        for (const [i, p] of ports.entries()) {
+          if (p.hostPortEnd !== undefined) ports[i] = await leaseFromRange(store, p, o.containerId, liveness.isLive, (id) => stale.add(id));
+        }
       } catch (err) {
         store.releasePorts(o.containerId);
         store.release(n.name, ip, o.containerId);

@@ -60,7 +60,7 @@ function mappings(text: string): Array<{ containerID: number; hostID: number; si
 }
 
 /** docker's default mounts (runc's default spec has the same), in docker's order. */
-function defaultMounts(privileged: boolean): Json[] {
+function defaultMounts(privileged: boolean, shmSize?: number): Json[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -69,7 +69,8 @@ function defaultMounts(privileged: boolean): Json[] {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(privileged ? [] : ['ro'])] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    // --shm-size, in KiB as docker writes it (default 64 MiB).
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize !== undefined ? Math.ceil(shmSize / 1024) : 65536}k`] },
   ];
 }
 
@@ -88,6 +89,8 @@ export function ociLimits(r: NonNullable<ContainerSpec['resources']>): Json {
   if (r.memory) memory.limit = r.memory;
   // OCI's swap is memory + swap, as docker's MemorySwap (-1: unlimited).
   if (r.memory && r.memorySwap) memory.swap = r.memorySwap;
+  if (r.memoryReservation) memory.reservation = r.memoryReservation;
+  if (r.oomKillDisable) memory.disableOOMKiller = true;
   if (Object.keys(memory).length) out.memory = memory;
   const cpu: Json = {};
   if (r.cpuShares) cpu.shares = r.cpuShares;
@@ -97,6 +100,8 @@ export function ociLimits(r: NonNullable<ContainerSpec['resources']>): Json {
     cpu.quota = Math.floor((r.nanoCpus * 100_000) / 1e9);
     cpu.period = 100_000;
   }
+  if (r.cpuQuota) cpu.quota = r.cpuQuota;
+  if (r.cpuPeriod) cpu.period = r.cpuPeriod;
   if (r.cpusetCpus) cpu.cpus = r.cpusetCpus;
   if (Object.keys(cpu).length) out.cpu = cpu;
   if (r.pidsLimit !== undefined) out.pids = { limit: r.pidsLimit > 0 ? r.pidsLimit : -1 };
@@ -122,7 +127,7 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   const bindOpts = (ro: boolean): string[] => ['rbind', 'rprivate', ...(ro ? ['ro'] : [])];
 
   const privileged = spec.privileged ?? false;
-  const mounts: Json[] = defaultMounts(privileged);
+  const mounts: Json[] = defaultMounts(privileged, spec.shmSize);
   if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: o.initSource ?? file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   for (const v of spec.volumes ?? []) mounts.push({ destination: v.dst, type: 'bind', source: v.src, options: bindOpts(v.ro) });
   for (const t of spec.tmpfs ?? []) {
@@ -149,6 +154,7 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
     // --privileged: nothing masked or read-only (docker's), and the host's devices.
     maskedPaths: privileged ? [] : [...MASKED_DIRS.filter((p) => p.startsWith('/proc/')), ...MASKED_FILES, ...MASKED_DIRS.filter((p) => !p.startsWith('/proc/'))],
     readonlyPaths: privileged ? [] : [...READONLY_PATHS],
+    ...(spec.sysctl && Object.keys(spec.sysctl).length ? { sysctl: { ...spec.sysctl } } : {}),
     ...(privileged && o.hostDevices?.length ? { devices: o.hostDevices.map((d) => ({ ...d })) } : {}),
     // minidock's filter depends on the capabilities (the native side is given the bounding set).
     ...(spec.seccomp === 'default' && o.seccompProfile !== false ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
@@ -170,9 +176,11 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
         ambient: [],
       },
       noNewPrivileges: spec.noNewPrivs ?? false,
+      ...(spec.rlimits?.length ? { rlimits: spec.rlimits.map((r) => ({ ...r })) } : {}),
     },
     root: { path: 'rootfs', readonly: spec.readOnly ?? false },
     hostname: spec.hostname,
+    ...(spec.domainname ? { domainname: spec.domainname } : {}),
     mounts,
     linux,
   };

@@ -295,7 +295,7 @@ export function planDevices(devices: readonly OciDevice[], userns: boolean, fact
 
 /** The namespace a sysctl belongs to, by runc's list (libcontainer/configs/validate): undefined
  *  when it belongs to none the container can have of its own. */
-function sysctlNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | undefined {
+export function sysctlNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | undefined {
   const IPC = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced', 'kernel.msg_next_id', 'kernel.sem_next_id', 'kernel.shm_next_id'];
   if (IPC.includes(key) || key.startsWith('fs.mqueue.')) return 'ipc';
   if (key.startsWith('net.')) return 'network';

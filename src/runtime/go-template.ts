@@ -12,7 +12,7 @@
 //   comments and trim markers     {{/* note */}}  {{- .X -}}
 //   literals                      "Go \"quoted\"\n"  `raw`  42  -1.5  0x1F  true  false  nil
 //   functions                     docker's own: json split join title lower upper pad truncate;
-//                                 Go's: index len print printf println not and or eq ne lt le gt ge
+//                                 Go's: index slice len print printf println not and or eq ne lt le gt ge
 //
 // Printing follows Go's fmt %v on the decoded JSON: strings as they are, numbers as JSON has them,
 // true/false, null as <nil>, arrays as [a b c], objects as map[k1:v1 k2:v2] with keys sorted.
@@ -697,6 +697,20 @@ const FUNCS: Readonly<Record<string, Fn>> = {
     },
   },
   // Go's builtins.
+  slice: {
+    min: 1,
+    max: 3,
+    call: ([item, ...ix]) => {
+      const n = ix.map(wantInt);
+      if (typeof item === 'string' || Array.isArray(item)) {
+        const len = typeof item === 'string' ? Buffer.byteLength(item) : item.length;
+        const [from = 0, to = len] = n;
+        if (from < 0 || to > len || from > to) throw new CallError(`index out of range: ${from}:${to}`);
+        return typeof item === 'string' ? Buffer.from(item).subarray(from, to).toString() : item.slice(from, to);
+      }
+      throw new CallError(`can't slice item of type ${goType(item)}`);
+    },
+  },
   index: { min: 1, max: Infinity, call: ([item, ...keys]) => keys.reduce(indexOne, item) },
   len: {
     min: 1,
@@ -871,8 +885,19 @@ class Exec {
   private command(c: Cmd, dot: unknown, final: unknown[]): unknown {
     const [first, ...rest] = c.args as [Operand, ...Operand[]];
     if (first.k !== 'fn') {
+      const v = this.operand(first, dot, c);
+      // A method of the data (docker's `{{.Label "com.example"}}` on ps rows): a JS function
+      // found as a field, called with the arguments, as Go calls a method.
+      if (typeof v === 'function' && first.k === 'field') {
+        const args = [...rest.map((a) => this.operand(a, dot, c)), ...final];
+        try {
+          return (v as (...a: unknown[]) => unknown)(...args);
+        } catch (err) {
+          throw this.error(c, `error calling ${first.names.at(-1)}: ${(err as Error).message}`);
+        }
+      }
       if (rest.length > 0 || final.length > 0) throw this.error(c, `can't give argument to non-function ${c.src.split(/\s/)[0]}`);
-      return this.operand(first, dot, c);
+      return v;
     }
     const fn = FUNCS[first.name] as Fn;
     // Go passes a missing value to a function as nil.

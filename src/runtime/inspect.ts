@@ -5,8 +5,6 @@
 // The fields are docker's names, in docker's order, for what minidock has. Differences:
 //   - Image is the image store id as minidock keeps it (random hex, no "sha256:" prefix: it is
 //     not a content digest), or the directory/ref when the rootfs was used in place.
-//   - Config.User is always "uid:gid" as resolved at create time; docker shows what was asked
-//     ("" when nothing was).
 //   - HostConfig.PortBindings gives HostIp "0.0.0.0" where -p gave no address (minidock does
 //     not keep the difference); HostPort "" means "a random port", as in docker.
 //   - NetworkSettings.Ports lists published ports and, with null, exposed ones, IPv4 only, and
@@ -50,7 +48,7 @@ export function dockerPortMap(bindings: PortBinding[], exposed: string[] = []): 
   for (const b of bindings) {
     const key = `${b.containerPort}/${b.proto}`;
     const list = byKey.get(key) ?? [];
-    list.push({ HostIp: b.hostIp, HostPort: b.hostPort === 0 ? '' : String(b.hostPort) });
+    list.push({ HostIp: b.hostIp, HostPort: b.hostPort === 0 ? '' : b.hostPortEnd !== undefined ? `${b.hostPort}-${b.hostPortEnd}` : String(b.hostPort) });
     byKey.set(key, list);
   }
   // Exposed ports nothing publishes are keys with null, as in docker's NetworkSettings.Ports.
@@ -88,6 +86,8 @@ export interface InspectExtra {
   nsInodes?: Record<string, number>;
   /** `<container dir>/container.log`. */
   logPath?: string;
+  /** The container's cgroup is frozen (freezer.ts isPaused): docker's "paused" status. */
+  paused?: boolean;
   /** Accepted for callers that pass the clock; nothing in inspect's output depends on it. */
   now?: number;
 }
@@ -119,9 +119,9 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
   else if (net.mode !== 'container') networks[net.mode] = { ...EMPTY_ENDPOINT };
 
   const state: Record<string, unknown> = {
-    Status: st.status,
+    Status: running && extra.paused ? 'paused' : st.status,
     Running: running,
-    Paused: false,
+    Paused: running && (extra.paused ?? false),
     Restarting: false,
     OOMKilled: st.oomKilled ?? false,
     Dead: false,
@@ -149,7 +149,7 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       // The -v binds as given (src:dst, :ro), null when none, as docker's; anonymous volumes
       // of the image's VOLUME paths are only in .Mounts.
       Binds: binds.length ? binds : null,
-      NetworkMode: networkMode(net),
+      NetworkMode: s.networkDefault ? 'default' : networkMode(net),
       PortBindings: goMap(net.mode === 'bridge' ? dockerPortMap(net.ports) : {}),
       AutoRemove: s.autoRemove,
       Privileged: s.privileged ?? false,
@@ -162,7 +162,16 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       CpuShares: s.resources?.cpuShares ?? 0,
       CpusetCpus: s.resources?.cpusetCpus ?? '',
       PidsLimit: s.resources?.pidsLimit ?? null,
+      CpuQuota: s.resources?.cpuQuota ?? 0,
+      CpuPeriod: s.resources?.cpuPeriod ?? 0,
+      MemoryReservation: s.resources?.memoryReservation ?? 0,
+      OomKillDisable: s.resources?.oomKillDisable ?? false,
       UsernsMode: s.idMap.uidMap.startsWith('0 0 ') ? 'host' : '',
+      Dns: s.dns?.servers ?? [],
+      DnsOptions: s.dns?.options ?? [],
+      DnsSearch: s.dns?.search ?? [],
+      ExtraHosts: s.extraHosts?.length ? s.extraHosts.map(([h, ip]) => `${h}:${ip}`) : null,
+      ShmSize: s.shmSize ?? 64 * 1024 * 1024,
     },
     // docker's .Mounts: binds and (anonymous) volumes.
     Mounts: (s.volumes ?? []).map((v) => v.anonymous
@@ -170,7 +179,9 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       : { Type: 'bind', Source: v.src, Destination: v.dst, Mode: v.ro ? 'ro' : '', RW: !v.ro, Propagation: 'rprivate' }),
     Config: goOptional({
       Hostname: s.hostname,
-      User: `${s.user.uid}:${s.user.gid}`,
+      // What was asked (-u, else the image's USER), "" for neither, as docker shows it; an
+      // older record without it shows the resolved ids.
+      User: s.userGiven ?? `${s.user.uid}:${s.user.gid}`,
       Tty: s.tty,
       OpenStdin: s.interactive,
       // docker's set of the image's EXPOSE, --expose and -p ports; left out when empty.
@@ -181,7 +192,8 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       WorkingDir: s.cwd,
       Labels: goMap({ ...s.labels }),
       ...(s.stopSignal ? { StopSignal: s.stopSignal } : {}),
-    }, 'ExposedPorts', 'StopSignal'),
+      ...(s.stopTimeout !== undefined ? { StopTimeout: s.stopTimeout } : {}),
+    }, 'ExposedPorts', 'StopSignal', 'StopTimeout'),
     NetworkSettings: {
       Bridge: att?.bridge ?? '',
       Ports: att ? dockerPortMap(att.ports, s.exposedPorts) : goMap({}),

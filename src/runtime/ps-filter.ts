@@ -9,9 +9,11 @@
 //   ancestor=IMAGE                  made from that image: the reference as given at run
 //                                   (`busybox` and `busybox:latest` are the same), or the image
 //                                   id (with or without `sha256:`) or a prefix of it.
+//   label=KEY  label=KEY=VALUE      has that label (with that value); several label filters
+//                                   must all hold, as in docker.
 //
 // Values of the same key are OR'ed, different keys AND'ed; a key given twice with the same value
-// counts once. As docker's CLI does, keys are lowercased, keys and values are trimmed, and an
+// counts once (label= values are AND'ed, docker's rule for them). As docker's CLI does, keys are lowercased, keys and values are trimmed, and an
 // empty -f is ignored. A status filter makes ps list stopped containers too (filterShowsAll).
 //
 // Where this differs from docker:
@@ -19,7 +21,7 @@
 //     are JavaScript's, not Go's RE2 (the same for anything a container name can contain).
 //   - id= is a prefix; docker matches it as a regular expression anywhere in the id.
 //   - ancestor= does not follow image parents (minidock images have none).
-//   - docker's other keys (label, before, since, volume, network, publish, expose, health,
+//   - docker's other keys (before, since, volume, network, publish, expose, health,
 //     isolation, is-task) are refused as not supported rather than ignored or half done.
 import { usageError } from '../core/errors.js';
 import { formatImageRef, parseImageRef } from '../spec/image-ref.js';
@@ -28,7 +30,7 @@ import type { ContainerRecord } from './state.js';
 /** Every state docker's status filter accepts. */
 export const DOCKER_STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'] as const;
 
-const DOCKER_ONLY_KEYS = ['label', 'before', 'since', 'volume', 'network', 'publish', 'expose', 'health', 'isolation', 'is-task'];
+const DOCKER_ONLY_KEYS = ['before', 'since', 'volume', 'network', 'publish', 'expose', 'health', 'isolation', 'is-task'];
 
 export interface PsFilter {
   status: string[];
@@ -36,10 +38,11 @@ export interface PsFilter {
   id: string[];
   exited: number[];
   ancestor: string[];
+  label: Array<{ key: string; value?: string }>;
 }
 
 type Key = keyof PsFilter;
-const KEYS: readonly Key[] = ['status', 'name', 'id', 'exited', 'ancestor'];
+const KEYS: readonly Key[] = ['status', 'name', 'id', 'exited', 'ancestor', 'label'];
 
 const isKey = (k: string): k is Key => (KEYS as readonly string[]).includes(k);
 
@@ -60,7 +63,11 @@ export function parsePsFilters(filters: string[]): PsFilter {
     values.set(key, set);
   }
   const all = (k: Key): string[] => [...(values.get(k) ?? [])];
-  const f: PsFilter = { status: [], name: [], id: [], exited: [], ancestor: all('ancestor'), };
+  const f: PsFilter = { status: [], name: [], id: [], exited: [], ancestor: all('ancestor'), label: [] };
+  for (const v of all('label')) {
+    const eq = v.indexOf('=');
+    f.label.push(eq < 0 ? { key: v } : { key: v.slice(0, eq), value: v.slice(eq + 1) });
+  }
   for (const v of all('status')) {
     if (!(DOCKER_STATES as readonly string[]).includes(v)) {
       throw usageError(`invalid filter 'status=${v}'`, `a status is one of ${DOCKER_STATES.join(', ')}`);
@@ -105,13 +112,17 @@ function matchesAncestor(want: string, image: { ref: string; id?: string }): boo
   return image.id !== undefined && /^[0-9a-f]+$/.test(hex) && image.id.startsWith(hex);
 }
 
-export function matchesFilter(f: PsFilter, rec: ContainerRecord): boolean {
+/** `paused`: the container's cgroup is frozen (freezer.ts, read by the caller): its status is
+ *  then "paused", not "running", as docker's. */
+export function matchesFilter(f: PsFilter, rec: ContainerRecord, paused = false): boolean {
   if (f.id.length && !f.id.some((p) => rec.id.startsWith(p))) return false;
   const spec = rec.spec;
   const state = rec.state;
-  if (f.status.length && !(state && f.status.includes(state.status))) return false;
+  if (f.status.length && !(state && f.status.includes(paused && state.status === 'running' ? 'paused' : state.status))) return false;
   if (f.name.length && !(spec && f.name.some((re) => re.test(`/${spec.name}`) || re.test(spec.name)))) return false;
   if (f.exited.length && !(state?.status === 'exited' && f.exited.includes(state.exitCode ?? 0))) return false;
   if (f.ancestor.length && !(spec && f.ancestor.some((a) => matchesAncestor(a, spec.image)))) return false;
+  const labels = spec?.labels ?? {};
+  if (!f.label.every((l) => Object.hasOwn(labels, l.key) && (l.value === undefined || labels[l.key] === l.value))) return false;
   return true;
 }

@@ -1,4 +1,5 @@
 // `minidock rm`: removes containers, killing a running one first with -f. Side-effecting.
+import { thawAfterSignal } from './freezer.js';
 import { closeSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinidockError, errnoOf } from '../core/errors.js';
@@ -20,6 +21,8 @@ export function signalContainer(api: NativeApi, rec: ContainerRecord, sig: numbe
   try {
     if (!isSameProcess(pid, pidStart)) return false;
     api.signal(fd, sig);
+    // A paused container acts on the signal only once thawed (docker thaws it too).
+    thawAfterSignal(rec.state);
     return true;
   } finally {
     closeSync(fd);

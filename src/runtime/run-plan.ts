@@ -69,7 +69,9 @@ function runConfig(spec: ContainerSpec, paths: ContainerPaths, o: { cgroupParent
  *  are saved without a different container. */
 function knownFacts(spec: ContainerSpec, paths: ContainerPaths, io: RunIo, facts: HostFacts): HostFacts {
   const known = new Map<string, 'file' | 'dir'>([[paths.hostname, 'file'], [paths.hosts, 'file'], [paths.resolvConf, 'file']]);
-  for (const p of MASKED_FILES) known.set(p, 'file');
+  // /proc/kcore is asked for real: whether /dev/core links to it depends on it (a kernel without
+  // CONFIG_PROC_KCORE has none, and runc then makes no link).
+  for (const p of MASKED_FILES) if (p !== '/proc/kcore') known.set(p, 'file');
   for (const p of [...READONLY_PATHS, ...MASKED_DIRS]) known.set(p, p === '/proc/sysrq-trigger' ? 'file' : 'dir');
   if (io.init) known.set(io.init, 'file');
   for (const v of spec.volumes ?? []) known.set(v.src, v.file ? 'file' : 'dir');

@@ -6,21 +6,24 @@ import { netLib, ttyLib } from '../core/lazy.js';
 import { ForegroundLog, writeAll } from './cri-log.js';
 import { checkInputTerminal } from './input-terminal.js';
 import { join } from 'node:path';
-import { EXIT, MinidockError, usageError } from '../core/errors.js';
+import { EXIT, MinidockError, flagError, usageError } from '../core/errors.js';
+import { isIP } from 'node:net';
 import { Rollback } from '../core/rollback.js';
 import { checkpoint, trace } from '../core/trace.js';
 import type { ContainerSpec, NetworkSpec } from '../spec/container-spec.js';
-import { parseResources, type ResourceFlags, type Resources } from '../spec/resources.js';
+import { parseResources, ramInBytes, type ResourceFlags, type Resources } from '../spec/resources.js';
 import { availableParallelism, release } from 'node:os';
 import { checkUserMapped, chooseMapping, isIdentity, mappedRoot, parseRemapSetting, parseUsernsFlag } from '../spec/userns.js';
 import { checkEnvSize, containerEnv, parseEnvFile, parseEnvFlag } from '../spec/env.js';
 import { commandFor } from '../spec/image-change.js';
 import { looksLikePath } from '../spec/image-ref.js';
 import { generateName, shortId, validateContainerName } from '../spec/name.js';
-import { parseUserSpec, resolveUser } from '../spec/user.js';
+import { parseGroup, parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask } from '../spec/caps.js';
 import { exposedPortKeys, parseExpose } from '../spec/ports.js';
+import { parseDomainname, parseMount, parseSysctls, parseUlimits } from '../spec/run-flags.js';
+import { sysctlNamespace } from '../oci/plan.js';
 import { hostname as osHostname } from 'node:os';
 import { parseSignal } from '../spec/signal.js';
 import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
@@ -61,6 +64,8 @@ export interface RunOptions {
   tmpfs: string[];
   readOnly: boolean;
   network: string;
+  /** --network was not given (inspect's NetworkMode then says "default", as docker's). */
+  networkDefault?: boolean;
   publish: string[];
   publishAll: boolean;
   /** --expose: ports to add to the image's EXPOSE set (what -P publishes). */
@@ -79,6 +84,27 @@ export interface RunOptions {
   stopSignal?: string;
   /** -l/--label K=V (K alone: an empty value, as docker). */
   labels?: string[];
+  /** --label-file: files of KEY=VALUE lines. */
+  labelFiles?: string[];
+  /** --add-host HOST:IP. */
+  addHost?: string[];
+  /** --dns, --dns-search, --dns-option. */
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOption?: string[];
+  /** --group-add: group names (the image's /etc/group) or gids. */
+  groupAdd?: string[];
+  /** --cidfile: written with the id once the container exists; must not exist before. */
+  cidfile?: string;
+  /** --shm-size, a go-units size. */
+  shmSize?: string;
+  /** --stop-timeout, whole seconds. */
+  stopTimeout?: string;
+  /** --sysctl K=V, --domainname, --ulimit, --mount (see spec/run-flags.ts). */
+  sysctl?: string[];
+  domainname?: string;
+  ulimit?: string[];
+  mount?: string[];
   /** docker's --userns: "host" keeps the identity mapping. */
   userns?: string;
   /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
@@ -103,7 +129,25 @@ function runResources(o: RunOptions): Resources | undefined {
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
 export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   for (const opt of o.securityOpt) {
-    if (opt !== 'seccomp=unconfined') throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined');
+    if (opt !== 'seccomp=unconfined' && noNewPrivsOption(opt) === undefined) {
+      throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined and no-new-privileges[:true|false]');
+    }
+  }
+  for (const h of o.addHost ?? []) parseAddHost(h);
+  sysctlsOf(o);
+  parseUlimits(o.ulimit ?? []);
+  for (const m of o.mount ?? []) {
+    const p = parseMount(m);
+    if (p.bindSource !== undefined && !existsSync(p.bindSource)) throw usageError(`invalid mount config for type "bind": bind source path does not exist: ${p.bindSource}`, '--mount does not create it (-v does)');
+  }
+  for (const d of o.dns ?? []) if (!isIP(d)) throw flagError(`invalid argument "${d}" for "--dns" flag: ${d} is not an ip address`);
+  if (o.shmSize !== undefined) shmBytes(o.shmSize);
+  if (o.stopTimeout !== undefined && !/^-?\d+$/.test(o.stopTimeout)) throw flagError(`invalid argument "${o.stopTimeout}" for "--stop-timeout" flag: strconv.ParseInt: parsing "${o.stopTimeout}": invalid syntax`);
+  if (o.cidfile !== undefined && existsSync(o.cidfile)) {
+    throw usageError(`Container ID file found, make sure the other container isn't running or delete ${o.cidfile}`);
+  }
+  if ((o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length) && o.network.startsWith('container:')) {
+    throw usageError('conflicting options: dns and the network mode', 'the container whose network is joined has the resolv.conf');
   }
   for (const v of o.volumes) parseVolume(v, stateRoot);
   parseUsernsFlag(o.userns);
@@ -208,25 +252,85 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     argv: commandFor(image.config, o.command, o.entrypoint),
     env,
     cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
-    user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+    user: { uid: user.uid, gid: user.gid, additionalGids: [...new Set([...user.additionalGids, ...extraGroups(o.groupAdd, readImageFile(image, 'etc/group'))])] },
+    userGiven: o.user ?? image.config.User ?? '',
     tty: o.tty,
     interactive: o.interactive,
     network,
     autoRemove: o.rm,
     init: o.init || undefined,
     caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
-    noNewPrivs: !o.privileged,
+    noNewPrivs: !o.privileged && !o.securityOpt.some((opt) => noNewPrivsOption(opt) === false),
     seccomp: o.privileged || o.securityOpt.includes('seccomp=unconfined') ? 'unconfined' : 'default',
     volumes: volumesOf(o, image, stateRoot),
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,
     ...(o.privileged ? { privileged: true } : {}),
+    ...(o.networkDefault ? { networkDefault: true } : {}),
+    ...(o.stopTimeout !== undefined ? { stopTimeout: Number(o.stopTimeout) } : {}),
+    ...(o.addHost?.length ? { extraHosts: o.addHost.map(parseAddHost) } : {}),
+    ...(o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length ? { dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOption ?? [] } } : {}),
+    ...(o.shmSize !== undefined ? { shmSize: shmBytes(o.shmSize) } : {}),
+    ...(Object.keys(sysctlsOf(o)).length ? { sysctl: sysctlsOf(o) } : {}),
+    ...(o.ulimit?.length ? { rlimits: parseUlimits(o.ulimit) } : {}),
+    ...(o.domainname ? { domainname: o.domainname } : {}),
     ...(o.publishAll ? { publishAll: true } : {}),
     ...exposedOf(o, image, network),
     resources: runResources(o),
     idMap,
     createdAt: Date.now(),
   };
+}
+
+/** --sysctl as linux.sysctl; --domainname is checked here and set with setdomainname(2) (a
+ *  remapped root may not write /proc/sys/kernel/domainname, whose owner check is the host's). */
+function sysctlsOf(o: RunOptions): Record<string, string> {
+  if (o.domainname !== undefined) parseDomainname(o.domainname);
+  return parseSysctls(o.sysctl ?? [], { hostNetwork: o.network === 'host', namespaceOf: sysctlNamespace });
+}
+
+/** --security-opt no-new-privileges[:=]true|false: what it asks, undefined when it is not that. */
+function noNewPrivsOption(opt: string): boolean | undefined {
+  const m = /^no-new-privileges(?:[:=](true|false))?$/.exec(opt);
+  return m ? m[1] !== 'false' : undefined;
+}
+
+/** --add-host NAME:IP (docker splits at the first colon: an IPv6 address keeps its own). */
+export function parseAddHost(v: string): [string, string] {
+  const i = v.indexOf(':');
+  const [host, ip] = i < 0 ? [v, ''] : [v.slice(0, i), v.slice(i + 1)];
+  if (!host || !isIP(ip)) throw flagError(`invalid argument "${v}" for "--add-host" flag: invalid IP address in add-host: "${ip}"`, 'use --add-host NAME:IP');
+  return [host, ip];
+}
+
+/** --shm-size in bytes; docker refuses 0 and below. */
+function shmBytes(v: string): number {
+  const r = ramInBytes(v);
+  if ('error' in r || r.bytes <= 0) throw flagError(`invalid argument "${v}" for "--shm-size" flag: ${'error' in r ? r.error : 'must be greater than 0'}`);
+  return r.bytes;
+}
+
+/** KEY=VALUE lines of --label-file files (blank lines and # comments skipped), before -l. */
+function labelFileLines(files: string[] | undefined): string[] {
+  return (files ?? []).flatMap((f) => {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (err) {
+      throw usageError(`label file ${f} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`, 'check the --label-file path');
+    }
+    return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  });
+}
+
+/** --group-add: gids, or names looked up in the image's /etc/group. */
+function extraGroups(names: string[] | undefined, group: string | null): number[] {
+  return (names ?? []).map((g) => {
+    if (/^\d+$/.test(g)) return Number(g);
+    const found = parseGroup(group ?? '').find((e) => e.name === g);
+    if (!found) throw usageError(`unable to find group ${g}: no matching entries in group file`, 'give a gid, or a group the image\'s /etc/group has');
+    return found.gid;
+  });
 }
 
 /** docker's hostname rule: -h, else the host's own under --network host, else the other
@@ -298,7 +402,7 @@ function stopAndLabels(o: RunOptions, config: ResolvedImage['config']): Pick<Con
   const stopSignal = o.stopSignal ?? config.StopSignal;
   if (stopSignal !== undefined) parseSignal(stopSignal); // refused now, not at `stop`
   const labels: Record<string, string> = { ...config.Labels };
-  for (const l of o.labels ?? []) {
+  for (const l of [...labelFileLines(o.labelFiles), ...(o.labels ?? [])]) {
     const eq = l.indexOf('=');
     if (eq === 0 || l === '') throw usageError(`invalid label "${l}"`, 'use --label KEY=VALUE');
     labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
@@ -335,8 +439,8 @@ function writeEtcFiles(spec: ContainerSpec, paths: ContainerPaths, net: Prepared
     /* no resolver configured on the host */
   }
   writeFileSync(paths.hostname, hostnameFile(spec.hostname));
-  writeFileSync(paths.hosts, net.hostsText ?? hostsFile(spec.hostname, net.leased?.attachment.ip));
-  writeFileSync(paths.resolvConf, net.resolvText ?? resolvConf(hostResolv));
+  writeFileSync(paths.hosts, net.hostsText ?? hostsFile(spec.hostname, net.leased?.attachment.ip, spec.extraHosts));
+  writeFileSync(paths.resolvConf, net.resolvText !== undefined && !spec.dns ? net.resolvText : resolvConf(net.resolvText ?? hostResolv, spec.dns));
   // docker makes them the container root's, so it may edit its own /etc/hosts.
   const owner = mappedRoot(spec.idMap);
   if (owner) for (const f of [paths.hostname, paths.hosts, paths.resolvConf]) chownSync(f, owner.uid, owner.gid);
@@ -354,8 +458,14 @@ export interface RunDecision {
   spec(): Promise<{ spec: ContainerSpec; cgroups: OciCgroups; warnings: string[] }>;
 }
 
-export async function decideRun(o: RunOptions, deps: RunDeps): Promise<RunDecision> {
-  validateRunOptions(o, deps.root);
+export async function decideRun(given: RunOptions, deps: RunDeps): Promise<RunDecision> {
+  validateRunOptions(given, deps.root);
+  // --mount is -v and --tmpfs in docker's other syntax: one way through from here on.
+  const mounts = (given.mount ?? []).map(parseMount);
+  const o: RunOptions = mounts.length
+    ? { ...given, volumes: [...given.volumes, ...mounts.flatMap((m) => (m.volume ? [m.volume] : []))], tmpfs: [...given.tmpfs, ...mounts.flatMap((m) => (m.tmpfs ? [m.tmpfs] : []))] }
+    : given;
+  if (mounts.length) validateRunOptions(o, deps.root);
   const callerEnv = deps.callerEnv ?? process.env;
   const image = await resolveImage(o, deps.root);
   trace('image resolved');
@@ -427,6 +537,9 @@ async function makeContainer(o: RunOptions, deps: RunDeps): Promise<{ store: Sta
   }
   const { spec: s, cgroups, warnings } = planned!;
   warn(warnings);
+  // docker's client writes it once the container exists, and leaves it (its id stays useful
+  // to whoever reads it, even after a failed start).
+  if (o.cidfile !== undefined) writeFileSync(o.cidfile, s.id, { flag: 'wx', mode: 0o644 });
   checkpoint('run.state-created');
   return { store, spec: s, paths, cgroups, api };
 }

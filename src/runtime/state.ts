@@ -254,13 +254,40 @@ export class StateStore {
   private nameHolder(name: string, mend = false): string | undefined {
     const id = this.readName(name);
     if (id === undefined) return undefined;
-    if (ID.test(id) && existsSync(this.paths(id).dir)) return id;
+    if (ID.test(id) && existsSync(this.paths(id).dir)) {
+      // A killed rename can leave the old (or the new) name pointing at a container whose
+      // record says otherwise: that name is stale, and found below to be nobody's.
+      const spec = this.read(id).spec;
+      if (!spec || spec.name === name) return id;
+    }
     const owner = this.list().find((c) => c.spec?.name === name || (!c.spec && this.brokenNamed(c.id, name)))?.id;
     if (mend) {
       if (owner) writeFileAtomic(join(this.namesDir, name), owner);
       else unlinkSync(join(this.namesDir, name));
     }
     return owner;
+  }
+
+  /** docker rename: the new name is taken first (O_EXCL: a concurrent create or rename of it
+   *  loses), then the record says it, then the old name is let go; under the lock create and
+   *  remove hold. A kill between the steps leaves a name whose container's record says
+   *  otherwise, which nameHolder treats as free. */
+  rename(id: string, to: string): void {
+    this.withLock(() => {
+      const rec = this.read(id);
+      if (!rec.spec) throw new MinidockError(`container ${id.slice(0, 12)} has no readable record (${rec.broken})`, { step: 'state.rename', exitCode: 1 });
+      const from = rec.spec.name;
+      if (from === to) throw new MinidockError('Renaming a container with the same name as its current name', { step: 'state.rename', exitCode: 1 });
+      const holder = this.nameHolder(to, true);
+      if (holder !== undefined) {
+        throw new MinidockError(`the container name "/${to}" is already in use by container "${holder}"`, {
+          step: 'state.name', exitCode: 1, hint: 'remove (or rename) that container to reuse the name',
+        });
+      }
+      createExclusive(join(this.namesDir, to), id);
+      writeFileAtomic(join(this.paths(id).dir, 'config.json'), JSON.stringify({ ...rec.spec, name: to }, null, 2) + '\n');
+      if (this.readName(from) === id) unlinkSync(join(this.namesDir, from));
+    });
   }
 
   /** gc: a name file whose container is gone is deleted; one that holds no id but names a

@@ -3,7 +3,7 @@
 import { MinidockError } from '../core/errors.js';
 import type { ContainerRecord } from './state.js';
 
-export type Action = 'start' | 'stop' | 'kill' | 'exec' | 'remove' | 'remove-force' | 'top';
+export type Action = 'start' | 'stop' | 'kill' | 'exec' | 'remove' | 'remove-force' | 'top' | 'pause' | 'unpause';
 
 /** Why `action` is refused for `rec`, or undefined when it is allowed. */
 export function refusal(action: Action, rec: ContainerRecord): string | undefined {
@@ -25,6 +25,10 @@ export function refusal(action: Action, rec: ContainerRecord): string | undefine
       return running ? undefined : `container ${name} is not running`;
     case 'top':
       return running ? undefined : `container ${name} is not running`;
+    case 'pause':
+    case 'unpause':
+      // Whether it is paused already is the kernel's answer (freezer.ts), asked after this.
+      return running ? undefined : `Container ${name} is not running`;
     case 'remove':
       return running ? `cannot remove container "/${name}": container is running: stop the container before removing or force remove` : undefined;
   }

@@ -51,6 +51,8 @@ export interface ContainerSpec {
   env: string[];
   cwd: string;
   user: { uid: number; gid: number; additionalGids: number[] };
+  /** -u as given, else the image's USER, else "" (inspect's Config.User). */
+  userGiven?: string;
   tty: boolean;
   interactive: boolean;
   network: NetworkSpec;
@@ -72,6 +74,22 @@ export interface ContainerSpec {
   /** --privileged was given (what inspect's HostConfig.Privileged says; the powers it grants
    *  are in caps, noNewPrivs, seccomp and idMap). */
   privileged?: boolean;
+  /** --stop-timeout: seconds stop waits before SIGKILL (docker's Config.StopTimeout). */
+  stopTimeout?: number;
+  /** --add-host: [name, address] lines for /etc/hosts. */
+  extraHosts?: Array<[string, string]>;
+  /** --dns, --dns-search, --dns-option: what replaces the host's in /etc/resolv.conf. */
+  dns?: { servers: string[]; search: string[]; options: string[] };
+  /** --domainname: the OCI config's domainname (setdomainname(2) in the UTS namespace). */
+  domainname?: string;
+  /** --sysctl: linux.sysctl. */
+  sysctl?: Record<string, string>;
+  /** --ulimit: process.rlimits. */
+  rlimits?: Array<{ type: string; soft: number; hard: number }>;
+  /** --shm-size in bytes (docker's default 64 MiB when absent). */
+  shmSize?: number;
+  /** No --network was given: docker's NetworkMode "default" (the bridge). */
+  networkDefault?: boolean;
   /** -P was given. */
   publishAll?: boolean;
   /** `port/proto` keys of the image's EXPOSE, --expose and -p, sorted (docker's ExposedPorts). */

@@ -11,11 +11,10 @@
 //   8080:80/udp  80/TCP     protocol tcp (default) or udp, in any case (docker lowercases it)
 //   8000-8002:8000-8002     equal-size ranges expand to one binding per port
 //   8000-8002               a container range with random host ports
+//   8000-8002:80            any one free host port of the range for container port 80, as
+//                           docker picks it (the first free one, at run time)
 //
 // Decisions where minidock is stricter than docker (each rejected as a usage error, exit 125):
-//   - A host range with a single container port (`8000-8002:80`) means "any one free port of
-//     the range" to docker. A PortBinding holds one host port, and picking from a range is an
-//     allocation policy the runtime does not have, so it is rejected with a message saying so.
 //   - Leading zeros (`08080`) and signs (`+80`) are rejected; docker's ParseUint reads
 //     `08080` as 8080.
 //   - An explicit host port 0 (`0:80`) is rejected: omit the host port for a random one.
@@ -32,6 +31,9 @@ export interface PortBinding {
   hostIp: string;
   /** 0 = choose a free port at run time. */
   hostPort: number;
+  /** With a host range for one container port (`8000-8002:80`): the range's last port; the
+   *  run takes the first free one from hostPort up. Gone once resolved. */
+  hostPortEnd?: number;
   containerPort: number;
   proto: Proto;
 }
@@ -223,10 +225,7 @@ export function parsePublish(spec: string): PortBinding[] {
   if (host !== undefined) {
     const hostCount = host.end - host.start + 1;
     if (hostCount !== count && count === 1) {
-      throw usageError(
-        `a host port range needs a container port range of the same size: ${JSON.stringify(spec)}`,
-        `docker would pick one free port of ${parts.host}; minidock does not: give one host port (-p ${host.start}:${parts.container}) or none for a random one (-p ${parts.container})`,
-      );
+      return [{ hostIp, hostPort: host.start, hostPortEnd: host.end, containerPort: container.start, proto }];
     }
     if (hostCount !== count) {
       throw usageError(
@@ -267,7 +266,7 @@ export function parsePublishList(specs: string[]): PortBinding[] {
       );
     }
     for (const b of bindings) {
-      if (b.hostPort === 0) continue;
+      if (b.hostPort === 0 || b.hostPortEnd !== undefined) continue; // chosen at run time
       const key = `${b.hostPort}/${b.proto}`;
       const holders = claimed.get(key) ?? [];
       const clash = holders.find((h) => ipsOverlap(h.ip, b.hostIp));

@@ -25,7 +25,7 @@
 //     it on (the kernel clamps, and negative values wrap to huge ones).
 //   - --cpuset-cpus numbers are plain digits (Go's Atoi also takes `+1`).
 
-import { usageError } from '../core/errors.js';
+import { flagError, usageError } from '../core/errors.js';
 
 export interface Resources {
   memory?: number;
@@ -36,6 +36,13 @@ export interface Resources {
   cpusetCpus?: string;
   /** <= 0 = unlimited, as docker. */
   pidsLimit?: number;
+  /** --cpu-quota (microseconds per period; -1 unlimited) and --cpu-period (microseconds). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** --memory-reservation in bytes (a soft limit). */
+  memoryReservation?: number;
+  /** --oom-kill-disable. */
+  oomKillDisable?: boolean;
 }
 
 /** The flags as the user typed them; undefined = not given. */
@@ -46,6 +53,10 @@ export interface ResourceFlags {
   cpuShares?: string;
   cpusetCpus?: string;
   pidsLimit?: string;
+  cpuQuota?: string;
+  cpuPeriod?: string;
+  memoryReservation?: string;
+  oomKillDisable?: boolean;
 }
 
 /** `run` fills docker's defaults and requires --memory with --memory-swap; `update` changes
@@ -112,9 +123,10 @@ export function ramInBytes(text: string): SizeResult {
   return { bytes: Math.trunc(size) };
 }
 
-/** docker's pflag wording: `invalid argument "64x" for "-m, --memory" flag: <why>`. */
+/** docker's pflag wording: `invalid argument "64x" for "-m, --memory" flag: <why>`: a flag error
+ *  (exit 125 in every command). */
 function badFlag(flag: string, value: string, why: string, hint?: string): never {
-  throw usageError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: ${why}`, hint);
+  throw flagError(`invalid argument ${JSON.stringify(value)} for "${flag}" flag: ${why}`, hint);
 }
 
 function sizeFlag(flag: string, value: string): number {
@@ -272,6 +284,27 @@ export function parseResources(flags: ResourceFlags, host: { cpus: number }, mod
   if (flags.pidsLimit !== undefined) {
     r.pidsLimit = intFlag('--pids-limit', flags.pidsLimit, 'a number of processes; 0 or -1 for unlimited');
   }
+  if (flags.cpuPeriod !== undefined) {
+    const p = intFlag('--cpu-period', flags.cpuPeriod, 'microseconds, 1000 to 1000000');
+    // docker's daemon: "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s".
+    if (p !== 0 && (p < 1000 || p > 1_000_000)) throw usageError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)', 'give --cpu-period from 1000 to 1000000');
+    if (p) r.cpuPeriod = p;
+  }
+  if (flags.cpuQuota !== undefined) {
+    const q = intFlag('--cpu-quota', flags.cpuQuota, 'microseconds per period, at least 1000; -1 for unlimited');
+    if (q > 0 && q < 1000) throw usageError('CPU cfs quota can not be less than 1ms (i.e. 1000)', 'give --cpu-quota of at least 1000, or -1');
+    if (q) r.cpuQuota = q;
+  }
+  if (r.nanoCpus !== undefined && (r.cpuQuota !== undefined || r.cpuPeriod !== undefined)) {
+    throw usageError(`Conflicting options: Nano CPUs and CPU ${r.cpuPeriod !== undefined ? 'Period' : 'Quota'} cannot both be set`, 'give --cpus, or --cpu-quota and --cpu-period');
+  }
+  if (flags.memoryReservation !== undefined) {
+    const m = ramInBytes(flags.memoryReservation);
+    if ('error' in m) badFlag('--memory-reservation', flags.memoryReservation, m.error, SIZE_HINT);
+    if (m.bytes) r.memoryReservation = m.bytes;
+    if (r.memory !== undefined && m.bytes > r.memory) throw usageError('Minimum memory limit can not be less than memory reservation limit, see usage', 'give a --memory-reservation below --memory');
+  }
+  if (flags.oomKillDisable) r.oomKillDisable = true;
   return r;
 }
 

@@ -88,4 +88,16 @@ test('resolvConf: IPv6 nameservers go too (containers are IPv4 only), and the fa
   assert.is(resolvConf('nameserver 2001:db8::1\nnameserver 192.0.2.53\n'), 'nameserver 192.0.2.53\n');
 });
 
+test('hostsFile with --add-host lines: after the standard names, before the container\'s own', () => {
+  const lines = hostsFile('abc', '10.0.0.2', [['db', '10.1.2.3'], ['v6', '::5']]).trim().split('\n');
+  assert.equal(lines.slice(-3), ['10.1.2.3\tdb', '::5\tv6', '10.0.0.2\tabc']);
+});
+
+test('resolvConf with --dns, --dns-search, --dns-option: each replaces the host\'s part, the rest kept', () => {
+  const host = 'search corp.example\nnameserver 10.0.0.53\nnameserver 127.0.0.53\noptions ndots:2\n';
+  assert.is(resolvConf(host, { servers: ['10.9.9.9'], search: [], options: [] }), 'nameserver 10.9.9.9\nsearch corp.example\noptions ndots:2\n');
+  assert.is(resolvConf(host, { servers: [], search: ['a.test', 'b.test'], options: [] }), 'nameserver 10.0.0.53\nsearch a.test b.test\noptions ndots:2\n', 'the host\'s loopback resolver still left out');
+  assert.is(resolvConf(host, { servers: [], search: ['.'], options: ['timeout:1'] }), 'nameserver 10.0.0.53\noptions timeout:1\n', 'search "." means none, as docker reads it');
+});
+
 test.run();

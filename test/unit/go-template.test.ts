@@ -151,4 +151,18 @@ test('checkTemplate: parse errors without running; execution errors are left to 
   checkTemplate('{{.Name.Foo}} {{index .X 9}}');
 });
 
+test('slice: Go\'s builtin on strings and lists; out of range is an error', () => {
+  assert.is(renderTemplate('{{slice .M 0 5}}', { M: '02:42:0a:58:00:02' }), '02:42');
+  assert.is(renderTemplate('{{slice .M 3}}', { M: 'abcdef' }), 'def');
+  assert.is(renderTemplate('{{slice .L 1 2}}', { L: ['a', 'b', 'c'] }), '[b]');
+  assert.throws(() => renderTemplate('{{slice .M 0 9}}', { M: 'abc' }), /error calling slice: index out of range/);
+});
+
+test('a method of the data: a function found as a field is called with the arguments, as Go calls a method', () => {
+  const row = { Names: 'web', Label: (k: unknown) => ({ tier: 'front' } as Record<string, string>)[String(k)] ?? '' };
+  assert.is(renderTemplate('{{.Label "tier"}}|{{.Label "nope"}}|{{.Names}}', row), 'front||web');
+  assert.is(renderTemplate('{{json .}}', row), '{"Names":"web"}', 'methods are not data');
+  assert.throws(() => renderTemplate('{{.Names "x"}}', row), /can't give argument to non-function/);
+});
+
 test.run();

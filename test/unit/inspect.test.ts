@@ -119,7 +119,16 @@ test('a running bridge container with published ports: the whole object, in dock
       CpuShares: 0,
       CpusetCpus: '',
       PidsLimit: null,
+      CpuQuota: 0,
+      CpuPeriod: 0,
+      MemoryReservation: 0,
+      OomKillDisable: false,
       UsernsMode: 'host',
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      ShmSize: 67108864,
     },
     Mounts: [],
     Config: {
@@ -201,7 +210,8 @@ test('a created container on the host network: zero times, no pid, no ports', ()
   assert.is(out.LogPath, '');
   assert.equal(out.HostConfig, {
     Binds: null, NetworkMode: 'host', PortBindings: {}, AutoRemove: false, Privileged: false, PublishAllPorts: false, ReadonlyRootfs: false,
-    Memory: 0, MemorySwap: 0, NanoCpus: 0, CpuShares: 0, CpusetCpus: '', PidsLimit: null, UsernsMode: 'host',
+    Memory: 0, MemorySwap: 0, NanoCpus: 0, CpuShares: 0, CpusetCpus: '', PidsLimit: null, CpuQuota: 0, CpuPeriod: 0, MemoryReservation: 0, OomKillDisable: false, UsernsMode: 'host',
+    Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, ShmSize: 67108864,
   });
   assert.equal(out.NetworkSettings.Networks, { host: emptyEndpoint });
   assert.equal(out.NetworkSettings.Ports, {});

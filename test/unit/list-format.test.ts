@@ -26,7 +26,7 @@ test('table alone is the command\'s default output; \\t and \\n typed literally 
 });
 
 test('a bad template is refused before any row is read', () => {
-  assert.throws(() => parseListFormat('{{.Names'), /template parsing error/);
+  assert.throws(() => parseListFormat('{{.Names'), /failed to parse template: template: :1: unclosed action/);
 });
 
 test('mentions: a field the template reads, or all of them through json .', () => {

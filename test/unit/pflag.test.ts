@@ -36,4 +36,13 @@ test('a boolean value ParseBool refuses is docker\'s usage error', () => {
   assert.throws(() => pflagArgs(['-d=maybe'], RUN), /for "-d, --detach" flag/);
 });
 
+test('a flag that defaults on, defined as its negation: --sig-proxy and =true keep it, =false is --no-sig-proxy', () => {
+  const ATTACH: FlagShape[] = [{ long: '--no-sig-proxy', takesValue: false }];
+  assert.equal(pflagArgs(['--sig-proxy=false', 'web'], ATTACH), ['--no-sig-proxy', 'web']);
+  assert.equal(pflagArgs(['--sig-proxy=true', 'web'], ATTACH), ['web']);
+  assert.equal(pflagArgs(['--sig-proxy', 'web'], ATTACH), ['web']);
+  assert.equal(pflagArgs(['--no-sig-proxy', 'web'], ATTACH), ['--no-sig-proxy', 'web']);
+  assert.throws(() => pflagArgs(['--sig-proxy=maybe'], ATTACH), /invalid argument "maybe" for "--sig-proxy" flag/);
+});
+
 test.run();

@@ -124,12 +124,26 @@ test('filterShowsAll: a status filter lists stopped containers too, as docker', 
   assert.is(filterShowsAll(parsePsFilters([])), false);
 });
 
+test('label=KEY and label=KEY=VALUE: every label filter must hold; paused is a status of its own', () => {
+  const f = parsePsFilters(['label=tier', 'label=env=prod']);
+  assert.equal(f.label, [{ key: 'tier' }, { key: 'env', value: 'prod' }]);
+  const r = rec('a'.repeat(64), 'web', 'busybox', { status: 'running' });
+  const labelled = (labels: Record<string, string>): ContainerRecord => ({ ...r, spec: { ...r.spec!, labels } });
+  assert.ok(matchesFilter(f, labelled({ tier: '', env: 'prod' })));
+  assert.not.ok(matchesFilter(f, labelled({ tier: 'x', env: 'dev' })), 'the value must match');
+  assert.not.ok(matchesFilter(f, labelled({ env: 'prod' })), 'both must hold');
+  assert.not.ok(matchesFilter(f, r), 'no labels');
+  assert.ok(matchesFilter(parsePsFilters(['status=paused']), r, true));
+  assert.not.ok(matchesFilter(parsePsFilters(['status=running']), r, true), 'a paused container is not listed as running');
+  assert.ok(matchesFilter(parsePsFilters(['status=running']), r, false));
+});
+
 test('errors: bad format, unknown key, unsupported docker key, bad values', () => {
   assert.is(usageMessage(() => parsePsFilters(['status'])), 'bad format of filter (expected name=value)');
   assert.is(usageMessage(() => parsePsFilters(['name=web', 'running'])), 'bad format of filter (expected name=value)');
   assert.is(usageMessage(() => parsePsFilters(['foo=bar'])), "invalid filter 'foo'");
   assert.is(usageMessage(() => parsePsFilters(['=bar'])), "invalid filter ''");
-  assert.is(usageMessage(() => parsePsFilters(['label=a=b'])), "filter 'label' is not supported by minidock");
+  assert.is(usageMessage(() => parsePsFilters(['since=x'])), "filter 'since' is not supported by minidock");
   assert.is(usageMessage(() => parsePsFilters(['status=rubbish'])), "invalid filter 'status=rubbish'");
   assert.is(usageMessage(() => parsePsFilters(['status=Running'])), "invalid filter 'status=Running'");
   assert.is(usageMessage(() => parsePsFilters(['exited=abc'])), "invalid filter 'exited=abc'");

@@ -1,0 +1,97 @@
+// docker run flags that become parts of the OCI config directly: --sysctl, --domainname,
+// --ulimit, and --mount (which is -v and --tmpfs in another syntax). Pure.
+import { flagError, usageError } from '../core/errors.js';
+
+/** --sysctl K=V: only what the container's own namespaces hold (docker's rule): IPC sysctls, net.*
+ *  unless --network host (the host's); the UTS names are -h's and --domainname's. */
+export function parseSysctls(values: string[], o: { hostNetwork: boolean; namespaceOf: (key: string) => string | undefined }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw flagError(`invalid argument "${v}" for "--sysctl" flag: sysctl '${v}' is not in the form key=value`);
+    const key = v.slice(0, eq).trim().replace(/\//g, '.');
+    const ns = o.namespaceOf(key);
+    if (ns === undefined || ns === 'user' || ns === 'uts' || (ns === 'network' && o.hostNetwork)) {
+      throw usageError(`sysctl '${key}' is not whitelisted`, ns === 'network' ? 'net.* sysctls need a network namespace of the container\'s own (not --network host)' : 'only IPC and net.* sysctls are namespaced (--domainname sets kernel.domainname)');
+    }
+    out[key] = v.slice(eq + 1);
+  }
+  return out;
+}
+
+/** --domainname: setdomainname(2)'s limit (64 bytes) and a host name's characters. */
+export function parseDomainname(v: string): string {
+  if (Buffer.byteLength(v) > 64 || !/^[a-zA-Z0-9.-]*$/.test(v)) throw usageError(`invalid domainname "${v}"`, 'letters, digits, "." and "-", at most 64 characters');
+  return v;
+}
+
+const ULIMITS = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack'] as const;
+
+export interface Rlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+/** --ulimit NAME=SOFT[:HARD] as go-units ParseUlimit reads it. A hard limit above the one this
+ *  process has fails at start (raising it takes CAP_SYS_RESOURCE). */
+export function parseUlimits(values: string[]): Rlimit[] {
+  const byType = new Map<string, Rlimit>();
+  for (const v of values) {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(v);
+    if (!m) throw flagError(`invalid argument "${v}" for "--ulimit" flag: invalid ulimit argument: ${v}`, 'NAME=SOFT[:HARD], e.g. nofile=1024:2048');
+    const [, name, softText, hardText] = m;
+    if (!(ULIMITS as readonly string[]).includes(name!)) throw flagError(`invalid argument "${v}" for "--ulimit" flag: invalid ulimit type: ${name}`, `one of ${ULIMITS.join(', ')}`);
+    // docker's -1 (RLIM_INFINITY) does not fit the config's integers (at most 2^53-1 here).
+    const toLimit = (t: string): number => {
+      if (Number(t) < 0 || Number(t) > Number.MAX_SAFE_INTEGER) throw flagError(`invalid argument "${v}" for "--ulimit" flag: ${t} is not a limit minidock can set`, 'give a number from 0 to 2^53-1 (-1, unlimited, is not supported)');
+      return Number(t);
+    };
+    const soft = toLimit(softText!);
+    const hard = hardText === undefined ? soft : toLimit(hardText);
+    if (soft > hard) throw flagError(`invalid argument "${v}" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: ${softText} > ${hardText}`);
+    byType.set(name!, { type: `RLIMIT_${name!.toUpperCase()}`, soft, hard });
+  }
+  return [...byType.values()];
+}
+
+/**
+ * --mount type=bind|tmpfs,... as the -v and --tmpfs values it stands for. Keys: type,
+ * source/src, destination/dst/target, readonly/ro[=true|false], bind-propagation (only
+ * rprivate, minidock's), tmpfs-size, tmpfs-mode. type=volume waits for named volumes.
+ */
+export function parseMount(v: string): { volume?: string; tmpfs?: string; bindSource?: string } {
+  const kv = new Map<string, string>();
+  for (const part of v.split(',')) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (key === '') continue;
+    kv.set(key, eq < 0 ? 'true' : part.slice(eq + 1));
+  }
+  const bad = (why: string): never => { throw flagError(`invalid argument "${v}" for "--mount" flag: ${why}`); };
+  const type = kv.get('type') ?? 'volume';
+  const dst = kv.get('destination') ?? kv.get('dst') ?? kv.get('target');
+  if (!dst) bad('target is required');
+  const src = kv.get('source') ?? kv.get('src');
+  const roText = kv.get('readonly') ?? kv.get('ro');
+  if (roText !== undefined && !['true', 'false', '1', '0'].includes(roText)) bad(`invalid value for readonly: ${roText}`);
+  const ro = roText === 'true' || roText === '1';
+  const known = new Set(['type', 'source', 'src', 'destination', 'dst', 'target', 'readonly', 'ro', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode', 'consistency']);
+  for (const k of kv.keys()) if (!known.has(k)) bad(`unexpected key '${k}'`);
+  const prop = kv.get('bind-propagation');
+  if (prop !== undefined && prop !== 'rprivate') bad(`bind-propagation ${prop}: minidock's binds are rprivate`);
+  switch (type) {
+    case 'bind':
+      if (!src) bad('source is required when specifying bind mounts');
+      return { volume: `${src}:${dst}${ro ? ':ro' : ''}`, bindSource: src! };
+    case 'tmpfs': {
+      if (src) bad('source is not supported for tmpfs mounts');
+      const opts = [kv.has('tmpfs-size') ? `size=${kv.get('tmpfs-size')}` : '', kv.has('tmpfs-mode') ? `mode=${kv.get('tmpfs-mode')}` : '', ro ? 'ro' : ''].filter(Boolean);
+      return { tmpfs: opts.length ? `${dst}:${opts.join(',')}` : dst! };
+    }
+    case 'volume':
+      throw usageError(`--mount type=volume is not supported yet: ${v}`, 'bind a host directory (type=bind,src=DIR,dst=PATH) or use -v');
+    default:
+      return bad(`invalid mount type: ${type}`);
+  }
+}

@@ -1,0 +1,192 @@
+// docker's commands and run flags that issue #18 added, through the real CLI against the real
+// kernel: pause/unpause (the freezer), rename, container and network prune, version and info,
+// the exit statuses outside run, and the run flags that become /etc files, mounts, sysctls,
+// rlimits and groups. The compat harness (npm run compat) compares the same against docker.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, leakChecked, mdk, newRoot, removeRoot, requireRootAndImages, snapshot } from '../helpers/cli.js';
+
+requireRootAndImages();
+const root = newRoot('dcli');
+const imp = mdk(root, ['import', '-c', 'CMD ["sh"]', BUSYBOX_TAR, 'busybox']);
+if (imp.code !== 0) throw new Error(`import failed: ${imp.stderr}`);
+const ENV = { MINIDOCK_BRIDGE: 'mdktbr5', MINIDOCK_SUBNET: '10.131.0.0/24' };
+const md = (...args: string[]) => mdk(root, args, { env: ENV });
+const before = snapshot(root);
+const Cli = suite('docker-cli');
+const scratch = mkdtempSync(join(tmpdir(), 'mdk-dcli-'));
+Cli.after(() => {
+  removeRoot(root);
+  rmSync(scratch, { recursive: true, force: true });
+});
+const T = leakChecked(Cli, root, before);
+
+T('pause and unpause: the freezer stops every process; ps, inspect, exec and rm -f see it', async () => {
+  assert.is(md('run', '-d', '--name', 'frozen', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/tick; sleep 0.05; done').code, 0);
+  try {
+    const tick = () => md('exec', 'frozen', 'cat', '/tmp/tick').stdout;
+    await new Promise((r) => setTimeout(r, 300));
+    const p = md('pause', 'frozen');
+    assert.is(p.code, 0, p.stderr);
+    assert.is(p.stdout, 'frozen\n');
+    assert.is(md('ps', '--format', '{{.State}}|{{.Status}}').stdout.replace(/Up .* \(Paused\)/, 'Up (Paused)'), 'paused|Up (Paused)\n');
+    assert.is(md('inspect', '-f', '{{.State.Status}} {{.State.Paused}} {{.State.Running}}', 'frozen').stdout, 'paused true true\n');
+    assert.is(md('ps', '-q', '-f', 'status=paused').stdout.trim().length, 12);
+    assert.is(md('ps', '-q', '-f', 'status=running').stdout, '');
+    const refused = md('exec', 'frozen', 'true');
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, /is paused, unpause the container before exec/);
+    assert.match(md('pause', 'frozen').stderr, /already paused/);
+    // The loop stopped: the pid 1 tree is in the freezer; its state file says FROZEN.
+    const pid = md('inspect', '-f', '{{.State.Pid}}', 'frozen').stdout.trim();
+    assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /State:\s+[SD]/);
+    const u = md('unpause', 'frozen');
+    assert.is(u.code, 0, u.stderr);
+    const t1 = tick();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.is.not(tick(), t1, 'it runs again');
+    assert.is(md('unpause', 'frozen').code, 1, 'not paused');
+    // rm -f of a paused container: SIGKILL, then thawed so it is acted on.
+    assert.is(md('pause', 'frozen').code, 0);
+  } finally {
+    const rm = md('rm', '-f', 'frozen');
+    assert.is(rm.code, 0, rm.stderr);
+  }
+  assert.is(md('pause', 'nosuch').code, 1);
+});
+
+T('attach: the output from now on, then the container\'s exit code; a stopped one is refused', () => {
+  assert.is(md('run', '-d', '--name', 'later', 'busybox', 'sh', '-c', 'echo early; sleep 1; echo late; echo err >&2; exit 3').code, 0);
+  for (let i = 0; i < 50 && !md('logs', 'later').stdout.includes('early'); i++) spawnSync('sleep', ['0.02']);
+  const a = md('attach', 'later');
+  assert.is(a.code, 3, a.stderr);
+  assert.is(a.stdout, 'late\n', 'what was written before attach is not replayed');
+  assert.is(a.stderr, 'err\n');
+  const stopped = md('attach', 'later');
+  assert.is(stopped.code, 1);
+  assert.match(stopped.stderr, /You cannot attach to a stopped container, start it first/);
+  assert.is(md('attach', '--sig-proxy=false', 'nosuch').code, 1);
+  assert.is(md('rm', 'later').code, 0);
+});
+
+T('rename: the new name finds it, the old is free, a taken name is refused', () => {
+  assert.is(md('create', '--name', 'first', 'busybox', 'true').code, 0);
+  assert.is(md('create', '--name', 'taken', 'busybox', 'true').code, 0);
+  const r = md('rename', 'first', 'second');
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, '');
+  assert.is(md('ps', '-a', '--format', '{{.Names}}').stdout.split('\n').sort().join(' ').trim(), 'second taken');
+  assert.is(md('inspect', '-f', '{{.Name}}', 'second').stdout, '/second\n');
+  assert.is(md('inspect', 'first').code, 1);
+  const clash = md('rename', 'second', 'taken');
+  assert.is(clash.code, 1);
+  assert.match(clash.stderr, /the container name "\/taken" is already in use/);
+  assert.is(md('create', '--name', 'first', 'busybox', 'true').code, 0, 'the old name is free again');
+  assert.is(md('rename', 'nosuch', 'other').code, 1);
+  assert.is(md('rm', 'first', 'second', 'taken').code, 0);
+});
+
+T('container prune and network prune: the stopped and the unused go, the running and used stay', () => {
+  assert.is(md('run', '--name', 'done1', 'busybox', 'true').code, 0);
+  assert.is(md('create', '--name', 'made1', 'busybox', 'true').code, 0);
+  assert.is(md('run', '-d', '--name', 'live1', 'busybox', 'sleep', '30').code, 0);
+  const ids = ['done1', 'made1'].map((n) => md('inspect', '-f', '{{.Id}}', n).stdout.trim()).sort();
+  const p = md('container', 'prune', '-f');
+  assert.is(p.code, 0, p.stderr);
+  assert.is(p.stdout.split('\n').slice(1, 3).sort().join(' '), ids.join(' '));
+  assert.match(p.stdout, /^Deleted Containers:\n[0-9a-f]{64}\n[0-9a-f]{64}\n\nTotal reclaimed space: /);
+  assert.is(md('ps', '-a', '--format', '{{.Names}}').stdout, 'live1\n');
+  assert.is(md('network', 'create', '--subnet', '10.132.0.0/24', 'unused').code, 0);
+  assert.is(md('network', 'create', '--subnet', '10.133.0.0/24', 'used').code, 0);
+  assert.is(md('run', '-d', '--name', 'member', '--network', 'used', 'busybox', 'sleep', '30').code, 0);
+  const n = md('network', 'prune', '-f');
+  assert.is(n.code, 0, n.stderr);
+  assert.is(n.stdout, 'Deleted Networks:\nunused\n');
+  assert.is(md('rm', '-f', 'live1', 'member').code, 0);
+  assert.is(md('network', 'rm', 'used').code, 0);
+  assert.match(md('network', 'ls', '--format', '{{.Name}} {{.Driver}}').stdout, /^bridge bridge\nhost host\nnone null\n$/);
+});
+
+T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version and info answer', () => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['ps', '--bogus'], 125, /unknown option '--bogus'/],
+    [['ps', '-n', 'x'], 125, /invalid argument "x" for "-n, --last" flag/],
+    [['stop', '-t', 'x', 'nosuch'], 125, /invalid argument "x" for "-t, --time" flag/],
+    [['ps', '-f', 'bogus=1'], 1, /invalid filter 'bogus'/],
+    [['ps', '--format', '{{.Nmes}}', '-a'], 0, /^$/],
+    [['exec', 'nosuch', 'true'], 1, /no such container: nosuch/],
+    [['logs', 'nosuch'], 1, /no such container/],
+    [['rm'], 1, /missing required argument/],
+    [['frobnicate'], 1, /unknown command 'frobnicate'/],
+    [['run'], 1, /missing required argument/],
+    [['run', '--bogus', 'busybox'], 125, /unknown option/],
+    [['run', '--pull', 'never', 'nosuchimage', 'true'], 125, /not found/],
+    [['rmi', '-f', 'nosuchimage'], 0, /no such image/],
+  ];
+  for (const [args, code, err] of cases) {
+    const r = md(...args);
+    assert.is(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, err, args.join(' '));
+  }
+  // With a row to run over, a misspelt field is an error.
+  assert.is(md('create', '--name', 'row', 'busybox', 'true').code, 0);
+  const typo = md('ps', '-a', '--format', '{{.Nmes}}');
+  assert.is(typo.code, 1);
+  assert.match(typo.stderr, /failed to execute template: .*map has no entry for key "Nmes"/);
+  assert.is(md('container', 'rm', 'row').stdout, 'row\n', 'docker\'s container group');
+  assert.match(md('version', '--format', '{{.Client.Version}} {{.Client.Os}}').stdout, /^\d+\.\d+\.\d+ linux\n$/);
+  assert.match(md('info', '--format', '{{.Containers}} {{.Images}} {{.OSType}}').stdout, /^0 1 linux\n$/);
+  assert.is(md('version', '--format', '{{.Nope}}').code, 1);
+});
+
+T('run flags: --add-host, --dns*, --shm-size, --group-add, --sysctl, --domainname, --ulimit, --mount, --label-file, --cidfile, --stop-timeout, -p host range', () => {
+  const dir = join(scratch, 'data');
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(join(scratch, 'labels'), '# a comment\nteam=web\n\nrole=front\n');
+  const cid = join(scratch, 'cid');
+  rmSync(cid, { force: true });
+  const script = [
+    'grep db /etc/hosts', 'cat /etc/resolv.conf', 'df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2', 'id -G',
+    'cat /proc/sys/net/ipv4/ip_forward', 'cat /proc/sys/kernel/domainname', 'ulimit -n', 'grep " /cache " /proc/mounts | cut -d" " -f3',
+  ].join('; ');
+  const r = md('run', '--rm', '--cidfile', cid, '--add-host', 'db:10.1.2.3', '--dns', '10.9.9.9', '--dns-search', 'example.test', '--dns-option', 'ndots:2',
+    '--shm-size', '1m', '--group-add', '123', '--group-add', 'nogroup', '--sysctl', 'net.ipv4.ip_forward=1', '--domainname', 'corp.test', '--ulimit', 'nofile=512:512',
+    '--mount', 'type=tmpfs,dst=/cache,tmpfs-size=1m', '--label-file', join(scratch, 'labels'), 'busybox', 'sh', '-c', script);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, ['10.1.2.3\tdb', 'nameserver 10.9.9.9', 'search example.test', 'options ndots:2', '1024', '0 123 65534', '1', 'corp.test', '512', 'tmpfs', ''].join('\n'));
+  assert.match(readFileSync(cid, 'utf8'), /^[0-9a-f]{64}$/, '--cidfile holds the id');
+  const again = md('run', '--rm', '--cidfile', cid, 'busybox', 'true');
+  assert.is(again.code, 125);
+  assert.match(again.stderr, /Container ID file found/);
+  // --mount bind needs its source; -v would make it.
+  const noSrc = md('run', '--rm', '--mount', `type=bind,src=${dir},dst=/data`, 'busybox', 'true');
+  assert.is(noSrc.code, 125);
+  assert.match(noSrc.stderr, /bind source path does not exist/);
+  assert.not.ok(existsSync(dir));
+  for (const [flag, err] of [['--sysctl=kernel.core_pattern=x', /not whitelisted/], ['--ulimit=nofile=2:1', /soft limit/], ['--add-host=db', /invalid IP address/], ['--mount=type=nfs,dst=/x', /invalid mount type/]] as const) {
+    const bad = md('run', '--rm', flag, 'busybox', 'true');
+    assert.is(bad.code, 125, flag);
+    assert.match(bad.stderr, err, flag);
+  }
+  // --stop-timeout is stop's default grace; inspect shows it; labels from the file.
+  assert.is(md('run', '-d', '--name', 'graceful', '--stop-timeout', '1', '--label-file', join(scratch, 'labels'), '-p', '18700-18702:80', '-p', '18700:81', 'busybox', 'sleep', '30').code, 0);
+  try {
+    assert.is(md('inspect', '-f', '{{.Config.StopTimeout}} {{.Config.Labels.team}} {{.Config.Labels.role}}', 'graceful').stdout, '1 web front\n');
+    // 18700 went to the fixed -p; the range gave container port 80 the next free one.
+    assert.is(md('port', 'graceful', '80').stdout, '0.0.0.0:18701\n');
+    assert.is(md('inspect', '-f', '{{json .HostConfig.PortBindings}}', 'graceful').stdout.includes('"HostPort":"18700-18702"'), true);
+    assert.is(md('ps', '-f', 'label=team=web', '--format', '{{.Names}} {{.Labels}}').stdout, 'graceful role=front,team=web\n');
+    assert.is(md('ps', '-f', 'label=team=db', '-q').stdout, '');
+    const t0 = Date.now();
+    assert.is(md('stop', 'graceful').code, 0);
+    assert.ok(Date.now() - t0 < 5000, `stop waited ${Date.now() - t0} ms, not docker's default 10 s`);
+  } finally {
+    md('rm', '-f', 'graceful');
+  }
+});
+
+Cli.run();

@@ -1,0 +1,52 @@
+// Unit tests for src/spec/run-flags.ts: --sysctl, --domainname, --ulimit and --mount.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MinidockError } from '../../src/core/errors.js';
+import { sysctlNamespace } from '../../src/oci/plan.js';
+import { parseDomainname, parseMount, parseSysctls, parseUlimits } from '../../src/spec/run-flags.js';
+
+const message = (fn: () => unknown): string => {
+  try { fn(); } catch (err) { assert.instance(err, MinidockError); return (err as MinidockError).message; }
+  throw new Error('expected an error');
+};
+const bridge = { hostNetwork: false, namespaceOf: sysctlNamespace };
+
+test('parseSysctls: namespaced keys only; net.* not on the host network; slashes read as dots', () => {
+  assert.equal(parseSysctls(['net.ipv4.ip_forward=1', 'kernel.shmmax=1000', 'net/core/somaxconn=512'], bridge), { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000', 'net.core.somaxconn': '512' });
+  assert.match(message(() => parseSysctls(['kernel.core_pattern=|/x'], bridge)), /sysctl 'kernel.core_pattern' is not whitelisted/);
+  assert.match(message(() => parseSysctls(['net.ipv4.ip_forward=1'], { ...bridge, hostNetwork: true })), /not whitelisted/);
+  assert.match(message(() => parseSysctls(['kernel.hostname=x'], bridge)), /not whitelisted/, 'the hostname is -h\'s');
+  assert.match(message(() => parseSysctls(['net.ipv4.ip_forward'], bridge)), /is not in the form key=value/);
+});
+
+test('parseDomainname: at most 64 bytes of a host name\'s characters', () => {
+  assert.is(parseDomainname('example.test'), 'example.test');
+  assert.match(message(() => parseDomainname('a'.repeat(65))), /invalid domainname/);
+  assert.match(message(() => parseDomainname('bad name')), /invalid domainname/);
+});
+
+test('parseUlimits: NAME=SOFT[:HARD], the last of a name wins; soft above hard, bad names and -1 refused', () => {
+  assert.equal(parseUlimits(['nofile=512:1024', 'nproc=100', 'nofile=256:512']), [
+    { type: 'RLIMIT_NOFILE', soft: 256, hard: 512 }, { type: 'RLIMIT_NPROC', soft: 100, hard: 100 },
+  ]);
+  assert.match(message(() => parseUlimits(['nofile=2:1'])), /soft limit must be less than or equal to hard limit/);
+  assert.match(message(() => parseUlimits(['bogus=1'])), /invalid ulimit type: bogus/);
+  assert.match(message(() => parseUlimits(['nofile'])), /invalid ulimit argument/);
+  assert.match(message(() => parseUlimits(['core=-1'])), /-1 is not a limit minidock can set/);
+});
+
+test('parseMount: bind and tmpfs as -v and --tmpfs; what is missing or unknown is named', () => {
+  assert.equal(parseMount('type=bind,src=/srv,dst=/data'), { volume: '/srv:/data', bindSource: '/srv' });
+  assert.equal(parseMount('type=bind,source=/srv,target=/data,readonly'), { volume: '/srv:/data:ro', bindSource: '/srv' });
+  assert.equal(parseMount('type=bind,src=/srv,destination=/data,ro=false'), { volume: '/srv:/data', bindSource: '/srv' });
+  assert.equal(parseMount('type=tmpfs,dst=/cache,tmpfs-size=1m,tmpfs-mode=700'), { tmpfs: '/cache:size=1m,mode=700' });
+  assert.equal(parseMount('type=tmpfs,dst=/cache'), { tmpfs: '/cache' });
+  assert.match(message(() => parseMount('type=bind,dst=/data')), /source is required/);
+  assert.match(message(() => parseMount('type=bind,src=/srv')), /target is required/);
+  assert.match(message(() => parseMount('type=bind,src=/a,dst=/b,colour=red')), /unexpected key 'colour'/);
+  assert.match(message(() => parseMount('type=nfs,dst=/b')), /invalid mount type: nfs/);
+  assert.match(message(() => parseMount('type=bind,src=/a,dst=/b,bind-propagation=shared')), /rprivate/);
+  assert.match(message(() => parseMount('dst=/b')), /type=volume is not supported yet/);
+});
+
+test.run();
