@@ -273,6 +273,20 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// rawOutput(fd): clears OPOST on the terminal at fd, after Node's setRawMode(true). libuv's raw
+// mode keeps ONLCR, so a container's pty output (already \r\n: the pty's own ONLCR) would reach
+// the screen as \r\r\n and full-screen programs that move the cursor with \n would garble;
+// docker makes the terminal fully raw (cfmakeraw). setRawMode(false) restores libuv's saved
+// termios, OPOST included.
+Napi::Value RawOutput(const Napi::CallbackInfo &info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) throw SysError(info.Env(), "parent.tcgetattr", errno);
+  t.c_oflag &= ~(tcflag_t)OPOST;
+  if (tcsetattr(fd, TCSANOW, &t) < 0) throw SysError(info.Env(), "parent.tcsetattr", errno);
+  return info.Env().Undefined();
+}
+
 // flock(fd[, nonBlocking]): the exclusive lock on fd's file; the kernel drops it if we die.
 // Blocking, for short critical sections in the state store (name reservation); non-blocking
 // (false when another holds it), for a lock held across awaits (a layer being downloaded),
@@ -394,6 +408,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPty", Napi::Function::New(env, OpenPty));
   exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("rawOutput", Napi::Function::New(env, RawOutput));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
   exports.Set("pidfdWait", Napi::Function::New(env, PidfdWait));
   exports.Set("flock", Napi::Function::New(env, Flock));

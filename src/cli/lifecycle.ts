@@ -296,7 +296,10 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   // With -t the shim allocates the pty inside the container and relays it to our terminal,
   // which goes raw here so keystrokes (^C included) reach the container unchanged.
   const raw = o.tty && o.interactive && process.stdin.isTTY;
-  if (raw) process.stdin.setRawMode(true);
+  if (raw) {
+    process.stdin.setRawMode(true);
+    native().rawOutput(0); // fully raw, as docker's: libuv's raw mode leaves OPOST on
+  }
   const child = spawn(shimPath(), args, {
     stdio: [o.interactive || o.tty ? 'inherit' : 'ignore', 'inherit', 'inherit', pidfd],
     detached: o.detach,

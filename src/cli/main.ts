@@ -83,6 +83,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
       .option('--cidfile <file>', 'write the container id to this file (which must not exist)')
       .option('--shm-size <bytes>', 'size of /dev/shm (e.g. 64m; default 64m)')
+      .option('--ip <address>', 'the container\'s IPv4 address on a user-defined network')
+      .option('--mac-address <mac>', 'the container\'s MAC address (default: derived from its address)')
       .option('--sysctl <k=v>', 'a namespaced sysctl (net.*, IPC ones), set in the container (repeatable)', collect, [])
       .option('--domainname <name>', 'the container\'s NIS domain name (kernel.domainname in its UTS namespace)')
       .option('--ulimit <name=soft[:hard]>', 'a resource limit, e.g. nofile=1024:2048 (repeatable)', collect, [])
@@ -155,6 +157,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             dnsSearch: opts.dnsSearch,
             dnsOption: opts.dnsOption,
             groupAdd: opts.groupAdd,
+            ...(opts.ip !== undefined ? { ip: opts.ip } : {}),
+            ...(opts.macAddress !== undefined ? { mac: opts.macAddress } : {}),
             sysctl: opts.sysctl,
             ulimit: opts.ulimit,
             mount: opts.mount,

@@ -157,6 +157,6 @@ export async function networkPruneCommand(root: string, force: boolean): Promise
       process.stderr.write(formatForUser(err) + '\n');
     }
   }
-  if (deleted.length) process.stdout.write(`Deleted Networks:\n${deleted.join('\n')}\n`);
+  if (deleted.length) process.stdout.write(`Deleted Networks:\n${deleted.join('\n')}\n\n`);
   return failed ? 1 : 0;
 }

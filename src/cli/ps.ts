@@ -65,8 +65,8 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
     Label: (key: unknown) => c.spec?.labels?.[String(key)] ?? '',
     // docker joins the labels in its map's order (random); sorted here, so the output is stable.
     Labels: Object.entries(c.spec?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(','),
-    // Each source cut to 15 characters and an ellipsis unless --no-trunc, as docker's.
-    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 15).join('')}…`)).join(','),
+    // Each source cut to 15 characters, the last an ellipsis, unless --no-trunc, as docker's.
+    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 14).join('')}…`)).join(','),
     Networks: !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode,
     LocalVolumes: '0',
   }));

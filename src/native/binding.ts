@@ -34,6 +34,8 @@ export interface NativeApi {
   /** A pty pair; `nonBlocking` for a master this process relays itself (run.ts relayPty). */
   openPty(nonBlocking?: boolean): { master: number; slave: string };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** Clears OPOST on the terminal at fd (after setRawMode(true)): docker's fully raw terminal. */
+  rawOutput(fd: number): void;
   /** A close-on-exec pipe: [read end, write end]. */
   pipe(): [number, number];
   /** The exclusive lock; with `nonBlocking`, false (at once) when another holds it. */

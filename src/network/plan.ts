@@ -25,7 +25,7 @@
 // minidock:net:<network>:<scope>, the scope naming its state root, so one root removes only
 // its own rules, and a chain goes only once no root has a rule left in it.
 import type { PortBinding } from '../spec/ports.js';
-import { intToIp } from './ipv4.js';
+import { intToIp, ipToInt } from './ipv4.js';
 
 export interface NetworkConfig {
   name: string;
@@ -276,6 +276,14 @@ export function pickAddress(net: NetworkConfig, taken: ReadonlySet<string>): str
     const ip = intToIp(n);
     if (ip !== net.gateway && !taken.has(ip)) return ip;
   }
+  return undefined;
+}
+
+/** Why `ip` cannot be asked for with --ip on `net`, or undefined when it can (taken or not). */
+export function requestedAddressProblem(net: NetworkConfig, ip: string): string | undefined {
+  const n = ipToInt(ip);
+  if (n < net.first || n > net.last) return `${ip} is not in the network's range ${intToIp(net.first)}-${intToIp(net.last)} (${net.subnet})`;
+  if (ip === net.gateway) return `${ip} is the network's gateway`;
   return undefined;
 }
 

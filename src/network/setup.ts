@@ -266,7 +266,7 @@ export interface Leased {
 export async function lease(
   store: NetworkStore,
   runner: CommandRunner,
-  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string; bandwidth?: Bandwidth; mtu?: number },
+  o: { containerId: string; network: string; ports: PortBinding[]; env: NetEnv; define?: NetworkDefinition; ifname?: string; bandwidth?: Bandwidth; mtu?: number; ip?: string; mac?: string },
   liveness: { isLive: (id: string) => boolean; reclaim: (id: string) => Promise<void> },
 ): Promise<Leased> {
   const ports = await resolvePorts(o.ports);
@@ -284,7 +284,7 @@ export async function lease(
         await createBridge(n, runner);
         bridgeCreated = true;
       }
-      const ip = store.lease(n, o.containerId, liveness.isLive, (id) => stale.add(id));
+      const ip = store.lease(n, o.containerId, liveness.isLive, (id) => stale.add(id), o.ip);
       try {
         // The fixed ports first: a host range then steps over them (-p 8000-8002:80 -p 8000:81).
         for (const p of ports) if (p.hostPortEnd === undefined) store.leasePort(p, o.containerId, liveness.isLive, (id) => stale.add(id));
@@ -309,7 +309,7 @@ export async function lease(
     ip,
     prefix: net.prefix,
     gateway: net.gateway,
-    mac: macFor(ip),
+    mac: o.mac ?? macFor(ip),
     hostVeth: hostVethName(o.containerId),
     mtu: o.mtu ?? uplinkMtu(),
     ports,

@@ -18,7 +18,7 @@ import { MinidockError, errnoOf, usageError } from '../core/errors.js';
 import { createExclusive, writeFileAtomic } from '../core/atomic-file.js';
 import { FileLock } from '../core/file-lock.js';
 import type { PortBinding } from '../spec/ports.js';
-import { capacity, pickAddress, rootScope, type NetworkConfig } from './plan.js';
+import { capacity, pickAddress, requestedAddressProblem, rootScope, type NetworkConfig } from './plan.js';
 
 /** Docker's rule for network names, plus a length that leaves room in file names. */
 export const NETWORK_NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -153,7 +153,7 @@ export class NetworkStore {
    * container would reach the new one) and then reused. A lease whose owner cannot be read is
    * never reused. Call under the lock.
    */
-  lease(net: NetworkConfig, owner: string, isLive: (id: string) => boolean, reclaim: (id: string) => void): string {
+  lease(net: NetworkConfig, owner: string, isLive: (id: string) => boolean, reclaim: (id: string) => void, wanted?: string): string {
     const leases = this.leases(net.name);
     for (const [ip, id] of leases) {
       if (id !== null && id !== owner && !isLive(id)) {
@@ -161,6 +161,17 @@ export class NetworkStore {
         this.release(net.name, ip, id);
         leases.delete(ip);
       }
+    }
+    if (wanted !== undefined) {
+      // --ip: that address or nothing (docker: "Address already in use").
+      const problem = requestedAddressProblem(net, wanted);
+      if (problem) throw new MinidockError(`invalid --ip: ${problem}`, { step: 'net.ipam', hint: `give an address of ${net.subnet}` });
+      if (leases.has(wanted)) {
+        const holder = leases.get(wanted);
+        throw new MinidockError(`Address already in use: ${wanted} on network ${net.name}`, { step: 'net.ipam', hint: holder ? `container ${holder.slice(0, 12)} has it` : 'its lease file names no readable owner' });
+      }
+      createExclusive(join(this.dir, net.name, 'leases', wanted), owner);
+      return wanted;
     }
     const ip = pickAddress(net, new Set(leases.keys()));
     if (!ip) {

@@ -186,7 +186,7 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       OpenStdin: s.interactive,
       // docker's set of the image's EXPOSE, --expose and -p ports; left out when empty.
       ...(s.exposedPorts?.length ? { ExposedPorts: goMap(Object.fromEntries(s.exposedPorts.map((p) => [p, {}]))) } : {}),
-      Env: [...s.env],
+      Env: [...(s.configEnv ?? s.env)],
       Cmd: [...s.argv],
       Image: s.image.ref,
       WorkingDir: s.cwd,

@@ -82,7 +82,7 @@ export async function prepareNetwork(spec: ContainerSpec, store: StateStore, roo
   const leased = await lease(
     nets,
     realRunner,
-    { containerId: spec.id, network: n.network, ports: n.ports, env: { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET }, ...(n.bandwidth ? { bandwidth: n.bandwidth } : {}) },
+    { containerId: spec.id, network: n.network, ports: n.ports, env: { bridge: process.env.MINIDOCK_BRIDGE, subnet: process.env.MINIDOCK_SUBNET }, ...(n.bandwidth ? { bandwidth: n.bandwidth } : {}), ...(n.ip ? { ip: n.ip } : {}), ...(n.mac ? { mac: n.mac } : {}) },
     { isLive: (id) => store.isLive(id), reclaim: (id) => reclaimNetwork(store, id) },
   );
   const a = leased.attachment;

@@ -100,6 +100,9 @@ export interface RunOptions {
   shmSize?: string;
   /** --stop-timeout, whole seconds. */
   stopTimeout?: string;
+  /** --ip (a user-defined network's address) and --mac-address. */
+  ip?: string;
+  mac?: string;
   /** --sysctl K=V, --domainname, --ulimit, --mount (see spec/run-flags.ts). */
   sysctl?: string[];
   domainname?: string;
@@ -134,6 +137,18 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
     }
   }
   for (const h of o.addHost ?? []) parseAddHost(h);
+  if (o.ip !== undefined) {
+    if (isIP(o.ip) !== 4) throw flagError(`invalid argument "${o.ip}" for "--ip" flag: invalid string being converted to IP address: ${o.ip}`, 'an IPv4 address of the network');
+    if (['bridge', 'none', 'host'].includes(o.network) || o.network.startsWith('container:')) {
+      throw usageError('user specified IP address is supported on user defined networks only', 'minidock network create --subnet CIDR NAME, then --network NAME --ip ADDRESS');
+    }
+  }
+  if (o.mac !== undefined) {
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(o.mac) || (parseInt(o.mac.slice(0, 2), 16) & 1) === 1) {
+      throw flagError(`invalid argument "${o.mac}" for "--mac-address" flag: ${o.mac} is not a unicast MAC address`, 'six hex pairs, e.g. 02:42:ac:11:00:02, the first even');
+    }
+    if (['none', 'host'].includes(o.network) || o.network.startsWith('container:')) throw usageError('conflicting options: mac-address and the network mode');
+  }
   sysctlsOf(o);
   parseUlimits(o.ulimit ?? []);
   for (const m of o.mount ?? []) {
@@ -237,6 +252,10 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     if (kv) cliEnv.push(kv);
   }
   const env = containerEnv({ hostname, home: user.home, tty: o.tty, imageEnv: image.config.Env ?? [], cliEnv });
+  // docker's Config.Env: the -e and --env-file entries, then the image's the user did not
+  // override (HOSTNAME, HOME and TERM are added at start, not recorded).
+  const given = new Set(cliEnv.map(([k]) => k));
+  const configEnv = [...cliEnv.map(([k, v]) => `${k}=${v}`), ...(image.config.Env ?? []).filter((e) => !given.has(e.split('=')[0]!))];
   checkEnvSize(env);
   const idMap = chooseMapping(
     { userns: parseUsernsFlag(o.userns), privileged: o.privileged, hostNetwork: network.mode === 'host' },
@@ -251,6 +270,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     ...stopAndLabels(o, image.config),
     argv: commandFor(image.config, o.command, o.entrypoint),
     env,
+    configEnv,
     cwd: parseWorkdir(o.workdir ?? image.config.WorkingDir ?? '/'),
     user: { uid: user.uid, gid: user.gid, additionalGids: [...new Set([...user.additionalGids, ...extraGroups(o.groupAdd, readImageFile(image, 'etc/group'))])] },
     userGiven: o.user ?? image.config.User ?? '',
@@ -476,9 +496,13 @@ export async function decideRun(given: RunOptions, deps: RunDeps): Promise<RunDe
     exposed = (await import('../spec/ports.js')).exposedToBindings(exposedSet);
   }
   // The network mode is decided here, once: the spec carries it to everything after.
-  const { spec: network, warning } = o.network === 'none' && !o.publish.length && !exposed.length && !o.ingressRate && !o.egressRate
+  const parsed = o.network === 'none' && !o.publish.length && !exposed.length && !o.ingressRate && !o.egressRate
     ? { spec: { mode: 'none' as const }, warning: undefined }
     : await parseNetworkOption(o.network, o.publish, exposed, { ...(o.ingressRate ? { ingress: o.ingressRate } : {}), ...(o.egressRate ? { egress: o.egressRate } : {}) });
+  const { warning } = parsed;
+  const network: NetworkSpec = parsed.spec.mode === 'bridge' && (o.ip || o.mac)
+    ? { ...parsed.spec, ...(o.ip ? { ip: o.ip } : {}), ...(o.mac ? { mac: o.mac.toLowerCase() } : {}) }
+    : parsed.spec;
   // The mount table once, for the layout and for the hierarchies only runc's plan uses.
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const host = { layout: readCgroupLayout(mountinfo), mountinfo };
@@ -813,7 +837,11 @@ export function relayPty(api: NativeApi, master: number, interactive: boolean, o
     out.on('end', () => done());
     out.on('close', () => done());
     if (interactive) {
-      if (raw) stdin.setRawMode(true);
+      if (raw) {
+        // Fully raw, as docker's cfmakeraw: libuv's raw mode leaves OPOST (and ONLCR) on.
+        stdin.setRawMode(true);
+        api.rawOutput(0);
+      }
       // The master is non-blocking (libuv made it so for the ReadStream). When the container
       // is not reading and its input queue is full, the rest waits in `queue` and is retried on
       // a timer: a retry loop would hold the event loop and never drain the container's output

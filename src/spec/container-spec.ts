@@ -9,7 +9,7 @@ import type { Resources } from './resources.js';
 export type NetworkSpec =
   | { mode: 'none' }
   | { mode: 'host' }
-  | { mode: 'bridge'; network: string; ports: PortBinding[]; bandwidth?: import('../network/bandwidth.js').Bandwidth }
+  | { mode: 'bridge'; network: string; ports: PortBinding[]; bandwidth?: import('../network/bandwidth.js').Bandwidth; ip?: string; mac?: string }
   | { mode: 'container'; container: string };
 
 export interface IdMapping {
@@ -49,6 +49,8 @@ export interface ContainerSpec {
   /** argv[0] is searched in the container's $PATH. */
   argv: string[];
   env: string[];
+  /** docker's Config.Env: -e/--env-file entries, then the image's not overridden. */
+  configEnv?: string[];
   cwd: string;
   user: { uid: number; gid: number; additionalGids: number[] };
   /** -u as given, else the image's USER, else "" (inspect's Config.User). */

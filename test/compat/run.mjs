@@ -57,7 +57,10 @@ async function cleanup() {
   fs.rmSync(ctx.work, { recursive: true, force: true });
   fs.rmSync(ctx.runDir, { recursive: true, force: true });
 }
-for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { cleanup().finally(() => process.exit(130)); });
+// Each case runs synchronously: a signal is handled between cases (the loop yields), and the
+// run stops there with everything removed.
+let stopping = false;
+for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => { stopping = true; });
 
 const md = minidockEngine(ctx);
 const docker = typeof md === 'string' ? md : await dockerEngine(ctx);
@@ -96,6 +99,8 @@ const counts = { same: 0, accepted: 0, wrong: 0 };
 const cell = (o) => `${o.code} ${JSON.stringify((o.stdout || o.stderr).trim().split('\n')[0] ?? '').slice(0, 38)}`;
 try {
   for (const c of CASES) {
+    await new Promise((r) => setImmediate(r));
+    if (stopping) break;
     if (only && !only.test(c.id)) continue;
     const [d, m] = engines.map((e) => runCase(e, c));
     const { verdict, diff } = judge(d, m, c);
@@ -111,6 +116,10 @@ try {
   }
 } finally {
   await cleanup();
+}
+if (stopping) {
+  console.log('\ncompat: interrupted; what ran is above');
+  process.exit(130);
 }
 console.log(`\n${rows.length} cases: ${counts.same} same, ${counts.accepted} accepted differences, ${counts.wrong} wrong`);
 const acceptedRows = rows.filter((r) => r.verdict === 'accepted');

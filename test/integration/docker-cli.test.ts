@@ -105,10 +105,35 @@ T('container prune and network prune: the stopped and the unused go, the running
   assert.is(md('run', '-d', '--name', 'member', '--network', 'used', 'busybox', 'sleep', '30').code, 0);
   const n = md('network', 'prune', '-f');
   assert.is(n.code, 0, n.stderr);
-  assert.is(n.stdout, 'Deleted Networks:\nunused\n');
+  assert.is(n.stdout, 'Deleted Networks:\nunused\n\n');
   assert.is(md('rm', '-f', 'live1', 'member').code, 0);
   assert.is(md('network', 'rm', 'used').code, 0);
   assert.match(md('network', 'ls', '--format', '{{.Name}} {{.Driver}}').stdout, /^bridge bridge\nhost host\nnone null\n$/);
+});
+
+T('--ip on a user-defined network and --mac-address: the container has them; a taken or foreign address is refused', () => {
+  assert.is(md('network', 'create', '--subnet', '10.134.0.0/24', 'fixed').code, 0);
+  try {
+    assert.is(md('run', '-d', '--name', 'pinned', '--network', 'fixed', '--ip', '10.134.0.50', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'sleep', '30').code, 0);
+    const seen = md('exec', 'pinned', 'sh', '-c', 'ip -o -4 addr show eth0 | tr -s " " | cut -d" " -f4; cat /sys/class/net/eth0/address').stdout;
+    assert.is(seen, '10.134.0.50/24\n02:42:ac:11:00:99\n');
+    assert.is(md('inspect', '-f', '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}', 'pinned').stdout, '10.134.0.50 02:42:ac:11:00:99\n');
+    const taken = md('run', '--rm', '--network', 'fixed', '--ip', '10.134.0.50', 'busybox', 'true');
+    assert.is(taken.code, 125);
+    assert.match(taken.stderr, /Address already in use: 10\.134\.0\.50/);
+    const outside = md('run', '--rm', '--network', 'fixed', '--ip', '10.9.0.5', 'busybox', 'true');
+    assert.is(outside.code, 125);
+    assert.match(outside.stderr, /not in the network's range/);
+    const gw = md('run', '--rm', '--network', 'fixed', '--ip', '10.134.0.1', 'busybox', 'true');
+    assert.match(gw.stderr, /is the network's gateway/);
+    const onBridge = md('run', '--rm', '--ip', '10.131.0.50', 'busybox', 'true');
+    assert.is(onBridge.code, 125);
+    assert.match(onBridge.stderr, /user specified IP address is supported on user defined networks only/);
+    assert.is(md('run', '--rm', '--mac-address', '01:00:00:00:00:01', 'busybox', 'true').code, 125, 'a multicast MAC');
+  } finally {
+    md('rm', '-f', 'pinned');
+    md('network', 'rm', 'fixed');
+  }
 });
 
 T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version and info answer', () => {

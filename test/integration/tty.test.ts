@@ -17,7 +17,7 @@ const T = leakChecked(Tty, root, before);
 
 /** Runs `shell` (which may call $MD, the CLI) under script(1); writes `input` chunks at the given
  *  delays. Resolves with what the terminal showed (CRs removed) and script's exit code. */
-function underTerminal(shell: string, input: Array<[number, string]> = []): Promise<{ out: string; code: number | null }> {
+function underTerminal(shell: string, input: Array<[number, string]> = []): Promise<{ out: string; code: number | null; raw: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MD: `${process.execPath} -- ${BIN}` };
   delete env.NODE_EXTRA_CA_CERTS;
   const p = spawn('script', ['-qfec', shell, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
@@ -28,7 +28,7 @@ function underTerminal(shell: string, input: Array<[number, string]> = []): Prom
   return new Promise((resolve) =>
     p.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ out: out.replace(/\r/g, ''), code });
+      resolve({ out: out.replace(/\r/g, ''), code, raw: out });
     }));
 }
 
@@ -41,6 +41,19 @@ T('the container has its own terminal, with the window size of the user\'s, foll
   assert.is(r.code, 0, r.out);
   const lines = r.out.split('\n').map((l) => l.replace(/\0/g, '').trim()).filter(Boolean);
   assert.equal(lines, ['/dev/console', '40 100', '30 90']);
+});
+
+T('-it makes the user\'s terminal fully raw, as docker does: each line ends \\r\\n once, not \\r\\r\\n', async () => {
+  // The container's pty turns \n into \r\n; a user's terminal left with OPOST on (libuv's raw
+  // mode) would add a second \r, and programs that move the cursor with \n would garble.
+  const r = await underTerminal(`$MD run --rm -it --network none busybox sh -c ${inner('printf "one\\ntwo\\n"')}`);
+  assert.is(r.code, 0, r.out);
+  assert.match(r.raw, /one\r\ntwo\r\n/);
+  assert.not.match(r.raw, /\r\r\n/);
+  // ... and back to what it was after: the shell's own output is cooked again.
+  const after = await underTerminal(`$MD run --rm -it --network none busybox true; printf "x\\n"`);
+  assert.match(after.raw, /x\r\n/);
+  assert.not.match(after.raw, /x\r\r\n/);
 });
 
 T('typed input reaches an interactive shell, and its exit code comes back', async () => {

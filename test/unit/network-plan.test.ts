@@ -11,6 +11,7 @@ import {
   hostVethName,
   ownerTag,
   pickAddress,
+  requestedAddressProblem,
   planAsCommands,
   planAttachIp,
   planChains,
@@ -359,6 +360,15 @@ test('planAsCommands: ip and iptables command lines, append and delete', () => {
     'ip link set mdk0123456789ab master mdk0 up',
     'ip link set mdk0123456789ab type bridge_slave hairpin on',
   ]);
+});
+
+test('requestedAddressProblem: --ip inside the range and not the gateway', () => {
+  const n = net('10.134.0.0/24', '10.134.0.1', '10.134.0.1', '10.134.0.254');
+  assert.is(requestedAddressProblem(n, '10.134.0.50'), undefined);
+  assert.is(requestedAddressProblem(n, '10.134.0.254'), undefined);
+  assert.match(requestedAddressProblem(n, '10.134.0.1') ?? '', /is the network's gateway/);
+  assert.match(requestedAddressProblem(n, '10.134.0.255') ?? '', /not in the network's range 10\.134\.0\.1-10\.134\.0\.254/);
+  assert.match(requestedAddressProblem(n, '10.9.0.5') ?? '', /not in the network's range/);
 });
 
 test.run();
