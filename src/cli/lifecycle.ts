@@ -174,7 +174,11 @@ async function startOne(store: StateStore, rec: ContainerRecord, api: NativeApi,
 }
 
 /** `logs`: what a detached container wrote, from its CRI-format log (see native/src/shim.c). */
-export async function logsCommand(root: string, ref: string, o: { follow: boolean; tail?: string; timestamps: boolean }): Promise<number> {
+export async function logsCommand(root: string, ref: string, o: { follow: boolean; tail?: string; timestamps: boolean; since?: string; until?: string }): Promise<number> {
+  const { parseLogTime } = await import('../runtime/log-time.js');
+  const now = Date.now();
+  const since = o.since === undefined ? -Infinity : parseLogTime(o.since, now, '--since');
+  const until = o.until === undefined ? Infinity : parseLogTime(o.until, now, '--until');
   const store = new StateStore(root);
   const rec = store.resolve(ref);
   const file = join(store.paths(rec.id).dir, 'container.log');
@@ -185,6 +189,11 @@ export async function logsCommand(root: string, ref: string, o: { follow: boolea
     for (const line of lines) {
       const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(line);
       if (!m) continue;
+      if (o.since !== undefined || o.until !== undefined) {
+        const t = Date.parse(m[1]!);
+        // Both ends included, as docker's daemon compares them (Before(since), After(until)).
+        if (!(t >= since && t <= until)) continue;
+      }
       const text = `${o.timestamps ? `${m[1]} ` : ''}${m[4]}${m[3] === 'F' ? '\n' : ''}`;
       (m[2] === 'stderr' ? process.stderr : process.stdout).write(text);
     }

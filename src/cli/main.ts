@@ -412,8 +412,10 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('-f, --follow', 'follow the output until the container stops', false)
       .option('-n, --tail <lines>', 'only the last N lines ("all" for everything)')
       .option('-t, --timestamps', 'show when each line was written', false)
+      .option('--since <time>', 'only lines written since then: 10m, 1h30m, Unix seconds or an RFC 3339 time')
+      .option('--until <time>', 'only lines written before then (the same forms)')
       .action(action(async (ref: string, opts) =>
-        (await import('./lifecycle.js')).logsCommand(config.root, ref, { follow: opts.follow, tail: opts.tail, timestamps: opts.timestamps }))),
+        (await import('./lifecycle.js')).logsCommand(config.root, ref, { follow: opts.follow, tail: opts.tail, timestamps: opts.timestamps, since: opts.since, until: opts.until }))),
   stop: (p) =>
     p
       .command('stop')
@@ -472,6 +474,18 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .description('Resume the processes of paused containers')
       .argument('<container...>')
       .action(action(async (refs: string[]) => (await import('./lifecycle.js')).pauseCommand(config.root, refs, false))),
+  system: (p) => {
+    const sys = p.command('system').description('What minidock holds on this host');
+    sys.command('df')
+      .description('Disk usage: images, containers, local volumes, build cache')
+      .option('--format <template>', "Go template per row, e.g. '{{.Type}} {{.Size}}'")
+      .action(action(async (opts) => { process.stdout.write((await import('./system.js')).dfCommand(config.root, opts.format)); }));
+    sys.command('info')
+      .description('The same as minidock info')
+      .option('-f, --format <template>', "Go template, e.g. '{{.CgroupVersion}}'")
+      .action(action(async (opts) => { process.stdout.write((await import('./system.js')).infoCommand(config.root, opts.format)); }));
+    return sys;
+  },
   rename: (p) =>
     p
       .command('rename')

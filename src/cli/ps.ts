@@ -3,14 +3,13 @@ import { formatForUser } from '../core/errors.js';
 import { native } from '../native/binding.js';
 import { StateStore } from '../runtime/state.js';
 import { commandText, createdText, goTime, humanSize, renderTable, statusText } from '../runtime/format.js';
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { removeContainer } from '../runtime/remove.js';
 import { formatPorts, withExposed } from '../spec/ports.js';
 import { MinidockError } from '../core/errors.js';
 import { check } from '../runtime/status.js';
 import { inspectContainer } from '../runtime/inspect.js';
 import { isPaused } from '../runtime/freezer.js';
+import { treeBytes } from '../runtime/disk-usage.js';
 import { readNamespaceInodes } from '../runtime/top.js';
 
 /** The column each of ps's template fields heads in a `table` format (docker's names). */
@@ -86,31 +85,6 @@ async function containerSizes(root: string, store: StateStore): Promise<(id: str
   };
 }
 
-/** The bytes of the files under `dir` (a hard link counted once), 0 when it is not there. */
-function treeBytes(dir: string): number {
-  const seen = new Set<string>();
-  let total = 0;
-  const walk = (d: string): void => {
-    let names: string[];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const p = join(d, n);
-      const st = lstatSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) walk(p);
-      else if (!seen.has(`${st.dev}:${st.ino}`)) {
-        seen.add(`${st.dev}:${st.ino}`);
-        total += st.size;
-      }
-    }
-  };
-  walk(dir);
-  return total;
-}
 
 /** Removes each container, printing what it removed as docker does; goes on past failures. */
 export async function rmCommand(root: string, refs: string[], force: boolean, volumes = false): Promise<number> {

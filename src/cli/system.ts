@@ -1,12 +1,16 @@
-// `minidock version` and `minidock info`: docker's two "what am I talking to" commands. There is
+// `minidock version`, `info` and `system df`: docker's "what am I talking to" commands. There is
 // no daemon: the "Server" of `version` is this same program, said so in its Components, so that
 // scripts reading {{.Server.Version}} get an answer instead of an error.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { renderTemplate, checkTemplate } from '../runtime/go-template.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import { StateStore } from '../runtime/state.js';
 import { ImageStore } from '../image/store.js';
+import { join } from 'node:path';
+import { humanSize, renderTable } from '../runtime/format.js';
+import { parseListFormat, renderList } from '../runtime/list-format.js';
+import { treeBytes } from '../runtime/disk-usage.js';
 
 export const VERSION = '0.1.0';
 
@@ -86,4 +90,52 @@ export function infoCommand(root: string, format?: string): string {
     ` Operating System: ${d.OperatingSystem}`, ` OSType: ${d.OSType}`, ` Architecture: ${d.Architecture}`, ` CPUs: ${d.NCPU}`,
     ` Total Memory: ${(Number(d.MemTotal) / 2 ** 30).toFixed(2)}GiB`, ` Name: ${d.Name}`, ` Docker Root Dir: ${d.DockerRootDir}`, '',
   ].join('\n');
+}
+
+export interface DfRow {
+  Type: string;
+  TotalCount: number;
+  Active: number;
+  Size: string;
+  Reclaimable: string;
+}
+
+/** docker's RECLAIMABLE cell: the bytes, and their share of the total when there is a total. */
+export function reclaimableText(bytes: number, total: number, withPercent: boolean): string {
+  const pct = total > 0 ? Math.round((bytes * 100) / total) : 0;
+  return withPercent ? `${humanSize(bytes)} (${pct}%)` : humanSize(bytes);
+}
+
+/** `system df`: images, containers, local volumes and build cache, as docker counts them:
+ *  an image is active while a container uses it, a container while it runs; what no container
+ *  uses (images) or what a stopped container holds (its writable layer) is reclaimable. */
+export function dfRows(root: string): DfRow[] {
+  const store = new StateStore(root);
+  const containers = store.list();
+  const images = new ImageStore(root).list();
+  const used = new Set(containers.map((c) => c.spec?.image.id).filter((x): x is string => !!x));
+  const imageBytes = images.reduce((n, i) => n + i.size, 0);
+  const unusedBytes = images.filter((i) => !used.has(i.id)).reduce((n, i) => n + i.size, 0);
+  const rw = containers.map((c) => ({ running: c.state?.status === 'running', bytes: treeBytes(store.paths(c.id).upper) }));
+  const rwBytes = rw.reduce((n, c) => n + c.bytes, 0);
+  const stoppedBytes = rw.filter((c) => !c.running).reduce((n, c) => n + c.bytes, 0);
+  const volumes = existsSync(join(root, 'volumes')) ? readdirSync(join(root, 'volumes')) : [];
+  const volumeBytes = volumes.reduce((n, v) => n + treeBytes(join(root, 'volumes', v)), 0);
+  const activeVolumes = new Set(containers.filter((c) => c.state?.status === 'running').flatMap((c) => (c.spec?.volumes ?? []).flatMap((v) => (v.anonymous ? [v.anonymous] : []))));
+  return [
+    { Type: 'Images', TotalCount: images.length, Active: images.filter((i) => used.has(i.id)).length, Size: humanSize(imageBytes), Reclaimable: reclaimableText(unusedBytes, imageBytes, true) },
+    { Type: 'Containers', TotalCount: containers.length, Active: rw.filter((c) => c.running).length, Size: humanSize(rwBytes), Reclaimable: reclaimableText(stoppedBytes, rwBytes, rwBytes > 0) },
+    { Type: 'Local Volumes', TotalCount: volumes.length, Active: activeVolumes.size, Size: humanSize(volumeBytes), Reclaimable: reclaimableText(volumeBytes - [...activeVolumes].reduce((n, v) => n + treeBytes(join(root, 'volumes', v)), 0), volumeBytes, volumeBytes > 0) },
+    // minidock builds no images: its build cache is always empty.
+    { Type: 'Build Cache', TotalCount: 0, Active: 0, Size: '0B', Reclaimable: '0B' },
+  ];
+}
+
+const DF_HEADERS: Record<string, string> = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
+
+export function dfCommand(root: string, format?: string): string {
+  const lf = format === undefined ? undefined : parseListFormat(format);
+  const rows = dfRows(root);
+  const table = renderTable(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], rows.map((r) => [r.Type, String(r.TotalCount), String(r.Active), r.Size, r.Reclaimable]));
+  return lf ? renderList(lf, rows, DF_HEADERS, table) : table;
 }

@@ -192,6 +192,10 @@ cases.push(
   { id: 'container-rm', run: 'd create --name cx busybox true >/dev/null; d container rm cx' },
   { id: 'container-prune', run: 'd create --name cx busybox true >/dev/null; d container prune -f | head -1' },
   { id: 'image-ls', run: 'd image ls --format "{{.Repository}}" busybox' },
+  { id: 'system-df-header', run: 'd system df | head -1' },
+  { id: 'system-df-types', run: 'd system df --format "{{.Type}}"' },
+  { id: 'system-df-counts', run: 'd create --name cx busybox true >/dev/null; d run -d --name cy busybox sleep 30 >/dev/null; d system df --format "{{.Type}} {{.TotalCount}} {{.Active}}" | head -2' },
+  { id: 'system-df-build-cache', run: 'd system df --format "{{.Type}}: {{.Size}} {{.Reclaimable}}" | tail -1' },
 );
 
 // Foreground logs, exec, top, port.

@@ -73,6 +73,22 @@ T('attach: the output from now on, then the container\'s exit code; a stopped on
   assert.is(md('rm', 'later').code, 0);
 });
 
+T('logs --since and --until cut at a line\'s own timestamp; a bad time is a flag error', () => {
+  assert.is(md('run', '-d', '--name', 'timed', 'busybox', 'sh', '-c', 'echo one; sleep 0.3; echo two').code, 0);
+  assert.is(md('wait', 'timed').stdout, '0\n');
+  const stamped = md('logs', '-t', 'timed').stdout.trim().split('\n');
+  assert.is(stamped.length, 2);
+  const [first, second] = stamped.map((l) => l.split(' ')[0]!);
+  assert.is(md('logs', '--since', second!, 'timed').stdout, 'two\n');
+  assert.is(md('logs', '--until', first!, 'timed').stdout, 'one\n', 'both ends included, as docker\'s');
+  assert.is(md('logs', '--since', '1h', 'timed').stdout, 'one\ntwo\n');
+  assert.is(md('logs', '--since', String(Math.floor(Date.now() / 1000) + 3600), 'timed').stdout, '', 'Unix seconds, in an hour');
+  const bad = md('logs', '--since', 'yesterday', 'timed');
+  assert.is(bad.code, 125);
+  assert.match(bad.stderr, /failed to parse value as time or duration/);
+  assert.is(md('rm', 'timed').code, 0);
+});
+
 T('rename: the new name finds it, the old is free, a taken name is refused', () => {
   assert.is(md('create', '--name', 'first', 'busybox', 'true').code, 0);
   assert.is(md('create', '--name', 'taken', 'busybox', 'true').code, 0);
@@ -165,6 +181,10 @@ T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version 
   assert.is(md('container', 'rm', 'row').stdout, 'row\n', 'docker\'s container group');
   assert.match(md('version', '--format', '{{.Client.Version}} {{.Client.Os}}').stdout, /^\d+\.\d+\.\d+ linux\n$/);
   assert.match(md('info', '--format', '{{.Containers}} {{.Images}} {{.OSType}}').stdout, /^0 1 linux\n$/);
+  const df = md('system', 'df');
+  assert.is(df.code, 0, df.stderr);
+  assert.match(df.stdout, /^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE\nImages +1 +0 +\S+ +\S+ \(100%\)\nContainers +0 +0 +0B +0B\nLocal Volumes +0 +0 +0B +0B\nBuild Cache +0 +0 +0B +0B\n$/);
+  assert.is(md('system', 'df', '--format', '{{.Type}}={{.TotalCount}}').stdout, 'Images=1\nContainers=0\nLocal Volumes=0\nBuild Cache=0\n');
   assert.is(md('version', '--format', '{{.Nope}}').code, 1);
 });
 
