@@ -408,7 +408,7 @@ static int cmd_exec(int argc, char **argv) {
   /* --oci's keys, as a plan buffer for plan_parse (with the rootfs and command it demands). */
   size_t olen = 0, ocap = 64;
   char *obuf = malloc(ocap);
-  int have_oci = 0, ns_given = 0, ns_want = 0, report_fd = -1;
+  int have_oci = 0, ns_given = 0, ns_want = 0, report_fd = -1, setup_code = -1;
   const char *console = NULL;
   unsigned short rows = 0, cols = 0;
   for (; i < argc && strcmp(argv[i], "--"); i++) {
@@ -419,6 +419,9 @@ static int cmd_exec(int argc, char **argv) {
     else if (!strcmp(argv[i], "-t")) tty = 1;
     else if (!strcmp(argv[i], "--caps") && i + 1 < argc) { caps = strtoull(argv[++i], NULL, 16); has_caps = 1; }
     else if (!strcmp(argv[i], "--nnp")) nnp = 1;
+    /* docker exec's status when the command could not be started at all (not found, not
+     * executable, a bad -w): 126 whatever the reason; run keeps 127 for "not found". */
+    else if (!strcmp(argv[i], "--setup-failure-code") && i + 1 < argc) setup_code = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--seccomp")) want_seccomp = 1;
     else if (!strcmp(argv[i], "--ns") && i + 1 < argc) {
       if (ns_flags(argv[++i], &ns_want) < 0) { fprintf(stderr, "minidock-shim exec: bad --ns %s\n", argv[i]); return 125; }
@@ -655,6 +658,11 @@ static int cmd_exec(int argc, char **argv) {
   }
   if (detach && got <= 0) return 0;
   int status;
+  if (got > 0 && setup_code >= 0) {
+    if (slave >= 0) close(slave);
+    if (reap_wait(pid, &status, 0) != pid) die("waitpid");
+    return setup_code;
+  }
   if (tty && master >= 0) {
     close(slave);
     status = relay_pty(master, pid);

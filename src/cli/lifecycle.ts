@@ -300,7 +300,9 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
     // exec gets PID 1's privileges, never more: exec must not be a way around them.
     ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []),
     // and its limits: the exec'd command joins the container's cgroups before it enters.
-    ...(rec.state?.cgroup ?? []).flatMap((d) => ['--cgroup', `${d.path}/cgroup.procs`]), '--', ...argv];
+    ...(rec.state?.cgroup ?? []).flatMap((d) => ['--cgroup', `${d.path}/cgroup.procs`]),
+    // docker exec: 126 when the command cannot be started at all, found or not.
+    '--setup-failure-code', '126', '--', ...argv];
   const { spawn } = childProcess();
   // With -t the shim allocates the pty inside the container and relays it to our terminal,
   // which goes raw here so keystrokes (^C included) reach the container unchanged.

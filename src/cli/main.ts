@@ -83,6 +83,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
       .option('--cidfile <file>', 'write the container id to this file (which must not exist)')
       .option('--shm-size <bytes>', 'size of /dev/shm (e.g. 64m; default 64m)')
+      .option('-a, --attach <stream>', 'attach only to STDIN, STDOUT or STDERR (repeatable; default all three)', collect, [])
+      .option('--device <host[:ctr[:rwm]]>', 'give the container a host device node (repeatable)', collect, [])
       .option('--ip <address>', 'the container\'s IPv4 address on a user-defined network')
       .option('--mac-address <mac>', 'the container\'s MAC address (default: derived from its address)')
       .option('--sysctl <k=v>', 'a namespaced sysctl (net.*, IPC ones), set in the container (repeatable)', collect, [])
@@ -157,6 +159,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             dnsSearch: opts.dnsSearch,
             dnsOption: opts.dnsOption,
             groupAdd: opts.groupAdd,
+            device: opts.device,
+            attach: opts.attach,
             ...(opts.ip !== undefined ? { ip: opts.ip } : {}),
             ...(opts.macAddress !== undefined ? { mac: opts.macAddress } : {}),
             sysctl: opts.sysctl,

@@ -75,9 +75,10 @@ function defaultMounts(privileged: boolean, shmSize?: number): Json[] {
 }
 
 /** linux.resources of a container: docker's device allowlist and its limits. */
-function resources(spec: Pick<ContainerSpec, 'resources' | 'privileged'>): Json {
-  // --privileged: the device cgroup allows every device, as docker's.
-  const devices = spec.privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICES.map((d) => ({ ...d }));
+function resources(spec: Pick<ContainerSpec, 'resources' | 'privileged' | 'devices'>): Json {
+  // --privileged: the device cgroup allows every device, as docker's; --device adds its rules.
+  const devices = spec.privileged ? [{ allow: true, access: 'rwm' }]
+    : [...DEFAULT_DEVICES.map((d) => ({ ...d })), ...(spec.devices ?? []).map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.perms }))];
   return { devices, ...ociLimits(spec.resources ?? {}) };
 }
 
@@ -111,7 +112,7 @@ export function ociLimits(r: NonNullable<ContainerSpec['resources']>): Json {
 /** linux.cgroupsPath and linux.resources of `spec`'s config: what the runtime's cgroups are
  *  made of. `minidock run` plans its cgroups from these (run-cgroup.ts) before it has built the
  *  rest of the config, so the two cannot differ. */
-export function ociCgroupFields(spec: Pick<ContainerSpec, 'id' | 'resources' | 'privileged'>, cgroupParent: string): { resources: Json; cgroupsPath: string } {
+export function ociCgroupFields(spec: Pick<ContainerSpec, 'id' | 'resources' | 'privileged' | 'devices'>, cgroupParent: string): { resources: Json; cgroupsPath: string } {
   return { resources: resources(spec), cgroupsPath: `/${cgroupParent.replace(/^\/+|\/+$/g, '')}/${spec.id}` };
 }
 
@@ -130,6 +131,9 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   const mounts: Json[] = defaultMounts(privileged, spec.shmSize);
   if (spec.init) mounts.push({ destination: INIT_PATH, type: 'bind', source: o.initSource ?? file(BUNDLE_INIT), options: ['rbind', 'rprivate', 'ro', 'nosuid', 'nodev'] });
   for (const v of spec.volumes ?? []) mounts.push({ destination: v.dst, type: 'bind', source: v.src, options: bindOpts(v.ro) });
+  // --device: the host's node bound in (a user namespace may not mknod; runc binds them too),
+  // its use allowed by the device cgroup rule in linux.resources.
+  for (const d of spec.devices ?? []) mounts.push({ destination: d.path, type: 'bind', source: d.host, options: bindOpts(false) });
   for (const t of spec.tmpfs ?? []) {
     mounts.push({ destination: t.dst, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', ...(t.ro ? ['ro'] : []), ...t.data.split(',').filter(Boolean)] });
   }

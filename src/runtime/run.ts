@@ -22,7 +22,8 @@ import { parseGroup, parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask } from '../spec/caps.js';
 import { exposedPortKeys, parseExpose } from '../spec/ports.js';
-import { parseDomainname, parseMount, parseSysctls, parseUlimits } from '../spec/run-flags.js';
+import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits } from '../spec/run-flags.js';
+import { splitDev } from './host-devices.js';
 import { sysctlNamespace } from '../oci/plan.js';
 import { hostname as osHostname } from 'node:os';
 import { parseSignal } from '../spec/signal.js';
@@ -100,6 +101,10 @@ export interface RunOptions {
   shmSize?: string;
   /** --stop-timeout, whole seconds. */
   stopTimeout?: string;
+  /** -a/--attach: the foreground streams attached (all three when not given; docker's -a). */
+  attach?: string[];
+  /** --device HOST[:CTR[:PERMS]]. */
+  device?: string[];
   /** --ip (a user-defined network's address) and --mac-address. */
   ip?: string;
   mac?: string;
@@ -137,6 +142,11 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
     }
   }
   for (const h of o.addHost ?? []) parseAddHost(h);
+  devicesOf(o);
+  for (const a of o.attach ?? []) {
+    if (!['stdin', 'stdout', 'stderr'].includes(a.toLowerCase())) throw flagError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`);
+  }
+  if (o.attach?.length && o.detach) throw usageError('Conflicting options: -a and -d', 'a detached container is attached to nothing: drop one');
   if (o.ip !== undefined) {
     if (isIP(o.ip) !== 4) throw flagError(`invalid argument "${o.ip}" for "--ip" flag: invalid string being converted to IP address: ${o.ip}`, 'an IPv4 address of the network');
     if (['bridge', 'none', 'host'].includes(o.network) || o.network.startsWith('container:')) {
@@ -294,12 +304,28 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     ...(Object.keys(sysctlsOf(o)).length ? { sysctl: sysctlsOf(o) } : {}),
     ...(o.ulimit?.length ? { rlimits: parseUlimits(o.ulimit) } : {}),
     ...(o.domainname ? { domainname: o.domainname } : {}),
+    ...(o.device?.length ? { devices: devicesOf(o) } : {}),
     ...(o.publishAll ? { publishAll: true } : {}),
     ...exposedOf(o, image, network),
     resources: runResources(o),
     idMap,
     createdAt: Date.now(),
   };
+}
+
+/** --device: each host node stat'ed for its type and numbers (docker's error when it is not one). */
+function devicesOf(o: RunOptions): NonNullable<ContainerSpec['devices']> {
+  return (o.device ?? []).map((v) => {
+    const d = parseDeviceFlag(v);
+    let st;
+    try {
+      st = statSync(d.host);
+    } catch (err) {
+      throw usageError(`error gathering device information while adding custom device "${d.host}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`, 'give a device node of this host');
+    }
+    if (!st.isCharacterDevice() && !st.isBlockDevice()) throw usageError(`error gathering device information while adding custom device "${d.host}": not a device node`, 'give a character or block device (a directory of devices is not supported)');
+    return { ...d, type: st.isCharacterDevice() ? 'c' as const : 'b' as const, ...splitDev(st.rdev) };
+  });
 }
 
 /** --sysctl as linux.sysctl; --domainname is checked here and set with setdomainname(2) (a
@@ -524,7 +550,8 @@ export async function decideRun(given: RunOptions, deps: RunDeps): Promise<RunDe
 export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number> {
   checkInputTerminal(o.interactive && o.tty && !o.detach);
   const { store, spec: s, paths, cgroups, api } = await makeContainer(o, deps);
-  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups }, deps.root, api);
+  const attach = o.attach?.length ? new Set(o.attach.map((a) => a.toLowerCase() as 'stdin' | 'stdout' | 'stderr')) : undefined;
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups, ...(attach ? { attach } : {}) }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);
   return code;
 }
@@ -602,6 +629,8 @@ export interface StartMode {
   explain?: (ran: RanContainer) => Promise<void>;
   /** The cgroup plan, when the caller made one already (run: the one it recorded). */
   cgroups?: OciCgroups;
+  /** run -a: only these of the foreground streams reach our descriptors (the log has all). */
+  attach?: ReadonlySet<'stdin' | 'stdout' | 'stderr'>;
 }
 
 /** Starts a created (or exited) container: network, child, then either waits for it in the
@@ -651,10 +680,20 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
         if (process.stdout.isTTY) api.setWinsize(master, process.stdout.rows, process.stdout.columns);
         tty = pty.slave;
       }
-      if (!s.interactive) {
-        // docker attaches stdin only with -i; without it the command reads end-of-file.
+      if (!s.interactive || (mode.attach && !mode.attach.has('stdin'))) {
+        // docker attaches stdin only with -i (and, with -a, when stdin is listed); without it
+        // the command reads end-of-file.
         stdio = [openSync('/dev/null', 'r'), 1, 2];
         opened.push(stdio[0]);
+      }
+      // -a without stdout or stderr: that stream is not ours to show. With --rm (no log) it goes
+      // to /dev/null; otherwise it is still logged, and not copied to us (below).
+      if (mode.attach && s.autoRemove && !s.tty) {
+        for (const [i, stream] of [[1, 'stdout'], [2, 'stderr']] as const) {
+          if (mode.attach.has(stream)) continue;
+          stdio[i] = openSync('/dev/null', 'w');
+          opened.push(stdio[i]);
+        }
       }
       // `logs` shows what a foreground run wrote too. --rm removes the log with the container,
       // so such a run keeps its output on our own descriptors, with nothing copied.
@@ -742,7 +781,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   }
   const h = handle!;
   const logFile = log?.file;
-  const copied = log ? log.pipes.map(([r, stream, to]) => copyOutput(r, to, (d, end) => logFile!.write(stream, d, end))) : [];
+  const copied = log ? log.pipes.map(([r, stream, to]) => copyOutput(r, mode.attach && !mode.attach.has(stream) ? -1 : to, (d, end) => logFile!.write(stream, d, end))) : [];
   const stopRelay = pty ? relayPty(api, pty.master, s.interactive, logFile && ((d) => logFile.write('stdout', d))) : undefined;
   const stopSignals = forwardSignals(api, h.pidfd, !!pty);
   checkpoint('run.running');
@@ -782,14 +821,14 @@ function forwardSignals(api: NativeApi, pidfd: number, tty: boolean): () => void
   return () => handlers.forEach(([sig, fn]) => process.off(sig, fn));
 }
 
-/** Copies a container's output pipe to our descriptor `to` and hands each chunk to `tee`;
+/** Copies a container's output pipe to our descriptor `to` (-1: nowhere, run -a left it out) and hands each chunk to `tee`;
  *  resolves at end of file, when the last writer has closed it. */
 function copyOutput(fd: number, to: number, tee: (d: Buffer, end: boolean) => void): Promise<void> {
   const { Socket } = netLib();
   const pipe = new Socket({ fd, readable: true, writable: false });
   return new Promise((resolve) => {
     pipe.on('data', (d: Buffer) => {
-      writeAll(to, d);
+      if (to >= 0) writeAll(to, d); // -1: logged only (run -a without this stream)
       tee(d, false);
     });
     const done = (): void => {

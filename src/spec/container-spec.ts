@@ -82,6 +82,9 @@ export interface ContainerSpec {
   extraHosts?: Array<[string, string]>;
   /** --dns, --dns-search, --dns-option: what replaces the host's in /etc/resolv.conf. */
   dns?: { servers: string[]; search: string[]; options: string[] };
+  /** --device HOST[:CTR[:PERMS]]: a host device node bound at CTR, and the device cgroup rule
+   *  that lets the container use it with PERMS (r, w, m). */
+  devices?: Array<{ host: string; path: string; type: 'c' | 'b'; major: number; minor: number; perms: string }>;
   /** --domainname: the OCI config's domainname (setdomainname(2) in the UTS namespace). */
   domainname?: string;
   /** --sysctl: linux.sysctl. */

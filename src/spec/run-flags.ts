@@ -95,3 +95,17 @@ export function parseMount(v: string): { volume?: string; tmpfs?: string; bindSo
       return bad(`invalid mount type: ${type}`);
   }
 }
+
+/** --device HOST[:CTR[:PERMS]] as docker parses it: PERMS of r, w, m (default rwm); a CTR that
+ *  is only letters of rwm is the PERMS (`--device /dev/fuse:rw`). The node is stat'ed by the
+ *  caller (run.ts), which gives its type and numbers. */
+export function parseDeviceFlag(v: string): { host: string; path: string; perms: string } {
+  const parts = v.split(':');
+  if (parts.length > 3 || parts.some((p) => p === '')) throw flagError(`invalid argument "${v}" for "--device" flag: bad format for path: ${v}`, 'HOST[:CONTAINER[:PERMISSIONS]], e.g. /dev/fuse or /dev/sdb:/dev/xvdc:r');
+  const isPerms = (p: string): boolean => /^[rwm]{1,3}$/.test(p) && new Set(p).size === p.length;
+  let [host, path, perms] = parts as [string, string | undefined, string | undefined];
+  if (path !== undefined && perms === undefined && isPerms(path)) [path, perms] = [undefined, path];
+  if (!host.startsWith('/') || (path !== undefined && !path.startsWith('/'))) throw flagError(`invalid argument "${v}" for "--device" flag: ${!host.startsWith('/') ? host : path} is not an absolute path`);
+  if (perms !== undefined && !isPerms(perms)) throw flagError(`invalid argument "${v}" for "--device" flag: invalid device mode: ${perms}`, 'permissions are r, w and m');
+  return { host, path: path ?? host, perms: perms ?? 'rwm' };
+}

@@ -152,6 +152,41 @@ T('--ip on a user-defined network and --mac-address: the container has them; a t
   }
 });
 
+T('--device: the host node at the given path, the device cgroup allowing only the permissions given', () => {
+  // /dev/fuse is 0600 root here: under the default remap it shows as nobody's and only host root
+  // (--userns=host) may open it, as with docker's userns-remap.
+  const rw = md('run', '--rm', '--userns=host', '--device', '/dev/fuse:/dev/myfuse', 'busybox', 'sh', '-c', 'ls -l /dev/myfuse | cut -c1; exec 3<>/dev/myfuse && echo opened');
+  assert.is(rw.stdout, 'c\nopened\n', rw.stderr);
+  const ro = md('run', '--rm', '--userns=host', '--device', '/dev/fuse:/dev/myfuse:r', 'busybox', 'sh', '-c', 'exec 3</dev/myfuse && echo read; if (exec 4<>/dev/myfuse); then echo wrote; else echo no-write; fi');
+  assert.is(ro.stdout, 'read\nno-write\n');
+  assert.match(ro.stderr, /Operation not permitted/, 'the cgroup refuses the write');
+  assert.is(md('run', '--rm', 'busybox', 'test', '-e', '/dev/fuse').code, 1, 'not there without --device');
+  const missing = md('run', '--rm', '--device', '/dev/no-such-node', 'busybox', 'true');
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /error gathering device information while adding custom device "\/dev\/no-such-node": no such file or directory/);
+  assert.match(md('run', '--rm', '--device', '/dev/fuse:rx', 'busybox', 'true').stderr, /bad format|invalid device mode|not an absolute path/);
+});
+
+T('run -a: only the streams asked for reach the terminal; the log keeps both; -a with -d refused', () => {
+  const rm = md('run', '--rm', '-a', 'stdout', 'busybox', 'sh', '-c', 'echo out; echo err >&2');
+  assert.is(rm.stdout, 'out\n');
+  assert.is(rm.stderr, '');
+  const kept = md('run', '--name', 'partly', '-a', 'STDERR', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3');
+  assert.is(kept.code, 3);
+  assert.is(kept.stdout, '');
+  assert.is(kept.stderr, 'err\n');
+  const logs = md('logs', 'partly');
+  assert.is(logs.stdout, 'out\n', 'logged though not shown');
+  assert.is(logs.stderr, 'err\n');
+  assert.is(md('rm', 'partly').code, 0);
+  const piped = mdk(root, ['run', '--rm', '-i', '-a', 'stdout', 'busybox', 'cat'], { env: ENV, input: 'typed\n' });
+  assert.is(piped.stdout, '', 'stdin not listed: not attached');
+  const both = md('run', '-d', '-a', 'stdout', 'busybox', 'true');
+  assert.is(both.code, 125);
+  assert.match(both.stderr, /Conflicting options: -a and -d/);
+  assert.is(md('run', '--rm', '-a', 'stdio', 'busybox', 'true').code, 125);
+});
+
 T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version and info answer', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['ps', '--bogus'], 125, /unknown option '--bogus'/],

@@ -151,8 +151,12 @@ T('exec joins all seven namespaces of PID 1, with docker\'s exit codes and optio
     assert.is.not(links[2 * i], readlinkSync(`/proc/self/ns/${ns[i]}`), "and not the host's");
   }
   assert.is(md('exec', 'target', 'sh', '-c', 'exit 4').code, 4);
+  // docker exec: 126 when the command cannot be started, found or not (run keeps 127); the
+  // command's own 127 passes through.
   const missing = md('exec', 'target', 'no-such-command');
-  assert.is(missing.code, 127);
+  assert.is(missing.code, 126);
+  assert.is(md('exec', 'target', 'sh', '-c', 'exit 127').code, 127);
+  assert.is(md('exec', '-w', '/no/such/dir', 'target', 'true').code, 126);
   assert.match(missing.stderr, /exec: "no-such-command": executable file not found in \$PATH/);
   assert.is(md('exec', '-e', 'X=y', '-w', '/tmp', '-u', '1000:1000', 'target', 'sh', '-c', 'echo $X $(pwd) $(id -u):$(id -g)').stdout, 'y /tmp 1000:1000\n');
   // As docker's: HOME from the user's passwd entry, TERM=xterm with -t, the primary gid among the

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { sysctlNamespace } from '../../src/oci/plan.js';
-import { parseDomainname, parseMount, parseSysctls, parseUlimits } from '../../src/spec/run-flags.js';
+import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits } from '../../src/spec/run-flags.js';
 
 const message = (fn: () => unknown): string => {
   try { fn(); } catch (err) { assert.instance(err, MinidockError); return (err as MinidockError).message; }
@@ -47,6 +47,16 @@ test('parseMount: bind and tmpfs as -v and --tmpfs; what is missing or unknown i
   assert.match(message(() => parseMount('type=nfs,dst=/b')), /invalid mount type: nfs/);
   assert.match(message(() => parseMount('type=bind,src=/a,dst=/b,bind-propagation=shared')), /rprivate/);
   assert.match(message(() => parseMount('dst=/b')), /type=volume is not supported yet/);
+});
+
+test('parseDeviceFlag: HOST[:CTR[:PERMS]], a lone PERMS after HOST, docker\'s errors', () => {
+  assert.equal(parseDeviceFlag('/dev/fuse'), { host: '/dev/fuse', path: '/dev/fuse', perms: 'rwm' });
+  assert.equal(parseDeviceFlag('/dev/sdb:/dev/xvdc'), { host: '/dev/sdb', path: '/dev/xvdc', perms: 'rwm' });
+  assert.equal(parseDeviceFlag('/dev/sdb:/dev/xvdc:r'), { host: '/dev/sdb', path: '/dev/xvdc', perms: 'r' });
+  assert.equal(parseDeviceFlag('/dev/fuse:rw'), { host: '/dev/fuse', path: '/dev/fuse', perms: 'rw' });
+  assert.match(message(() => parseDeviceFlag('/dev/a:/dev/b:rx')), /invalid device mode: rx/);
+  assert.match(message(() => parseDeviceFlag('dev/a')), /is not an absolute path/);
+  assert.match(message(() => parseDeviceFlag('/dev/a:/b:r:x')), /bad format for path/);
 });
 
 test.run();
