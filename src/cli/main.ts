@@ -85,6 +85,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--shm-size <bytes>', 'size of /dev/shm (e.g. 64m; default 64m)')
       .option('-a, --attach <stream>', 'attach only to STDIN, STDOUT or STDERR (repeatable; default all three)', collect, [])
       .option('--device <host[:ctr[:rwm]]>', 'give the container a host device node (repeatable)', collect, [])
+      .option('--network-alias <name>', 'another name for the container on a user-defined network (repeatable)', collect, [])
+      .option('--no-sig-proxy', 'do not pass the CLI\'s signals to the container (docker\'s --sig-proxy=false)')
       .option('--ip <address>', 'the container\'s IPv4 address on a user-defined network')
       .option('--mac-address <mac>', 'the container\'s MAC address (default: derived from its address)')
       .option('--sysctl <k=v>', 'a namespaced sysctl (net.*, IPC ones), set in the container (repeatable)', collect, [])
@@ -161,6 +163,8 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             groupAdd: opts.groupAdd,
             device: opts.device,
             attach: opts.attach,
+            networkAlias: opts.networkAlias,
+            ...(opts.sigProxy === false ? { noSigProxy: true } : {}),
             ...(opts.ip !== undefined ? { ip: opts.ip } : {}),
             ...(opts.macAddress !== undefined ? { mac: opts.macAddress } : {}),
             sysctl: opts.sysctl,

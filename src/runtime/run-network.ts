@@ -135,8 +135,9 @@ export async function refreshNetworkHosts(store: StateStore, root: string, api: 
     for (const m of members) {
       const others = members
         .filter((o) => o.id !== m.id)
-        .map((o) => `${o.ip}\t${[...new Set([o.spec.name, o.spec.hostname])].join(' ')}`);
-      const text = hostsFile(m.spec.hostname, m.ip) + others.map((l) => l + '\n').join('');
+        .map((o) => `${o.ip}\t${[...new Set([o.spec.name, o.spec.hostname, ...(o.spec.network.mode === 'bridge' ? o.spec.network.aliases ?? [] : [])])].join(' ')}`);
+      // Its own --add-host lines are kept: the file is the container's whole /etc/hosts.
+      const text = hostsFile(m.spec.hostname, m.ip, m.spec.extraHosts) + others.map((l) => l + '\n').join('');
       try {
         writeFileSync(store.paths(m.id).hosts, text);
       } catch {

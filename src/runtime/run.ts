@@ -108,6 +108,10 @@ export interface RunOptions {
   /** --ip (a user-defined network's address) and --mac-address. */
   ip?: string;
   mac?: string;
+  /** --network-alias: more names the other containers of a user-defined network know it by. */
+  networkAlias?: string[];
+  /** --sig-proxy=false: signals to the CLI are not passed to the container. */
+  noSigProxy?: boolean;
   /** --sysctl K=V, --domainname, --ulimit, --mount (see spec/run-flags.ts). */
   sysctl?: string[];
   domainname?: string;
@@ -152,6 +156,12 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
     if (['bridge', 'none', 'host'].includes(o.network) || o.network.startsWith('container:')) {
       throw usageError('user specified IP address is supported on user defined networks only', 'minidock network create --subnet CIDR NAME, then --network NAME --ip ADDRESS');
     }
+  }
+  for (const a of o.networkAlias ?? []) {
+    if (['bridge', 'none', 'host'].includes(o.network) || o.network.startsWith('container:')) {
+      throw usageError('network-scoped alias is supported only for containers in user defined networks', 'minidock network create NAME, then --network NAME --network-alias ALIAS');
+    }
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(a)) throw flagError(`invalid argument "${a}" for "--network-alias" flag: not a host name`);
   }
   if (o.mac !== undefined) {
     if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(o.mac) || (parseInt(o.mac.slice(0, 2), 16) & 1) === 1) {
@@ -526,8 +536,8 @@ export async function decideRun(given: RunOptions, deps: RunDeps): Promise<RunDe
     ? { spec: { mode: 'none' as const }, warning: undefined }
     : await parseNetworkOption(o.network, o.publish, exposed, { ...(o.ingressRate ? { ingress: o.ingressRate } : {}), ...(o.egressRate ? { egress: o.egressRate } : {}) });
   const { warning } = parsed;
-  const network: NetworkSpec = parsed.spec.mode === 'bridge' && (o.ip || o.mac)
-    ? { ...parsed.spec, ...(o.ip ? { ip: o.ip } : {}), ...(o.mac ? { mac: o.mac.toLowerCase() } : {}) }
+  const network: NetworkSpec = parsed.spec.mode === 'bridge' && (o.ip || o.mac || o.networkAlias?.length)
+    ? { ...parsed.spec, ...(o.ip ? { ip: o.ip } : {}), ...(o.mac ? { mac: o.mac.toLowerCase() } : {}), ...(o.networkAlias?.length ? { aliases: [...o.networkAlias] } : {}) }
     : parsed.spec;
   // The mount table once, for the layout and for the hierarchies only runc's plan uses.
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -551,7 +561,7 @@ export async function runContainer(o: RunOptions, deps: RunDeps): Promise<number
   checkInputTerminal(o.interactive && o.tty && !o.detach);
   const { store, spec: s, paths, cgroups, api } = await makeContainer(o, deps);
   const attach = o.attach?.length ? new Set(o.attach.map((a) => a.toLowerCase() as 'stdin' | 'stdout' | 'stderr')) : undefined;
-  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups, ...(attach ? { attach } : {}) }, deps.root, api);
+  const code = await startContainer(store, s, paths, { detach: o.detach, fresh: true, explain: o.explain, cgroups, ...(attach ? { attach } : {}), ...(o.noSigProxy ? { noSigProxy: true } : {}) }, deps.root, api);
   if (o.detach) process.stdout.write(`${s.id}\n`);
   return code;
 }
@@ -631,6 +641,8 @@ export interface StartMode {
   cgroups?: OciCgroups;
   /** run -a: only these of the foreground streams reach our descriptors (the log has all). */
   attach?: ReadonlySet<'stdin' | 'stdout' | 'stderr'>;
+  /** run --sig-proxy=false: the CLI's signals stay its own. */
+  noSigProxy?: boolean;
 }
 
 /** Starts a created (or exited) container: network, child, then either waits for it in the
@@ -783,7 +795,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
   const logFile = log?.file;
   const copied = log ? log.pipes.map(([r, stream, to]) => copyOutput(r, mode.attach && !mode.attach.has(stream) ? -1 : to, (d, end) => logFile!.write(stream, d, end))) : [];
   const stopRelay = pty ? relayPty(api, pty.master, s.interactive, logFile && ((d) => logFile.write('stdout', d))) : undefined;
-  const stopSignals = forwardSignals(api, h.pidfd, !!pty);
+  const stopSignals = mode.noSigProxy ? () => undefined : forwardSignals(api, h.pidfd, !!pty);
   checkpoint('run.running');
   const result = await api.wait(h.pid);
   checkpoint('run.exited');

@@ -9,7 +9,7 @@ import type { Resources } from './resources.js';
 export type NetworkSpec =
   | { mode: 'none' }
   | { mode: 'host' }
-  | { mode: 'bridge'; network: string; ports: PortBinding[]; bandwidth?: import('../network/bandwidth.js').Bandwidth; ip?: string; mac?: string }
+  | { mode: 'bridge'; network: string; ports: PortBinding[]; bandwidth?: import('../network/bandwidth.js').Bandwidth; ip?: string; mac?: string; aliases?: string[] }
   | { mode: 'container'; container: string };
 
 export interface IdMapping {

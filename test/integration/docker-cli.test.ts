@@ -187,6 +187,24 @@ T('run -a: only the streams asked for reach the terminal; the log keeps both; -a
   assert.is(md('run', '--rm', '-a', 'stdio', 'busybox', 'true').code, 125);
 });
 
+T('--network-alias: the other containers of a user-defined network know it by the alias too; --add-host lines stay', () => {
+  assert.is(md('network', 'create', '--subnet', '10.135.0.0/24', 'aliased').code, 0);
+  try {
+    assert.is(md('run', '-d', '--name', 'db1', '--network', 'aliased', '--network-alias', 'database', '--add-host', 'gw:10.135.0.1', 'busybox', 'sleep', '30').code, 0);
+    assert.is(md('run', '-d', '--name', 'app1', '--network', 'aliased', 'busybox', 'sleep', '30').code, 0);
+    const hosts = md('exec', 'app1', 'cat', '/etc/hosts').stdout;
+    assert.match(hosts, /^10\.135\.0\.\d+\tdb1 [0-9a-f]{12} database$/m);
+    assert.match(md('exec', 'db1', 'cat', '/etc/hosts').stdout, /^10\.135\.0\.1\tgw$/m, 'rewritten when app1 joined, its own --add-host kept');
+    assert.is(md('exec', 'app1', 'ping', '-c', '1', '-W', '2', 'database').code, 0);
+    const onBridge = md('run', '--rm', '--network-alias', 'x', 'busybox', 'true');
+    assert.is(onBridge.code, 125);
+    assert.match(onBridge.stderr, /network-scoped alias is supported only for containers in user defined networks/);
+  } finally {
+    md('rm', '-f', 'db1', 'app1');
+    md('network', 'rm', 'aliased');
+  }
+});
+
 T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version and info answer', () => {
   const cases: Array<[string[], number, RegExp]> = [
     [['ps', '--bogus'], 125, /unknown option '--bogus'/],
