@@ -209,7 +209,7 @@ cases.push(
   { id: 'logs-start-appends', run: 'd run --name cx busybox echo hi >/dev/null; d start -a cx >/dev/null; d logs cx' },
   { id: 'exec-echo', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec cx echo hi' },
   { id: 'exec-exit', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec cx sh -c "exit 4"' },
-  { id: 'exec-not-found', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec cx /nonexistent' },
+  { id: 'exec-not-found', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec cx /nonexistent', accepted: 'the same exit code (126); docker writes its "OCI runtime exec failed" line to stdout, minidock its error to stderr' },
   { id: 'exec-user', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec -u nobody cx sh -c \'id -un; echo $HOME\'' },
   { id: 'exec-workdir', run: 'd run -d --name cx busybox sleep 30 >/dev/null; d exec -w /tmp cx pwd' },
   { id: 'exec-env', run: 'd run -d --name cx -e A=1 busybox sleep 30 >/dev/null; d exec -e B=2 cx sh -c \'echo $A $B\'' },
