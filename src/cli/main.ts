@@ -415,7 +415,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
   logs: (p) =>
     p
       .command('logs')
-      .description('Show what a detached container wrote to stdout and stderr')
+      .description('Show what a container wrote to stdout and stderr (detached, or run in the foreground without --rm)')
       .argument('<container>')
       .option('-f, --follow', 'follow the output until the container stops', false)
       .option('-n, --tail <lines>', 'only the last N lines ("all" for everything)')
