@@ -664,7 +664,8 @@ const IMAGE_VERBS: Record<string, string> = { rm: 'rmi', remove: 'rmi', tag: 'ta
   const [group, verb] = [process.argv[2], process.argv[3] ?? ''];
   const to = group === 'container' ? CONTAINER_VERBS[verb] ?? (CONTAINER_SAME.includes(verb) ? verb : undefined)
     : group === 'image' ? IMAGE_VERBS[verb] : undefined;
-  if (to) process.argv.splice(2, 2, to);
+  // `container inspect` looks only for containers, as docker's.
+  if (to) process.argv.splice(2, 2, ...(group === 'container' && to === 'inspect' ? ['inspect', '--type', 'container'] : [to]));
 }
 
 const wanted = process.argv[2];

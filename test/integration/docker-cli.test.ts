@@ -231,6 +231,8 @@ T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version 
   const typo = md('ps', '-a', '--format', '{{.Nmes}}');
   assert.is(typo.code, 1);
   assert.match(typo.stderr, /failed to execute template: .*map has no entry for key "Nmes"/);
+  assert.is(md('container', 'inspect', '-f', '{{.Name}}', 'row').stdout, '/row\n');
+  assert.match(md('container', 'inspect', 'busybox').stderr, /No such container: busybox/, 'container inspect looks only for containers');
   assert.is(md('container', 'rm', 'row').stdout, 'row\n', 'docker\'s container group');
   assert.match(md('version', '--format', '{{.Client.Version}} {{.Client.Os}}').stdout, /^\d+\.\d+\.\d+ linux\n$/);
   assert.match(md('info', '--format', '{{.Containers}} {{.Images}} {{.OSType}}').stdout, /^0 1 linux\n$/);
