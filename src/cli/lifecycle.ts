@@ -385,8 +385,9 @@ export async function attachCommand(root: string, ref: string, o: { sigProxy: bo
   if ((await import('../runtime/freezer.js')).isPaused(rec.state)) {
     throw new MinidockError('You cannot attach to a paused container, unpause it first', { step: 'attach', exitCode: 1 });
   }
-  const proxy = (sig: NodeJS.Signals, n: number) => () => { signalContainer(api, store.read(rec.id), n); void sig; };
-  const handlers = o.sigProxy ? ([['SIGINT', 2], ['SIGTERM', 15]] as const).map(([s, n]) => [s, proxy(s, n)] as const) : [];
+  const handlers = o.sigProxy
+    ? ([['SIGINT', 2], ['SIGTERM', 15]] as const).map(([s, n]) => [s, () => { signalContainer(api, store.read(rec.id), n); }] as const)
+    : [];
   for (const [s, f] of handlers) process.on(s, f);
   try {
     await logsCommand(root, rec.id, { follow: true, tail: '0', timestamps: false });

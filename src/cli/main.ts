@@ -13,15 +13,22 @@ trace('cli: commander loaded');
 const config = readConfig();
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/** The command being run (`run`, `ps`, `network`): docker's exit statuses depend on it. */
-const commandName = process.argv[2];
+/** `-t SECONDS` of stop and restart: a whole number, else docker's flag error; undefined when
+ *  not given (the container's --stop-timeout then decides). */
+function graceSeconds(time: string | undefined): number | undefined {
+  if (time === undefined) return undefined;
+  if (!/^\d+$/.test(time)) throw flagError(`invalid argument "${time}" for "-t, --time" flag`, 'a whole number of seconds');
+  return Number(time);
+}
 
 function fail(err: unknown): never {
   process.stderr.write(formatForUser(err) + '\n');
   const cleanup = (err as { cleanup?: Error[] } | null)?.cleanup;
   if (cleanup?.length) process.stderr.write(`minidock: cleanup also failed: ${cleanup.map((e) => e.message).join('; ')}\n`);
   if (config.debug && err instanceof Error) process.stderr.write(`${err.stack}\n${err.cause ? `cause: ${String((err.cause as Error).stack ?? err.cause)}\n` : ''}`);
-  process.exit(exitStatusFor(commandName, err));
+  // The command being run decides docker's status; read now, after the command groups'
+  // rewrite (`container run` is `run`).
+  process.exit(exitStatusFor(process.argv[2], err));
 }
 
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
@@ -431,8 +438,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<container...>')
       .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
       .action(action(async (refs: string[], opts) => {
-        if (opts.time !== undefined && !/^\d+$/.test(opts.time)) throw flagError(`invalid argument "${opts.time}" for "-t, --time" flag`, 'a whole number of seconds');
-        return (await import('./lifecycle.js')).stopCommand(config.root, refs, opts.time === undefined ? undefined : Number(opts.time));
+        return (await import('./lifecycle.js')).stopCommand(config.root, refs, graceSeconds(opts.time));
       })),
   kill: (p) =>
     p
@@ -521,8 +527,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<container...>')
       .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
       .action(action(async (refs: string[], opts) => {
-        if (opts.time !== undefined && !/^\d+$/.test(opts.time)) throw flagError(`invalid argument "${opts.time}" for "-t, --time" flag`, 'a whole number of seconds');
-        return (await import('./lifecycle.js')).restartCommand(config.root, refs, opts.time === undefined ? undefined : Number(opts.time));
+        return (await import('./lifecycle.js')).restartCommand(config.root, refs, graceSeconds(opts.time));
       })),
   exec: (p) =>
     p

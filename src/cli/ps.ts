@@ -38,10 +38,17 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
   const f = pf?.parsePsFilters(o.filter);
   // docker: a status filter, -n and -l show stopped containers without -a.
   const all = o.all || o.last !== undefined || (f !== undefined && pf!.filterShowsAll(f));
+  // Whether each running container is paused: one read of its freezer file, for the filter and
+  // the row alike.
+  const paused = new Map<string, boolean>();
+  const pausedOf = (c: { id: string; state?: Parameters<typeof isPaused>[0] }): boolean => {
+    if (!paused.has(c.id)) paused.set(c.id, isPaused(c.state));
+    return paused.get(c.id)!;
+  };
   let records = store
     .list()
     .filter((c) => all || c.state?.status === 'running')
-    .filter((c) => f === undefined || pf!.matchesFilter(f, c, isPaused(c.state)))
+    .filter((c) => f === undefined || pf!.matchesFilter(f, c, pausedOf(c)))
     .sort((a, b) => (b.spec?.createdAt ?? 0) - (a.spec?.createdAt ?? 0));
   if (o.last !== undefined && o.last >= 0) records = records.slice(0, o.last);
   const id = (full: string): string => (o.noTrunc ? full : full.slice(0, 12));
@@ -56,8 +63,8 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
     CreatedAt: c.spec ? goTime(c.spec.createdAt) : '',
     RunningFor: c.spec ? createdText(c.spec.createdAt, now) : '',
     Ports: c.state?.status === 'running' && c.state.net ? formatPorts(withExposed(c.state.net.attachment.ports, c.spec?.exposedPorts)) : '',
-    State: c.broken ? 'dead' : isPaused(c.state) ? 'paused' : c.state?.status ?? '',
-    Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now) + (isPaused(c.state) ? ' (Paused)' : ''),
+    State: c.broken ? 'dead' : pausedOf(c) ? 'paused' : c.state?.status ?? '',
+    Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now) + (pausedOf(c) ? ' (Paused)' : ''),
     Size: sizeOf ? sizeOf(c.id, c.spec?.image.id) : '',
     Names: c.spec?.name ?? '',
     // docker's method: {{.Label "key"}} is one label's value ("" when absent). Not serialised.

@@ -311,7 +311,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     ...(o.addHost?.length ? { extraHosts: o.addHost.map(parseAddHost) } : {}),
     ...(o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length ? { dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOption ?? [] } } : {}),
     ...(o.shmSize !== undefined ? { shmSize: shmBytes(o.shmSize) } : {}),
-    ...(Object.keys(sysctlsOf(o)).length ? { sysctl: sysctlsOf(o) } : {}),
+    ...sysctlSpec(o),
     ...(o.ulimit?.length ? { rlimits: parseUlimits(o.ulimit) } : {}),
     ...(o.domainname ? { domainname: o.domainname } : {}),
     ...(o.device?.length ? { devices: devicesOf(o) } : {}),
@@ -343,6 +343,11 @@ function devicesOf(o: RunOptions): NonNullable<ContainerSpec['devices']> {
 function sysctlsOf(o: RunOptions): Record<string, string> {
   if (o.domainname !== undefined) parseDomainname(o.domainname);
   return parseSysctls(o.sysctl ?? [], { hostNetwork: o.network === 'host', namespaceOf: sysctlNamespace });
+}
+
+function sysctlSpec(o: RunOptions): Pick<ContainerSpec, 'sysctl'> {
+  const sysctl = sysctlsOf(o);
+  return Object.keys(sysctl).length ? { sysctl } : {};
 }
 
 /** --security-opt no-new-privileges[:=]true|false: what it asks, undefined when it is not that. */
@@ -515,13 +520,13 @@ export interface RunDecision {
 }
 
 export async function decideRun(given: RunOptions, deps: RunDeps): Promise<RunDecision> {
-  validateRunOptions(given, deps.root);
-  // --mount is -v and --tmpfs in docker's other syntax: one way through from here on.
+  // --mount is -v and --tmpfs in docker's other syntax: one way through from here on (validated
+  // once, with the -v and --tmpfs it became).
   const mounts = (given.mount ?? []).map(parseMount);
   const o: RunOptions = mounts.length
     ? { ...given, volumes: [...given.volumes, ...mounts.flatMap((m) => (m.volume ? [m.volume] : []))], tmpfs: [...given.tmpfs, ...mounts.flatMap((m) => (m.tmpfs ? [m.tmpfs] : []))] }
     : given;
-  if (mounts.length) validateRunOptions(o, deps.root);
+  validateRunOptions(o, deps.root);
   const callerEnv = deps.callerEnv ?? process.env;
   const image = await resolveImage(o, deps.root);
   trace('image resolved');

@@ -219,6 +219,7 @@ T('exit statuses: 125 for flag errors only, 1 for the rest outside run; version 
     [['run'], 1, /missing required argument/],
     [['run', '--bogus', 'busybox'], 125, /unknown option/],
     [['run', '--pull', 'never', 'nosuchimage', 'true'], 125, /not found/],
+    [['container', 'run', '--pull', 'never', 'nosuchimage', 'true'], 125, /not found/],
     [['rmi', '-f', 'nosuchimage'], 0, /no such image/],
   ];
   for (const [args, code, err] of cases) {
