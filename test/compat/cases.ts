@@ -448,7 +448,7 @@ cases.push(
 
 // Run flags docker users reach for.
 cases.push(
-  { id: 'flag-add-host', run: 'd run --rm --add-host db:10.1.2.3 busybox grep db /etc/hosts' },
+  { id: 'flag-add-host', run: 'd run --rm --add-host db:10.1.2.3 busybox grep -w db /etc/hosts' },
   { id: 'flag-dns', run: 'd run --rm --dns 10.9.9.9 busybox grep nameserver /etc/resolv.conf' },
   { id: 'flag-dns-search', run: 'd run --rm --dns-search example.test busybox grep search /etc/resolv.conf' },
   { id: 'flag-ulimit', run: 'd run --rm --ulimit nofile=512:512 busybox sh -c "ulimit -n"' },

@@ -251,7 +251,7 @@ T('run flags: --add-host, --dns*, --shm-size, --group-add, --sysctl, --domainnam
   const cid = join(scratch, 'cid');
   rmSync(cid, { force: true });
   const script = [
-    'grep db /etc/hosts', 'cat /etc/resolv.conf', 'df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2', 'id -G',
+    'grep -w db /etc/hosts', 'cat /etc/resolv.conf', 'df -k /dev/shm | tail -1 | tr -s " " | cut -d" " -f2', 'id -G',
     'cat /proc/sys/net/ipv4/ip_forward', 'cat /proc/sys/kernel/domainname', 'ulimit -n', 'grep " /cache " /proc/mounts | cut -d" " -f3',
   ].join('; ');
   const r = md('run', '--rm', '--cidfile', cid, '--add-host', 'db:10.1.2.3', '--dns', '10.9.9.9', '--dns-search', 'example.test', '--dns-option', 'ndots:2',
