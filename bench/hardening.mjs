@@ -20,14 +20,14 @@ import { fmt, markdownTable, summarize } from './lib/stats.mjs';
 const opt = options();
 const RUNS = Number(opt('--runs', '30'));
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(REPO, 'bin/minidock.js');
+const BIN = join(REPO, 'bin/minidock');
 const root = mkdtempSync(join(tmpdir(), 'mdk-bench-hard-'));
 const env = { ...process.env, MINIDOCK_ROOT: root, MINIDOCK_TRACE: '1' };
 delete env.NODE_EXTRA_CA_CERTS;
 
 function minidock(args, extraEnv = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['--', BIN, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
+  const r = spawnSync(BIN, [...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`minidock ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim().split('\n').pop()}`);
   // "trace:   103.0 ms  +  2.8  child set up and exec'd (or failed)"
@@ -45,9 +45,9 @@ const contenders = [
 
 try {
   const tar = join(REPO, 'images/busybox/out/busybox.tar');
-  spawnSync(process.execPath, ['--', BIN, 'import', tar, 'busybox'], { env, stdio: 'ignore' });
+  spawnSync(BIN, ['import', tar, 'busybox'], { env, stdio: 'ignore' });
   const pyTar = join(REPO, 'images/python3/out/python3.tar');
-  spawnSync(process.execPath, ['--', BIN, 'import', pyTar, 'python3'], { env, stdio: 'ignore' });
+  spawnSync(BIN, ['import', pyTar, 'python3'], { env, stdio: 'ignore' });
   for (const [, flags] of contenders) minidock(['run', '--rm', '--network', 'none', ...flags, 'busybox', 'true']); // warm caches
 
   const samples = contenders.map(() => ({ ms: [], child: [], clone: [] }));

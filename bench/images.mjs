@@ -39,7 +39,7 @@ for (const f of [PYTHON3, BUSYBOX]) if (!existsSync(f)) { console.error(`images:
 // the image layers under MINIDOCK_ROOT: 0755, as the suite does.
 const work = mkdtempSync(join(tmpdir(), 'mdk-bench-images-'));
 chmodSync(work, 0o755);
-const MINIDOCK = [join(REPO, 'bin/minidock.js')];
+const MINIDOCK = join(REPO, 'bin/minidock');
 const minidockEnv = (root) => { const env = { ...CLEAN_ENV, MINIDOCK_ROOT: root }; delete env.MINIDOCK_TRACE; return env; };
 const podmanGlobal = (dir) => ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
 // A fixed date, so that the configs (and so the image ids) of one input are the same every time.
@@ -54,7 +54,7 @@ function must(cmd, argv, opts = {}) {
   if (!r.ok) throw new Error(`${[cmd, ...argv].join(' ')}: exit ${r.status}${r.signal ? ` (${r.signal})` : ''}: ${lastLine(r.stderr) || lastLine(r.stdout)}`);
   return r.stdout;
 }
-const minidock = (root, argv) => must(process.execPath, [...MINIDOCK, ...argv], { env: minidockEnv(root) });
+const minidock = (root, argv) => must(MINIDOCK, argv, { env: minidockEnv(root) });
 const duBytes = (dir) => Number(must('du', ['-sb', dir]).split('\t')[0]);
 
 /** One timed command (timeSpawn: the spawnSync alone inside the clock, stdout discarded, and a
@@ -164,7 +164,7 @@ try {
   const loaders = [
     {
       name: 'minidock',
-      load(store) { return timed(process.execPath, [...MINIDOCK, 'load', '-q', '-i', pyArchive], minidockEnv(store)); },
+      load(store) { return timed(MINIDOCK, ['load', '-q', '-i', pyArchive], minidockEnv(store)); },
       id: (store) => minidock(store, ['images', '-q', '--no-trunc']).trim(),
       size: (store) => duBytes(join(store, 'images')),
     },
@@ -265,7 +265,7 @@ try {
     const layers = JSON.parse(minidock(runRoot, ['image', 'inspect', image]))[0].RootFS.Layers.length;
     return { image, layers, samples: [] };
   });
-  const runOnce = (r) => timed(process.execPath, [...MINIDOCK, 'run', '--rm', '--network', 'none', r.image, 'true'], minidockEnv(runRoot));
+  const runOnce = (r) => timed(MINIDOCK, ['run', '--rm', '--network', 'none', r.image, 'true'], minidockEnv(runRoot));
   for (const r of runners) runOnce(r);
   for (let i = 0; i < RUNS; i++) for (const r of runners) r.samples.push(runOnce(r));
   for (const r of runners) rows.push([`run --rm --network none ${r.image} true (${r.layers} layer${r.layers > 1 ? 's' : ''})`, 'ms', cell(r.samples), '']);

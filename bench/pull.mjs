@@ -88,7 +88,7 @@ try {
   const env = (root) => ({ ...CLEAN_ENV, MINIDOCK_ROOT: root });
   const pg = (d) => ['--root', join(d, 'storage'), '--runroot', join(d, 'run'), '--tmpdir', join(d, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
   const contenders = [
-    { name: 'minidock pull', once: () => { const d = fresh('mdk'); try { return timed(process.execPath, [join(REPO, 'bin/minidock.js'), 'pull', '-q', IMAGE], env(d)); } finally { drop(d); } } },
+    { name: 'minidock pull', once: () => { const d = fresh('mdk'); try { return timed(join(REPO, 'bin/minidock'), ['pull', '-q', IMAGE], env(d)); } finally { drop(d); } } },
     ...(which('podman') ? [{ name: 'podman pull', once: () => { const d = fresh('podman'); try { return timed('podman', [...pg(d), 'pull', '-q', '--tls-verify=false', IMAGE]); } finally { drop(d); } } }] : []),
     { name: 'skopeo copy docker:// oci:', once: () => { const d = fresh('skopeo'); try { return timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${IMAGE}`, `oci:${join(d, 'oci')}:py`]); } finally { drop(d); } } },
   ].map((c) => ({ ...c, ms: [], cpu: [] }));
@@ -97,11 +97,11 @@ try {
 
   // The repeated pull: the image is there; Node's start for scale.
   const kept = fresh('kept');
-  must(process.execPath, [join(REPO, 'bin/minidock.js'), 'pull', '-q', IMAGE], { env: env(kept) });
+  must(join(REPO, 'bin/minidock'), ['pull', '-q', IMAGE], { env: env(kept) });
   const again = [];
   const node0 = [];
   for (let i = 0; i < RUNS; i++) {
-    again.push(timed(process.execPath, [join(REPO, 'bin/minidock.js'), 'pull', '-q', IMAGE], env(kept)).ms);
+    again.push(timed(join(REPO, 'bin/minidock'), ['pull', '-q', IMAGE], env(kept)).ms);
     node0.push(timed(process.execPath, ['-e', '0']).ms);
   }
   drop(kept);

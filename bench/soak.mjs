@@ -30,9 +30,9 @@ const root = mkdtempSync(join(tmpdir(), 'minidock-soak-'));
 const env = { ...process.env, MINIDOCK_ROOT: root, MINIDOCK_BRIDGE: 'mdksoak0', MINIDOCK_SUBNET: '10.134.0.0/24' };
 delete env.NODE_EXTRA_CA_CERTS;
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-const BIN = join(REPO, 'bin/minidock.js');
+const BIN = join(REPO, 'bin/minidock');
 const md = (...a) => {
-  const r = spawnSync(process.execPath, ['--', BIN, ...a], { env, encoding: 'utf8' });
+  const r = spawnSync(BIN, [...a], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`minidock ${a.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
 };

@@ -23,20 +23,21 @@ const TARS = (repo) => ({
 // ------------------------------------------------------------------------------------ minidock
 
 export function minidockEngine(ctx) {
-  const bin = path.join(ctx.repo, 'bin/minidock.js');
+  // bin/minidock, as users run it: node started from the startup snapshot.
+  const bin = path.join(ctx.repo, 'bin/minidock');
   const root = path.join(ctx.work, 'minidock-root');
   fs.mkdirSync(root, { recursive: true });
   const env = { ...CLEAN_ENV, MINIDOCK_ROOT: root, MINIDOCK_BRIDGE: ctx.net.minidockBridge, MINIDOCK_SUBNET: ctx.net.minidockSubnet };
   delete env.MINIDOCK_TRACE;
-  const pre = ['--', bin];
+  const pre = [];
   for (const [name, { tar, cmd }] of Object.entries(TARS(ctx.repo))) {
-    const r = sh(process.execPath, [...pre, 'import', '-c', `CMD ["${cmd}"]`, tar, name], { env });
+    const r = sh(bin, [...pre, 'import', '-c', `CMD ["${cmd}"]`, tar, name], { env });
     if (!r.ok) return `minidock: \`minidock import ${tar}\` failed (exit ${r.status}) - skipped\n${indent(r.stderr || r.stdout)}`;
   }
   const engine = {
-    id: 'minidock', label: 'minidock', cmd: process.execPath, env, root,
+    id: 'minidock', label: 'minidock', cmd: bin, js: path.join(ctx.repo, 'bin/minidock.js'), env, root,
     images: { busybox: 'busybox', python3: 'python3' },
-    notes: [`node ${path.relative(ctx.repo, bin)}; MINIDOCK_ROOT=${root}, bridge ${env.MINIDOCK_BRIDGE} ${env.MINIDOCK_SUBNET} (bench-private)`],
+    notes: [`${path.relative(ctx.repo, bin)} (node from the startup snapshot); MINIDOCK_ROOT=${root}, bridge ${env.MINIDOCK_BRIDGE} ${env.MINIDOCK_SUBNET} (bench-private)`],
     run: ({ rm, detach, name, network, publish = [], image, command }) => [...pre, 'run',
       ...(rm ? ['--rm'] : []), ...(detach ? ['-d'] : []), ...(name ? ['--name', name] : []),
       ...(network ? ['--network', network] : []), ...publish.flatMap((p) => ['-p', p]), image, ...command],
@@ -47,9 +48,9 @@ export function minidockEngine(ctx) {
   };
   ctx.cleanups.push(() => {
     // Every container of the private root, then the root's leftovers (gc).
-    const ids = sh(process.execPath, [...pre, 'ps', '-a', '-q', '--no-trunc'], { env }).stdout.split('\n').filter(Boolean);
-    if (ids.length) sh(process.execPath, [...pre, 'rm', '-f', ...ids], { env });
-    sh(process.execPath, [...pre, 'gc'], { env });
+    const ids = sh(bin, [...pre, 'ps', '-a', '-q', '--no-trunc'], { env }).stdout.split('\n').filter(Boolean);
+    if (ids.length) sh(bin, [...pre, 'rm', '-f', ...ids], { env });
+    sh(bin, [...pre, 'gc'], { env });
   });
   return engine;
 }

@@ -5,12 +5,17 @@ import { EXIT, exitStatusFor, flagError, formatForUser, usageError } from '../co
 import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
 import { pflagArgs } from './pflag.js';
+import { warm } from './warm.js';
+import { startedFromSnapshot } from '../core/self.js';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 // Bundled into dist/bundle/main.cjs with the rest, so it comes from the code cache too.
 import { Command, CommanderError } from 'commander';
 
-trace('cli: commander loaded');
-const config = readConfig();
+// Read when the command runs (main), not at load: see the snapshot at the end.
+let config: ReturnType<typeof readConfig>;
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** `-t SECONDS` of stop and restart: a whole number, else docker's flag error; undefined when
@@ -665,18 +670,6 @@ const commands: Record<string, (p: typeof program) => unknown> = {
 const CONTAINER_VERBS: Record<string, string> = { ls: 'ps', list: 'ps', ps: 'ps' };
 const CONTAINER_SAME = ['run', 'create', 'start', 'stop', 'restart', 'kill', 'rm', 'logs', 'exec', 'inspect', 'top', 'port', 'wait', 'stats', 'update', 'commit', 'diff', 'rename', 'pause', 'unpause', 'attach'];
 const IMAGE_VERBS: Record<string, string> = { rm: 'rmi', remove: 'rmi', tag: 'tag', pull: 'pull', push: 'push', save: 'save', load: 'load', import: 'import', history: 'history', list: 'images' };
-{
-  const [group, verb] = [process.argv[2], process.argv[3] ?? ''];
-  const to = group === 'container' ? CONTAINER_VERBS[verb] ?? (CONTAINER_SAME.includes(verb) ? verb : undefined)
-    : group === 'image' ? IMAGE_VERBS[verb] : undefined;
-  // `container inspect` looks only for containers, as docker's.
-  if (to) process.argv.splice(2, 2, ...(group === 'container' && to === 'inspect' ? ['inspect', '--type', 'container'] : [to]));
-}
-
-const wanted = process.argv[2];
-if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
-else for (const define of Object.values(commands)) define(program);
-
 /** docker's flag syntax for the command that runs (see pflag.ts): its own flags, and a group's
  *  subcommand's (`network ls`). */
 function dockerArgv(argv: string[]): string[] {
@@ -693,19 +686,72 @@ function dockerArgv(argv: string[]): string[] {
   return [...argv.slice(0, at), ...pflagArgs(argv.slice(at), flags)];
 }
 
-// No top-level await: the bundle is a CommonJS script, run from V8's code cache (bin/minidock.js).
-let argv: string[];
-try {
-  argv = dockerArgv(process.argv);
-} catch (err) {
-  fail(err);
-}
-program.parseAsync(argv).catch((err: unknown) => {
-  if (err instanceof CommanderError) {
-    // --help and --version end here with code 0. docker's flag errors (an unknown flag, a flag
-    // without its value) exit 125; a missing or extra argument and an unknown command exit 1.
-    const flag = ['commander.unknownOption', 'commander.optionMissingArgument', 'commander.invalidArgument', 'commander.conflictingOption'].includes(err.code);
-    process.exit(err.exitCode === 0 ? 0 : flag ? EXIT.RUNTIME : 1);
+/** One command: from the command line to its exit status. */
+function main(): void {
+  trace('cli: commander loaded');
+  config = readConfig();
+  {
+    const [group, verb] = [process.argv[2], process.argv[3] ?? ''];
+    const to = group === 'container' ? CONTAINER_VERBS[verb] ?? (CONTAINER_SAME.includes(verb) ? verb : undefined)
+      : group === 'image' ? IMAGE_VERBS[verb] : undefined;
+    // `container inspect` looks only for containers, as docker's.
+    if (to) process.argv.splice(2, 2, ...(group === 'container' && to === 'inspect' ? ['inspect', '--type', 'container'] : [to]));
   }
-  fail(err);
-});
+
+  // Only the command that runs is defined (commander's set-up of all of them costs ~7 ms),
+  // unless the snapshot holds them all already.
+  const wanted = process.argv[2];
+  if (allDefined) { /* in the snapshot */ } else if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
+  else for (const define of Object.values(commands)) define(program);
+  let argv: string[];
+  try {
+    argv = dockerArgv(process.argv);
+  } catch (err) {
+    fail(err);
+  }
+  program.parseAsync(argv).catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0. docker's flag errors (an unknown flag, a flag
+      // without its value) exit 125; a missing or extra argument and an unknown command exit 1.
+      const flag = ['commander.unknownOption', 'commander.optionMissingArgument', 'commander.invalidArgument', 'commander.conflictingOption'].includes(err.code);
+      process.exit(err.exitCode === 0 ? 0 : flag ? EXIT.RUNTIME : 1);
+    }
+    fail(err);
+  });
+}
+
+// The startup snapshot. `npm run build:bundle` runs this bundle a second time, as
+// `node --snapshot-blob dist/bundle/main.blob --build-snapshot dist/bundle/main.cjs`: every
+// module is evaluated (warm.ts loads the lazy ones), every command defined, and V8 saves the
+// heap. bin/minidock starts node from that heap (`node --snapshot-blob main.blob -- ARGS`), so
+// a command begins where this build ended instead of reading, compiling and evaluating a 1 MB
+// bundle. What a snapshot must not hold is anything of the moment it was built: the
+// environment, the command line, the configuration, the working directory, open files. So no
+// module reads those when it loads (they read them when called), and main() runs only in the
+// process of the command itself.
+declare let __mdkUrl: string; // the bundle's own place: esbuild's banner (package.json)
+let allDefined = false;
+
+/** In a process started from the snapshot: the command line is node's, without a script
+ *  (argv[1] is the first argument), and the bundle's place is that of the blob. */
+function fromSnapshot(): void {
+  const blob = resolve(process.execArgv[process.execArgv.indexOf('--snapshot-blob') + 1]!);
+  const bundle = join(dirname(blob), 'main.cjs');
+  __mdkUrl = pathToFileURL(bundle).href;
+  process.argv.splice(1, 0, bundle);
+  startedFromSnapshot(blob);
+  trace('bundle: from the startup snapshot');
+  main();
+}
+
+const building = process.execArgv.includes('--build-snapshot');
+if (building) {
+  const { startupSnapshot } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  for (const define of Object.values(commands)) define(program);
+  allDefined = true;
+  // The event loop runs dry before the heap is saved: every lazy module is in it.
+  void warm();
+  startupSnapshot.setDeserializeMainFunction(fromSnapshot);
+} else {
+  main();
+}

@@ -6,7 +6,10 @@
 // cache, where Node 20 has no import callback): builtins and CommonJS packages come from here.
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+// Made on first use, not at load: import.meta.url is the bundle's place, known only when the
+// command runs (the startup snapshot is built elsewhere, see src/cli/main.ts).
+let req: NodeJS.Require | undefined;
+const require = (id: string): any => (req ??= createRequire(import.meta.url))(id);
 
 export const childProcess = (): typeof import('node:child_process') => require('node:child_process');
 export const streamPromises = (): typeof import('node:stream/promises') => require('node:stream/promises');

@@ -447,7 +447,7 @@ export class ImageStore {
     return id;
   }
 
-  /** A pull records the manifest it came by (name@sha256:…, docker's RepoDigests). */
+  /** A pull records the manifest it came by (name@sha256:..., docker's RepoDigests). */
   addRepoDigest(id: string, repoDigest: string): void {
     this.lock('repositories').run(() => {
       const rec = this.record(id);

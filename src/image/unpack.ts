@@ -31,7 +31,7 @@ import type { Compression } from './archive.js';
 
 /** Unpacked size past which an image is refused (a decompression bomb): 16 GiB, or
  *  MINIDOCK_MAX_IMAGE_BYTES. */
-export const MAX_IMAGE_BYTES = Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) > 0 ? Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) : 16 * 1024 ** 3;
+export const maxImageBytes = (): number => Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) > 0 ? Number(process.env.MINIDOCK_MAX_IMAGE_BYTES) : 16 * 1024 ** 3;
 
 /** GNU tar's flags for a layer (see the header). */
 const TAR_X = ['--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-xattrs', '--delay-directory-restore', '--exclude=.wh.*'];
@@ -182,7 +182,7 @@ function runTool(cmd: string, args: string[], step: string): Promise<void> {
  * damaged layer is reported as the mismatch it is); the caller compares the diff id.
  */
 export async function ingestLayer(src: LayerSource, dest: string, o: { mark: Mark; blobCopy?: string; maxBytes?: number; haveZstd?: boolean; expectBlob?: string }): Promise<IngestResult> {
-  const maxBytes = o.maxBytes ?? MAX_IMAGE_BYTES;
+  const maxBytes = o.maxBytes ?? maxImageBytes();
   const input = 'stream' in src ? await peek(src.stream) : undefined;
   if (input ? input.head.length === 0 : (src as ByteRange).size === 0) throw new MinidockError(`${src.label} is empty, not a layer`, { step: 'image.layer.read', exitCode: 1 });
   const head = input ? Buffer.concat([input.head, Buffer.alloc(8)]).subarray(0, 8) : readHead(src as ByteRange);

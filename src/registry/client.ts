@@ -215,7 +215,7 @@ export class RegistryClient {
     });
   }
 
-  /** `fn` again, after 0.2, 0.4 s, … while it fails with a body cut short (a dropped
+  /** `fn` again, after 0.2, 0.4 s, ... while it fails with a body cut short (a dropped
    *  connection, a registry restarting) and `go()` allows; any other failure at once. */
   async retrying<T>(fn: () => Promise<T>, go: () => boolean = () => true): Promise<T> {
     const attempts = this.o.retries ?? 3;

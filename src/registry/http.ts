@@ -6,7 +6,10 @@
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+// Made on first use, not at load: import.meta.url is the bundle's place, known only when the
+// command runs (the startup snapshot is built elsewhere, see src/cli/main.ts).
+let req: NodeJS.Require | undefined;
+const require = (id: string): any => (req ??= createRequire(import.meta.url))(id);
 
 export type Body = Buffer | string | AsyncIterable<Uint8Array>;
 

@@ -1,6 +1,7 @@
 // Detached containers: `run -d` hands the container to minidock-shim (native/src/shim.c), a
 // small C process that stays as its parent, owns its log and records its exit. The CLI talks
 // to the shim over two pipes while it creates the child, then leaves. Side-effecting.
+import { selfCommand } from '../core/self.js';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
@@ -53,8 +54,7 @@ export async function startShim(dir: string, plan: Buffer, id: string): Promise<
   writeFileSync(join(dir, 'plan.bin'), plan, { mode: 0o600 });
   // The shim's own complaints (it has no terminal) go to a file beside the container's log.
   const errFd = openSync(join(dir, 'shim.log'), 'a', 0o600);
-  const cli = process.argv[1]!;
-  const shim = spawn(shimPath(), ['run', dir, '--', process.execPath, '--', cli, 'cleanup', id], {
+  const shim = spawn(shimPath(), ['run', dir, '--', ...selfCommand(), 'cleanup', id], {
     detached: true, // its own session: a Ctrl-C for the CLI is not for the shim
     stdio: ['ignore', 'ignore', errFd, 'pipe', 'pipe'],
     env: { ...process.env, MINIDOCK_TRACE: '' },

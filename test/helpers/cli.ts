@@ -10,7 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BIN = join(REPO, 'bin/minidock.js');
+// The command users run: bin/minidock, which starts node from the startup snapshot.
+export const BIN = join(REPO, 'bin/minidock');
 export const BUSYBOX_TAR = join(REPO, 'images/busybox/out/busybox.tar');
 export const PYTHON_TAR = join(REPO, 'images/python3/out/python3.tar');
 
@@ -98,7 +99,7 @@ export function inNetns(cmd: string): string {
 /** The command line that runs the CLI in the test network namespace (for spawn). */
 export function cliArgv(args: string[]): [string, string[]] {
   ensureTestNetns();
-  return ['nsenter', [`--net=/run/netns/${TEST_NETNS}`, process.execPath, '--', BIN, ...args]];
+  return ['nsenter', [`--net=/run/netns/${TEST_NETNS}`, BIN, ...args]];
 }
 
 export function mdk(root: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Result {

@@ -171,7 +171,7 @@ T('save (docker-archive) loads in podman, whose container sees the same tree; oc
     assert.equal(mdk(other, ['images', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean).sort(), [`sha256:${layout.id}`, flatId].sort());
     assert.is(mdk(other, ['rmi', 'mdk-test/again:2', 'mdk-test/flat:1']).code, 0);
     // docker's own form on stdin, gzipped as `docker save | gzip` makes it.
-    const gz = spawnSync('sh', ['-c', `gzip -c ${file} | nsenter --net=/run/netns/${TEST_NETNS} ${process.execPath} ${BIN} load`], { encoding: 'utf8', env: envFor(other) });
+    const gz = spawnSync('sh', ['-c', `gzip -c ${file} | nsenter --net=/run/netns/${TEST_NETNS} ${BIN} load`], { encoding: 'utf8', env: envFor(other) });
     assert.is(gz.status, 0, gz.stderr);
     assert.is(gz.stdout, 'Loaded image: mdk-test/layers:1\n');
     assert.equal(readdirSync(join(other, 'tmp')), [], 'the spooled copy is gone');

@@ -303,7 +303,7 @@ Run('stdin: closed without -i, passed through with -i', () => {
 
 Run('only stdio is open in the container, whatever the caller had open', () => {
   // The shell opens fds 5 and 7 without close-on-exec; the container must not see them.
-  const r = sh(`MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${CGROUP_PARENT} nsenter --net=/run/netns/${TEST_NETNS} ${process.execPath} -- bin/minidock.js run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
+  const r = sh(`MINIDOCK_ROOT=${root} MINIDOCK_CGROUP_PARENT=${CGROUP_PARENT} nsenter --net=/run/netns/${TEST_NETNS} bin/minidock run --rm busybox sh -c 'ls /proc/self/fd' 5</ 7>/dev/null`);
   assert.equal(r.trim().split('\n').sort(), ['0', '1', '2', '3'].sort(), 'ls itself holds 3 for the directory');
 });
 

@@ -18,7 +18,7 @@ const T = leakChecked(Tty, root, before);
 /** Runs `shell` (which may call $MD, the CLI) under script(1); writes `input` chunks at the given
  *  delays. Resolves with what the terminal showed (CRs removed) and script's exit code. */
 function underTerminal(shell: string, input: Array<[number, string]> = []): Promise<{ out: string; code: number | null; raw: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MD: `${process.execPath} -- ${BIN}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root, MD: BIN };
   delete env.NODE_EXTRA_CA_CERTS;
   const p = spawn('script', ['-qfec', shell, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
@@ -104,7 +104,7 @@ T('exec -t of a command that exits at once returns every time (its SIGCHLD is ne
     // 3 in 20 hung when SIGCHLD was unblocked only after the fork: 40 runs, each with a deadline.
     for (let i = 0; i < 40; i++) {
       const env: NodeJS.ProcessEnv = { ...process.env, MINIDOCK_ROOT: root };
-      const p = spawn(process.execPath, [BIN, 'exec', '-t', 'quick', 'true'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(BIN, ['exec', '-t', 'quick', 'true'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const code = await new Promise<number | string | null>((resolve) => {
         const timer = setTimeout(() => { p.kill('SIGKILL'); resolve('hung'); }, 10_000);
         p.on('close', (c) => { clearTimeout(timer); resolve(c); });

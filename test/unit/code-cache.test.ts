@@ -1,9 +1,10 @@
-// bin/minidock.js runs the bundle from V8's code cache that build:bundle writes, and never from
-// a cache made for another bundle (V8 itself checks only the source's length).
+// bin/minidock starts node from the startup snapshot that build:bundle writes, and falls back to
+// bin/minidock.js without a usable one; bin/minidock.js runs the bundle from V8's code cache,
+// and never from a cache made for another bundle (V8 itself checks only the source's length).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -45,6 +46,79 @@ test('a changed bundle of the same length is compiled afresh, never run from the
     assert.is(how(r.stderr), 'compiled (no code cache for this bundle)');
     assert.match(r.stdout, /REMOVE networks/);
     assert.ok(readdirSync(join(dir, 'dist/bundle')).includes(cache), 'the stale cache is still there, unused');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundle is Latin-1 text, so V8 keeps its source (in the snapshot too) at one byte a character', () => {
+  // One character past U+00FF (an ellipsis in a kept comment was enough) makes V8 hold the whole
+  // 1 MB source as UTF-16: twice the memory, a larger snapshot to load at every start.
+  const wide = [...readFileSync(join(REPO, 'dist/bundle/main.cjs'), 'utf8')].filter((c) => c.codePointAt(0)! > 0xff);
+  assert.equal(wide, [], 'write these as ASCII in src/ (or as escapes in strings)');
+});
+
+/** A copy of the built CLI (launchers and bundle) in a temporary directory. */
+function copyOfCli(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-snap-'));
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'dist/bundle'), { recursive: true });
+  for (const f of ['bin/minidock', 'bin/minidock.js', 'package.json', 'dist/bundle/main.cjs']) copyFileSync(join(REPO, f), join(dir, f));
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+const snapshotOf = (dir: string, buildEnv: NodeJS.ProcessEnv = env) =>
+  spawnSync(process.execPath, ['--snapshot-blob', join(dir, 'dist/bundle/main.blob'), '--build-snapshot', join(dir, 'dist/bundle/main.cjs')], { env: buildEnv, encoding: 'utf8' });
+
+test('bin/minidock starts from the startup snapshot, also through a link from elsewhere', () => {
+  const r = spawnSync(join(REPO, 'bin/minidock'), ['--version'], { env, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout.trim(), JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
+  assert.is(how(r.stderr), 'from the startup snapshot');
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-link-'));
+  try {
+    symlinkSync(join(REPO, 'bin/minidock'), join(dir, 'minidock'));
+    const l = spawnSync(join(dir, 'minidock'), ['images', '--help'], { env, encoding: 'utf8' });
+    assert.is(l.status, 0, l.stderr);
+    assert.is(how(l.stderr), 'from the startup snapshot');
+    assert.match(l.stdout, /Usage: minidock images/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the snapshot holds nothing of the moment it was built: environment, arguments, place', () => {
+  const dir = copyOfCli();
+  try {
+    // Built with tracing on and another state root, from another directory, with arguments.
+    const built = snapshotOf(dir, { ...env, MINIDOCK_TRACE: '1', MINIDOCK_ROOT: join(dir, 'build-time-root') });
+    assert.is(built.status, 0, built.stderr);
+    const quiet: NodeJS.ProcessEnv = { ...env, MINIDOCK_ROOT: join(dir, 'root') };
+    delete quiet.MINIDOCK_TRACE;
+    const r = spawnSync(join(dir, 'bin/minidock'), ['info'], { env: quiet, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stderr, '', 'no trace: MINIDOCK_TRACE is read when the command runs');
+    assert.match(r.stdout, new RegExp(`Docker Root Dir: ${join(dir, 'root')}\n`), 'the state root of the run, not of the build');
+    const t = spawnSync(join(dir, 'bin/minidock'), ['images'], { env: { ...quiet, MINIDOCK_TRACE: '1' }, encoding: 'utf8' });
+    assert.is(how(t.stderr), 'from the startup snapshot');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without a usable snapshot bin/minidock runs bin/minidock.js: none built, or older than the bundle', () => {
+  const dir = copyOfCli();
+  try {
+    const run = () => spawnSync(join(dir, 'bin/minidock'), ['--version'], { env, encoding: 'utf8' });
+    assert.is(how(run().stderr), 'compiled (no code cache for this bundle)', 'no snapshot');
+    assert.is(snapshotOf(dir).status, 0);
+    assert.is(how(run().stderr), 'from the startup snapshot');
+    // A bundle rebuilt after the snapshot (without it being rebuilt too): the snapshot is not used.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(dir, 'dist/bundle/main.cjs'), later, later);
+    const r = run();
+    assert.is(r.status, 0, r.stderr);
+    assert.is(how(r.stderr), 'compiled (no code cache for this bundle)');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
