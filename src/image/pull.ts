@@ -119,14 +119,16 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
   const id = config.digest.slice(7);
   const tag = localTag(ref);
   const repoDigest = `${familiarRepository(ref)}@${o.digest}`;
-  store.prepare();
   const scratch: string[] = [];
   try {
     let configText: string;
     const had = store.record(id);
+    // The store's directories are made (and their modes checked) before anything is written
+    // to them; a repeated pull, which writes nothing, skips that.
     if (had && store.hasBlob(config.digest)) {
       configText = readFileSync(store.blobPath(config.digest), 'utf8');
     } else {
+      store.prepare();
       const tmp = store.scratch('blob', id);
       scratch.push(tmp);
       await client.blob(config.digest, tmp);
@@ -137,6 +139,7 @@ async function pullManifest(store: ImageStore, client: RegistryClient, ref: Refe
     if (cfg.diffIds.length !== layers.length) throw bad(`${where}: the manifest lists ${layers.length} layers, its config ${cfg.diffIds.length}`);
     const sha = (t: string): string => cryptoLib().createHash('sha256').update(t).digest('hex');
     const chains = chainIds(cfg.diffIds, sha).map((c) => c.slice(7));
+    if (layers.some((_, i) => !store.layer(chains[i]!))) store.prepare();
     const records: LayerRecord[] = new Array(layers.length);
     // Every layer has its line from the start, as docker's block does.
     let queued = 0;
@@ -272,7 +275,8 @@ export async function pullReporting(store: ImageStore, refText: string, o: { pla
     ...(o.quiet ? { quiet: true } : {}),
     say: (line: string) => progress.line(line),
     layer: (id: string, lp: LayerProgress) => progress.update(id, lp),
-    mark: native().layerMark,
+    // The native addon (2 ms to load) only once a layer is unpacked: not for a repeated pull.
+    mark: (root: string, rel: string, kind: 'whiteout' | 'opaque') => native().layerMark(root, rel, kind),
     insecure: insecureRegistries(),
     ...(credentials ? { credentials } : {}),
   };

@@ -436,7 +436,10 @@ export class ImageStore {
   /** An image from its config blob's bytes and its landed layers: the record is written last,
    *  then the tags. Returns the image id. */
   addImage(configText: string, layers: readonly LayerRecord[], source: string, tags: readonly string[], extra: Partial<ImageRecord> = {}): string {
-    this.prepare();
+    // An image stored already (a repeated pull) writes nothing: the directories are not even
+    // looked at then (prepare is a dozen calls), and tag() has its own no-op check.
+    const known = `sha256:${sha256(configText)}`;
+    if (!this.hasBlob(known) || !this.record(hexOf(known))) this.prepare();
     const id = hexOf(this.putBlob(configText));
     if (!this.record(id)) {
       const rec: ImageRecord = { id, stored: Date.now(), source, layers: layers.map((l) => hexOf(l.chainId)), links: layers.map((l) => l.link), ...extra };
@@ -449,6 +452,9 @@ export class ImageStore {
 
   /** A pull records the manifest it came by (name@sha256:..., docker's RepoDigests). */
   addRepoDigest(id: string, repoDigest: string): void {
+    // A repeated pull: nothing to write, so no lock either (records are replaced by rename, so
+    // this read sees a whole one; a writer racing with it is ordered after this no-op).
+    if (this.record(id)?.repoDigests?.includes(repoDigest)) return;
     this.lock('repositories').run(() => {
       const rec = this.record(id);
       if (!rec) return;
@@ -463,6 +469,9 @@ export class ImageStore {
   /** docker's `tag`: NAME[:TAG] now names `id` (whatever it named before). */
   tag(tag: string, id: string): void {
     const key = formatImageRef(parseImageRef(tag));
+    // Already so (a repeated pull): no lock, no write; the index is replaced by rename, so this
+    // read sees a whole one, and a writer racing with it is ordered after this no-op.
+    if (this.tags()[key] === id) return;
     this.prepare();
     this.lock('repositories').run(() => {
       const tags = this.tags();

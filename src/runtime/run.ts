@@ -595,6 +595,7 @@ async function makeContainer(o: RunOptions, deps: RunDeps): Promise<{ store: Sta
   let paths: ContainerPaths | undefined;
   for (let attempt = 0; !paths; attempt++) {
     planned = await decided.spec();
+    trace('run: spec built');
     try {
       paths = store.create(planned.spec, { cgroup: planned.cgroups.plan.dirs });
     } catch (err) {
