@@ -241,6 +241,16 @@ function readFully(fd: number, buf: Buffer, position: number): void {
 
 /** `exec`: runs a command in a running container through `minidock-shim exec`, a fresh
  *  single-threaded process that joins all seven namespaces from a pidfd (see shim.c). */
+/** The shim's exec options for a container under a profile of its user's (--security-opt
+ *  seccomp=FILE): the same filter PID 1 got, compiled again from the record, with its
+ *  capabilities and no_new_privs, as keys of an OCI plan (the shim's --oci). */
+async function profilePrivileges(caps: string | undefined, nnp: boolean | undefined, profile: import('../oci/config.js').OciSeccomp): Promise<string[]> {
+  const { compileSeccomp } = await import('../oci/seccomp.js');
+  const c = compileSeccomp(profile);
+  return [...(caps !== undefined ? ['--oci', `caps=${caps}`] : []), ...(nnp ? ['--oci', 'nnp=1'] : []),
+    '--oci', `seccomp_prog=${c.filter.toString('hex')}`, ...(c.flags ? ['--oci', `seccomp_flags=${c.flags}`] : [])];
+}
+
 export async function execCommand(root: string, ref: string, argv: string[], o: { interactive: boolean; tty: boolean; detach: boolean; env: string[]; workdir?: string; user?: string }): Promise<number> {
   checkInputTerminal(o.interactive && o.tty && !o.detach);
   const api = native();
@@ -298,7 +308,8 @@ export async function execCommand(root: string, ref: string, argv: string[], o: 
   if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw usageError(`the working directory '${o.workdir}' is invalid, it needs to be an absolute path`);
   const args = ['exec', '-u', user, '-w', o.workdir ?? rec.spec.cwd, ...[...env].flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(o.detach ? ['-d'] : []), ...(o.tty ? ['-t'] : []),
     // exec gets PID 1's privileges, never more: exec must not be a way around them.
-    ...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : []),
+    ...(rec.spec.seccomp === 'profile' && rec.spec.seccompProfile ? await profilePrivileges(rec.spec.caps, rec.spec.noNewPrivs, rec.spec.seccompProfile)
+      : [...(rec.spec.caps !== undefined ? ['--caps', rec.spec.caps] : []), ...(rec.spec.noNewPrivs ? ['--nnp'] : []), ...(rec.spec.seccomp === 'default' ? ['--seccomp'] : [])]),
     // and its limits: the exec'd command joins the container's cgroups before it enters.
     ...(rec.state?.cgroup ?? []).flatMap((d) => ['--cgroup', `${d.path}/cgroup.procs`]),
     // docker exec: 126 when the command cannot be started at all, found or not.

@@ -106,7 +106,7 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--ulimit <name=soft[:hard]>', 'a resource limit, e.g. nofile=1024:2048 (repeatable)', collect, [])
       .option('--mount <spec>', 'type=bind,src=DIR,dst=PATH[,readonly] or type=tmpfs,dst=PATH[,tmpfs-size=N,tmpfs-mode=M] (repeatable)', collect, [])
       .option('-l, --label <K=V>', 'set a label on the container (repeatable; added to the image\'s)', collect, [])
-      .option('--security-opt <opt>', 'seccomp=unconfined: no seccomp filter; no-new-privileges (minidock\'s default), no-new-privileges:false', collect, [])
+      .option('--security-opt <opt>', 'seccomp=unconfined: no seccomp filter; seccomp=PROFILE.json: that profile (docker\'s format) instead of the built-in one; no-new-privileges (minidock\'s default), no-new-privileges:false', collect, [])
       .option('--privileged', 'every capability, no no_new_privs, no seccomp, host uids (implies --userns=host): gives the container root\'s powers over what it can reach', false)
       .option('-m, --memory <bytes>', 'memory limit (e.g. 64m, 1g; at least 6m)')
       .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap (default: twice --memory)')

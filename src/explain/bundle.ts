@@ -42,7 +42,9 @@ export function bundleReadme(input: ExplainInput, cgroupsPath: string): string {
   lines.push(
     spec.seccomp === 'default'
       ? '- **Seccomp: two corners of minidock\'s filter.** `linux.seccomp` is minidock\'s built-in filter (native/src/seccomp.c) for this container\'s capabilities, as an OCI profile: the same answer for every x86_64 system call and argument. A profile cannot say the rest: a system call from another ABI (i386, x32) is killed by libseccomp\'s bad-arch action where minidock answers EPERM, and a call newer than the runtime\'s libseccomp gets ENOSYS.'
-      : '- No seccomp filter, as `minidock run` would install none (--privileged or --security-opt seccomp=unconfined): `linux.seccomp` is omitted.',
+      : spec.seccomp === 'profile'
+        ? '- **Seccomp: the profile given.** `linux.seccomp` is the profile of `--security-opt seccomp=FILE`, turned from docker\'s format into the OCI one for this container (its capabilities, this host\'s architecture and kernel): the runtime compiles it as minidock run does.'
+        : '- No seccomp filter, as `minidock run` would install none (--privileged or --security-opt seccomp=unconfined): `linux.seccomp` is omitted.',
     '- minidock\'s own parts, outside the runtime core as they are outside runc in docker: the container\'s name, its logs, `--rm`, the shim of `-d`, state and `ps`.',
     `- The container's cgroup is \`${cgroupsPath}\` (linux.cgroupsPath) in every hierarchy; limits are in linux.resources.`,
   );

@@ -608,6 +608,8 @@ export function planActions(input: ExplainInput): Action[] {
   if (child.noNewPrivs) add({ at: 'exec', kind: 'nnp', phase: execPhase, command: 'setpriv --no-new-privs', why: 'no_new_privs: setuid bits and file capabilities in the image give nothing' });
   if (child.seccomp === 'default') {
     add({ at: 'exec', kind: 'seccomp', phase: execPhase, command: 'prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, native/src/seccomp.c)  # no shell equivalent', why: 'the seccomp allow-list, last before execve: mounts, namespaces, modules, kexec, bpf, the clock get EPERM unless the container has the capability that unlocks them' });
+  } else if (child.seccompProg !== undefined) {
+    add({ at: 'exec', kind: 'seccomp', phase: execPhase, command: `seccomp(SECCOMP_SET_MODE_FILTER, ${child.seccompFlags ?? 0}, ${child.seccompProg.length / 16} BPF instructions)  # no shell equivalent`, why: 'the seccomp filter compiled from the given profile (src/oci/seccomp.ts), last before execve' });
   }
   add({
     at: 'exec', kind: 'exec', argv: child.argv, env: child.env, phase: execPhase,

@@ -444,7 +444,7 @@ function parseSeccompArg(v: unknown, f: string): OciSeccompArg {
   return { index, value, valueTwo, op: op as SeccompOp };
 }
 
-function parseSeccomp(v: unknown): OciSeccomp {
+export function parseSeccomp(v: unknown): OciSeccomp {
   const o = obj(v, 'linux.seccomp');
   const defaultAction = seccompAction(o.defaultAction, 'linux.seccomp.defaultAction');
   const out: OciSeccomp = {

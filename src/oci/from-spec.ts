@@ -162,6 +162,8 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
     ...(privileged && o.hostDevices?.length ? { devices: o.hostDevices.map((d) => ({ ...d })) } : {}),
     // minidock's filter depends on the capabilities (the native side is given the bounding set).
     ...(spec.seccomp === 'default' && o.seccompProfile !== false ? { seccomp: defaultSeccompProfile(spec.caps ?? '0') } : {}),
+    // A profile of the user's (--security-opt seccomp=FILE) is no built-in: always the config's.
+    ...(spec.seccomp === 'profile' && spec.seccompProfile ? { seccomp: spec.seccompProfile } : {}),
   };
 
   return {

@@ -20,7 +20,8 @@ import { looksLikePath } from '../spec/image-ref.js';
 import { generateName, shortId, validateContainerName } from '../spec/name.js';
 import { parseGroup, parseUserSpec, resolveUser } from '../spec/user.js';
 import { parseWorkdir } from '../spec/workdir.js';
-import { capabilityMask } from '../spec/caps.js';
+import { capabilityMask, capabilityNames } from '../spec/caps.js';
+import { dockerSeccompProfile } from '../spec/seccomp-docker.js';
 import { exposedPortKeys, parseExpose } from '../spec/ports.js';
 import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits } from '../spec/run-flags.js';
 import { splitDev } from './host-devices.js';
@@ -141,10 +142,11 @@ function runResources(o: RunOptions): Resources | undefined {
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
 export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   for (const opt of o.securityOpt) {
-    if (opt !== 'seccomp=unconfined' && noNewPrivsOption(opt) === undefined) {
-      throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined and no-new-privileges[:true|false]');
+    if (!/^seccomp[=:]./.test(opt) && noNewPrivsOption(opt) === undefined) {
+      throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined|builtin|PROFILE.json and no-new-privileges[:true|false]');
     }
   }
+  if (o.securityOpt.filter((opt) => /^seccomp[=:]/.test(opt)).length > 1) throw usageError('--security-opt seccomp is given more than once', 'give one seccomp= option');
   for (const h of o.addHost ?? []) parseAddHost(h);
   devicesOf(o);
   for (const a of o.attach ?? []) {
@@ -301,7 +303,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     init: o.init || undefined,
     caps: capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }),
     noNewPrivs: !o.privileged && !o.securityOpt.some((opt) => noNewPrivsOption(opt) === false),
-    seccomp: o.privileged || o.securityOpt.includes('seccomp=unconfined') ? 'unconfined' : 'default',
+    ...seccompOf(o),
     volumes: volumesOf(o, image, stateRoot),
     tmpfs: o.tmpfs.length ? o.tmpfs.map(parseTmpfs) : undefined,
     readOnly: o.readOnly || undefined,
@@ -348,6 +350,23 @@ function sysctlsOf(o: RunOptions): Record<string, string> {
 function sysctlSpec(o: RunOptions): Pick<ContainerSpec, 'sysctl'> {
   const sysctl = sysctlsOf(o);
   return Object.keys(sysctl).length ? { sysctl } : {};
+}
+
+/** --security-opt seccomp=unconfined|builtin|FILE (docker's; `seccomp:` is its older spelling):
+ *  no filter, minidock's own, or the profile in FILE for this container's capabilities.
+ *  --privileged has none, as docker's (a profile given with it is ignored there too). */
+function seccompOf(o: RunOptions): Pick<ContainerSpec, 'seccomp' | 'seccompProfile'> {
+  const value = o.securityOpt.find((opt) => /^seccomp[=:]/.test(opt))?.slice('seccomp='.length);
+  if (o.privileged || value === 'unconfined') return { seccomp: 'unconfined' };
+  if (value === undefined || value === 'builtin') return { seccomp: 'default' };
+  let text: string;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch (err) {
+    throw usageError(`opening seccomp profile (${value}) failed: ${(err as NodeJS.ErrnoException).code ?? err}`, 'give the path of a profile in docker\'s JSON format, or seccomp=unconfined');
+  }
+  const caps = capabilityNames(capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: false }));
+  return { seccomp: 'profile', seccompProfile: dockerSeccompProfile(text, { caps, arch: 'SCMP_ARCH_X86_64', kernel: release() }) };
 }
 
 /** --security-opt no-new-privileges[:=]true|false: what it asks, undefined when it is not that. */

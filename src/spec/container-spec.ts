@@ -65,8 +65,10 @@ export interface ContainerSpec {
   caps?: string;
   /** no_new_privs: setuid bits and file capabilities grant nothing. On unless --privileged. */
   noNewPrivs?: boolean;
-  /** The seccomp filter: minidock's default (native/src/seccomp.c), or none. */
-  seccomp?: 'default' | 'unconfined';
+  /** The seccomp filter: minidock's default (native/src/seccomp.c), none, or the profile of
+   *  --security-opt seccomp=FILE (docker's format, kept as the OCI profile it became). */
+  seccomp?: 'default' | 'unconfined' | 'profile';
+  seccompProfile?: import('../oci/config.js').OciSeccomp;
   /** -v HOST:CTR[:ro] bind mounts, --tmpfs mounts, --read-only root. */
   /** -v binds, and the anonymous volumes of the image's VOLUME paths (`anonymous`: the volume's
    *  name, $ROOT/volumes/<name>; src/runtime/anon-volumes.ts). */

@@ -255,4 +255,44 @@ T('seccomp: exec gets the same filter', async () => {
   assert.is(md(['rm', '-f', 'target']).code, 0);
 });
 
+T('--security-opt seccomp=PROFILE.json: docker\'s format, its includes by capability, in run and exec; builtin is the default', () => {
+  const file = join(work, 'profile.json');
+  writeFileSync(file, JSON.stringify({
+    defaultAction: 'SCMP_ACT_ALLOW',
+    archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }],
+    syscalls: [
+      { names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, comment: 'EPERM' },
+      { names: ['rmdir', 'unlinkat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13, includes: { caps: ['CAP_SYS_ADMIN'] } },
+    ],
+  }));
+  const probe = 'mkdir /tmp/a 2>&1; echo mkdir $?; rmdir /etc 2>&1; true';
+  const r = md(['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${file}`, 'busybox', 'sh', '-c', probe]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Operation not permitted\nmkdir 1\n/);
+  assert.match(r.stdout, /Directory not empty/, 'without CAP_SYS_ADMIN the rmdir rule is not in the filter');
+  const admin = md(['run', '--rm', '--network', 'none', '--cap-add', 'SYS_ADMIN', '--security-opt', `seccomp=${file}`, 'busybox', 'sh', '-c', probe]);
+  assert.match(admin.stdout, /Permission denied/, 'with it, rmdir gets the rule\'s EACCES');
+  // The profile replaces the built-in filter: what that refuses goes through.
+  const open = md(['run', '--rm', '--network', 'none', '--security-opt', `seccomp=${file}`, 'escape', '/escape', 'syscalls']);
+  assert.match(open.stdout, /^io_uring_setup ok$/m);
+  assert.fixture(md(['run', '--rm', '--network', 'none', '--security-opt', 'seccomp=builtin', 'escape', '/escape', 'syscalls']).stdout, EXPECTED);
+  // exec gets PID 1's filter.
+  assert.is(md(['run', '-d', '--name', 'profiled', '--network', 'none', '--security-opt', `seccomp=${file}`, 'busybox', 'sleep', '60']).code, 0);
+  try {
+    const e = md(['exec', 'profiled', 'sh', '-c', 'mkdir /tmp/b 2>&1; echo mkdir $?']);
+    assert.match(e.stdout, /Operation not permitted\nmkdir 1\n/, e.stderr);
+  } finally {
+    assert.is(md(['rm', '-f', 'profiled']).code, 0);
+  }
+  // A missing or broken profile: one line, 125, no container made.
+  const missing = md(['run', '--rm', '--security-opt', `seccomp=${join(work, 'nope.json')}`, 'busybox', 'true']);
+  assert.is(missing.code, 125);
+  assert.match(missing.stderr, /^minidock: opening seccomp profile \(.*nope\.json\) failed: ENOENT/);
+  writeFileSync(join(work, 'broken.json'), '{"defaultAction": "SCMP_ACT_SOMETIMES"}');
+  const broken = md(['run', '--rm', '--security-opt', `seccomp=${join(work, 'broken.json')}`, 'busybox', 'true']);
+  assert.is(broken.code, 125);
+  assert.match(broken.stderr, /^minidock: seccomp profile: defaultAction "SCMP_ACT_SOMETIMES" is not a seccomp action/);
+  assert.is(md(['ps', '-aq']).stdout, '');
+});
+
 Escape.run();
