@@ -35,7 +35,7 @@ const plugins = join(work, 'bin');
 const netconf = join(work, 'net.d');
 mkdirSync(plugins);
 mkdirSync(netconf);
-symlinkSync(join(REPO, 'bin/minidock-cni.js'), join(plugins, 'minidock'));
+symlinkSync(join(REPO, 'bin/minidock-cni'), join(plugins, 'minidock'));
 const contenders = [
   {
     name: 'reference bridge + host-local + portmap', net: 'benchref', bridge: 'mdkbref0', port: 18201,

@@ -6,10 +6,7 @@ import { readConfig } from '../core/config.js';
 import { trace } from '../core/trace.js';
 import { pflagArgs } from './pflag.js';
 import { warm } from './warm.js';
-import { startedFromSnapshot } from '../core/self.js';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { snapshotEntry } from '../core/snapshot.js';
 
 // Bundled into dist/bundle/main.cjs with the rest, so it comes from the code cache too.
 import { Command, CommanderError } from 'commander';
@@ -720,38 +717,13 @@ function main(): void {
   });
 }
 
-// The startup snapshot. `npm run build:bundle` runs this bundle a second time, as
-// `node --snapshot-blob dist/bundle/main.blob --build-snapshot dist/bundle/main.cjs`: every
-// module is evaluated (warm.ts loads the lazy ones), every command defined, and V8 saves the
-// heap. bin/minidock starts node from that heap (`node --snapshot-blob main.blob -- ARGS`), so
-// a command begins where this build ended instead of reading, compiling and evaluating a 1 MB
-// bundle. What a snapshot must not hold is anything of the moment it was built: the
-// environment, the command line, the configuration, the working directory, open files. So no
-// module reads those when it loads (they read them when called), and main() runs only in the
-// process of the command itself.
-declare let __mdkUrl: string; // the bundle's own place: esbuild's banner (package.json)
+// The startup snapshot (src/core/snapshot.ts): built with every command defined.
 let allDefined = false;
-
-/** In a process started from the snapshot: the command line is node's, without a script
- *  (argv[1] is the first argument), and the bundle's place is that of the blob. */
-function fromSnapshot(): void {
-  const blob = resolve(process.execArgv[process.execArgv.indexOf('--snapshot-blob') + 1]!);
-  const bundle = join(dirname(blob), 'main.cjs');
-  __mdkUrl = pathToFileURL(bundle).href;
-  process.argv.splice(1, 0, bundle);
-  startedFromSnapshot(blob);
-  trace('bundle: from the startup snapshot');
-  main();
-}
-
-const building = process.execArgv.includes('--build-snapshot');
-if (building) {
-  const { startupSnapshot } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
-  for (const define of Object.values(commands)) define(program);
-  allDefined = true;
-  // The event loop runs dry before the heap is saved: every lazy module is in it.
-  void warm();
-  startupSnapshot.setDeserializeMainFunction(fromSnapshot);
-} else {
-  main();
-}
+snapshotEntry('main.cjs', {
+  warm,
+  prepare: () => {
+    for (const define of Object.values(commands)) define(program);
+    allDefined = true;
+  },
+  run: main,
+});

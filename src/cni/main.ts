@@ -1,7 +1,8 @@
-// minidock-cni: the CNI plugin's entry (bin/minidock-cni). Reads the network config from stdin,
+// minidock-cni: the CNI plugin's entry (bin/minidock-cni, bundled into dist/bundle/minidock-cni.cjs). Reads the network config from stdin,
 // the request from the CNI_* environment, and answers on stdout: the result (ADD), the version
 // list (VERSION), nothing (DEL, CHECK, STATUS, GC), or the spec's error JSON with exit 1.
 import { readFileSync } from 'node:fs';
+import { snapshotEntry } from '../core/snapshot.js';
 import { CniError, CODE, SUPPORTED_VERSIONS, errorResult, parseRequest, versionResult } from './protocol.js';
 
 /** All of stdin, read from fd 0 directly: process.stdin would load the stream and net
@@ -54,4 +55,12 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+// The startup snapshot (src/core/snapshot.ts), as the CLI's: bin/minidock-cni starts from it.
+snapshotEntry('minidock-cni.cjs', {
+  warm: () => Promise.all([import('./plugin.js'), import('../network/setup.js'), import('../network/bandwidth.js'), import('../native/binding.js')]),
+  run: () => {
+    void main().then((code) => {
+      process.exitCode = code;
+    });
+  },
+});

@@ -1,5 +1,5 @@
 // A real client of minidock-cni (issue #17): Debian's podman (4.3) with its CNI backend, a
-// private containers.conf whose cni_plugin_dirs holds bin/minidock-cni.js under the name
+// private containers.conf whose cni_plugin_dirs holds bin/minidock-cni under the name
 // "minidock", and a conflist of that type in a private network config directory. podman makes
 // the container's network namespace, calls ADD with its port mappings and DEL when the
 // container goes; the OCI runtime is Debian's runc (podman's crun refuses hybrid cgroups).
@@ -28,7 +28,7 @@ const data = join(work, 'minidock');
 for (const d of [rootfs, www, plugins, netDir]) mkdirSync(d);
 sh(`tar -xf ${BUSYBOX_TAR} -C ${rootfs}`);
 writeFileSync(join(www, 'index.html'), 'served through minidock-cni\n');
-symlinkSync(join(REPO, 'bin/minidock-cni.js'), join(plugins, 'minidock'));
+symlinkSync(join(REPO, 'bin/minidock-cni'), join(plugins, 'minidock'));
 const NET = 'mdkcnipodman';
 const BRIDGE = `mdkcp${process.pid % 100000}`;
 const SUBNET = '10.133.0';

@@ -41,7 +41,7 @@ inNetns('echo 0 > /proc/sys/net/ipv4/ip_forward; iptables -P FORWARD DROP');
 // The plugins' directory: Debian's, and minidock's under the name its "type" says.
 const plugins = join(work, 'bin');
 mkdirSync(plugins);
-symlinkSync(join(REPO, 'bin/minidock-cni.js'), join(plugins, 'minidock'));
+symlinkSync(join(REPO, 'bin/minidock-cni'), join(plugins, 'minidock'));
 const netconf = join(work, 'net.d');
 mkdirSync(netconf);
 

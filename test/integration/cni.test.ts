@@ -17,7 +17,8 @@ import { assertShaped } from '../helpers/iperf.js';
 
 if (process.getuid?.() !== 0) throw new Error('integration tests need root (run them as root, as CI does)');
 ensureTestNetns();
-const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/minidock-cni.js');
+// The launcher a runtime executes (node from the plugin's startup snapshot).
+const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/minidock-cni');
 const data = mkdtempSync(join(tmpdir(), 'mdk-cni-'));
 const BR = `mdkcb${process.pid % 100000}`;
 const SUBNET = '10.124.0.0/24';
@@ -41,7 +42,7 @@ const conf = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ cniVersion: '1.0.0', name: NETWORK, type: 'minidock', bridge: BR, subnet: SUBNET, dataDir: data, ...extra });
 interface Call { code: number; out: Record<string, unknown> | undefined; raw: string }
 const cni = (command: string, env: Record<string, string>, stdin: string): Call => {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, process.execPath, PLUGIN], {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${TEST_NETNS}`, PLUGIN], {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', CNI_COMMAND: command, CNI_PATH: '/usr/lib/cni', ...env },
     input: stdin, encoding: 'utf8',
   });

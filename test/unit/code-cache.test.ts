@@ -63,7 +63,7 @@ function copyOfCli(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mdk-snap-'));
   mkdirSync(join(dir, 'bin'));
   mkdirSync(join(dir, 'dist/bundle'), { recursive: true });
-  for (const f of ['bin/minidock', 'bin/minidock.js', 'package.json', 'dist/bundle/main.cjs']) copyFileSync(join(REPO, f), join(dir, f));
+  for (const f of ['bin/minidock', 'bin/launch.sh', 'bin/minidock.js', 'package.json', 'dist/bundle/main.cjs']) copyFileSync(join(REPO, f), join(dir, f));
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
@@ -85,6 +85,17 @@ test('bin/minidock starts from the startup snapshot, also through a link from el
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('bin/minidock-cni starts the CNI plugin from its own snapshot, and without one from bin/minidock-cni.js', () => {
+  const version = (bin: string) => spawnSync(bin, [], { env: { ...env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}', encoding: 'utf8' });
+  const r = version(join(REPO, 'bin/minidock-cni'));
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).cniVersion, '1.0.0');
+  assert.is(how(r.stderr), 'from the startup snapshot');
+  const js = spawnSync(process.execPath, [join(REPO, 'bin/minidock-cni.js')], { env: { ...env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}', encoding: 'utf8' });
+  assert.is(js.stdout, r.stdout);
+  assert.is(how(js.stderr), undefined, 'the plain script: no snapshot to say');
 });
 
 test('the snapshot holds nothing of the moment it was built: environment, arguments, place', () => {
