@@ -32,7 +32,7 @@ import { fmt, formatCell, markdownTable, summarize } from './lib/stats.mjs';
 import { distributionSvg } from './lib/svg.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SECTIONS = ['startup', 'memory', 'http', 'throughput', 'parallel', 'exec'];
+const SECTIONS = ['startup', 'memory', 'http', 'throughput', 'parallel', 'exec', 'exited'];
 const COLUMNS = ['minidock', 'crun', 'runc', 'podman', 'docker', 'floor'];
 // Inside the suite's own network namespace; none of these exists outside it.
 const NET = {
@@ -46,7 +46,7 @@ const PORTS = { http: { minidock: 18080, podman: 18081, docker: 18082, floor: 18
 function usage(code) {
   (code ? process.stderr : process.stdout).write(`usage: node bench/suite.mjs [options]   (as root; npm run bench runs it)
 
-  --quick           a smoke run (~1.5 min): few runs, 10 parallel containers, 10 for ps
+  --quick           a smoke run (~2 min): few runs, 10 parallel containers, 10 for ps, 100 exited
   --runs N          timed runs per contender of the start-up, memory, exec and ps rows
                     (default 20; --quick 5); first-HTTP gets N/2, the rest fixed counts
   --only LIST       some sections: ${SECTIONS.join(',')}
@@ -105,6 +105,7 @@ function parseArgs(argv) {
   o.parallel = o.quick ? 10 : 50;
   o.parallelReps = o.quick ? 1 : 3;
   o.psCount = o.quick ? 10 : 100;
+  o.exitedCount = o.quick ? 100 : 1000;
   o.rssRuns = Math.min(o.runs, o.quick ? 2 : 5);
   return o;
 }
@@ -663,6 +664,36 @@ async function sectionExec() {
   for (const e of E()) if (running[e.id].length) await shAsync(e.cmd, e.rm(running[e.id]), { env: e.env, timeout: 300_000 });
 }
 
+/** 6b: `ps -a` over exitedCount exited containers (issue #20: under 2x `node -e 0`), `node -e 0`
+ *  beside it. Made with `run --network none busybox true`, 3 at a time, untimed. */
+async function sectionExited() {
+  const N = opts.exitedCount;
+  log(`\n== 6b. ps -a with ${N} exited containers per engine`);
+  const made = {};
+  for (const e of E()) {
+    const names = Array.from({ length: N }, (_, i) => `${namePrefix()}ex-${i}`);
+    const ok = [];
+    for (let i = 0; i < names.length; i += 3) {
+      const batch = names.slice(i, i + 3);
+      const rs = await Promise.all(batch.map((name) => shAsync(e.cmd, e.run({ name, network: 'none', image: e.images.busybox, command: ['true'] }), { env: e.env })));
+      batch.forEach((name, j) => { if (rs[j].ok) ok.push(name); else log(`  ${e.id}: ${name}: ${lastLine(rs[j].stderr)}`); });
+      if (i % 300 === 0) await checkpoint();
+    }
+    made[e.id] = ok;
+    log(`  ${e.id}: ${ok.length} exited`);
+  }
+  const cs = [];
+  for (const e of E()) if (made[e.id].length) cs.push({ key: `psa:${e.id}`, run: spawnTimed(e.cmd, e.psAll(), e.env) });
+  cs.push({ key: 'psa:floor', run: spawnTimed(process.execPath, ['-e', '0'], CLEAN_ENV) });
+  const r = await alternate(cs, opts.runs, 1, 'ps -a');
+  const pick = Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith('psa:')).map(([k, v]) => [k.slice(4), v]));
+  addRow('exec', `ps -a with ${N} exited containers`, 'ms', pick, { id: 'ps-exited', floor: 'node -e 0 (the aim: minidock under 2x this)',
+    note: `exited (busybox true, --network none): ${Object.entries(made).map(([k, v]) => `${k} ${v.length}`).join(', ')}` });
+  for (const e of E()) {
+    for (let i = 0; i < made[e.id].length; i += 100) await shAsync(e.cmd, e.rm(made[e.id].slice(i, i + 100)), { env: e.env, timeout: 300_000 });
+  }
+}
+
 // ------------------------------------------------------------------------------------ report
 
 const med = (row, col) => row?.cells?.[col]?.stats?.median;
@@ -717,6 +748,21 @@ function verdicts() {
     const clean = f.failed === 0 && f.dup === 0 && f.silent === 0;
     v(`${opts.parallel} parallel starts: no failures, no duplicate addresses, faster than podman`, clean && mine != null && pod != null ? mine < pod : (clean ? null : false),
       `minidock ${f.text} failed/duplicate/silent, all answering after ${fmt(mine)} s; podman ${pod == null ? 'not measured' : `${fmt(pod)} s`}`);
+  }
+  // Issue #20's aims for exec and ps.
+  const ex = rowById('exec');
+  if (ex && med(ex, 'minidock') && med(ex, 'docker')) {
+    const x = med(ex, 'docker') / med(ex, 'minidock');
+    v('exec NAME true >= 2x faster than docker exec', x >= 2, `docker ${fmt(med(ex, 'docker'))} ms / minidock ${fmt(med(ex, 'minidock'))} ms = ${x.toFixed(2)}x`);
+  }
+  const ps = rowById('ps');
+  if (ps && med(ps, 'minidock') && med(ps, 'docker')) {
+    v('ps with the running containers no slower than docker ps', med(ps, 'minidock') <= med(ps, 'docker'), `minidock ${fmt(med(ps, 'minidock'))} ms, docker ${fmt(med(ps, 'docker'))} ms`);
+  }
+  const pe = rowById('ps-exited');
+  if (pe && med(pe, 'minidock') && med(pe, 'floor')) {
+    const x = med(pe, 'minidock') / med(pe, 'floor');
+    v(`${pe.label.replace(/ with /, ' over ')} under 2x node -e 0`, x < 2, `minidock ${fmt(med(pe, 'minidock'))} ms / node -e 0 ${fmt(med(pe, 'floor'))} ms = ${x.toFixed(2)}x${med(pe, 'docker') ? `; docker ${fmt(med(pe, 'docker'))} ms` : ''}`);
   }
   return out;
 }
@@ -799,7 +845,7 @@ async function cleanupAll() {
 async function main() {
   const t0 = now();
   await setup();
-  const steps = { startup: sectionStartup, memory: sectionMemory, http: sectionHttp, throughput: sectionThroughput, parallel: sectionParallel, exec: sectionExec };
+  const steps = { startup: sectionStartup, memory: sectionMemory, http: sectionHttp, throughput: sectionThroughput, parallel: sectionParallel, exec: sectionExec, exited: sectionExited };
   for (const s of SECTIONS) {
     if (!opts.only.includes(s)) continue;
     const ts = now();

@@ -44,6 +44,7 @@ export function minidockEngine(ctx) {
     rm: (names) => [...pre, 'rm', '-f', ...names],
     exec: (name, argv) => [...pre, 'exec', name, ...argv],
     ps: () => [...pre, 'ps'],
+    psAll: () => [...pre, 'ps', '-a'],
     inspect: (fmt, names) => [...pre, 'inspect', '-f', fmt, ...names],
   };
   ctx.cleanups.push(() => {
@@ -155,6 +156,7 @@ export function podmanEngine(ctx) {
       rm: (names) => [...v.global, 'rm', '-f', '-t', '0', ...names],
       exec: (name, argv) => [...v.global, 'exec', name, ...argv],
       ps: () => [...v.global, 'ps'],
+      psAll: () => [...v.global, 'ps', '-a'],
       inspect: (fmt, names) => [...v.global, 'inspect', '-f', fmt, ...names],
     };
   }
@@ -245,6 +247,7 @@ export async function dockerEngine(ctx) {
     rm: (names) => ['rm', '-f', ...names],
     exec: (name, argv) => ['exec', name, ...argv],
     ps: () => ['ps'],
+    psAll: () => ['ps', '-a'],
     inspect: (fmt, names) => ['inspect', '-f', fmt, ...names],
     daemonsKb: () => [daemon.pid, ...childPids(daemon.pid)],
   };
