@@ -56,24 +56,36 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
   // The writable layer's size only when asked for: it walks the container's upper directory.
   const withSize = o.size || (lf !== undefined && fmt!.mentions(lf, 'Size'));
   const sizeOf = withSize ? await containerSizes(root, store) : undefined;
+  // The columns the default table leaves out are getters: worked out only for a --format that
+  // names them (ps -a reads every container, so per-row work counts).
   const rows = records.map((c) => ({
     ID: id(c.id),
     Image: c.spec?.image.ref ?? '',
     Command: c.spec ? commandText(c.spec.argv, o.noTrunc) : '',
-    CreatedAt: c.spec ? goTime(c.spec.createdAt) : '',
+    get CreatedAt(): string {
+      return c.spec ? goTime(c.spec.createdAt) : '';
+    },
     RunningFor: c.spec ? createdText(c.spec.createdAt, now) : '',
     Ports: c.state?.status === 'running' && c.state.net ? formatPorts(withExposed(c.state.net.attachment.ports, c.spec?.exposedPorts)) : '',
     State: c.broken ? 'dead' : pausedOf(c) ? 'paused' : c.state?.status ?? '',
     Status: c.broken ? `Broken (${c.broken})` : statusText(c.state!, now) + (pausedOf(c) ? ' (Paused)' : ''),
-    Size: sizeOf ? sizeOf(c.id, c.spec?.image.id) : '',
+    get Size(): string {
+      return sizeOf ? sizeOf(c.id, c.spec?.image.id) : '';
+    },
     Names: c.spec?.name ?? '',
     // docker's method: {{.Label "key"}} is one label's value ("" when absent). Not serialised.
     Label: (key: unknown) => c.spec?.labels?.[String(key)] ?? '',
     // docker joins the labels in its map's order (random); sorted here, so the output is stable.
-    Labels: Object.entries(c.spec?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(','),
+    get Labels(): string {
+      return Object.entries(c.spec?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(',');
+    },
     // Each source cut to 15 characters, the last an ellipsis, unless --no-trunc, as docker's.
-    Mounts: (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 14).join('')}…`)).join(','),
-    Networks: !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode,
+    get Mounts(): string {
+      return (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 14).join('')}\u2026`)).join(',');
+    },
+    get Networks(): string {
+      return !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode;
+    },
     LocalVolumes: '0',
   }));
   const columns: Array<Exclude<keyof (typeof rows)[number], 'Label'>> = ['ID', 'Image', 'Command', 'RunningFor', 'Status', 'Ports', 'Names'];

@@ -165,10 +165,12 @@ export class StateStore {
   }
 
   read(id: string): ContainerRecord {
-    const dir = this.paths(id).dir;
+    // Concatenated, not join()ed: `ps -a` reads every container, and path.join's normalising
+    // was a tenth of it (the directory is normalised once, the id is hex).
+    const dir = `${this.containersDir}/${id}`;
     try {
-      const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as ContainerSpec;
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as ContainerState;
+      const spec = JSON.parse(readFileSync(`${dir}/config.json`, 'utf8')) as ContainerSpec;
+      const state = JSON.parse(readFileSync(`${dir}/state.json`, 'utf8')) as ContainerState;
       if (typeof spec?.id !== 'string' || typeof state?.status !== 'string') throw new Error('missing fields');
       return { id, spec, state: reconcile(state, dir) };
     } catch (err) {
