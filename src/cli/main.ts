@@ -116,6 +116,9 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
       .option('--memory-reservation <bytes>', 'a soft memory limit (e.g. 32m), below --memory')
       .option('--oom-kill-disable', 'do not let the OOM killer end the container\'s processes (cgroup v1)', false)
       .option('--userns <mode>', 'host: container root is host root (default: root is remapped to host uid 100000, see MINIDOCK_USERNS_REMAP)')
+      .option('--pid <mode>', 'host: the host\'s PID namespace (sees and signals the host\'s processes; implies --userns=host)')
+      .option('--ipc <mode>', 'host: the host\'s IPC namespace and /dev/shm; private or shareable: its own (the default)')
+      .option('--uts <mode>', 'host: the host\'s UTS namespace (its hostname; -h cannot be given)')
       .option('-p, --publish <[ip:][hostPort:]containerPort[/proto]>', 'publish a container port on the host (repeatable)', collect, [])
       .option('-P, --publish-all', 'publish every port the image exposes, on free host ports', false)
       .option('--expose <port[/proto]>', 'expose a port or range without publishing it (-P publishes it; shown by ps and inspect)', collect, [])
@@ -184,6 +187,9 @@ function defineRun(p: typeof program, which: 'run' | 'create'): unknown {
             ...(opts.shmSize !== undefined ? { shmSize: opts.shmSize } : {}),
             ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
             userns: opts.userns,
+            ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
+            ...(opts.ipc !== undefined ? { ipc: opts.ipc } : {}),
+            ...(opts.uts !== undefined ? { uts: opts.uts } : {}),
             ...(opts.explain && !opts.dryRun ? { explain: (await import('../explain/live.js')).explainRun } : {}),
             resources: {
               memory: opts.memory, memorySwap: opts.memorySwap, cpus: opts.cpus, cpuShares: opts.cpuShares, cpusetCpus: opts.cpusetCpus, pidsLimit: opts.pidsLimit,

@@ -162,7 +162,7 @@ export async function topCommand(root: string, ref: string): Promise<string> {
   check('top', rec);
   if (!rec.state?.pid) throw new MinidockError(`container ${ref} is not running`, { step: 'top', exitCode: 1 });
   const { containerProcesses, renderTop } = await import('../runtime/top.js');
-  return renderTop(containerProcesses(rec.state.pid));
+  return renderTop(containerProcesses(rec.state.pid, rec.spec?.pidMode === 'host' ? 'mnt' : 'pid'));
 }
 
 /** `container prune [-f]`: every stopped container (created or exited), as docker's; prints

@@ -139,7 +139,22 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
   }
   for (const [name, dst] of Object.entries(BUNDLE_ETC_FILES)) mounts.push({ destination: dst, type: 'bind', source: file(name), options: bindOpts(spec.readOnly ?? false) });
 
-  const namespaces: Json[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  // --pid, --ipc, --uts host: none of its own of that kind. A procfs or mqueue of the host's
+  // namespaces cannot be mounted from the container's user namespace (the host's own those):
+  // the host's /proc is bound in instead, and with --ipc host its /dev/shm, as docker binds it;
+  // /dev/mqueue is left out (mq_open(3) needs no mount; a host may have none to bind).
+  const hostNs = (type: 'pid' | 'ipc' | 'uts'): boolean => spec[`${type}Mode`] === 'host';
+  const namespaces: Json[] = (['pid', 'ipc', 'uts'] as const).filter((t) => !hostNs(t)).map((type) => ({ type }));
+  namespaces.push({ type: 'mount' });
+  const hostBind = (dst: string): void => {
+    const at = mounts.findIndex((m) => m.destination === dst);
+    mounts.splice(at, 1, { destination: dst, type: 'bind', source: dst, options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
+  };
+  if (hostNs('pid')) hostBind('/proc');
+  if (hostNs('ipc')) {
+    hostBind('/dev/shm');
+    mounts.splice(mounts.findIndex((m) => m.destination === '/dev/mqueue'), 1);
+  }
   // --network none and bridge: a new namespace (lo only: a bundle cannot wire the bridge);
   // container:NAME joins the other's; host: none of its own.
   if (spec.network.mode === 'container' && o.netnsPath) namespaces.push({ type: 'network', path: o.netnsPath });
@@ -185,8 +200,8 @@ export function ociConfigFor(spec: ContainerSpec, o: OciFromSpecOptions): Json {
       ...(spec.rlimits?.length ? { rlimits: spec.rlimits.map((r) => ({ ...r })) } : {}),
     },
     root: { path: 'rootfs', readonly: spec.readOnly ?? false },
-    hostname: spec.hostname,
-    ...(spec.domainname ? { domainname: spec.domainname } : {}),
+    // The host's UTS namespace keeps the host's names (the runtime may set none there).
+    ...(hostNs('uts') ? {} : { hostname: spec.hostname, ...(spec.domainname ? { domainname: spec.domainname } : {}) }),
     mounts,
     linux,
   };

@@ -151,6 +151,10 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       Binds: binds.length ? binds : null,
       NetworkMode: s.networkDefault ? 'default' : networkMode(net),
       PortBindings: goMap(net.mode === 'bridge' ? dockerPortMap(net.ports) : {}),
+      // docker's: "" (PID, UTS) and "private" (IPC) for the container's own.
+      IpcMode: s.ipcMode ?? 'private',
+      PidMode: s.pidMode ?? '',
+      UTSMode: s.utsMode ?? '',
       AutoRemove: s.autoRemove,
       Privileged: s.privileged ?? false,
       PublishAllPorts: s.publishAll ?? false,

@@ -13,7 +13,7 @@ import { MinidockError } from '../core/errors.js';
 import { hierarchyOf, parseCgroupMounts, readCgroupLayout, type CgroupLayout, type Controller } from '../cgroup/layout.js';
 import { readFileSync } from 'node:fs';
 import type { CgroupDir } from '../cgroup/plan.js';
-import { oomKilled, removeCgroup } from '../cgroup/fs.js';
+import { killCgroupProcesses, oomKilled, removeCgroup } from '../cgroup/fs.js';
 import { planOciCgroups, type OciCgroups } from '../oci/cgroups.js';
 import { ociCgroupFields } from '../oci/from-spec.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
@@ -109,6 +109,8 @@ export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oo
   } catch {
     /* already removed */
   }
+  // What PID 1 left behind (only possible with --pid host, see killCgroupProcesses).
+  await killCgroupProcesses({ dirs });
   await removeCgroup({ dirs });
   return { oomKilled: oom };
 }

@@ -23,7 +23,7 @@ import { parseWorkdir } from '../spec/workdir.js';
 import { capabilityMask, capabilityNames } from '../spec/caps.js';
 import { dockerSeccompProfile } from '../spec/seccomp-docker.js';
 import { exposedPortKeys, parseExpose } from '../spec/ports.js';
-import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits } from '../spec/run-flags.js';
+import { parseDeviceFlag, parseDomainname, parseMount, parseNamespaceModes, parseSysctls, parseUlimits, type NamespaceModes } from '../spec/run-flags.js';
 import { splitDev } from './host-devices.js';
 import { sysctlNamespace } from '../oci/plan.js';
 import { hostname as osHostname } from 'node:os';
@@ -120,6 +120,10 @@ export interface RunOptions {
   mount?: string[];
   /** docker's --userns: "host" keeps the identity mapping. */
   userns?: string;
+  /** --pid, --ipc, --uts: "host" shares the host's namespace (docker's modes). */
+  pid?: string;
+  ipc?: string;
+  uts?: string;
   /** Resource limits as typed (--memory 64m, --cpus 0.5, ...): parsed by spec/resources.ts. */
   resources?: ResourceFlags;
   /** --explain: given the plans that ran once the command runs, prints what was done step by
@@ -188,6 +192,7 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   }
   for (const v of o.volumes) parseVolume(v, stateRoot);
   parseUsernsFlag(o.userns);
+  parseNamespaceModes(o);
   runResources(o);
   if (o.name !== undefined) validateContainerName(o.name);
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
@@ -253,7 +258,8 @@ function resolveVolume(spec: string, stateRoot: string): { src: string; dst: str
 export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: NodeJS.ProcessEnv, network: NetworkSpec, stateRoot = ''): Promise<ContainerSpec> {
   const id = randomHex(32);
   const name = o.name !== undefined ? validateContainerName(o.name) : generateName();
-  const hostname = containerHostname(o, network, id, stateRoot);
+  const modes = parseNamespaceModes(o);
+  const hostname = containerHostname(o, network, id, stateRoot, modes);
   const user = resolveUser(
     parseUserSpec(o.user ?? image.config.User ?? '0'),
     readImageFile(image, 'etc/passwd'),
@@ -280,7 +286,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
   const configEnv = [...cliEnv.map(([k, v]) => `${k}=${v}`), ...(image.config.Env ?? []).filter((e) => !given.has(e.split('=')[0]!))];
   checkEnvSize(env);
   const idMap = chooseMapping(
-    { userns: parseUsernsFlag(o.userns), privileged: o.privileged, hostNetwork: network.mode === 'host' },
+    { userns: parseUsernsFlag(o.userns), privileged: o.privileged, hostNetwork: network.mode === 'host', hostPid: modes.pidMode === 'host' },
     parseRemapSetting(callerEnv.MINIDOCK_USERNS_REMAP),
   );
   checkUserMapped(user, idMap);
@@ -314,6 +320,7 @@ export async function buildSpec(o: RunOptions, image: ResolvedImage, callerEnv: 
     ...(o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length ? { dns: { servers: o.dns ?? [], search: o.dnsSearch ?? [], options: o.dnsOption ?? [] } } : {}),
     ...(o.shmSize !== undefined ? { shmSize: shmBytes(o.shmSize) } : {}),
     ...sysctlSpec(o),
+    ...modes,
     ...(o.ulimit?.length ? { rlimits: parseUlimits(o.ulimit) } : {}),
     ...(o.domainname ? { domainname: o.domainname } : {}),
     ...(o.device?.length ? { devices: devicesOf(o) } : {}),
@@ -344,7 +351,7 @@ function devicesOf(o: RunOptions): NonNullable<ContainerSpec['devices']> {
  *  remapped root may not write /proc/sys/kernel/domainname, whose owner check is the host's). */
 function sysctlsOf(o: RunOptions): Record<string, string> {
   if (o.domainname !== undefined) parseDomainname(o.domainname);
-  return parseSysctls(o.sysctl ?? [], { hostNetwork: o.network === 'host', namespaceOf: sysctlNamespace });
+  return parseSysctls(o.sysctl ?? [], { hostNetwork: o.network === 'host', hostIpc: o.ipc === 'host', namespaceOf: sysctlNamespace });
 }
 
 function sysctlSpec(o: RunOptions): Pick<ContainerSpec, 'sysctl'> {
@@ -416,7 +423,9 @@ function extraGroups(names: string[] | undefined, group: string | null): number[
 /** docker's hostname rule: -h, else the host's own under --network host, else the other
  *  container's under --network container:X (which refuses -h, as docker does: the name would
  *  differ from the one the shared network answers to), else the 12-character id. */
-function containerHostname(o: RunOptions, network: NetworkSpec, id: string, stateRoot: string): string {
+function containerHostname(o: RunOptions, network: NetworkSpec, id: string, stateRoot: string, modes: NamespaceModes): string {
+  // The host's UTS namespace: its name, whatever the network.
+  if (modes.utsMode === 'host') return osHostname();
   if (network.mode === 'container') {
     if (o.hostname !== undefined) throw usageError('conflicting options: hostname and the network mode', `-h cannot be used with --network container:${network.container}`);
     // Not found or not running is prepareNetwork's error, said there; the id stands in meanwhile.

@@ -75,12 +75,13 @@ export function toContainerProcess(hostPid: number, status: string, cmdline: str
   return { hostPid, containerPid: st.nspid[st.nspid.length - 1] ?? 0, ppid: st.ppid, uid: st.uid, cmd: commandLine(cmdline, comm) };
 }
 
-/** Every process in `pid1`'s pid namespace, by host pid. Processes that end while being read,
- *  or that may not be inspected, are skipped. */
-export function containerProcesses(pid1: number): ContainerProcess[] {
+/** Every process in `pid1`'s pid namespace, by host pid; for a container in the host's (--pid
+ *  host), every process in its mount namespace, which is the container's own. Processes that
+ *  end while being read, or that may not be inspected, are skipped. */
+export function containerProcesses(pid1: number, ns: 'pid' | 'mnt' = 'pid'): ContainerProcess[] {
   let target: string;
   try {
-    target = readlinkSync(`/proc/${pid1}/ns/pid`);
+    target = readlinkSync(`/proc/${pid1}/ns/${ns}`);
   } catch (err) {
     throw new MinidockError(`cannot read the pid namespace of process ${pid1}`, {
       step: 'top.ns',
@@ -94,7 +95,7 @@ export function containerProcesses(pid1: number): ContainerProcess[] {
     if (!/^[0-9]+$/.test(entry)) continue;
     const hostPid = Number(entry);
     try {
-      if (readlinkSync(`/proc/${entry}/ns/pid`) !== target) continue;
+      if (readlinkSync(`/proc/${entry}/ns/${ns}`) !== target) continue;
       const status = readFileSync(`/proc/${entry}/status`, 'utf8');
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       const comm = cmdline === '' ? readFileSync(`/proc/${entry}/comm`, 'utf8') : '';

@@ -69,6 +69,11 @@ export interface ContainerSpec {
    *  --security-opt seccomp=FILE (docker's format, kept as the OCI profile it became). */
   seccomp?: 'default' | 'unconfined' | 'profile';
   seccompProfile?: import('../oci/config.js').OciSeccomp;
+  /** --pid, --ipc, --uts host: no namespace of its own of that kind (docker's PidMode, IpcMode,
+   *  UTSMode). */
+  pidMode?: 'host';
+  ipcMode?: 'host';
+  utsMode?: 'host';
   /** -v HOST:CTR[:ro] bind mounts, --tmpfs mounts, --read-only root. */
   /** -v binds, and the anonymous volumes of the image's VOLUME paths (`anonymous`: the volume's
    *  name, $ROOT/volumes/<name>; src/runtime/anon-volumes.ts). */

@@ -4,13 +4,14 @@ import { flagError, usageError } from '../core/errors.js';
 
 /** --sysctl K=V: only what the container's own namespaces hold (docker's rule): IPC sysctls, net.*
  *  unless --network host (the host's); the UTS names are -h's and --domainname's. */
-export function parseSysctls(values: string[], o: { hostNetwork: boolean; namespaceOf: (key: string) => string | undefined }): Record<string, string> {
+export function parseSysctls(values: string[], o: { hostNetwork: boolean; hostIpc?: boolean; namespaceOf: (key: string) => string | undefined }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const v of values) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw flagError(`invalid argument "${v}" for "--sysctl" flag: sysctl '${v}' is not in the form key=value`);
     const key = v.slice(0, eq).trim().replace(/\//g, '.');
     const ns = o.namespaceOf(key);
+    if (ns === 'ipc' && o.hostIpc) throw usageError(`sysctl '${key}' is not allowed with --ipc=host`, 'IPC sysctls set the container\'s own IPC namespace: leave --ipc out');
     if (ns === undefined || ns === 'user' || ns === 'uts' || (ns === 'network' && o.hostNetwork)) {
       throw usageError(`sysctl '${key}' is not whitelisted`, ns === 'network' ? 'net.* sysctls need a network namespace of the container\'s own (not --network host)' : 'only IPC and net.* sysctls are namespaced (--domainname sets kernel.domainname)');
     }
@@ -108,4 +109,32 @@ export function parseDeviceFlag(v: string): { host: string; path: string; perms:
   if (!host.startsWith('/') || (path !== undefined && !path.startsWith('/'))) throw flagError(`invalid argument "${v}" for "--device" flag: ${!host.startsWith('/') ? host : path} is not an absolute path`);
   if (perms !== undefined && !isPerms(perms)) throw flagError(`invalid argument "${v}" for "--device" flag: invalid device mode: ${perms}`, 'permissions are r, w and m');
   return { host, path: path ?? host, perms: perms ?? 'rwm' };
+}
+
+/** --pid, --ipc and --uts as docker's HostConfig PidMode, IpcMode and UTSMode: "host" shares
+ *  the host's namespace; the default (and --ipc private or shareable) is the container's own.
+ *  container:NAME is not supported yet. */
+export interface NamespaceModes {
+  pidMode?: 'host';
+  ipcMode?: 'host';
+  utsMode?: 'host';
+}
+
+export function parseNamespaceModes(o: { pid?: string; ipc?: string; uts?: string; hostname?: string; domainname?: string }): NamespaceModes {
+  const mode = (flag: string, v: string | undefined, own: readonly string[]): 'host' | undefined => {
+    if (v === undefined || own.includes(v)) return undefined;
+    if (v === 'host') return 'host';
+    if (v.startsWith('container:')) throw usageError(`--${flag} ${v}: sharing another container's namespace is not supported yet`, `use --${flag}=host, or leave --${flag} out for the container's own`);
+    throw usageError(`invalid --${flag} "${v}"`, `use --${flag}=host${own.length > 1 ? ` or ${own.filter(Boolean).join(', ')}` : ''}, or leave it out for the container's own`);
+  };
+  const out: NamespaceModes = {};
+  const pid = mode('pid', o.pid, ['']);
+  const ipc = mode('ipc', o.ipc, ['', 'private', 'shareable']);
+  const uts = mode('uts', o.uts, ['']);
+  if (uts && o.hostname !== undefined) throw usageError('conflicting options: hostname and the UTS mode', '-h cannot be used with --uts=host');
+  if (uts && o.domainname) throw usageError('conflicting options: domainname and the UTS mode', '--domainname cannot be used with --uts=host');
+  if (pid) out.pidMode = pid;
+  if (ipc) out.ipcMode = ipc;
+  if (uts) out.utsMode = uts;
+  return out;
 }

@@ -80,12 +80,13 @@ export function parseUsernsFlag(value: string | undefined): 'default' | 'host' {
 }
 
 /**
- * The mapping a container gets. --privileged and --network host give the container the host's
- * powers or the host's network stack, which a remapped root could not use (it has no capability
- * over the host's network namespace): both keep the identity mapping, as --userns=host does.
+ * The mapping a container gets. --privileged, --network host and --pid host give the container
+ * the host's powers, network stack or processes, which a remapped root could not use (it has no
+ * capability over the host's namespaces, nor the host's uids to signal its processes with): all
+ * keep the identity mapping, as --userns=host does (docker refuses them under userns-remap).
  */
-export function chooseMapping(o: { userns: 'default' | 'host'; privileged: boolean; hostNetwork: boolean }, setting: ReturnType<typeof parseRemapSetting>): IdMapping {
-  if (o.userns === 'host' || o.privileged || o.hostNetwork || setting === 'host') return IDENTITY_MAP;
+export function chooseMapping(o: { userns: 'default' | 'host'; privileged: boolean; hostNetwork: boolean; hostPid?: boolean }, setting: ReturnType<typeof parseRemapSetting>): IdMapping {
+  if (o.userns === 'host' || o.privileged || o.hostNetwork || o.hostPid || setting === 'host') return IDENTITY_MAP;
   return remapMapping(setting.base, setting.count);
 }
 

@@ -568,4 +568,51 @@ Run('rm refuses a running container, rm -f kills it', async () => {
   assert.is(await code, 137);
 });
 
+Run('--pid, --ipc and --uts host: the host\'s namespaces (bound /proc and /dev/shm), and what --pid host leaves behind is killed with it', async () => {
+  const hostNs = (t: string): string => readlinkSync(`/proc/self/ns/${t}`);
+  const marker = `mdk-pidhost-${process.pid}`;
+  const r = run('--network', 'none', '--pid', 'host', '--ipc', 'host', '--uts', 'host', 'busybox', 'sh', '-c',
+    `cat /proc/1/comm; for t in pid ipc uts; do readlink /proc/self/ns/$t; done; hostname; echo x > /dev/shm/${marker}; exec -a ${marker} sleep 1000 & sleep 0.2; echo done`);
+  try {
+    assert.is(r.code, 0, r.stderr);
+    const [p1, pself, ipc, uts, name] = r.stdout.trim().split('\n');
+    assert.is(p1, readFileSync('/proc/1/comm', 'utf8').trim(), 'PID 1 is the host\'s init');
+    assert.is(pself, hostNs('pid'));
+    assert.is(ipc, hostNs('ipc'));
+    assert.is(uts, hostNs('uts'));
+    assert.is(name, hostHostname());
+    assert.ok(existsSync(`/dev/shm/${marker}`), 'the host\'s /dev/shm');
+  } finally {
+    rmSync(`/dev/shm/${marker}`, { force: true });
+  }
+  // The background sleep outlived its shell in the host's PID namespace: the exit killed it.
+  assert.is(spawnSync('pgrep', ['-f', marker]).status, 1, 'no process left');
+  // Without the flags: the container's own, as before.
+  const own = run('--network', 'none', 'busybox', 'sh', '-c', 'for t in pid ipc uts; do readlink /proc/self/ns/$t; done');
+  for (const [i, t] of ['pid', 'ipc', 'uts'].entries()) assert.is.not(own.stdout.trim().split('\n')[i], hostNs(t));
+  // top lists the container's processes (its mount namespace), not the host's.
+  assert.is(mdk(root, ['run', '-d', '--name', 'pidhost', '--network', 'none', '--pid', 'host', 'busybox', 'sh', '-c', 'sleep 1001 & sleep 1002']).code, 0);
+  try {
+    const inspected = mdk(root, ['inspect', '-f', '{{.HostConfig.PidMode}} {{.HostConfig.IpcMode}} {{.HostConfig.UTSMode}}', 'pidhost']);
+    assert.is(inspected.stdout, 'host private \n');
+    let top = '';
+    for (let i = 0; i < 50 && !/sleep 1001/.test(top); i++) { top = mdk(root, ['top', 'pidhost']).stdout; await new Promise((res) => setTimeout(res, 50)); }
+    assert.equal(top.trim().split('\n').slice(1).map((l) => l.split(/\s{2,}/).at(-1)).sort(), ['sleep 1001', 'sleep 1002']);
+  } finally {
+    assert.is(mdk(root, ['rm', '-f', 'pidhost']).code, 0);
+  }
+  // docker's refusals, one line each, 125, nothing made.
+  for (const [args, msg] of [
+    [['--uts', 'host', '-h', 'x'], /conflicting options: hostname and the UTS mode/],
+    [['--pid', 'container:x'], /--pid container:x: sharing another container's namespace is not supported yet/],
+    [['--ipc', 'bogus'], /invalid --ipc "bogus"/],
+    [['--ipc', 'host', '--sysctl', 'kernel.shmmax=1000'], /sysctl 'kernel.shmmax' is not allowed with --ipc=host/],
+  ] as Array<[string[], RegExp]>) {
+    const bad = run(...args, 'busybox', 'true');
+    assert.is(bad.code, 125, args.join(' '));
+    assert.match(bad.stderr, msg);
+    assert.is(bad.stderr.trim().split('\n').length, 1);
+  }
+});
+
 suiteRun.run();

@@ -109,6 +109,9 @@ test('a running bridge container with published ports: the whole object, in dock
         '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }],
         '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
       },
+      IpcMode: 'private',
+      PidMode: '',
+      UTSMode: '',
       AutoRemove: true,
       Privileged: false,
       PublishAllPorts: false,
@@ -209,7 +212,7 @@ test('a created container on the host network: zero times, no pid, no ports', ()
   assert.is(out.Image, '/srv/rootfs', 'a directory used in place has no id: the ref stands in');
   assert.is(out.LogPath, '');
   assert.equal(out.HostConfig, {
-    Binds: null, NetworkMode: 'host', PortBindings: {}, AutoRemove: false, Privileged: false, PublishAllPorts: false, ReadonlyRootfs: false,
+    Binds: null, NetworkMode: 'host', PortBindings: {}, IpcMode: 'private', PidMode: '', UTSMode: '', AutoRemove: false, Privileged: false, PublishAllPorts: false, ReadonlyRootfs: false,
     Memory: 0, MemorySwap: 0, NanoCpus: 0, CpuShares: 0, CpusetCpus: '', PidsLimit: null, CpuQuota: 0, CpuPeriod: 0, MemoryReservation: 0, OomKillDisable: false, UsernsMode: 'host',
     Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, ShmSize: 67108864,
   });

@@ -441,4 +441,23 @@ test('wordsOutside and wordsNeitherSubsetNorOnes: the patterns miss the points a
   assert.throws(() => wordsNeitherSubsetNorOnes(0x3), /neighbouring/);
 });
 
+test('--pid, --ipc, --uts host: no namespace of that kind, the host\'s /proc and /dev/shm bound in, no /dev/mqueue, no names with the host\'s UTS', () => {
+  const c = ociConfigFor({ ...remappedSpec(), pidMode: 'host', ipcMode: 'host', utsMode: 'host', domainname: 'x' }, { bundle: BUNDLE, cgroupParent: 'minidock' }) as any;
+  assert.equal(c.linux.namespaces.map((n: { type: string }) => n.type), ['mount', 'network', 'cgroup', 'user']);
+  const at = (dst: string) => c.mounts.find((m: { destination: string }) => m.destination === dst);
+  assert.equal(at('/proc'), { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
+  assert.equal(at('/dev/shm'), { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'nosuid', 'nodev', 'noexec'] });
+  assert.is(at('/dev/mqueue'), undefined);
+  assert.is(c.hostname, undefined);
+  assert.is(c.domainname, undefined);
+  // The order of the mounts is kept: /dev/shm after /dev.
+  const order = c.mounts.map((m: { destination: string }) => m.destination);
+  assert.ok(order.indexOf('/dev/shm') > order.indexOf('/dev'));
+  const own = ociConfigFor(remappedSpec(), { bundle: BUNDLE, cgroupParent: 'minidock' }) as any;
+  assert.equal(own.linux.namespaces.map((n: { type: string }) => n.type).slice(0, 3), ['pid', 'ipc', 'uts']);
+  assert.is(own.mounts.find((m: { destination: string }) => m.destination === '/proc').type, 'proc');
+  // It is a config runc's parser takes.
+  parseConfig(c);
+});
+
 test.run();

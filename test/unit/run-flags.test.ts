@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
 import { sysctlNamespace } from '../../src/oci/plan.js';
-import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits } from '../../src/spec/run-flags.js';
+import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits, parseNamespaceModes } from '../../src/spec/run-flags.js';
 
 const message = (fn: () => unknown): string => {
   try { fn(); } catch (err) { assert.instance(err, MinidockError); return (err as MinidockError).message; }
@@ -57,6 +57,33 @@ test('parseDeviceFlag: HOST[:CTR[:PERMS]], a lone PERMS after HOST, docker\'s er
   assert.match(message(() => parseDeviceFlag('/dev/a:/dev/b:rx')), /invalid device mode: rx/);
   assert.match(message(() => parseDeviceFlag('dev/a')), /is not an absolute path/);
   assert.match(message(() => parseDeviceFlag('/dev/a:/b:r:x')), /bad format for path/);
+});
+
+test('--pid, --ipc, --uts: host, the defaults, and docker\'s refusals', () => {
+  assert.equal(parseNamespaceModes({}), {});
+  assert.equal(parseNamespaceModes({ pid: 'host', ipc: 'host', uts: 'host' }), { pidMode: 'host', ipcMode: 'host', utsMode: 'host' });
+  assert.equal(parseNamespaceModes({ pid: '', ipc: 'private', uts: '' }), {});
+  assert.equal(parseNamespaceModes({ ipc: 'shareable' }), {});
+  const refused = (o: Parameters<typeof parseNamespaceModes>[0], re: RegExp): void => {
+    try {
+      parseNamespaceModes(o);
+      assert.unreachable();
+    } catch (err) {
+      assert.instance(err, MinidockError);
+      assert.is((err as MinidockError).exitCode, 125);
+      assert.match((err as Error).message, re);
+    }
+  };
+  refused({ uts: 'host', hostname: 'h' }, /conflicting options: hostname and the UTS mode/);
+  refused({ uts: 'host', domainname: 'd' }, /conflicting options: domainname and the UTS mode/);
+  refused({ pid: 'container:web' }, /not supported yet/);
+  refused({ ipc: 'none' }, /invalid --ipc "none"/);
+  refused({ pid: 'private' }, /invalid --pid "private"/);
+});
+
+test('--sysctl of the IPC namespace is refused with --ipc host', () => {
+  assert.throws(() => parseSysctls(['kernel.shmmax=1'], { hostNetwork: false, hostIpc: true, namespaceOf: sysctlNamespace }), /not allowed with --ipc=host/);
+  assert.equal(parseSysctls(['kernel.shmmax=1'], { hostNetwork: false, namespaceOf: sysctlNamespace }), { 'kernel.shmmax': '1' });
 });
 
 test.run();
