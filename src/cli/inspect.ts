@@ -4,7 +4,7 @@
 // or a Go template run over each (strict: a misspelt field is an error, as docker's is).
 //
 // docker's rules kept here:
-//   - without --type a reference is looked for as a container, then an image, then a network;
+//   - without --type a reference is looked for as a container, an image, a network, a volume;
 //     what is found nowhere is "Error: No such object: REF" (with --type: "No such container").
 //   - every reference found is printed, those not found are reported on stderr, exit 1 if any.
 //   - a template that does not parse is refused before anything is looked up, exit 64 (docker's
@@ -12,9 +12,9 @@
 //   - `/name`, the form docker's own .Name prints, names the container `name`.
 import { formatForUser, MinidockError, usageError } from '../core/errors.js';
 
-export type InspectKind = 'container' | 'image' | 'network';
+export type InspectKind = 'container' | 'image' | 'network' | 'volume';
 
-const KINDS: readonly InspectKind[] = ['container', 'image', 'network'];
+const KINDS: readonly InspectKind[] = ['container', 'image', 'network', 'volume'];
 
 /** Finds the object a reference names, or undefined; throws only for a real failure. */
 export type Finder = (ref: string) => object | undefined;
@@ -23,7 +23,7 @@ export type Finder = (ref: string) => object | undefined;
 export function inspectKinds(type: string | undefined): readonly InspectKind[] {
   if (type === undefined || type === '') return KINDS;
   if (!(KINDS as readonly string[]).includes(type)) {
-    throw usageError(`"${type}" is not a valid value for --type`, 'use --type container, image or network');
+    throw usageError(`"${type}" is not a valid value for --type`, 'use --type container, image, network or volume');
   }
   return [type as InspectKind];
 }
@@ -41,6 +41,8 @@ async function finder(root: string, kind: InspectKind): Promise<Finder> {
       return (await import('./images.js')).imageFinder(root);
     case 'network':
       return (await import('./network.js')).networkFinder(root);
+    case 'volume':
+      return (await import('./volumes.js')).volumeFinder(root);
   }
 }
 

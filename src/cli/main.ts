@@ -245,7 +245,7 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .argument('<name|id...>')
       .description('Show containers, images or networks as JSON (a container first, then an image, then a network of that name)')
       .option('-f, --format <template>', "Go template, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings}}'")
-      .option('--type <kind>', 'look only for a container, image or network')
+      .option('--type <kind>', 'look only for a container, image, network or volume')
       .option('--net', "draw the container's network path instead (network diagram, cut down to it)", false)
       .action(action(async (refs: string[], opts) => {
         if (!opts.net) {
@@ -617,6 +617,46 @@ const commands: Record<string, (p: typeof program) => unknown> = {
       .option('--timeout <seconds>', 'how long to wait for an answer', '2')
       .action(action(async (port: string, opts) =>
         (await import('./trace.js')).traceCommand(config.root, port, { from: opts.from, timeout: opts.timeout }))),
+  volume: (p) => {
+    const vol = p.command('volume').description('Manage volumes: data under the state root that outlives containers (-v NAME:/path)');
+    vol
+      .command('create')
+      .description('Create a volume (a random name when none is given); one that exists is kept')
+      .argument('[name]', 'volume name (letters, digits, _ . -)')
+      .option('-d, --driver <name>', 'volume driver: local, the only one', 'local')
+      .option('-l, --label <K=V>', 'set a label on the volume (repeatable)', collect, [])
+      .option('-o, --opt <K=V>', 'driver options (not supported yet)', collect, [])
+      .action(action(async (name: string | undefined, opts) => (await import('./volumes.js')).volumeCreate(config.root, name, { labels: opts.label, driver: opts.driver, opts: opts.opt })));
+    vol
+      .command('ls')
+      .alias('list')
+      .description('List volumes, named and anonymous')
+      .option('-q, --quiet', 'only display volume names', false)
+      .option('-f, --filter <filter>', 'name=, dangling=true|false, label=K[=V], driver= (repeatable)', collect, [])
+      .option('--format <template>', "Go template per volume, e.g. '{{.Name}}'; 'table ...' adds a header row")
+      .action(action(async (opts) => {
+        process.stdout.write(await (await import('./volumes.js')).volumeLs(config.root, { quiet: opts.quiet, filter: opts.filter, format: opts.format }));
+      }));
+    vol
+      .command('inspect')
+      .description('Show volumes as JSON')
+      .argument('<name...>', 'volume names')
+      .option('-f, --format <template>', "Go template per volume, e.g. '{{.Mountpoint}}'")
+      .action(action(async (names: string[], opts) => (await import('./inspect.js')).inspectObjects(config.root, names, { format: opts.format, kinds: ['volume'] })));
+    vol
+      .command('rm')
+      .alias('remove')
+      .description('Remove volumes (refused while a container, running or not, uses one)')
+      .argument('<name...>', 'volume names')
+      .option('-f, --force', 'no error for a volume that does not exist', false)
+      .action(action(async (names: string[], opts) => (await import('./volumes.js')).volumeRm(config.root, names, opts.force)));
+    vol
+      .command('prune')
+      .description('Remove every volume no container uses')
+      .option('-f, --force', 'do not prompt for confirmation', false)
+      .action(action(async (opts) => (await import('./volumes.js')).volumePrune(config.root, opts.force)));
+    return vol;
+  },
   network: (p) => {
     const net = p.command('network').description('Manage networks');
     net

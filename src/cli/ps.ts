@@ -81,7 +81,7 @@ export async function psCommand(root: string, o: PsOptions): Promise<string> {
     },
     // Each source cut to 15 characters, the last an ellipsis, unless --no-trunc, as docker's.
     get Mounts(): string {
-      return (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 14).join('')}\u2026`)).join(',');
+      return (c.spec?.volumes ?? []).map((v) => v.anonymous ?? v.named ?? v.src).map((m) => (o.noTrunc || [...m].length <= 15 ? m : `${[...m].slice(0, 14).join('')}\u2026`)).join(',');
     },
     get Networks(): string {
       return !c.spec ? '' : c.spec.network.mode === 'bridge' ? c.spec.network.network : c.spec.network.mode === 'container' ? '' : c.spec.network.mode;

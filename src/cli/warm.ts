@@ -74,5 +74,6 @@ export const warm = (): Promise<unknown[]> => Promise.all([
   import('./resources.js'),
   import('./system.js'),
   import('./trace.js'),
+  import('./volumes.js'),
   import('ip-cidr'),
 ]);

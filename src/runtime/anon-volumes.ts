@@ -4,7 +4,7 @@
 // them), and outlives the container's layer: `rm -v` and `run --rm` remove it with the
 // container, `rm` alone leaves it, and `gc` removes those no container names (docker's
 // `volume prune` of anonymous volumes). Named volumes and the volume commands are issue #19's.
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gatedDir, privateDir } from '../core/state-perms.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
@@ -37,24 +37,17 @@ export function planAnonymousVolumes(paths: readonly string[] | undefined, taken
  * from the image. Returns the names made now, for the caller's undo.
  */
 export async function ensureAnonymousVolumes(spec: ContainerSpec, root: string): Promise<string[]> {
-  const anon = (spec.volumes ?? []).filter((v) => v.anonymous);
-  if (!anon.length) return [];
+  const wanted = (spec.volumes ?? []).filter((v) => v.anonymous || v.named);
+  if (!wanted.length) return [];
   const owner = isIdentity(spec.idMap) ? { uid: 0, gid: 0 } : mappedRoot(spec.idMap)!;
   const gate = (d: string): void => (isIdentity(spec.idMap) ? privateDir(d) : gatedDir(d, owner.gid));
   gate(volumesDir(root));
   const made: string[] = [];
-  for (const v of anon) {
-    const dir = join(volumesDir(root), v.anonymous!);
-    if (existsSync(join(dir, '_data'))) continue;
-    // Made aside and renamed into place: a volume is complete or absent.
-    const staging = join(volumesDir(root), `.${v.anonymous}.${process.pid}.tmp`);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
-    gate(staging);
-    const data = join(staging, '_data');
+  // docker's copy-up: what the image has at the path fills a volume that is empty.
+  const fill = async (v: VolumeEntry, data: string): Promise<void> => {
     const { copyImageDir, imageDirStat } = await import('../image/merge.js');
     const sub = v.dst.slice(1);
-    const st = imageDirStat(spec.image, sub);
+    const st = v.nocopy ? undefined : imageDirStat(spec.image, sub);
     if (st && copyImageDir(spec.image, sub, data)) {
       // The volume's own directory as the image's: its owner and mode.
       chownSync(data, st.uid, st.gid);
@@ -68,10 +61,47 @@ export async function ensureAnonymousVolumes(spec: ContainerSpec, root: string):
     } else {
       chownSync(data, owner.uid, owner.gid);
     }
-    renameSync(staging, dir);
-    made.push(v.anonymous!);
+  };
+  for (const v of wanted) {
+    const name = (v.anonymous ?? v.named)!;
+    const dir = join(volumesDir(root), name);
+    if (existsSync(join(dir, '_data'))) {
+      // A named volume made by `volume create`, or emptied: filled at its first use, as docker's.
+      if (v.named && readdirSync(join(dir, '_data')).length === 0) await fill(v, join(dir, '_data'));
+      continue;
+    }
+    // Made aside and renamed into place: a volume is complete or absent.
+    const staging = join(volumesDir(root), `.${name}.${process.pid}.tmp`);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
+    gate(staging);
+    await fill(v, join(staging, '_data'));
+    if (v.named) writeVolumeRecord(staging, name, {});
+    try {
+      renameSync(staging, dir);
+    } catch (err) {
+      // Another run made the same named volume meanwhile: theirs it is.
+      rmSync(staging, { recursive: true, force: true });
+      if (v.named && existsSync(join(dir, '_data'))) continue;
+      throw err;
+    }
+    if (v.anonymous) made.push(name);
   }
   return made;
+}
+
+/** A named volume's record, $ROOT/volumes/NAME/volume.json: what `volume inspect` shows, and
+ *  what tells gc that it is no anonymous volume to prune. */
+export interface VolumeRecord {
+  Name: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+}
+
+export function writeVolumeRecord(dir: string, name: string, labels: Record<string, string>): void {
+  const rec: VolumeRecord = { Name: name, CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), Labels: labels, Options: {} };
+  writeFileSync(join(dir, 'volume.json'), JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
 }
 
 /** Removes the container's anonymous volumes (rm -v, run --rm, a fresh run that failed). */
@@ -88,8 +118,10 @@ export function pruneAnonymousVolumes(root: string, used: ReadonlySet<string>, a
   if (!existsSync(dir)) return 0;
   let n = 0;
   for (const e of readdirSync(dir)) {
-    const staging = /^\.([0-9a-f]{64})\.(\d+)\.tmp$/.exec(e);
-    if ((staging && !alive(Number(staging[2]))) || (/^[0-9a-f]{64}$/.test(e) && !used.has(e))) {
+    const staging = /^\.(.+)\.(\d+)\.tmp$/.exec(e);
+    // A named volume (it has its record) is never gc's to take, used or not: `volume rm` is.
+    const anonymous = /^[0-9a-f]{64}$/.test(e) && !existsSync(join(dir, e, 'volume.json'));
+    if ((staging && !alive(Number(staging[2]))) || (anonymous && !used.has(e))) {
       rmSync(join(dir, e), { recursive: true, force: true });
       n++;
     }

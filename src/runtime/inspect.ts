@@ -133,7 +133,8 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
   };
   if (st.note !== undefined) state.Note = st.note;
   goOptional(state, 'Note');
-  const binds = (s.volumes ?? []).filter((v) => !v.anonymous).map((v) => `${v.src}:${v.dst}${v.ro ? ':ro' : ''}`);
+  // docker's Binds: -v as given, NAME:/path for a named volume.
+  const binds = (s.volumes ?? []).filter((v) => !v.anonymous).map((v) => `${v.named ?? v.src}:${v.dst}${v.ro ? ':ro' : ''}`);
 
   return {
     Id: rec.id,
@@ -178,8 +179,8 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       ShmSize: s.shmSize ?? 64 * 1024 * 1024,
     },
     // docker's .Mounts: binds and (anonymous) volumes.
-    Mounts: (s.volumes ?? []).map((v) => v.anonymous
-      ? { Type: 'volume', Name: v.anonymous, Source: v.src, Destination: v.dst, Driver: 'local', Mode: '', RW: !v.ro, Propagation: '' }
+    Mounts: (s.volumes ?? []).map((v) => v.anonymous || v.named
+      ? { Type: 'volume', Name: v.anonymous ?? v.named, Source: v.src, Destination: v.dst, Driver: 'local', Mode: v.named ? 'z' : '', RW: !v.ro, Propagation: '' }
       : { Type: 'bind', Source: v.src, Destination: v.dst, Mode: v.ro ? 'ro' : '', RW: !v.ro, Propagation: 'rprivate' }),
     Config: goOptional({
       Hostname: s.hostname,

@@ -28,7 +28,7 @@ import { splitDev } from './host-devices.js';
 import { sysctlNamespace } from '../oci/plan.js';
 import { hostname as osHostname } from 'node:os';
 import { parseSignal } from '../spec/signal.js';
-import { checkDestinations, parseTmpfs, parseVolume } from '../spec/volumes.js';
+import { checkDestinations, parseTmpfs, parseVolume, parseVolumeFlag } from '../spec/volumes.js';
 import { initPath, native, type ChildHandle, type NativeApi } from '../native/binding.js';
 import { ImageStore, type ResolvedImage } from '../image/store.js';
 import { serializePlan, type ContainerPaths } from './child-plan.js';
@@ -39,7 +39,7 @@ import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 import { finishContainer } from './finish.js';
-import { ensureAnonymousVolumes, planAnonymousVolumes, removeAnonymousVolumes } from './anon-volumes.js';
+import { ensureAnonymousVolumes, planAnonymousVolumes, removeAnonymousVolumes, volumesDir } from './anon-volumes.js';
 import { cgroupParent, enterCgroup, hostResources, planRunCgroups, releaseCgroup } from './run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import type { OciCgroups } from '../oci/cgroups.js';
@@ -190,7 +190,7 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   if ((o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length) && o.network.startsWith('container:')) {
     throw usageError('conflicting options: dns and the network mode', 'the container whose network is joined has the resolv.conf');
   }
-  for (const v of o.volumes) parseVolume(v, stateRoot);
+  for (const v of o.volumes) parseVolumeFlag(v, stateRoot);
   parseUsernsFlag(o.userns);
   parseNamespaceModes(o);
   runResources(o);
@@ -198,7 +198,7 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
   if (o.user !== undefined) parseUserSpec(o.user);
   capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }); // names checked early
-  checkDestinations([...o.volumes.map((v) => v.split(':')[1] ?? ''), ...o.tmpfs.map((t) => parseTmpfs(t).dst)].map((d) => d.replace(/\/+$/, '')));
+  checkDestinations([...o.volumes.map((v) => parseVolumeFlag(v, stateRoot).dst), ...o.tmpfs.map((t) => parseTmpfs(t).dst)].map((d) => d.replace(/\/+$/, '')));
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
   }
@@ -481,7 +481,12 @@ async function resolveImage(o: RunOptions, root: string): Promise<ResolvedImage>
 
 /** -v binds, then an anonymous volume per VOLUME path of the image that no -v or --tmpfs covers. */
 function volumesOf(o: RunOptions, image: ResolvedImage, stateRoot: string): ContainerSpec['volumes'] {
-  const binds = o.volumes.map((v) => resolveVolume(v, stateRoot));
+  const binds: NonNullable<ContainerSpec['volumes']> = o.volumes.map((text) => {
+    const v = parseVolumeFlag(text, stateRoot);
+    if (v.kind === 'bind') return resolveVolume(text, stateRoot);
+    if (v.kind === 'named') return { src: join(volumesDir(stateRoot), v.name, '_data'), dst: v.dst, ro: v.ro, file: false, named: v.name, ...(v.nocopy ? { nocopy: true } : {}) };
+    return planAnonymousVolumes([v.dst], [], stateRoot)[0]!;
+  });
   const anon = planAnonymousVolumes(image.config.Volumes, [...binds.map((b) => b.dst), ...o.tmpfs.map((t) => parseTmpfs(t).dst)], stateRoot);
   return binds.length || anon.length ? [...binds, ...anon] : undefined;
 }

@@ -75,9 +75,10 @@ export interface ContainerSpec {
   ipcMode?: 'host';
   utsMode?: 'host';
   /** -v HOST:CTR[:ro] bind mounts, --tmpfs mounts, --read-only root. */
-  /** -v binds, and the anonymous volumes of the image's VOLUME paths (`anonymous`: the volume's
-   *  name, $ROOT/volumes/<name>; src/runtime/anon-volumes.ts). */
-  volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean; anonymous?: string }>;
+  /** -v binds, named volumes (`named`: -v NAME:/path, made on first use, kept after the
+   *  container) and anonymous ones (`anonymous`: -v /path and the image's VOLUME paths, gone
+   *  with rm -v): both under $ROOT/volumes/<name>/_data (src/runtime/anon-volumes.ts). */
+  volumes?: Array<{ src: string; dst: string; ro: boolean; file: boolean; anonymous?: string; named?: string; nocopy?: boolean }>;
   tmpfs?: Array<{ dst: string; data: string; ro: boolean }>;
   readOnly?: boolean;
   /** --privileged was given (what inspect's HostConfig.Privileged says; the powers it grants

@@ -77,7 +77,7 @@ export function parseMount(v: string): { volume?: string; tmpfs?: string; bindSo
   const roText = kv.get('readonly') ?? kv.get('ro');
   if (roText !== undefined && !['true', 'false', '1', '0'].includes(roText)) bad(`invalid value for readonly: ${roText}`);
   const ro = roText === 'true' || roText === '1';
-  const known = new Set(['type', 'source', 'src', 'destination', 'dst', 'target', 'readonly', 'ro', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode', 'consistency']);
+  const known = new Set(['type', 'source', 'src', 'destination', 'dst', 'target', 'readonly', 'ro', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode', 'consistency', 'volume-nocopy']);
   for (const k of kv.keys()) if (!known.has(k)) bad(`unexpected key '${k}'`);
   const prop = kv.get('bind-propagation');
   if (prop !== undefined && prop !== 'rprivate') bad(`bind-propagation ${prop}: minidock's binds are rprivate`);
@@ -90,8 +90,13 @@ export function parseMount(v: string): { volume?: string; tmpfs?: string; bindSo
       const opts = [kv.has('tmpfs-size') ? `size=${kv.get('tmpfs-size')}` : '', kv.has('tmpfs-mode') ? `mode=${kv.get('tmpfs-mode')}` : '', ro ? 'ro' : ''].filter(Boolean);
       return { tmpfs: opts.length ? `${dst}:${opts.join(',')}` : dst! };
     }
-    case 'volume':
-      throw usageError(`--mount type=volume is not supported yet: ${v}`, 'bind a host directory (type=bind,src=DIR,dst=PATH) or use -v');
+    case 'volume': {
+      // -v's syntax: NAME:DST[:opts] a named volume, DST alone an anonymous one.
+      const nocopy = kv.get('volume-nocopy');
+      const opts = [ro ? 'ro' : '', nocopy === 'true' || nocopy === '1' ? 'nocopy' : ''].filter(Boolean).join(',');
+      if (!src) return { volume: dst! };
+      return { volume: `${src}:${dst}${opts ? `:${opts}` : ''}` };
+    }
     default:
       return bad(`invalid mount type: ${type}`);
   }

@@ -29,6 +29,32 @@ function cleanDestination(dst: string, spec: string): string {
   return clean;
 }
 
+/** docker's rule for a local volume's name. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+export function checkVolumeName(name: string): string {
+  if (!VOLUME_NAME.test(name)) {
+    throw usageError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`, 'if you intended to pass a host directory, use an absolute path');
+  }
+  return name;
+}
+
+/** -v as docker reads it: HOST:CTR[:opts] a bind, NAME:CTR[:opts] a named volume, CTR alone an
+ *  anonymous one. */
+export type VolumeFlag = ({ kind: 'bind' } & Volume) | { kind: 'named'; name: string; dst: string; ro: boolean; nocopy: boolean } | { kind: 'anonymous'; dst: string };
+
+export function parseVolumeFlag(spec: string, stateRoot: string): VolumeFlag {
+  if (spec.includes('\0')) throw usageError('invalid volume spec: it contains a NUL byte');
+  const parts = spec.split(':');
+  if (parts.length === 1 && spec.startsWith('/')) return { kind: 'anonymous', dst: cleanDestination(spec, spec) };
+  if (parts.length >= 2 && parts[0] !== '' && !parts[0]!.startsWith('/') && !parts[0]!.startsWith('.')) {
+    // A name, not a path: the rest is read as for a bind (destination, ro/rw, z/Z).
+    if (parts.length > 3 || parts.some((p) => p === '')) throw usageError(`invalid volume spec "${spec}"`, 'use NAME:CONTAINER_PATH[:ro]');
+    return { kind: 'named', name: checkVolumeName(parts[0]!), dst: cleanDestination(parts[1]!, spec), ro: mountOptions(parts[2], spec), nocopy: (parts[2] ?? '').split(',').includes('nocopy') };
+  }
+  return { kind: 'bind', ...parseVolume(spec, stateRoot) };
+}
+
 export function parseVolume(spec: string, stateRoot: string): Volume {
   if (spec.includes('\0')) throw usageError('invalid volume spec: it contains a NUL byte');
   const parts = spec.split(':');
@@ -37,24 +63,26 @@ export function parseVolume(spec: string, stateRoot: string): Volume {
   }
   const [src, dst, opts] = parts as [string, string, string | undefined];
   if (!src.startsWith('/')) {
-    throw usageError(`invalid volume spec "${spec}": the host path must be absolute`, 'named volumes are not supported; give an absolute host path');
+    throw usageError(`invalid volume spec "${spec}": the host path must be absolute`, 'give an absolute host path (or a volume name: letters, digits, _ . -)');
   }
   const host = posix.normalize(src).replace(/\/+$/, '') || '/';
   const root = posix.normalize(stateRoot).replace(/\/+$/, '');
   if (host === '/' || underManaged(host) || host === root || host.startsWith(`${root}/`) || root.startsWith(`${host}/`)) {
     throw usageError(`refusing to mount ${host} into a container: it would hand the container the host or minidock's own state`);
   }
-  let ro = false;
-  if (opts !== undefined) {
-    const words = opts.split(',');
-    // z and Z ask docker to relabel for SELinux, which this host does not have: docker then
-    // ignores them too. consistent, cached and delegated mean something only on macOS.
-    const IGNORED = ['z', 'Z', 'consistent', 'cached', 'delegated'];
-    for (const w of words) if (w !== 'ro' && w !== 'rw' && !IGNORED.includes(w)) throw usageError(`invalid mount option "${w}" in "${spec}"`, 'ro, rw, z or Z');
-    if (words.includes('ro') && words.includes('rw')) throw usageError(`invalid volume spec "${spec}": both ro and rw`);
-    ro = words.includes('ro');
-  }
-  return { src: host, dst: cleanDestination(dst, spec), ro };
+  return { src: host, dst: cleanDestination(dst, spec), ro: mountOptions(opts, spec) };
+}
+
+/** -v's third part: whether it is read-only. */
+function mountOptions(opts: string | undefined, spec: string): boolean {
+  if (opts === undefined) return false;
+  const words = opts.split(',');
+  // z and Z ask docker to relabel for SELinux, which this host does not have: docker then
+  // ignores them too. consistent, cached and delegated mean something only on macOS.
+  const IGNORED = ['z', 'Z', 'consistent', 'cached', 'delegated', 'nocopy'];
+  for (const w of words) if (w !== 'ro' && w !== 'rw' && !IGNORED.includes(w)) throw usageError(`invalid mount option "${w}" in "${spec}"`, 'ro, rw, z or Z');
+  if (words.includes('ro') && words.includes('rw')) throw usageError(`invalid volume spec "${spec}": both ro and rw`);
+  return words.includes('ro');
 }
 
 /** Mount flags --tmpfs takes as docker does (each also undoes its opposite: exec after the

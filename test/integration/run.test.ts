@@ -401,7 +401,8 @@ Run('-v HOST:CTR[:ro], --tmpfs and --read-only', () => {
     assert.is(etcRo.stdout, '/etc/hosts=1\n/etc/hostname=1\n/etc/resolv.conf=1\n');
     assert.is(run('busybox', 'sh', '-c', 'echo "1.2.3.4 extra" >> /etc/hosts && echo writable').stdout, 'writable\n', 'without --read-only they stay writable, as docker\'s');
     const cases: Array<[string[], RegExp]> = [
-      [['-v', 'rel:/d'], /the host path must be absolute/],
+      [['-v', './rel:/d'], /the host path must be absolute/],
+      [['-v', 'a:/d'], /includes invalid characters for a local volume name/],
       [['-v', '/nonexistent-mdk:/d'], /source path \/nonexistent-mdk does not exist/],
       [['-v', `${host}:/proc`], /cannot mount over runtime-managed path \/proc/],
       [['-v', `${host}:/dev/pts`], /cannot mount over runtime-managed path \/dev\/pts/],
@@ -515,7 +516,10 @@ Run('inspect: Binds, ReadonlyRootfs, ExposedPorts, exposed ports in ps; --type, 
     assert.is(none.code, 1);
     assert.is((JSON.parse(none.stdout) as unknown[]).length, 1, 'what was found is printed');
     assert.match(none.stderr, /^Error: No such object: nothing-here\n$/);
-    assert.is(mdk(root, ['inspect', '--type', 'volume', 'x']).code, 1, 'docker: not a valid value for --type, exit 1');
+    const vol = mdk(root, ['inspect', '--type', 'volume', 'x']);
+    assert.is(vol.code, 1);
+    assert.match(vol.stderr, /^Error: No such volume: x\n$/);
+    assert.is(mdk(root, ['inspect', '--type', 'plugin', 'x']).code, 1, 'docker: not a valid value for --type, exit 1');
   } finally {
     mdk(root, ['rm', '-f', 'shown']);
     rmSync(dir, { recursive: true, force: true });

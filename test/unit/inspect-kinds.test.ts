@@ -4,11 +4,12 @@ import * as assert from 'uvu/assert';
 import { inspectKinds, notFoundLine } from '../../src/cli/inspect.js';
 import { usageMessage } from '../helpers/usage-error.js';
 
-test('inspectKinds: all three in docker\'s lookup order without --type, one with it', () => {
-  assert.equal(inspectKinds(undefined), ['container', 'image', 'network']);
+test('inspectKinds: all four in docker\'s lookup order without --type, one with it', () => {
+  assert.equal(inspectKinds(undefined), ['container', 'image', 'network', 'volume']);
   assert.equal(inspectKinds('image'), ['image']);
   assert.equal(inspectKinds('network'), ['network']);
-  assert.match(usageMessage(() => inspectKinds('volume')), /"volume" is not a valid value for --type/);
+  assert.equal(inspectKinds('volume'), ['volume']);
+  assert.match(usageMessage(() => inspectKinds('plugin')), /"plugin" is not a valid value for --type/);
 });
 
 test('notFoundLine: "No such object" when looking everywhere, the kind with --type', () => {

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MinidockError } from '../../src/core/errors.js';
+import { parseVolumeFlag } from '../../src/spec/volumes.js';
 import { sysctlNamespace } from '../../src/oci/plan.js';
 import { parseDeviceFlag, parseDomainname, parseMount, parseSysctls, parseUlimits, parseNamespaceModes } from '../../src/spec/run-flags.js';
 
@@ -46,7 +47,9 @@ test('parseMount: bind and tmpfs as -v and --tmpfs; what is missing or unknown i
   assert.match(message(() => parseMount('type=bind,src=/a,dst=/b,colour=red')), /unexpected key 'colour'/);
   assert.match(message(() => parseMount('type=nfs,dst=/b')), /invalid mount type: nfs/);
   assert.match(message(() => parseMount('type=bind,src=/a,dst=/b,bind-propagation=shared')), /rprivate/);
-  assert.match(message(() => parseMount('dst=/b')), /type=volume is not supported yet/);
+  // type=volume (the default): -v's NAME:DST[:opts], or DST alone for an anonymous volume.
+  assert.equal(parseMount('dst=/b'), { volume: '/b' });
+  assert.equal(parseMount('type=volume,src=data,dst=/b,readonly,volume-nocopy'), { volume: 'data:/b:ro,nocopy' });
 });
 
 test('parseDeviceFlag: HOST[:CTR[:PERMS]], a lone PERMS after HOST, docker\'s errors', () => {
@@ -84,6 +87,17 @@ test('--pid, --ipc, --uts: host, the defaults, and docker\'s refusals', () => {
 test('--sysctl of the IPC namespace is refused with --ipc host', () => {
   assert.throws(() => parseSysctls(['kernel.shmmax=1'], { hostNetwork: false, hostIpc: true, namespaceOf: sysctlNamespace }), /not allowed with --ipc=host/);
   assert.equal(parseSysctls(['kernel.shmmax=1'], { hostNetwork: false, namespaceOf: sysctlNamespace }), { 'kernel.shmmax': '1' });
+});
+
+test('-v: HOST:CTR a bind, NAME:CTR a named volume, CTR alone an anonymous one', () => {
+  assert.equal(parseVolumeFlag('/srv:/data:ro', '/var/lib/minidock'), { kind: 'bind', src: '/srv', dst: '/data', ro: true });
+  assert.equal(parseVolumeFlag('web-data:/data', '/var/lib/minidock'), { kind: 'named', name: 'web-data', dst: '/data', ro: false, nocopy: false });
+  assert.equal(parseVolumeFlag('v1:/data:ro,nocopy', '/var/lib/minidock'), { kind: 'named', name: 'v1', dst: '/data', ro: true, nocopy: true });
+  assert.equal(parseVolumeFlag('/data', '/var/lib/minidock'), { kind: 'anonymous', dst: '/data' });
+  assert.throws(() => parseVolumeFlag('a:/data', '/x'), /includes invalid characters for a local volume name/);
+  assert.throws(() => parseVolumeFlag('we$b:/data', '/x'), /includes invalid characters/);
+  assert.throws(() => parseVolumeFlag('./rel:/data', '/x'), /the host path must be absolute/);
+  assert.throws(() => parseVolumeFlag('v1:data', '/x'), /absolute/);
 });
 
 test.run();
