@@ -5,8 +5,9 @@
 // The fields are docker's names, in docker's order, for what minidock has. Differences:
 //   - Image is the image store id as minidock keeps it (random hex, no "sha256:" prefix: it is
 //     not a content digest), or the directory/ref when the rootfs was used in place.
-//   - HostConfig.PortBindings gives HostIp "0.0.0.0" where -p gave no address (minidock does
-//     not keep the difference); HostPort "" means "a random port", as in docker.
+//   - HostConfig.PortBindings gives HostIp "" where -p gave no address, as docker's (a record
+//     made before minidock kept the difference shows "" for 0.0.0.0); HostPort "" means "a
+//     random port", as in docker.
 //   - NetworkSettings.Ports lists published ports and, with null, exposed ones, IPv4 only, and
 //     only while the container runs (docker: the same).
 //   - NetworkSettings.Bridge is the bridge device (docker leaves it ""); HostVeth and
@@ -43,12 +44,14 @@ export interface DockerPortBinding {
 
 /** docker's port map: `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`, keys in Go's
  *  (byte-wise) order as its JSON encoder writes them, bindings in the order given. */
-export function dockerPortMap(bindings: PortBinding[], exposed: string[] = []): Record<string, DockerPortBinding[] | null> {
+export function dockerPortMap(bindings: PortBinding[], exposed: string[] = [], asGiven = false): Record<string, DockerPortBinding[] | null> {
   const byKey = new Map<string, DockerPortBinding[]>();
   for (const b of bindings) {
     const key = `${b.containerPort}/${b.proto}`;
     const list = byKey.get(key) ?? [];
-    list.push({ HostIp: b.hostIp, HostPort: b.hostPort === 0 ? '' : b.hostPortEnd !== undefined ? `${b.hostPort}-${b.hostPortEnd}` : String(b.hostPort) });
+    // As given (HostConfig): "" for an address -p did not name (a record older than ipGiven
+    // has only the wildcard to go by).
+    list.push({ HostIp: asGiven && !b.ipGiven && b.hostIp === '0.0.0.0' ? '' : b.hostIp, HostPort: b.hostPort === 0 ? '' : b.hostPortEnd !== undefined ? `${b.hostPort}-${b.hostPortEnd}` : String(b.hostPort) });
     byKey.set(key, list);
   }
   // Exposed ports nothing publishes are keys with null, as in docker's NetworkSettings.Ports.
@@ -151,7 +154,7 @@ export function inspectContainer(rec: ContainerRecord, extra: InspectExtra = {})
       // of the image's VOLUME paths are only in .Mounts.
       Binds: binds.length ? binds : null,
       NetworkMode: s.networkDefault ? 'default' : networkMode(net),
-      PortBindings: goMap(net.mode === 'bridge' ? dockerPortMap(net.ports) : {}),
+      PortBindings: goMap(net.mode === 'bridge' ? dockerPortMap(net.ports, [], true) : {}),
       // docker's: "" (PID, UTS) and "private" (IPC) for the container's own.
       IpcMode: s.ipcMode ?? 'private',
       PidMode: s.pidMode ?? '',

@@ -36,6 +36,8 @@ export interface PortBinding {
   hostPortEnd?: number;
   containerPort: number;
   proto: Proto;
+  /** -p named the address (docker's HostConfig.PortBindings keeps "" when it did not). */
+  ipGiven?: true;
 }
 
 /** The most bindings one run may publish; a range expanding past this is a usage error. */
@@ -219,13 +221,14 @@ export function parsePublish(spec: string): PortBinding[] {
   const parts = splitSpec(spec);
   const { ports, proto } = splitProto(parts.container, spec);
   const hostIp = parseHostIp(parts.ip, spec);
+  const given = parts.ip !== '' ? { ipGiven: true as const } : {};
   const container = parseRange(ports, spec, 'container');
   const host = parts.host === '' ? undefined : parseRange(parts.host, spec, 'host');
   const count = container.end - container.start + 1;
   if (host !== undefined) {
     const hostCount = host.end - host.start + 1;
     if (hostCount !== count && count === 1) {
-      return [{ hostIp, hostPort: host.start, hostPortEnd: host.end, containerPort: container.start, proto }];
+      return [{ hostIp, hostPort: host.start, hostPortEnd: host.end, containerPort: container.start, proto, ...given }];
     }
     if (hostCount !== count) {
       throw usageError(
@@ -241,6 +244,7 @@ export function parsePublish(spec: string): PortBinding[] {
       hostPort: host === undefined ? 0 : host.start + i,
       containerPort: container.start + i,
       proto,
+      ...given,
     });
   }
   return out;

@@ -22,7 +22,7 @@ const FINISHED = Date.UTC(2024, 4, 1, 10, 25, 0, 5);
 
 const requested: PortBinding[] = [
   { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' },
-  { hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, proto: 'udp' },
+  { hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, proto: 'udp', ipGiven: true },
 ];
 const resolved: PortBinding[] = [
   { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' },
@@ -105,9 +105,10 @@ test('a running bridge container with published ports: the whole object, in dock
     HostConfig: {
       Binds: null,
       NetworkMode: 'bridge',
+      // As given: no address for -p 8080:80 (docker's ""), 127.0.0.1 where -p named it.
       PortBindings: {
         '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }],
-        '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }],
+        '80/tcp': [{ HostIp: '', HostPort: '8080' }],
       },
       IpcMode: 'private',
       PidMode: '',

@@ -16,20 +16,21 @@ import {
   type Proto,
 } from '../../src/spec/ports.js';
 
-const b = (hostIp: string, hostPort: number, containerPort: number, proto: Proto = 'tcp'): PortBinding => ({
+const ANY = '0.0.0.0';
+const b = (hostIp: string, hostPort: number, containerPort: number, proto: Proto = 'tcp', given = hostIp !== ANY): PortBinding => ({
   hostIp,
   hostPort,
   containerPort,
   proto,
+  ...(given ? { ipGiven: true as const } : {}),
 });
-const ANY = '0.0.0.0';
 
 // ---------------------------------------------------------------- parsePublish: accepted forms
 
 const good: Array<[string, PortBinding[]]> = [
   ['8080:80', [b(ANY, 8080, 80)]],
   ['127.0.0.1:8080:80', [b('127.0.0.1', 8080, 80)]],
-  ['0.0.0.0:8080:80', [b(ANY, 8080, 80)]],
+  ['0.0.0.0:8080:80', [b(ANY, 8080, 80, 'tcp', true)]],
   ['8080:80/udp', [b(ANY, 8080, 80, 'udp')]],
   ['8080:80/tcp', [b(ANY, 8080, 80, 'tcp')]],
   ['80', [b(ANY, 0, 80)]],
