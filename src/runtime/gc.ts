@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
 import { checkpoint } from '../core/trace.js';
 import { isSameProcess } from './proc.js';
-import { StateStore, type ContainerRecord } from './state.js';
+import { StateStore, type ContainerRecord, type ContainerState } from './state.js';
+import type { ContainerSpec } from '../spec/container-spec.js';
 import { readExitRecord } from './detached.js';
 import { killAndWait, processesOf } from './reap.js';
 import { finishContainer } from './finish.js';
@@ -43,11 +44,21 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
   const { releaseCgroup } = await import('./run-cgroup.js');
 
   // 1. Containers: finish or undo what a crash interrupted.
-  for (const rec of store.list()) {
-    if (!rec.spec || !rec.state) continue; // broken: shown by ps, removed by rm -f
-    const st = rec.state;
+  for (const listed of store.list()) {
+    if (!listed.spec || !listed.state) continue; // broken: shown by ps, removed by rm -f
+    let rec = listed as ContainerRecord & { spec: ContainerSpec; state: ContainerState };
+    let st = rec.state;
     const dir = store.paths(rec.id).dir;
-    const creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
+    let creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
+    if (st.status === 'created' && !creatorAlive) {
+      // Read again now that its creator is seen gone: one that started the container and
+      // exited since the listing wrote "running" first (see StateStore.isLive).
+      const again = store.read(rec.id);
+      if (!again.spec || !again.state) continue;
+      rec = { ...again, spec: again.spec, state: again.state };
+      st = rec.state;
+      creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
+    }
     if (st.status === 'created' && !creatorAlive && st.exitCode === undefined && !st.standing) {
       // A run that died before its container was running: undo all of it, as its own rollback
       // would have. (A container docker keeps as Created has the exit code of its failed exec.)

@@ -284,9 +284,11 @@ T('rmi removes only the layers no other image uses; refused while a container us
 
 T('a zstd layer loads and runs through zstd(1); without zstd on PATH it is a one-line error naming the layer, and nothing is stored', () => {
   const z = ociLayout(join(work, 'oci-zstd'), [BUSYBOX_TAR, layerTar(work, 'lz', { 'z/file': 'zstd\n' }, 'zstd')], { tag: 'mdk-test/zstd:1' });
-  // A PATH without zstd (every other tool the load needs is in /usr/bin or /bin).
+  // A PATH without zstd (every other tool the load needs is in /usr/bin or /bin), with the node
+  // that bin/minidock starts.
   const bin = mkdtempSync(join(work, 'bin-'));
   for (const t of ['tar', 'find', 'gzip', 'nsenter']) symlinkSync(spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), join(bin, t));
+  symlinkSync(process.execPath, join(bin, 'node'));
   const r = mdk(root, ['load', '-i', z.dir], { env: { PATH: bin } });
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`^minidock: image archive: layer sha256:${z.layerDigests[1]} is zstd-compressed, and this host has no zstd \\(apt-get install zstd`));

@@ -423,4 +423,33 @@ test.after(() => {
   for (const r of tmpRoots) rmSync(r, { recursive: true, force: true });
 });
 
+test('isLive: a created record whose creator is gone is read again, for the creator may have started it and exited since', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mdk-live-'));
+  try {
+    // A pid that is not running now (the creator that has exited).
+    const gone = { pid: 2 ** 22 + 7, start: 1 };
+    const created: ContainerState = { status: 'created', creator: gone };
+    const running: ContainerState = { status: 'running', pid: process.pid, pidStart: processStartTime(process.pid)! };
+    class Sequence extends StateStore {
+      constructor(private readonly states: ContainerState[]) { super(dir); }
+      reads = 0;
+      override read(id: string) {
+        const state = this.states[Math.min(this.reads++, this.states.length - 1)]!;
+        return { id, spec: { id } as ContainerSpec, state };
+      }
+    }
+    const id = 'a'.repeat(64);
+    const raced = new Sequence([created, running]);
+    assert.is(raced.isLive(id), true, 'running by the second read: its address must not be taken');
+    assert.is(raced.reads, 2);
+    const dead = new Sequence([created, created]);
+    assert.is(dead.isLive(id), false, 'still created with its creator gone: a half-made run');
+    const alive = new Sequence([{ status: 'created', creator: { pid: process.pid, start: processStartTime(process.pid)! } }]);
+    assert.is(alive.isLive(id), true);
+    assert.is(alive.reads, 1, 'a live creator needs no second look');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
