@@ -22,24 +22,28 @@ T('volume create, ls, inspect: docker\'s fields and filters; the data belongs to
   assert.is(md('volume', 'create', '--label', 'team=web', 'data1').stdout, 'data1\n');
   assert.is(md('volume', 'create', 'data1').stdout, 'data1\n', 'one that exists is kept');
   const anon = md('volume', 'create').stdout.trim();
-  assert.match(anon, /^[0-9a-f]{64}$/);
-  assert.is(md('volume', 'ls').stdout, `DRIVER    VOLUME NAME\nlocal     ${anon}\nlocal     data1\n`);
-  assert.is(md('volume', 'ls', '-q', '-f', 'label=team=web').stdout, 'data1\n');
-  assert.is(md('volume', 'ls', '-q', '-f', 'name=ata').stdout, 'data1\n');
-  assert.is(md('volume', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Labels}}', '-f', 'dangling=true', '-f', 'name=data').stdout, 'data1 local team=web\n');
-  const [v] = JSON.parse(md('volume', 'inspect', 'data1').stdout);
-  assert.equal(Object.keys(v), ['CreatedAt', 'Driver', 'Labels', 'Mountpoint', 'Name', 'Options', 'Scope']);
-  assert.equal({ ...v, CreatedAt: '' }, { CreatedAt: '', Driver: 'local', Labels: { team: 'web' }, Mountpoint: join(root, 'volumes/data1/_data'), Name: 'data1', Options: {}, Scope: 'local' });
-  assert.is(md('inspect', '--type', 'volume', '-f', '{{.Mountpoint}}', 'data1').stdout, `${join(root, 'volumes/data1/_data')}\n`);
-  assert.is(statSync(v.Mountpoint).uid, 100000, 'container root owns the data');
-  assert.is(statSync(join(root, 'volumes')).mode & 0o007, 0, 'no other user reaches it');
-  const missing = md('volume', 'inspect', 'nope');
-  assert.is(missing.code, 1);
-  assert.match(missing.stderr, /No such volume: nope/);
-  const bad = md('volume', 'create', 'a b');
-  assert.is(bad.code, 1, 'outside run, docker exits 1 for what is not a flag error');
-  assert.match(bad.stderr, /includes invalid characters for a local volume name/);
-  assert.is(md('volume', 'rm', 'data1', anon).stdout, `data1\n${anon}\n`);
+  try {
+    assert.match(anon, /^[0-9a-f]{64}$/);
+    // By name, as docker's ls sorts them.
+    assert.is(md('volume', 'ls').stdout, `DRIVER    VOLUME NAME\n${[anon, 'data1'].sort().map((n) => `local     ${n}\n`).join('')}`);
+    assert.is(md('volume', 'ls', '-q', '-f', 'label=team=web').stdout, 'data1\n');
+    assert.is(md('volume', 'ls', '-q', '-f', 'name=ata').stdout, 'data1\n');
+    assert.is(md('volume', 'ls', '--format', '{{.Name}} {{.Driver}} {{.Labels}}', '-f', 'dangling=true', '-f', 'name=data').stdout, 'data1 local team=web\n');
+    const [v] = JSON.parse(md('volume', 'inspect', 'data1').stdout);
+    assert.equal(Object.keys(v), ['CreatedAt', 'Driver', 'Labels', 'Mountpoint', 'Name', 'Options', 'Scope']);
+    assert.equal({ ...v, CreatedAt: '' }, { CreatedAt: '', Driver: 'local', Labels: { team: 'web' }, Mountpoint: join(root, 'volumes/data1/_data'), Name: 'data1', Options: {}, Scope: 'local' });
+    assert.is(md('inspect', '--type', 'volume', '-f', '{{.Mountpoint}}', 'data1').stdout, `${join(root, 'volumes/data1/_data')}\n`);
+    assert.is(statSync(v.Mountpoint).uid, 100000, 'container root owns the data');
+    assert.is(statSync(join(root, 'volumes')).mode & 0o007, 0, 'no other user reaches it');
+    const missing = md('volume', 'inspect', 'nope');
+    assert.is(missing.code, 1);
+    assert.match(missing.stderr, /No such volume: nope/);
+    const bad = md('volume', 'create', 'a b');
+    assert.is(bad.code, 1, 'outside run, docker exits 1 for what is not a flag error');
+    assert.match(bad.stderr, /includes invalid characters for a local volume name/);
+  } finally {
+    assert.is(md('volume', 'rm', 'data1', anon).stdout, `data1\n${anon}\n`);
+  }
   assert.equal(volumes(), []);
 });
 
