@@ -126,37 +126,6 @@ function subtreeBottomUp(dir: string): string[] {
  * cgroup with children cannot be removed). A cgroup whose last processes are still exiting
  * answers EBUSY for a moment: retried for up to `timeoutMs`, then a clear error.
  */
-/**
- * SIGKILLs every process still in the cgroup (each hierarchy's cgroup.procs, subtrees included),
- * until none is left or `timeoutMs` passed. A container in its own PID namespace has none once
- * its PID 1 is gone (the kernel kills the rest); one in the host's (--pid host) may have left
- * children behind, which would otherwise outlive it and keep its cgroups busy, as runc kills
- * what is left in the cgroup when there is no PID namespace to do it. A fork racing the loop is
- * caught on the next pass.
- */
-export async function killCgroupProcesses(plan: Pick<CgroupPlan, 'dirs'>, timeoutMs = 2000): Promise<number> {
-  const until = Date.now() + timeoutMs;
-  let killed = 0;
-  for (;;) {
-    const pids = new Set<number>();
-    for (const d of plan.dirs) {
-      for (const dir of subtreeBottomUp(d.path)) {
-        try {
-          for (const line of readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n')) if (line) pids.add(Number(line));
-        } catch { /* gone, or no procs file in this hierarchy */ }
-      }
-    }
-    if (!pids.size || Date.now() >= until) return killed;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed++;
-      } catch { /* gone already */ }
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function removeCgroup(plan: Pick<CgroupPlan, 'dirs'>, timeoutMs = 2000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (const d of plan.dirs) {

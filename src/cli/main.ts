@@ -744,8 +744,10 @@ function main(): void {
   // Only the command that runs is defined (commander's set-up of all of them costs ~7 ms),
   // unless the snapshot holds them all already.
   const wanted = process.argv[2];
-  if (allDefined) { /* in the snapshot */ } else if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
-  else for (const define of Object.values(commands)) define(program);
+  if (!allDefined) {
+    if (wanted !== undefined && Object.hasOwn(commands, wanted)) commands[wanted]!(program);
+    else for (const define of Object.values(commands)) define(program);
+  }
   let argv: string[];
   try {
     argv = dockerArgv(process.argv);

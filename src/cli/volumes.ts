@@ -3,13 +3,13 @@
 // volume's record); anonymous ones (-v /path, an image's VOLUME) have no record and a hex name,
 // and go with `rm -v`, `run --rm` or gc. Whether a volume is in use is read from the containers'
 // records under the state lock, so `rm` never takes a volume that a container names.
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatForUser, MinidockError, usageError } from '../core/errors.js';
-import { gatedDir, privateDir, secureRoot } from '../core/state-perms.js';
+import { secureRoot } from '../core/state-perms.js';
 import { checkVolumeName } from '../spec/volumes.js';
 import { mappedRoot, parseRemapSetting, remapMapping } from '../spec/userns.js';
-import { volumesDir, writeVolumeRecord, type VolumeRecord } from '../runtime/anon-volumes.js';
+import { makeVolume, volumesDir, type VolumeRecord } from '../runtime/anon-volumes.js';
 import { randomHex } from '../runtime/ids.js';
 import { StateStore } from '../runtime/state.js';
 import { humanSize, renderTable } from '../runtime/format.js';
@@ -58,6 +58,11 @@ export function volumeFinder(root: string): (name: string) => object | undefined
   return (name) => volumeOf(root, name);
 }
 
+/** The volumes some container's record names, whatever its state. */
+function usedVolumes(store: StateStore): Set<string> {
+  return new Set(store.list().flatMap((c) => (c.spec?.volumes ?? []).flatMap((v) => [v.named, v.anonymous].filter((x): x is string => !!x))));
+}
+
 /** The containers (ids) whose record names the volume, whatever their state. */
 function users(store: StateStore, name: string): string[] {
   return store.list().filter((c) => (c.spec?.volumes ?? []).some((v) => v.named === name || v.anonymous === name)).map((c) => c.id);
@@ -75,33 +80,16 @@ function parseLabels(list: string[]): Record<string, string> {
 
 /** `volume create [NAME] [--label K=V]...`: the name on stdout; one that exists is kept as it
  *  is (docker's). Its data belongs to the containers' root: the remapped root by default. */
-export function volumeCreate(root: string, given: string | undefined, o: { labels: string[]; driver?: string; opts: string[] }): number {
+export async function volumeCreate(root: string, given: string | undefined, o: { labels: string[]; driver?: string; opts: string[] }): Promise<number> {
   if (o.driver !== undefined && o.driver !== 'local') throw usageError(`volume driver "${o.driver}" is not available`, 'minidock has the local driver only');
   if (o.opts.length) throw usageError(`volume options (-o ${o.opts[0]}) are not supported yet`, 'create the volume without -o: its data is a directory under the state root');
   const name = given === undefined ? randomHex(32) : checkVolumeName(given);
   const labels = parseLabels(o.labels);
-  const dir = join(volumesDir(root), name);
-  if (!existsSync(join(dir, '_data'))) {
+  if (!existsSync(join(volumesDir(root), name, '_data'))) {
     const setting = parseRemapSetting(process.env.MINIDOCK_USERNS_REMAP);
     const owner = setting === 'host' ? undefined : mappedRoot(remapMapping(setting.base, setting.count));
     secureRoot(root, owner?.gid);
-    if (owner) gatedDir(volumesDir(root), owner.gid);
-    else privateDir(volumesDir(root));
-    // Made aside and renamed into place, as a container's first use makes one.
-    const staging = join(volumesDir(root), `.${name}.${process.pid}.tmp`);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
-    if (owner) {
-      gatedDir(staging, owner.gid);
-      chownSync(join(staging, '_data'), owner.uid, owner.gid);
-    }
-    writeVolumeRecord(staging, name, labels);
-    try {
-      renameSync(staging, dir);
-    } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
-      if (!existsSync(join(dir, '_data'))) throw err;
-    }
+    await makeVolume(root, name, { owner, record: labels });
   }
   process.stdout.write(`${name}\n`);
   return 0;
@@ -110,7 +98,7 @@ export function volumeCreate(root: string, given: string | undefined, o: { label
 /** `volume ls [-q] [-f name=|dangling=|label=] [--format]`, docker's columns. */
 export async function volumeLs(root: string, o: { quiet: boolean; filter: string[]; format?: string }): Promise<string> {
   const store = storeOf(root);
-  const used = new Set(store.list().flatMap((c) => (c.spec?.volumes ?? []).flatMap((v) => [v.named, v.anonymous].filter((x): x is string => !!x))));
+  const used = usedVolumes(store);
   let vols = volumeNames(root).map((n) => volumeOf(root, n)!).filter(Boolean);
   for (const f of o.filter) {
     const eq = f.indexOf('=');
@@ -169,7 +157,7 @@ export async function volumePrune(root: string, force: boolean): Promise<number>
   const deleted: string[] = [];
   let bytes = 0;
   store.withLock(() => {
-    const used = new Set(store.list().flatMap((c) => (c.spec?.volumes ?? []).flatMap((v) => [v.named, v.anonymous].filter((x): x is string => !!x))));
+    const used = usedVolumes(store);
     for (const name of volumeNames(root)) {
       if (used.has(name)) continue;
       const dir = join(volumesDir(root), name);

@@ -3,7 +3,8 @@
 // first use with what the image has there (docker's copy-up, owners as the container sees
 // them), and outlives the container's layer: `rm -v` and `run --rm` remove it with the
 // container, `rm` alone leaves it, and `gc` removes those no container names (docker's
-// `volume prune` of anonymous volumes). Named volumes and the volume commands are issue #19's.
+// `volume prune` of anonymous volumes). Named volumes (-v NAME:/path, src/cli/volumes.ts) live
+// beside them, made the same way (makeVolume), with a record that keeps gc off them.
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { gatedDir, privateDir } from '../core/state-perms.js';
@@ -33,15 +34,15 @@ export function planAnonymousVolumes(paths: readonly string[] | undefined, taken
 }
 
 /**
- * Makes the container's anonymous volumes that do not exist yet (its first start), each filled
- * from the image. Returns the names made now, for the caller's undo.
+ * Makes the container's volumes that do not exist yet (its first start), anonymous and named,
+ * each filled from the image (docker's copy-up); a named one made by `volume create` is filled
+ * at its first use while it is empty. Returns the anonymous ones made now, for the caller's
+ * undo (a named volume stays, as docker's does).
  */
-export async function ensureAnonymousVolumes(spec: ContainerSpec, root: string): Promise<string[]> {
+export async function ensureVolumes(spec: ContainerSpec, root: string): Promise<string[]> {
   const wanted = (spec.volumes ?? []).filter((v) => v.anonymous || v.named);
   if (!wanted.length) return [];
-  const owner = isIdentity(spec.idMap) ? { uid: 0, gid: 0 } : mappedRoot(spec.idMap)!;
-  const gate = (d: string): void => (isIdentity(spec.idMap) ? privateDir(d) : gatedDir(d, owner.gid));
-  gate(volumesDir(root));
+  const owner = isIdentity(spec.idMap) ? undefined : mappedRoot(spec.idMap)!;
   const made: string[] = [];
   // docker's copy-up: what the image has at the path fills a volume that is empty.
   const fill = async (v: VolumeEntry, data: string): Promise<void> => {
@@ -58,36 +59,47 @@ export async function ensureAnonymousVolumes(spec: ContainerSpec, root: string):
         const { shiftOwnership } = await import('../image/shift.js');
         shiftOwnership(data, spec.idMap);
       }
-    } else {
-      chownSync(data, owner.uid, owner.gid);
     }
   };
   for (const v of wanted) {
     const name = (v.anonymous ?? v.named)!;
-    const dir = join(volumesDir(root), name);
-    if (existsSync(join(dir, '_data'))) {
+    const data = join(volumesDir(root), name, '_data');
+    if (existsSync(data)) {
       // A named volume made by `volume create`, or emptied: filled at its first use, as docker's.
-      if (v.named && readdirSync(join(dir, '_data')).length === 0) await fill(v, join(dir, '_data'));
+      if (v.named && readdirSync(data).length === 0) await fill(v, data);
       continue;
     }
-    // Made aside and renamed into place: a volume is complete or absent.
-    const staging = join(volumesDir(root), `.${name}.${process.pid}.tmp`);
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
-    gate(staging);
-    await fill(v, join(staging, '_data'));
-    if (v.named) writeVolumeRecord(staging, name, {});
-    try {
-      renameSync(staging, dir);
-    } catch (err) {
-      // Another run made the same named volume meanwhile: theirs it is.
-      rmSync(staging, { recursive: true, force: true });
-      if (v.named && existsSync(join(dir, '_data'))) continue;
-      throw err;
-    }
-    if (v.anonymous) made.push(name);
+    if (await makeVolume(root, name, { owner, ...(v.named ? { record: {} } : {}), fill: (d) => fill(v, d) }) && v.anonymous) made.push(name);
   }
   return made;
+}
+
+/**
+ * The one way a volume comes to be (a container's first use, `volume create`): its directory
+ * made aside, filled, given its record when it is named, and renamed into place, so a volume is
+ * complete or absent. Its data belongs to `owner` (the containers' remapped root; root when
+ * undefined), behind the state root's gate. False when a concurrent maker won the rename:
+ * theirs is the volume then.
+ */
+export async function makeVolume(root: string, name: string, o: { owner: { uid: number; gid: number } | undefined; record?: Record<string, string>; fill?: (data: string) => Promise<void> }): Promise<boolean> {
+  const gate = (d: string): void => (o.owner ? gatedDir(d, o.owner.gid) : privateDir(d));
+  gate(volumesDir(root));
+  const dir = join(volumesDir(root), name);
+  const staging = join(volumesDir(root), `.${name}.${process.pid}.tmp`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
+  gate(staging);
+  chownSync(join(staging, '_data'), o.owner?.uid ?? 0, o.owner?.gid ?? 0);
+  await o.fill?.(join(staging, '_data'));
+  if (o.record) writeVolumeRecord(staging, name, o.record);
+  try {
+    renameSync(staging, dir);
+    return true;
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    if (existsSync(join(dir, '_data'))) return false;
+    throw err;
+  }
 }
 
 /** A named volume's record, $ROOT/volumes/NAME/volume.json: what `volume inspect` shows, and

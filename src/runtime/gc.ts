@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import type { NativeApi } from '../native/binding.js';
 import { checkpoint } from '../core/trace.js';
 import { isSameProcess } from './proc.js';
-import { StateStore, type ContainerRecord, type ContainerState } from './state.js';
-import type { ContainerSpec } from '../spec/container-spec.js';
+import { StateStore, type ContainerRecord } from './state.js';
 import { readExitRecord } from './detached.js';
 import { killAndWait, processesOf } from './reap.js';
 import { finishContainer } from './finish.js';
@@ -45,20 +44,12 @@ export async function gc(root: string, api: NativeApi): Promise<GcReport> {
 
   // 1. Containers: finish or undo what a crash interrupted.
   for (const listed of store.list()) {
-    if (!listed.spec || !listed.state) continue; // broken: shown by ps, removed by rm -f
-    let rec = listed as ContainerRecord & { spec: ContainerSpec; state: ContainerState };
-    let st = rec.state;
+    // As its creator left it: one that started the container since the listing is no crash.
+    const rec = store.settled(listed);
+    if (!rec.spec || !rec.state) continue; // broken: shown by ps, removed by rm -f
+    const st = rec.state;
     const dir = store.paths(rec.id).dir;
-    let creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
-    if (st.status === 'created' && !creatorAlive) {
-      // Read again now that its creator is seen gone: one that started the container and
-      // exited since the listing wrote "running" first (see StateStore.isLive).
-      const again = store.read(rec.id);
-      if (!again.spec || !again.state) continue;
-      rec = { ...again, spec: again.spec, state: again.state };
-      st = rec.state;
-      creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
-    }
+    const creatorAlive = !!st.creator && isSameProcess(st.creator.pid, st.creator.start);
     if (st.status === 'created' && !creatorAlive && st.exitCode === undefined && !st.standing) {
       // A run that died before its container was running: undo all of it, as its own rollback
       // would have. (A container docker keeps as Created has the exit code of its failed exec.)

@@ -13,7 +13,8 @@ import { MinidockError } from '../core/errors.js';
 import { hierarchyOf, parseCgroupMounts, readCgroupLayout, type CgroupLayout, type Controller } from '../cgroup/layout.js';
 import { readFileSync } from 'node:fs';
 import type { CgroupDir } from '../cgroup/plan.js';
-import { killCgroupProcesses, oomKilled, removeCgroup } from '../cgroup/fs.js';
+import { oomKilled, removeCgroup } from '../cgroup/fs.js';
+import { cgroupProcesses, killAndWait } from './reap.js';
 import { planOciCgroups, type OciCgroups } from '../oci/cgroups.js';
 import { ociCgroupFields } from '../oci/from-spec.js';
 import type { ContainerSpec } from '../spec/container-spec.js';
@@ -109,8 +110,15 @@ export async function releaseCgroup(dirs: CgroupDir[] | undefined): Promise<{ oo
   } catch {
     /* already removed */
   }
-  // What PID 1 left behind (only possible with --pid host, see killCgroupProcesses).
-  await killCgroupProcesses({ dirs });
+  // What PID 1 left behind. In a PID namespace of its own there is nothing (the kernel ends the
+  // rest with PID 1); with --pid host its children outlive it, so they are killed here, as runc
+  // kills what is left in the cgroup when there is no PID namespace to do it. Again until none
+  // is left: a fork adds processes while the SIGKILLs land.
+  for (let i = 0; i < 10; i++) {
+    const pids = cgroupProcesses(dirs);
+    if (!pids.length) break;
+    await killAndWait(pids);
+  }
   await removeCgroup({ dirs });
   return { oomKilled: oom };
 }

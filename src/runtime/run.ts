@@ -39,7 +39,7 @@ import { processStartTime } from './proc.js';
 import { randomHex } from './ids.js';
 import { StateStore } from './state.js';
 import { finishContainer } from './finish.js';
-import { ensureAnonymousVolumes, planAnonymousVolumes, removeAnonymousVolumes, volumesDir } from './anon-volumes.js';
+import { ensureVolumes, planAnonymousVolumes, removeAnonymousVolumes, volumesDir } from './anon-volumes.js';
 import { cgroupParent, enterCgroup, hostResources, planRunCgroups, releaseCgroup } from './run-cgroup.js';
 import { readCgroupLayout } from '../cgroup/layout.js';
 import type { OciCgroups } from '../oci/cgroups.js';
@@ -146,11 +146,11 @@ function runResources(o: RunOptions): Resources | undefined {
 /** Checks everything that needs no image and no state, so bad flags fail before any work. */
 export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   for (const opt of o.securityOpt) {
-    if (!/^seccomp[=:]./.test(opt) && noNewPrivsOption(opt) === undefined) {
+    if (!(SECCOMP_OPT.test(opt) && opt.length > 'seccomp='.length) && noNewPrivsOption(opt) === undefined) {
       throw usageError(`unsupported --security-opt "${opt}"`, 'minidock knows seccomp=unconfined|builtin|PROFILE.json and no-new-privileges[:true|false]');
     }
   }
-  if (o.securityOpt.filter((opt) => /^seccomp[=:]/.test(opt)).length > 1) throw usageError('--security-opt seccomp is given more than once', 'give one seccomp= option');
+  if (o.securityOpt.filter((opt) => SECCOMP_OPT.test(opt)).length > 1) throw usageError('--security-opt seccomp is given more than once', 'give one seccomp= option');
   for (const h of o.addHost ?? []) parseAddHost(h);
   devicesOf(o);
   for (const a of o.attach ?? []) {
@@ -190,7 +190,7 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   if ((o.dns?.length || o.dnsSearch?.length || o.dnsOption?.length) && o.network.startsWith('container:')) {
     throw usageError('conflicting options: dns and the network mode', 'the container whose network is joined has the resolv.conf');
   }
-  for (const v of o.volumes) parseVolumeFlag(v, stateRoot);
+  const volumes = o.volumes.map((v) => parseVolumeFlag(v, stateRoot));
   parseUsernsFlag(o.userns);
   parseNamespaceModes(o);
   runResources(o);
@@ -198,7 +198,7 @@ export function validateRunOptions(o: RunOptions, stateRoot = ''): void {
   if (o.workdir !== undefined) parseWorkdir(o.workdir);
   if (o.user !== undefined) parseUserSpec(o.user);
   capabilityMask({ add: o.capAdd, drop: o.capDrop, privileged: o.privileged }); // names checked early
-  checkDestinations([...o.volumes.map((v) => parseVolumeFlag(v, stateRoot).dst), ...o.tmpfs.map((t) => parseTmpfs(t).dst)].map((d) => d.replace(/\/+$/, '')));
+  checkDestinations([...volumes.map((v) => v.dst), ...o.tmpfs.map((t) => parseTmpfs(t).dst)].map((d) => d.replace(/\/+$/, '')));
   if (o.hostname !== undefined && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(o.hostname)) {
     throw usageError(`invalid hostname "${o.hostname}": letters, digits, "." and "-", at most 63 characters, not starting with "-" or "."`);
   }
@@ -359,11 +359,14 @@ function sysctlSpec(o: RunOptions): Pick<ContainerSpec, 'sysctl'> {
   return Object.keys(sysctl).length ? { sysctl } : {};
 }
 
+/** --security-opt seccomp=... or seccomp:... (docker's older spelling). */
+const SECCOMP_OPT = /^seccomp[=:]/;
+
 /** --security-opt seccomp=unconfined|builtin|FILE (docker's; `seccomp:` is its older spelling):
  *  no filter, minidock's own, or the profile in FILE for this container's capabilities.
  *  --privileged has none, as docker's (a profile given with it is ignored there too). */
 function seccompOf(o: RunOptions): Pick<ContainerSpec, 'seccomp' | 'seccompProfile'> {
-  const value = o.securityOpt.find((opt) => /^seccomp[=:]/.test(opt))?.slice('seccomp='.length);
+  const value = o.securityOpt.find((opt) => SECCOMP_OPT.test(opt))?.slice('seccomp='.length);
   if (o.privileged || value === 'unconfined') return { seccomp: 'unconfined' };
   if (value === undefined || value === 'builtin') return { seccomp: 'default' };
   let text: string;
@@ -713,7 +716,7 @@ export async function startContainer(store: StateStore, s: ContainerSpec, paths:
     rollback.add('cgroup', async () => { await releaseCgroup(cgroup.plan.dirs); });
     checkpoint('run.net-leased');
     // The image's VOLUME paths: made and filled at the first start, taken back if it fails.
-    const madeVolumes = await ensureAnonymousVolumes(s, root);
+    const madeVolumes = await ensureVolumes(s, root);
     if (madeVolumes.length) rollback.add('volumes', () => removeAnonymousVolumes(s, root, madeVolumes));
     writeEtcFiles(s, paths, net);
     // The child's stdio: the shim gives a detached one pipes to its log (or a pty it allocates:

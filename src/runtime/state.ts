@@ -218,21 +218,24 @@ export class StateStore {
    *  are gone, and freeing its address or port would hand them to a second container. `rm -f`
    *  of it ends what is in its cgroups and frees them. */
   isLive(id: string): boolean {
-    const live = (rec: ContainerRecord): boolean | 'creator-gone' => {
-      if (rec.broken) return existsSync(this.paths(id).dir);
-      if (!rec.state) return false;
-      if (rec.state.status === 'running') return true; // read() already checked pid + start time
-      const c = rec.state.creator;
-      if (rec.state.status !== 'created' || !c) return false;
-      return isSameProcess(c.pid, c.start) || 'creator-gone';
-    };
-    const first = live(this.read(id));
-    // The record was read before its creator was looked at: a creator that wrote "running" and
-    // exited in between (`run -d` does both within a millisecond) looks like one that died
-    // half-way. It always writes before it exits, so once it is seen gone, a second read holds
-    // all it wrote. (Without this look a concurrent run took a running container's address.)
-    if (first !== 'creator-gone') return first;
-    return live(this.read(id)) === true;
+    const rec = this.settled(this.read(id));
+    if (rec.broken) return existsSync(this.paths(id).dir);
+    if (!rec.state) return false;
+    if (rec.state.status === 'running') return true; // read() already checked pid + start time
+    const c = rec.state.creator;
+    return rec.state.status === 'created' && !!c && isSameProcess(c.pid, c.start);
+  }
+
+  /**
+   * `rec` as its creator left it. A record is read before its creator is looked at: a creator
+   * that wrote "running" and exited in between (`run -d` does both within a millisecond) looks
+   * like one that died half-way. It always writes before it exits, so once it is seen gone, a
+   * second read holds all it wrote. (Without this look a concurrent run took a running
+   * container's address, and gc would have undone a container that had just started.)
+   */
+  settled(rec: ContainerRecord): ContainerRecord {
+    const c = rec.state?.status === 'created' ? rec.state.creator : undefined;
+    return c && !isSameProcess(c.pid, c.start) ? this.read(rec.id) : rec;
   }
 
   /** Deletes the container's directory, then its name: a crash in between leaves a stale name,
